@@ -1,0 +1,5 @@
+"""Suite-wide fixtures; component fixtures live in ``tests/fixtures`` as plugins."""
+
+pytest_plugins = [
+    "tests.fixtures.hardhat",
+]
