@@ -75,7 +75,10 @@ class CallRequest:
 
 @dataclass(frozen=True, slots=True)
 class LogFilter:
-    """``eth_getLogs`` filter: each topic position is ``None`` (any), a hex topic, or a tuple (any of)."""
+    """An ``eth_getLogs`` filter.
+
+    Each topic position is ``None`` (any), a hex topic, or a tuple of hex topics (any of).
+    """
 
     from_block: int
     to_block: int | BlockTag

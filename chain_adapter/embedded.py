@@ -1,0 +1,524 @@
+"""The embedded chain: an in-process EVM (py-evm) that persists on disk.
+
+It is the hub's default chain, so that one machine with no external services can
+run the whole hub. It behaves like a single-validator consortium chain:
+
+* **instant sealing**: every accepted transaction is mined into its own block
+  at once, and the block is committed to disk before ``send_raw_transaction``
+  returns, so a restart keeps every block, receipt, log and state change;
+* **free gas**: the genesis base fee is zero and stays zero while blocks are
+  below their gas target (EIP-1559 §"Specification"), as on Besu/GoQuorum
+  networks run with ``min-gas-price=0``; funded accounts still work;
+* a configured chain id, enforced by EIP-155 signature checks.
+
+Blocks, receipts and state live in py-evm's key-value layout (``kvstore``); a
+side table indexes logs so ``eth_getLogs`` does not replay receipt tries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth import constants as evm_constants
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
+from eth.chains.base import MiningChain
+from eth.db.atomic import AtomicDB
+from eth.exceptions import (
+    BlockNotFound as EvmBlockNotFound,
+)
+from eth.exceptions import (
+    CanonicalHeadNotFound,
+    HeaderNotFound,
+    Revert,
+    TransactionNotFound,
+    VMError,
+)
+from eth.vm.forks.cancun import CancunVM
+from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address, BlockNumber, Hash32
+from eth_utils.address import to_canonical_address, to_checksum_address
+from eth_utils.exceptions import ValidationError as EthUtilsValidationError
+from rlp.exceptions import DecodingError, DeserializationError
+
+from chain_adapter.errors import (
+    BlockNotFound,
+    CallReverted,
+    ChainError,
+    TransactionRejected,
+    WrongChainId,
+)
+from chain_adapter.kvstore import SqliteKV, open_database
+from chain_adapter.protocol import (
+    Block,
+    BlockId,
+    CallRequest,
+    FeeParams,
+    Log,
+    LogFilter,
+    Receipt,
+)
+from chain_adapter.revert import decode_revert_reason
+
+GAS_LIMIT = 30_000_000
+
+_INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+    block_number INTEGER NOT NULL,
+    log_index INTEGER NOT NULL,
+    tx_index INTEGER NOT NULL,
+    tx_hash BLOB NOT NULL,
+    block_hash BLOB NOT NULL,
+    address BLOB NOT NULL,
+    topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB,
+    data BLOB NOT NULL,
+    PRIMARY KEY (block_number, log_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS logs_address ON logs (address, block_number);
+CREATE INDEX IF NOT EXISTS logs_topic0 ON logs (topic0, block_number);
+"""
+
+
+class _ConsortiumChain(MiningChain):
+    vm_configuration = ((BlockNumber(0), CancunVM),)
+
+    def create_header_from_parent(
+        self, parent_header: BlockHeaderAPI, **header_params: Any
+    ) -> BlockHeaderAPI:
+        # A consortium chain keeps a constant gas limit instead of voting it up or down.
+        header_params.setdefault("gas_limit", parent_header.gas_limit)
+        return super().create_header_from_parent(parent_header, **header_params)
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A mined transaction, as ``eth_getTransactionByHash`` describes it."""
+
+    hash: str
+    block_number: int
+    block_hash: str
+    transaction_index: int
+    from_address: str
+    to_address: str | None
+    nonce: int
+    gas: int
+    value: int
+    input: bytes
+    type: int
+    chain_id: int | None
+    gas_price: int
+    max_fee_per_gas: int | None
+    max_priority_fee_per_gas: int | None
+    v: int
+    r: int
+    s: int
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _unhex(value: str) -> bytes:
+    return bytes.fromhex(value[2:] if value.startswith(("0x", "0X")) else value)
+
+
+class EmbeddedChain:
+    """A persistent single-node EVM chain implementing :class:`chain_adapter.protocol.Chain`."""
+
+    def __init__(self, conn: sqlite3.Connection, chain_class: type[_ConsortiumChain]) -> None:
+        self._conn = conn
+        self._kv = SqliteKV(conn)
+        self._chain_class = chain_class
+        self._lock = threading.RLock()
+        self._evm = chain_class(AtomicDB(self._kv))
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        chain_id: int,
+        prefund: Mapping[str, int] | None = None,
+        gas_limit: int = GAS_LIMIT,
+    ) -> EmbeddedChain:
+        """Open the chain stored in ``data_dir``, creating its genesis block on first use.
+
+        ``prefund`` only matters at genesis; an existing chain keeps its state.
+        """
+        conn = open_database(Path(data_dir) / "chain.sqlite3", _INDEX_SCHEMA)
+        chain_class: type[_ConsortiumChain] = type(
+            "ConsortiumChain", (_ConsortiumChain,), {"chain_id": chain_id}
+        )
+        stored = conn.execute("SELECT value FROM meta WHERE name = 'chain_id'").fetchone()
+        if stored is not None and int(stored[0]) != chain_id:
+            conn.close()
+            raise WrongChainId(
+                f"the chain stored in {data_dir} has chain id {stored[0]}, not {chain_id}"
+            )
+        if stored is None:
+            genesis_state: dict[Address, Any] = {
+                to_canonical_address(address): {
+                    "balance": balance,
+                    "nonce": 0,
+                    "code": b"",
+                    "storage": {},
+                }
+                for address, balance in (prefund or {}).items()
+            }
+            genesis_params: dict[str, Any] = {
+                "coinbase": evm_constants.ZERO_ADDRESS,
+                "difficulty": 0,
+                "gas_limit": gas_limit,
+                "timestamp": int(time.time()),
+                "extra_data": b"notary-hub embedded chain",
+                "nonce": b"\x00" * 8,
+                "mix_hash": evm_constants.ZERO_HASH32,
+                "base_fee_per_gas": 0,
+            }
+            kv = SqliteKV(conn)
+            chain_class.from_genesis(AtomicDB(kv), genesis_params, genesis_state)
+            conn.execute("INSERT INTO meta (name, value) VALUES ('chain_id', ?)", (str(chain_id),))
+            kv.commit()
+        return cls(conn, chain_class)
+
+    # -- Chain protocol ---------------------------------------------------------------
+
+    @property
+    def chain_id(self) -> int:
+        chain_id: int = self._chain_class.chain_id
+        return chain_id
+
+    def block_number(self) -> int:
+        with self._lock:
+            number: int = self._evm.get_canonical_head().block_number
+            return number
+
+    def get_block(self, block: BlockId = "latest") -> Block:
+        with self._lock:
+            evm_block = self._block(block)
+            header = evm_block.header
+            return Block(
+                number=header.block_number,
+                hash=_hex(header.hash),
+                parent_hash=_hex(header.parent_hash),
+                timestamp=header.timestamp,
+                transactions=tuple(_hex(tx.hash) for tx in evm_block.transactions),
+                gas_limit=header.gas_limit,
+                gas_used=header.gas_used,
+                base_fee_per_gas=getattr(header, "base_fee_per_gas", None),
+            )
+
+    def get_code(self, address: str, block: BlockId = "latest") -> bytes:
+        with self._lock:
+            state = self._evm.get_vm(self._header(block)).state
+            code: bytes = state.get_code(to_canonical_address(address))
+            return code
+
+    def get_balance(self, address: str, block: BlockId = "latest") -> int:
+        with self._lock:
+            state = self._evm.get_vm(self._header(block)).state
+            balance: int = state.get_balance(to_canonical_address(address))
+            return balance
+
+    def get_transaction_count(self, address: str, block: BlockId = "pending") -> int:
+        with self._lock:
+            state = self._evm.get_vm(self._header(block)).state
+            nonce: int = state.get_nonce(to_canonical_address(address))
+            return nonce
+
+    def call(self, request: CallRequest, block: BlockId = "latest") -> bytes:
+        with self._lock:
+            header = self._header(block)
+            tx = self._spoof(request, gas=request.gas or header.gas_limit)
+            try:
+                output: bytes = self._evm.get_transaction_result(tx, header)  # type: ignore[arg-type]
+            except Revert as exc:
+                raise _call_reverted(exc) from None
+            except VMError as exc:
+                raise CallReverted(f"execution failed: {exc!r}") from None
+            return output
+
+    def estimate_gas(self, request: CallRequest) -> int:
+        with self._lock:
+            header = self._evm.get_canonical_head()
+            tx = self._spoof(request, gas=header.gas_limit)
+            try:
+                gas: int = self._evm.estimate_gas(tx, header)  # type: ignore[arg-type]
+            except Revert as exc:
+                raise _call_reverted(exc) from None
+            except VMError as exc:
+                raise CallReverted(f"execution failed: {exc!r}") from None
+            return gas
+
+    def fee_params(self) -> FeeParams:
+        with self._lock:
+            base_fee = getattr(self._evm.get_canonical_head(), "base_fee_per_gas", 0) or 0
+        return FeeParams(max_fee_per_gas=2 * base_fee, max_priority_fee_per_gas=0)
+
+    def send_raw_transaction(self, raw: bytes) -> str:
+        """Validate, execute and seal ``raw`` into a new block; return its hash.
+
+        Sending bytes that are already mined returns their hash again, which is
+        what lets a sender re-broadcast after a crash without double effects.
+        """
+        with self._lock:
+            vm = self._evm.get_vm()
+            try:
+                tx = vm.get_transaction_builder().decode(raw)
+            except (DecodingError, DeserializationError, ValueError, TypeError) as exc:
+                raise TransactionRejected(f"undecodable transaction: {exc}") from None
+            if self._tx_index(tx.hash) is not None:
+                return _hex(tx.hash)
+            # py-evm leaves replay protection to the caller: refuse transactions
+            # signed for another chain, and legacy ones signed for no chain at all.
+            tx_chain_id = getattr(tx, "chain_id", None)
+            if tx_chain_id != self.chain_id:
+                raise TransactionRejected(
+                    f"transaction is signed for chain id {tx_chain_id}, this chain is "
+                    f"{self.chain_id} (EIP-155 replay protection is required)"
+                )
+            self._seal(tx)
+            return _hex(tx.hash)
+
+    def get_receipt(self, tx_hash: str) -> Receipt | None:
+        with self._lock:
+            located = self._tx_index(_unhex(tx_hash))
+            if located is None:
+                return None
+            block_number, index = located
+            evm_block = self._evm.get_canonical_block_by_number(BlockNumber(block_number))
+            receipts = evm_block.get_receipts(self._evm.chaindb)
+            return self._receipt(evm_block, receipts, index)
+
+    def get_logs(self, flt: LogFilter) -> list[Log]:
+        with self._lock:
+            to_block = self._header(flt.to_block).block_number
+            clauses = ["block_number BETWEEN ? AND ?"]
+            params: list[Any] = [flt.from_block, to_block]
+            if flt.address is not None:
+                addresses = (flt.address,) if isinstance(flt.address, str) else flt.address
+                clauses.append(f"address IN ({','.join('?' * len(addresses))})")
+                params.extend(to_canonical_address(a) for a in addresses)
+            for position, topic in enumerate(flt.topics[:4]):
+                if topic is None:
+                    continue
+                options = (topic,) if isinstance(topic, str) else topic
+                clauses.append(f"topic{position} IN ({','.join('?' * len(options))})")
+                params.extend(_unhex(t) for t in options)
+            # Only fixed column names and placeholders are interpolated.
+            columns = (
+                "block_number, log_index, tx_index, tx_hash, block_hash, address, "
+                "topic0, topic1, topic2, topic3, data"
+            )
+            where = " AND ".join(clauses)
+            query = f"SELECT {columns} FROM logs WHERE {where} ORDER BY block_number, log_index"  # noqa: S608
+            rows = self._conn.execute(
+                query,
+                params,
+            ).fetchall()
+        return [
+            Log(
+                address=to_checksum_address(row[5]),
+                topics=tuple(_hex(t) for t in row[6:10] if t is not None),
+                data=row[10],
+                block_number=row[0],
+                block_hash=_hex(row[4]),
+                transaction_hash=_hex(row[3]),
+                transaction_index=row[2],
+                log_index=row[1],
+            )
+            for row in rows
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- Beyond the protocol: what the JSON-RPC server needs --------------------------
+
+    def get_transaction(self, tx_hash: str) -> Transaction | None:
+        with self._lock:
+            located = self._tx_index(_unhex(tx_hash))
+            if located is None:
+                return None
+            block_number, index = located
+            evm_block = self._evm.get_canonical_block_by_number(BlockNumber(block_number))
+            return _describe_transaction(evm_block, index)
+
+    def block_transactions(self, block: BlockId) -> list[Transaction]:
+        with self._lock:
+            evm_block = self._block(block)
+            return [_describe_transaction(evm_block, i) for i in range(len(evm_block.transactions))]
+
+    def block_header(self, block: BlockId) -> BlockHeaderAPI:
+        with self._lock:
+            return self._header(block)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _seal(self, tx: SignedTransactionAPI) -> None:
+        head = self._evm.get_canonical_head()
+        # A fresh pending header per transaction: its timestamp is now, not when
+        # the previous block was sealed.
+        self._evm.header = self._evm.create_header_from_parent(head)
+        try:
+            self._evm.apply_transaction(tx)
+            evm_block = self._evm.mine_block()
+        except (EthUtilsValidationError, ValueError) as exc:
+            self._kv.rollback()
+            self._evm = self._chain_class(AtomicDB(self._kv))
+            raise TransactionRejected(f"transaction rejected: {exc}") from None
+        self._index_logs(evm_block)
+        self._kv.commit()
+
+    def _index_logs(self, evm_block: BlockAPI) -> None:
+        receipts = evm_block.get_receipts(self._evm.chaindb)
+        rows = []
+        log_index = 0
+        pairs = zip(evm_block.transactions, receipts, strict=True)
+        for tx_index, (tx, receipt) in enumerate(pairs):
+            for log in receipt.logs:
+                topics = [t.to_bytes(32, "big") for t in log.topics] + [None] * 4
+                rows.append(
+                    (
+                        evm_block.header.block_number,
+                        log_index,
+                        tx_index,
+                        tx.hash,
+                        evm_block.header.hash,
+                        log.address,
+                        *topics[:4],
+                        log.data,
+                    )
+                )
+                log_index += 1
+        self._conn.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _tx_index(self, tx_hash: bytes) -> tuple[int, int] | None:
+        try:
+            located: tuple[int, int] = self._evm.chaindb.get_transaction_index(Hash32(tx_hash))
+        except TransactionNotFound:
+            return None
+        return located
+
+    def _header(self, block: BlockId) -> BlockHeaderAPI:
+        if block in ("latest", "pending", "safe", "finalized"):
+            return self._evm.get_canonical_head()
+        if block == "earliest":
+            block = 0
+        try:
+            if isinstance(block, int):
+                return self._evm.get_canonical_block_header_by_number(BlockNumber(block))
+            header = self._evm.get_block_header_by_hash(Hash32(_unhex(block)))
+        except (HeaderNotFound, EvmBlockNotFound, CanonicalHeadNotFound, ValueError):
+            raise BlockNotFound(f"no block {block}") from None
+        return header
+
+    def _block(self, block: BlockId) -> BlockAPI:
+        header = self._header(block)
+        return self._evm.get_block_by_header(header)
+
+    def _spoof(self, request: CallRequest, *, gas: int) -> SpoofTransaction:
+        sender = (
+            to_canonical_address(request.from_address)
+            if request.from_address
+            else evm_constants.ZERO_ADDRESS
+        )
+        vm = self._evm.get_vm()
+        state = vm.state
+        unsigned = vm.create_unsigned_transaction(
+            nonce=state.get_nonce(sender),
+            gas_price=0,
+            gas=gas,
+            # py-evm spells contract creation as an empty ``to``.
+            to=to_canonical_address(request.to) if request.to else Address(b""),
+            value=request.value,
+            data=request.data,
+        )
+        return SpoofTransaction(unsigned, from_=sender)
+
+    def _receipt(self, evm_block: BlockAPI, receipts: Iterable[ReceiptAPI], index: int) -> Receipt:
+        receipts = tuple(receipts)
+        tx = evm_block.transactions[index]
+        header = evm_block.header
+        previous_gas = receipts[index - 1].gas_used if index else 0
+        first_log = sum(len(r.logs) for r in receipts[:index])
+        tx_hash = _hex(tx.hash)
+        block_hash = _hex(header.hash)
+        logs = tuple(
+            Log(
+                address=to_checksum_address(log.address),
+                topics=tuple(_hex(t.to_bytes(32, "big")) for t in log.topics),
+                data=log.data,
+                block_number=header.block_number,
+                block_hash=block_hash,
+                transaction_hash=tx_hash,
+                transaction_index=index,
+                log_index=first_log + i,
+            )
+            for i, log in enumerate(receipts[index].logs)
+        )
+        contract_address = None
+        if not tx.to:
+            from eth._utils.address import generate_contract_address
+
+            contract_address = to_checksum_address(generate_contract_address(tx.sender, tx.nonce))
+        return Receipt(
+            transaction_hash=tx_hash,
+            block_number=header.block_number,
+            block_hash=block_hash,
+            transaction_index=index,
+            status=0 if receipts[index].state_root == b"" else 1,
+            gas_used=receipts[index].gas_used - previous_gas,
+            from_address=to_checksum_address(tx.sender),
+            to_address=to_checksum_address(tx.to) if tx.to else None,
+            contract_address=contract_address,
+            logs=logs,
+        )
+
+
+def _describe_transaction(evm_block: BlockAPI, index: int) -> Transaction:
+    tx = evm_block.transactions[index]
+    typed = getattr(tx, "type_id", None)
+    max_fee = getattr(tx, "max_fee_per_gas", None) if typed in (2, 3, 4) else None
+    priority = getattr(tx, "max_priority_fee_per_gas", None) if typed in (2, 3, 4) else None
+    base_fee = getattr(evm_block.header, "base_fee_per_gas", 0) or 0
+    effective_price = (
+        min(max_fee, base_fee + (priority or 0)) if max_fee is not None else tx.gas_price
+    )
+    return Transaction(
+        hash=_hex(tx.hash),
+        block_number=evm_block.header.block_number,
+        block_hash=_hex(evm_block.header.hash),
+        transaction_index=index,
+        from_address=to_checksum_address(tx.sender),
+        to_address=to_checksum_address(tx.to) if tx.to else None,
+        nonce=tx.nonce,
+        gas=tx.gas,
+        value=tx.value,
+        input=tx.data,
+        type=typed or 0,
+        chain_id=getattr(tx, "chain_id", None),
+        gas_price=effective_price,
+        max_fee_per_gas=max_fee,
+        max_priority_fee_per_gas=priority,
+        v=tx.y_parity if typed else getattr(tx, "v", 0),
+        r=tx.r,
+        s=tx.s,
+    )
+
+
+def _call_reverted(exc: Revert) -> ChainError:
+    data = exc.args[0] if exc.args and isinstance(exc.args[0], bytes) else b""
+    reason = decode_revert_reason(data)
+    return CallReverted(
+        f"execution reverted: {reason}" if reason else "execution reverted",
+        reason=reason,
+        data=data,
+    )
