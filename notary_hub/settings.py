@@ -1,0 +1,156 @@
+"""The hub's one typed configuration, read from ``NOTARY_HUB_*`` environment variables.
+
+Nested sections map to ``NOTARY_HUB_<SECTION>_<FIELD>``: ``NOTARY_HUB_DATABASE_URL``,
+``NOTARY_HUB_CHAIN_RPC_URL``, ``NOTARY_HUB_ANCHORING_BATCH_MAX_ITEMS`` ... (the
+section name is split off once, so field names keep their underscores).
+
+``mode=dev`` (the default, for the one-machine quickstart) lets the hub create
+its own master key file and use the embedded chain's conveniences; in
+``production`` mode :meth:`Settings.check_production` refuses anything insecure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CHAIN_ID = 0x539  # 1337: the conventional id of a local development chain
+
+
+class InsecureSettings(ValueError):
+    """A value that is only acceptable in dev mode."""
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file hub.sqlite3 in the data directory.",
+    )
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+
+class ChainSettings(BaseModel):
+    rpc_url: SecretStr | None = Field(
+        default=None,
+        description="Ethereum JSON-RPC URL of a consortium node; unset: the embedded chain.",
+    )
+    chain_id: int = Field(default=DEFAULT_CHAIN_ID, ge=1, le=2**53 - 1)
+    confirmations: int = Field(default=0, ge=0, le=1000)
+    receipt_timeout: float = Field(default=120.0, gt=0)
+    poll_interval: float = Field(default=0.5, gt=0)
+    request_timeout: float = Field(default=10.0, gt=0)
+    retries: int = Field(default=5, ge=0, le=100)
+    did_registry_address: str | None = None
+    anchor_registry_address: str | None = None
+    consortium_address: str | None = None
+    consortium_threshold_bps: int = Field(default=5001, ge=1, le=10_000)
+    rpc_allow_send_raw: bool = Field(
+        default=False, description="Serve eth_sendRawTransaction on the embedded chain's /rpc."
+    )
+    organisation_name: str = Field(default="Notary Office", min_length=1, max_length=64)
+
+    @property
+    def embedded(self) -> bool:
+        return self.rpc_url is None
+
+    @field_validator("did_registry_address", "anchor_registry_address", "consortium_address")
+    @classmethod
+    def _checksum(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from eth_utils.address import is_address, to_checksum_address
+
+        if not is_address(value):
+            raise ValueError(f"not an Ethereum address: {value!r}")
+        return str(to_checksum_address(value))
+
+
+class AnchoringSettings(BaseModel):
+    batch_interval_seconds: float = Field(default=2.0, gt=0, le=86_400)
+    batch_max_items: int = Field(default=100_000, ge=1, le=10_000_000)
+
+
+class KeySettings(BaseModel):
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="32-byte master key, hex or base64url (NOTARY_HUB_KEYS_MASTER_KEY).",
+    )
+    master_key_file: Path | None = Field(
+        default=None, description="File holding the master key; dev mode creates one."
+    )
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65_535)
+    api_tokens: list[SecretStr] = Field(
+        default_factory=list, description="Bearer tokens of authorised API callers."
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NOTARY_HUB_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    mode: Literal["dev", "production"] = "dev"
+    data_dir: Path = Path(".notary-hub")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    database: DatabaseSettings = DatabaseSettings()
+    chain: ChainSettings = ChainSettings()
+    anchoring: AnchoringSettings = AnchoringSettings()
+    keys: KeySettings = KeySettings()
+    server: ServerSettings = ServerSettings()
+
+    @property
+    def dev(self) -> bool:
+        return self.mode == "dev"
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'hub.sqlite3').resolve()}"
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.keys.master_key_file or self.data_dir / "master.key"
+
+    @model_validator(mode="after")
+    def _refuse_insecure(self) -> Self:
+        if not self.dev:
+            self.check_production()
+        return self
+
+    def check_production(self) -> None:
+        """Refuse values that are only acceptable on a developer's machine."""
+        problems = []
+        if self.keys.master_key is None and self.keys.master_key_file is None:
+            problems.append(
+                "a master key is required (NOTARY_HUB_KEYS_MASTER_KEY or _MASTER_KEY_FILE); "
+                "production mode never creates one"
+            )
+        if self.chain.rpc_allow_send_raw:
+            problems.append("the embedded chain's /rpc must stay read-only in production")
+        if self.chain.rpc_url is not None:
+            url = self.chain.rpc_url.get_secret_value()
+            if url.startswith("http://") and not url.startswith(
+                ("http://127.0.0.1", "http://localhost", "http://[::1]")
+            ):
+                problems.append("the chain RPC URL must use https unless it is on loopback")
+        if not self.server.api_tokens:
+            problems.append("at least one API token is required (NOTARY_HUB_SERVER_API_TOKENS)")
+        for token in self.server.api_tokens:
+            if len(token.get_secret_value()) < 32:
+                problems.append("API tokens must be at least 32 characters long")
+                break
+        if problems:
+            raise InsecureSettings("; ".join(problems))
