@@ -177,11 +177,15 @@ class Batcher:
                 if self._anchored_block(root) is not None:
                     return self._adopt_existing(root)
                 self._reset_to_sealed(batch_id)
-                with self._sessions() as session:
-                    batch = session.get(AnchorBatch, batch_id)
-                    assert batch is not None
-                    return self._sign_and_send(batch_id, batch.root, batch.size, batch.kind)
+                size, kind = self._size_and_kind(batch_id)
+                return self._sign_and_send(batch_id, root, size, kind)
         return self._wait(tx_hash, root)
+
+    def _size_and_kind(self, batch_id: int) -> tuple[int, str]:
+        with self._sessions() as session:
+            batch = session.get(AnchorBatch, batch_id)
+            assert batch is not None
+            return batch.size, batch.kind
 
     def _wait(self, tx_hash: str, root: bytes) -> Receipt:
         try:

@@ -1,0 +1,118 @@
+"""Deploying the hub's contracts, and attaching to deployed ones with their code checked.
+
+Order matters: the anchor registry asks the consortium registry who may anchor,
+so the consortium (with the deploying node as founding member and service node)
+comes first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_abi.abi import encode
+
+from chain_adapter.artifacts import load_artifact
+from chain_adapter.contract import BoundContract
+from chain_adapter.errors import ContractNotFound
+from chain_adapter.protocol import Chain
+from chain_adapter.transactor import Transactor
+
+DID_REGISTRY = "EthereumDIDRegistry"
+ANCHOR_REGISTRY = "AnchorRegistry"
+CONSORTIUM = "ConsortiumRegistry"
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """The three contracts of one hub on one chain."""
+
+    did_registry: BoundContract
+    anchor_registry: BoundContract
+    consortium: BoundContract
+    blocks: dict[str, int]
+
+    def addresses(self) -> dict[str, str]:
+        return {
+            DID_REGISTRY: self.did_registry.address,
+            ANCHOR_REGISTRY: self.anchor_registry.address,
+            CONSORTIUM: self.consortium.address,
+        }
+
+
+def role_bytes32(role: str) -> bytes:
+    raw = role.encode()
+    if len(raw) > 32:
+        raise ValueError("a role label is at most 32 bytes")
+    return raw.ljust(32, b"\x00")
+
+
+def deploy_all(
+    transactor: Transactor,
+    *,
+    organisation_name: str,
+    role: str = "notary",
+    threshold_bps: int = 5001,
+) -> Deployment:
+    """Deploy the consortium, anchor and DID registries; the sender founds the consortium."""
+    node = transactor.address
+    consortium_art = load_artifact(CONSORTIUM)
+    receipt = transactor.deploy(
+        consortium_art.bytecode,
+        encode(
+            ["address", "string", "bytes32", "address", "uint16"],
+            [node, organisation_name, role_bytes32(role), node, threshold_bps],
+        ),
+    )
+    assert receipt.contract_address is not None
+    consortium_address = receipt.contract_address
+    blocks = {CONSORTIUM: receipt.block_number}
+
+    anchor_art = load_artifact(ANCHOR_REGISTRY)
+    receipt = transactor.deploy(anchor_art.bytecode, encode(["address"], [consortium_address]))
+    assert receipt.contract_address is not None
+    anchor_address = receipt.contract_address
+    blocks[ANCHOR_REGISTRY] = receipt.block_number
+
+    did_art = load_artifact(DID_REGISTRY)
+    receipt = transactor.deploy(did_art.bytecode)
+    assert receipt.contract_address is not None
+    blocks[DID_REGISTRY] = receipt.block_number
+
+    return attach_all(
+        transactor.chain,
+        {
+            DID_REGISTRY: receipt.contract_address,
+            ANCHOR_REGISTRY: anchor_address,
+            CONSORTIUM: consortium_address,
+        },
+        blocks=blocks,
+    )
+
+
+def attach_all(
+    chain: Chain, addresses: dict[str, str], *, blocks: dict[str, int] | None = None
+) -> Deployment:
+    """Bind to deployed contracts, refusing an address whose code is not the expected contract.
+
+    The anchor registry's runtime code embeds the consortium address (an
+    immutable), so it is checked by asking it which consortium it obeys instead.
+    """
+    exact = {name: load_artifact(name).deployed_bytecode for name in (DID_REGISTRY, CONSORTIUM)}
+    bound = {
+        name: BoundContract.attach(
+            chain, load_artifact(name).abi, addresses[name], expected_code=exact.get(name)
+        )
+        for name in (DID_REGISTRY, ANCHOR_REGISTRY, CONSORTIUM)
+    }
+    consortium = bound[ANCHOR_REGISTRY].call("consortium")
+    if str(consortium).lower() != addresses[CONSORTIUM].lower():
+        raise ContractNotFound(
+            f"the anchor registry at {addresses[ANCHOR_REGISTRY]} answers to consortium "
+            f"{consortium}, not {addresses[CONSORTIUM]}"
+        )
+    return Deployment(
+        did_registry=bound[DID_REGISTRY],
+        anchor_registry=bound[ANCHOR_REGISTRY],
+        consortium=bound[CONSORTIUM],
+        blocks=blocks or {},
+    )

@@ -1,0 +1,81 @@
+"""The FastAPI application factory: mounts each component's router on one opened :class:`Hub`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+
+from chain_adapter.anchoring.router import anchoring_router
+from chain_adapter.errors import ChainError
+from chain_adapter.rpc_router import rpc_router
+from chain_adapter.rpc_server import RpcServer
+from notary_hub import __version__
+from notary_hub.auth import api_token_dependency
+from notary_hub.db import ping
+from notary_hub.errors import install_error_handlers
+from notary_hub.hub import Hub
+
+log = logging.getLogger(__name__)
+
+
+def health_router(hub: Hub) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @router.get("/readyz", response_model=None)
+    def readyz() -> dict[str, Any] | JSONResponse:
+        """Readiness: the database and the chain answer; 503 with the reasons otherwise."""
+        problems: dict[str, str] = {}
+        checks: dict[str, Any] = {}
+        try:
+            ping(hub.engine)
+            checks["database"] = "ok"
+        except Exception as exc:
+            problems["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            checks["chain"] = {"chainId": hub.chain.chain_id, "block": hub.chain.block_number()}
+        except ChainError as exc:
+            problems["chain"] = exc.message
+        if hub.batcher.last_error:
+            checks["anchoring"] = {"lastError": hub.batcher.last_error}
+        if problems:
+            return JSONResponse(
+                {"status": "unavailable", "error": "not_ready", "reasons": problems, **checks},
+                status_code=503,
+            )
+        return {"status": "ready", **checks}
+
+    return router
+
+
+def create_app(hub: Hub, *, run_batcher: bool = True) -> FastAPI:
+    """The hub's HTTP application; the caller owns ``hub`` and closes it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_batcher:
+            hub.batcher.start()
+        try:
+            yield
+        finally:
+            hub.batcher.stop()
+
+    app = FastAPI(title="Notary Hub", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    authorised = api_token_dependency(hub.settings)
+    app.include_router(health_router(hub))
+    app.include_router(anchoring_router(hub.queue, hub.chain, authorised))
+    embedded = hub.embedded_chain
+    if embedded is not None:
+        server = RpcServer(embedded, allow_send_raw=hub.settings.chain.rpc_allow_send_raw)
+        app.include_router(rpc_router(lambda: server))
+    return app

@@ -1,0 +1,239 @@
+"""The ``notary-hub`` command line.
+
+Every failure is one line on stderr (``error: <code>: <message>``) and a non-zero
+exit; stack traces are for bugs only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from chain_adapter.anchoring.receipt import AnchorReceipt
+from chain_adapter.anchoring.verify import verify_receipt
+from chain_adapter.deploy import deploy_all
+from chain_adapter.errors import ChainError
+from chain_adapter.jsonrpc_chain import JsonRpcChain
+from chain_adapter.keystore import KeyStoreError
+from notary_hub import migrate
+from notary_hub.db import create_db_engine, session_factory
+from notary_hub.hub import (
+    StartupError,
+    make_transactor,
+    node_account,
+    open_chain,
+    open_database,
+    open_hub,
+    open_keystore,
+    record_deployment,
+)
+from notary_hub.logging import configure_logging
+from notary_hub.settings import InsecureSettings, Settings
+
+app = typer.Typer(
+    help="Notary Hub: DIDs, credentials and chain-anchored evidence.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+chain_app = typer.Typer(help="The consortium chain and the hub's contracts.", no_args_is_help=True)
+receipt_app = typer.Typer(help="Anchor receipts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(chain_app, name="chain")
+app.add_typer(receipt_app, name="receipt")
+
+out = Console()
+err = Console(stderr=True)
+
+EXPECTED_ERRORS = (ChainError, KeyStoreError, StartupError, InsecureSettings, OSError)
+
+
+def fail(code: str, message: str, exit_code: int = 1) -> NoReturn:
+    err.print(f"error: {code}: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(exit_code)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        fail("invalid_settings", f"{where}: {first.get('msg')}")
+    except EXPECTED_ERRORS as exc:
+        fail(getattr(exc, "code", type(exc).__name__), str(exc))
+
+
+def load_settings() -> Settings:
+    with cli_errors():
+        settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the hub: open (or create) everything, then serve HTTP."""
+    import uvicorn
+
+    from notary_hub.app import create_app
+
+    settings = load_settings()
+    with cli_errors():
+        hub = open_hub(settings)
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    for line in hub.created:
+        out.print(f"created {line}", markup=False, highlight=False)
+    chain_kind = "embedded chain" if settings.chain.embedded else "JSON-RPC chain"
+    out.print(f"data directory {settings.data_dir.resolve()}", markup=False, highlight=False)
+    out.print(
+        f"{chain_kind} {settings.chain.chain_id} at block {hub.chain.block_number()}; "
+        f"node {hub.node_account.address}",
+        markup=False,
+        highlight=False,
+    )
+    for name, address in hub.deployment.addresses().items():
+        out.print(f"{name} {address}", markup=False, highlight=False)
+    out.print(f"listening on http://{host}:{port}", markup=False, highlight=False)
+    if hub.embedded_chain is not None:
+        out.print(f"chain JSON-RPC at http://{host}:{port}/rpc", markup=False, highlight=False)
+    try:
+        uvicorn.run(create_app(hub), host=host, port=port, log_config=None, access_log=False)
+    finally:
+        hub.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply the database migrations."""
+    settings = load_settings()
+    with cli_errors():
+        engine = create_db_engine(settings.database_url)
+        try:
+            migrate.upgrade(engine, revision)
+            out.print(f"database at revision {migrate.current_revision(engine)}")
+        finally:
+            engine.dispose()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and whether it is current."""
+    settings = load_settings()
+    with cli_errors():
+        engine = create_db_engine(settings.database_url)
+        try:
+            current = migrate.current_revision(engine)
+        finally:
+            engine.dispose()
+    head = migrate.head_revision()
+    out.print(f"{current or 'empty'} (head {head}{'' if current == head else ', upgrade needed'})")
+
+
+@chain_app.command("deploy")
+def chain_deploy() -> None:
+    """Deploy the contracts on the configured chain and print their addresses."""
+    settings = load_settings()
+    with cli_errors():
+        keystore = open_keystore(settings)
+        node = node_account(keystore)
+        engine = open_database(settings)
+        chain = open_chain(settings, node)
+        try:
+            deployment = deploy_all(
+                make_transactor(settings, chain, node),
+                organisation_name=settings.chain.organisation_name,
+                threshold_bps=settings.chain.consortium_threshold_bps,
+            )
+            record_deployment(session_factory(engine), chain.chain_id, deployment)
+        finally:
+            chain.close()
+            engine.dispose()
+    env = {
+        "EthereumDIDRegistry": "NOTARY_HUB_CHAIN_DID_REGISTRY_ADDRESS",
+        "AnchorRegistry": "NOTARY_HUB_CHAIN_ANCHOR_REGISTRY_ADDRESS",
+        "ConsortiumRegistry": "NOTARY_HUB_CHAIN_CONSORTIUM_ADDRESS",
+    }
+    for name, address in deployment.addresses().items():
+        out.print(f"{env[name]}={address}", markup=False, highlight=False)
+
+
+@chain_app.command("info")
+def chain_info(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show the chain, the node account and the hub's contracts."""
+    settings = load_settings()
+    with cli_errors():
+        hub = open_hub(settings)
+        try:
+            consortium = hub.deployment.consortium
+            node = hub.node_account.address
+            info: dict[str, Any] = {
+                "chainId": hub.chain.chain_id,
+                "backend": "embedded" if settings.chain.embedded else "jsonrpc",
+                "blockNumber": hub.chain.block_number(),
+                "node": node,
+                "nodeBalance": hub.chain.get_balance(node),
+                "member": bool(consortium.call("isMember", node)),
+                "serviceNode": bool(consortium.call("isServiceNode", node)),
+                "contracts": hub.deployment.addresses(),
+                "pendingAnchorItems": hub.queue.pending_count(),
+            }
+        finally:
+            hub.close()
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in info.items():
+        if key == "contracts":
+            for name, address in value.items():
+                table.add_row(name, address)
+        else:
+            table.add_row(key, str(value))
+    out.print(table)
+
+
+@receipt_app.command("verify")
+def receipt_verify(
+    file: Annotated[Path, typer.Argument(help="Anchor receipt (JSON).")],
+    rpc: Annotated[str, typer.Option(help="Ethereum JSON-RPC URL of any node of the chain.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Verify an anchor receipt against a chain node, without the hub. Exit 0 only if valid."""
+    with cli_errors():
+        try:
+            document = json.loads(file.read_text())
+        except json.JSONDecodeError as exc:
+            fail("invalid_receipt", f"{file} is not JSON: {exc.msg} at line {exc.lineno}")
+        if isinstance(document, dict) and "anchorReceipt" in document:
+            document = document["anchorReceipt"]
+        receipt = AnchorReceipt.from_json(document)
+        chain = JsonRpcChain.connect(rpc, expected_chain_id=None, timeout=10.0, retries=2)
+        try:
+            result = verify_receipt(receipt, chain)
+        finally:
+            chain.close()
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    elif result.valid:
+        out.print(f"valid: anchored in block {receipt.block_number} at {result.block_timestamp}")
+    else:
+        for error in result.errors:
+            err.print(f"invalid: {error}", markup=False, highlight=False)
+    raise typer.Exit(0 if result.valid else 1)

@@ -1,0 +1,246 @@
+"""Start-up: wire the components together from :class:`Settings`, explicitly, once.
+
+On first start in the embedded default this creates the data directory, the
+master key, the encrypted node key, the database schema, the chain and the
+contracts, with the node as founding consortium member and service node. Later
+starts find them all again. Against an external chain it attaches to configured
+(or previously deployed) contracts and checks their code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from chain_adapter.anchoring.batcher import Batcher
+from chain_adapter.anchoring.queue import AnchorQueue
+from chain_adapter.deploy import Deployment, attach_all, deploy_all
+from chain_adapter.embedded import EmbeddedChain
+from chain_adapter.jsonrpc_chain import JsonRpcChain
+from chain_adapter.keystore import FileKeyStore, KeyStore, load_master_key
+from chain_adapter.models import ContractRecord
+from chain_adapter.protocol import Chain
+from chain_adapter.transactor import Transactor
+from notary_hub import migrate
+from notary_hub.db import create_db_engine, session_factory
+from notary_hub.settings import Settings
+
+NODE_KEY = "node"
+
+
+class StartupError(Exception):
+    """The hub cannot start with this configuration; the message says what to do."""
+
+    code = "startup_error"
+    status_code = 503
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keystore: KeyStore
+    node_account: LocalAccount
+    chain: Chain
+    transactor: Transactor
+    deployment: Deployment
+    queue: AnchorQueue
+    batcher: Batcher
+    created: list[str] = field(default_factory=list)
+
+    @property
+    def embedded_chain(self) -> EmbeddedChain | None:
+        return self.chain if isinstance(self.chain, EmbeddedChain) else None
+
+    def close(self) -> None:
+        self.batcher.stop()
+        self.chain.close()
+        self.engine.dispose()
+
+
+def is_embedded_default(settings: Settings) -> bool:
+    return settings.chain.embedded and settings.database.url is None
+
+
+def open_keystore(settings: Settings, created: list[str] | None = None) -> KeyStore:
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_path = settings.master_key_path
+    existed = key_path.exists()
+    secret = settings.keys.master_key.get_secret_value() if settings.keys.master_key else None
+    master = load_master_key(secret, key_path, create=settings.dev)
+    if created is not None and not existed and key_path.exists():
+        created.append(f"master key {key_path} (dev mode; production needs one configured)")
+    return FileKeyStore(data_dir / "keys", master)
+
+
+def node_account(keystore: KeyStore, created: list[str] | None = None) -> LocalAccount:
+    if not keystore.exists(NODE_KEY):
+        keystore.put(NODE_KEY, os.urandom(32), kind="secp256k1")
+        account: LocalAccount = Account.from_key(keystore.get(NODE_KEY))
+        if created is not None:
+            created.append(f"node key for {account.address} (encrypted at rest)")
+        return account
+    existing: LocalAccount = Account.from_key(keystore.get(NODE_KEY))
+    return existing
+
+
+def open_database(settings: Settings, created: list[str] | None = None) -> Engine:
+    engine = create_db_engine(
+        settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    if migrate.is_current(engine):
+        return engine
+    if is_embedded_default(settings):
+        fresh = migrate.current_revision(engine) is None
+        migrate.upgrade(engine)
+        if created is not None and fresh:
+            created.append(f"database {engine.url.render_as_string(hide_password=True)}")
+        return engine
+    current = migrate.current_revision(engine)
+    engine.dispose()
+    raise StartupError(
+        f"the database schema is at {current or 'nothing'}, this hub needs "
+        f"{migrate.head_revision()}: run `notary-hub db upgrade` first"
+    )
+
+
+def open_chain(settings: Settings, node: LocalAccount) -> Chain:
+    cfg = settings.chain
+    if cfg.rpc_url is None:
+        return EmbeddedChain.open(
+            settings.data_dir / "chain", chain_id=cfg.chain_id, prefund={node.address: 10**30}
+        )
+    return JsonRpcChain.connect(
+        cfg.rpc_url.get_secret_value(),
+        expected_chain_id=cfg.chain_id,
+        timeout=cfg.request_timeout,
+        retries=cfg.retries,
+    )
+
+
+def make_transactor(settings: Settings, chain: Chain, node: LocalAccount) -> Transactor:
+    return Transactor(
+        chain,
+        node,
+        confirmations=settings.chain.confirmations,
+        receipt_timeout=settings.chain.receipt_timeout,
+        poll_interval=0.05 if settings.chain.embedded else settings.chain.poll_interval,
+    )
+
+
+def configured_addresses(settings: Settings) -> dict[str, str] | None:
+    cfg = settings.chain
+    values = {
+        "EthereumDIDRegistry": cfg.did_registry_address,
+        "AnchorRegistry": cfg.anchor_registry_address,
+        "ConsortiumRegistry": cfg.consortium_address,
+    }
+    if not any(values.values()):
+        return None
+    missing = [name for name, address in values.items() if not address]
+    if missing:
+        raise StartupError(f"contract addresses are configured only in part; missing {missing}")
+    return {name: address for name, address in values.items() if address}
+
+
+def record_deployment(sessions: sessionmaker[Session], chain_id: int, dep: Deployment) -> None:
+    with sessions() as session, session.begin():
+        for name, address in dep.addresses().items():
+            session.merge(
+                ContractRecord(
+                    chain_id=chain_id,
+                    name=name,
+                    address=address,
+                    block_number=dep.blocks.get(name),
+                )
+            )
+
+
+def find_deployment(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    transactor: Transactor,
+    created: list[str],
+) -> Deployment:
+    chain = transactor.chain
+    configured = configured_addresses(settings)
+    if configured is not None:
+        deployment = attach_all(chain, configured)
+        record_deployment(sessions, chain.chain_id, deployment)
+        return deployment
+    with sessions() as session:
+        rows = session.scalars(
+            select(ContractRecord).where(ContractRecord.chain_id == chain.chain_id)
+        ).all()
+    if rows:
+        return attach_all(
+            chain,
+            {row.name: row.address for row in rows},
+            blocks={row.name: row.block_number for row in rows if row.block_number is not None},
+        )
+    if not settings.chain.embedded:
+        raise StartupError(
+            "no contracts are configured for this chain: run `notary-hub chain deploy`, or set "
+            "NOTARY_HUB_CHAIN_DID_REGISTRY_ADDRESS, _ANCHOR_REGISTRY_ADDRESS and "
+            "_CONSORTIUM_ADDRESS"
+        )
+    deployment = deploy_all(
+        transactor,
+        organisation_name=settings.chain.organisation_name,
+        threshold_bps=settings.chain.consortium_threshold_bps,
+    )
+    record_deployment(sessions, chain.chain_id, deployment)
+    for name, address in deployment.addresses().items():
+        created.append(f"{name} at {address}")
+    created.append(f"consortium founding member and service node {transactor.address}")
+    return deployment
+
+
+def open_hub(settings: Settings) -> Hub:
+    """Open every component, creating what the embedded default needs on first start."""
+    created: list[str] = []
+    keystore = open_keystore(settings, created)
+    node = node_account(keystore, created)
+    engine = open_database(settings, created)
+    sessions = session_factory(engine)
+    try:
+        chain = open_chain(settings, node)
+    except Exception:
+        engine.dispose()
+        raise
+    try:
+        transactor = make_transactor(settings, chain, node)
+        deployment = find_deployment(settings, sessions, transactor, created)
+        queue = AnchorQueue(sessions)
+        batcher = Batcher(
+            sessions,
+            queue,
+            transactor,
+            deployment.anchor_registry,
+            max_items=settings.anchoring.batch_max_items,
+            interval=settings.anchoring.batch_interval_seconds,
+        )
+    except Exception:
+        chain.close()
+        engine.dispose()
+        raise
+    return Hub(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        keystore=keystore,
+        node_account=node,
+        chain=chain,
+        transactor=transactor,
+        deployment=deployment,
+        queue=queue,
+        batcher=batcher,
+        created=created,
+    )
