@@ -37,6 +37,7 @@ from eth.exceptions import (
     HeaderNotFound,
     Revert,
     TransactionNotFound,
+    UnrecognizedTransactionType,
     VMError,
 )
 from eth.vm.forks.cancun import CancunVM
@@ -44,6 +45,7 @@ from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.address import to_canonical_address, to_checksum_address
 from eth_utils.exceptions import ValidationError as EthUtilsValidationError
+from rlp import encode as rlp_encode
 from rlp.exceptions import DecodingError, DeserializationError
 
 from chain_adapter.errors import (
@@ -118,6 +120,16 @@ class Transaction:
     v: int
     r: int
     s: int
+    # EIP-2930 (address, storage keys) pairs; empty for legacy transactions.
+    access_list: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptExtras:
+    """The receipt fields of ``eth_getTransactionReceipt`` that :class:`Receipt` leaves out."""
+
+    cumulative_gas_used: int
+    logs_bloom: bytes  # 256 bytes
 
 
 def _hex(value: bytes) -> str:
@@ -271,7 +283,14 @@ class EmbeddedChain:
             vm = self._evm.get_vm()
             try:
                 tx = vm.get_transaction_builder().decode(raw)
-            except (DecodingError, DeserializationError, ValueError, TypeError) as exc:
+            except (
+                DecodingError,
+                DeserializationError,
+                UnrecognizedTransactionType,
+                EthUtilsValidationError,
+                ValueError,
+                TypeError,
+            ) as exc:
                 raise TransactionRejected(f"undecodable transaction: {exc}") from None
             if self._tx_index(tx.hash) is not None:
                 return _hex(tx.hash)
@@ -359,6 +378,31 @@ class EmbeddedChain:
     def block_header(self, block: BlockId) -> BlockHeaderAPI:
         with self._lock:
             return self._header(block)
+
+    def block_size(self, block: BlockId) -> int:
+        """The length of the block's RLP encoding, as ``eth_getBlockBy*`` reports in ``size``."""
+        with self._lock:
+            return len(rlp_encode(self._block(block)))
+
+    def receipt_extras(self, tx_hash: str) -> ReceiptExtras | None:
+        with self._lock:
+            located = self._tx_index(_unhex(tx_hash))
+            if located is None:
+                return None
+            block_number, index = located
+            evm_block = self._evm.get_canonical_block_by_number(BlockNumber(block_number))
+            receipt = evm_block.get_receipts(self._evm.chaindb)[index]
+            # py-evm receipts carry the block's running gas total, not the transaction's own.
+            return ReceiptExtras(
+                cumulative_gas_used=receipt.gas_used,
+                logs_bloom=receipt.bloom.to_bytes(256, "big"),
+            )
+
+    def get_storage_at(self, address: str, slot: int, block: BlockId = "latest") -> int:
+        with self._lock:
+            state = self._evm.get_vm(self._header(block)).state
+            value: int = state.get_storage(to_canonical_address(address), slot)
+            return value
 
     # -- internals --------------------------------------------------------------------
 
@@ -511,6 +555,10 @@ def _describe_transaction(evm_block: BlockAPI, index: int) -> Transaction:
         v=tx.y_parity if typed else getattr(tx, "v", 0),
         r=tx.r,
         s=tx.s,
+        access_list=tuple(
+            (to_checksum_address(entry[0]), tuple(_hex(k.to_bytes(32, "big")) for k in entry[1]))
+            for entry in getattr(tx, "access_list", ())
+        ),
     )
 
 
