@@ -43,16 +43,7 @@ from chain_adapter.errors import (
     TransactionRejected,
     WrongChainId,
 )
-from chain_adapter.protocol import (
-    Block,
-    BlockId,
-    CallRequest,
-    FeeParams,
-    Log,
-    LogFilter,
-    Receipt,
-)
-from chain_adapter.rpc_errors import (
+from chain_adapter.jsonrpc_errors import (
     BLOCK_MISSING,
     TRANSPORT_ERRORS,
     RedactedUrl,
@@ -62,6 +53,15 @@ from chain_adapter.rpc_errors import (
     is_transient,
     mentions,
     send_verdict,
+)
+from chain_adapter.protocol import (
+    Block,
+    BlockId,
+    CallRequest,
+    FeeParams,
+    Log,
+    LogFilter,
+    Receipt,
 )
 
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 
-BACKENDS = ["embedded", "jsonrpc"]
+BACKENDS = ["embedded", pytest.param("jsonrpc", marks=pytest.mark.hardhat)]
 CHAIN_IDS = {"embedded": 1337, "jsonrpc": 31337}
 PROBE_ARTIFACT = Path(__file__).resolve().parents[1] / "contracts" / "build" / "Probe.json"
 FUNDING = {"embedded": 10**24, "jsonrpc": 10**19}  # Hardhat dev accounts hold 10**22 wei

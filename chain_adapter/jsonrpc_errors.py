@@ -1,6 +1,7 @@
 """How JSON-RPC nodes say that something went wrong, and how to repeat it safely.
 
-Pure helpers for :mod:`chain_adapter.jsonrpc_chain`: they read error objects
+Pure helpers for the client :mod:`chain_adapter.jsonrpc_chain` (the hub's own
+JSON-RPC server is ``rpc_server`` and friends): they read error objects
 (JSON-RPC 2.0 §5.1 "Error object"; EIP-1474 "Remote procedure call
 specification", error codes; execution-apis ``eth_call`` code 3 "execution
 reverted"), classify transport failures, and keep the node URL's credentials

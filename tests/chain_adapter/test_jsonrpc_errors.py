@@ -9,7 +9,7 @@ from eth_abi.abi import encode as abi_encode
 from web3.exceptions import ContractLogicError, Web3RPCError
 
 from chain_adapter.errors import CallReverted, TransactionRejected
-from chain_adapter.rpc_errors import RedactedUrl, call_failure, revert_data, send_verdict
+from chain_adapter.jsonrpc_errors import RedactedUrl, call_failure, revert_data, send_verdict
 
 ERROR_DATA = bytes.fromhex("08c379a0") + abi_encode(["string"], ["nope"])
 TX_HASH = "0x" + "ab" * 32
