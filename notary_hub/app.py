@@ -71,7 +71,7 @@ def create_app(hub: Hub, *, run_batcher: bool = True) -> FastAPI:
 
     app = FastAPI(title="Notary Hub", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
-    authorised = api_token_dependency(hub.settings)
+    authorised = api_token_dependency(hub.api_tokens)
     app.include_router(health_router(hub))
     app.include_router(anchoring_router(hub.queue, hub.chain, authorised))
     embedded = hub.embedded_chain

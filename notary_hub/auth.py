@@ -12,14 +12,12 @@ from collections.abc import Callable
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from notary_hub.settings import Settings
-
 _bearer = HTTPBearer(auto_error=False)
 
 
-def api_token_dependency(settings: Settings) -> Callable[..., str]:
-    """A dependency that admits a request only with one of the configured bearer tokens."""
-    tokens = [token.get_secret_value().encode() for token in settings.server.api_tokens]
+def api_token_dependency(api_tokens: list[str]) -> Callable[..., str]:
+    """A dependency that admits a request only with one of ``api_tokens`` as bearer token."""
+    tokens = [token.encode() for token in api_tokens]
 
     def require_token(
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008

@@ -49,8 +49,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(chain_app, name="chain")
 app.add_typer(receipt_app, name="receipt")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EXPECTED_ERRORS = (ChainError, KeyStoreError, StartupError, InsecureSettings, OSError)
 

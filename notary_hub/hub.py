@@ -10,6 +10,7 @@ starts find them all again. Against an external chain it attaches to configured
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 
 from eth_account import Account
@@ -52,6 +53,7 @@ class Hub:
     deployment: Deployment
     queue: AnchorQueue
     batcher: Batcher
+    api_tokens: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
 
     @property
@@ -78,6 +80,21 @@ def open_keystore(settings: Settings, created: list[str] | None = None) -> KeySt
     if created is not None and not existed and key_path.exists():
         created.append(f"master key {key_path} (dev mode; production needs one configured)")
     return FileKeyStore(data_dir / "keys", master)
+
+
+def api_tokens(settings: Settings, created: list[str] | None = None) -> list[str]:
+    """The configured API tokens; in dev mode with none configured, one kept in the data dir."""
+    tokens = [token.get_secret_value() for token in settings.server.api_tokens]
+    if tokens or not settings.dev:
+        return tokens
+    path = settings.data_dir / "api-token"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        if created is not None:
+            created.append(f"API token in {path} (dev mode; send it as a Bearer token)")
+    return [path.read_text().strip()]
 
 
 def node_account(keystore: KeyStore, created: list[str] | None = None) -> LocalAccount:
@@ -208,6 +225,7 @@ def open_hub(settings: Settings) -> Hub:
     created: list[str] = []
     keystore = open_keystore(settings, created)
     node = node_account(keystore, created)
+    tokens = api_tokens(settings, created)
     engine = open_database(settings, created)
     sessions = session_factory(engine)
     try:
@@ -242,5 +260,6 @@ def open_hub(settings: Settings) -> Hub:
         deployment=deployment,
         queue=queue,
         batcher=batcher,
+        api_tokens=tokens,
         created=created,
     )

@@ -15,7 +15,10 @@ from typing import Any
 REDACTED_KEYS = frozenset(
     {"password", "secret", "token", "private_key", "master_key", "authorization", "raw"}
 )
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "color_message",  # uvicorn's ANSI copy of the message
+}
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -58,5 +61,5 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # web3/urllib3 debug logs would include request bodies (signed transactions).
-    for noisy in ("web3", "urllib3", "eth", "trie", "asyncio"):
+    for noisy in ("web3", "urllib3", "eth", "trie", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

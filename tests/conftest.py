@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.hardhat",
     "tests.fixtures.database",
+    "tests.fixtures.hub_process",
 ]
