@@ -20,7 +20,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from chain_adapter.errors import (
     BlockNotFound,
     CallReverted,
     ChainError,
+    ChainUnavailable,
     TransactionRejected,
     WrongChainId,
 )
@@ -148,6 +150,7 @@ class EmbeddedChain:
         self._kv = SqliteKV(conn)
         self._chain_class = chain_class
         self._lock = threading.RLock()
+        self._closed = False
         self._evm = chain_class(AtomicDB(self._kv))
 
     @classmethod
@@ -199,6 +202,17 @@ class EmbeddedChain:
             kv.commit()
         return cls(conn, chain_class)
 
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Serialise access; a closed or failing store is an unavailable chain."""
+        with self._lock:
+            if self._closed:
+                raise ChainUnavailable("the embedded chain is closed")
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise ChainUnavailable(f"the embedded chain's store failed: {exc}") from None
+
     # -- Chain protocol ---------------------------------------------------------------
 
     @property
@@ -207,12 +221,12 @@ class EmbeddedChain:
         return chain_id
 
     def block_number(self) -> int:
-        with self._lock:
+        with self._guard():
             number: int = self._evm.get_canonical_head().block_number
             return number
 
     def get_block(self, block: BlockId = "latest") -> Block:
-        with self._lock:
+        with self._guard():
             evm_block = self._block(block)
             header = evm_block.header
             return Block(
@@ -227,25 +241,25 @@ class EmbeddedChain:
             )
 
     def get_code(self, address: str, block: BlockId = "latest") -> bytes:
-        with self._lock:
+        with self._guard():
             state = self._evm.get_vm(self._header(block)).state
             code: bytes = state.get_code(to_canonical_address(address))
             return code
 
     def get_balance(self, address: str, block: BlockId = "latest") -> int:
-        with self._lock:
+        with self._guard():
             state = self._evm.get_vm(self._header(block)).state
             balance: int = state.get_balance(to_canonical_address(address))
             return balance
 
     def get_transaction_count(self, address: str, block: BlockId = "pending") -> int:
-        with self._lock:
+        with self._guard():
             state = self._evm.get_vm(self._header(block)).state
             nonce: int = state.get_nonce(to_canonical_address(address))
             return nonce
 
     def call(self, request: CallRequest, block: BlockId = "latest") -> bytes:
-        with self._lock:
+        with self._guard():
             header = self._header(block)
             tx = self._spoof(request, gas=request.gas or header.gas_limit)
             try:
@@ -257,7 +271,7 @@ class EmbeddedChain:
             return output
 
     def estimate_gas(self, request: CallRequest) -> int:
-        with self._lock:
+        with self._guard():
             header = self._evm.get_canonical_head()
             tx = self._spoof(request, gas=header.gas_limit)
             try:
@@ -269,7 +283,7 @@ class EmbeddedChain:
             return gas
 
     def fee_params(self) -> FeeParams:
-        with self._lock:
+        with self._guard():
             base_fee = getattr(self._evm.get_canonical_head(), "base_fee_per_gas", 0) or 0
         return FeeParams(max_fee_per_gas=2 * base_fee, max_priority_fee_per_gas=0)
 
@@ -279,7 +293,7 @@ class EmbeddedChain:
         Sending bytes that are already mined returns their hash again, which is
         what lets a sender re-broadcast after a crash without double effects.
         """
-        with self._lock:
+        with self._guard():
             vm = self._evm.get_vm()
             try:
                 tx = vm.get_transaction_builder().decode(raw)
@@ -306,7 +320,7 @@ class EmbeddedChain:
             return _hex(tx.hash)
 
     def get_receipt(self, tx_hash: str) -> Receipt | None:
-        with self._lock:
+        with self._guard():
             located = self._tx_index(_unhex(tx_hash))
             if located is None:
                 return None
@@ -316,7 +330,7 @@ class EmbeddedChain:
             return self._receipt(evm_block, receipts, index)
 
     def get_logs(self, flt: LogFilter) -> list[Log]:
-        with self._lock:
+        with self._guard():
             to_block = self._header(flt.to_block).block_number
             clauses = ["block_number BETWEEN ? AND ?"]
             params: list[Any] = [flt.from_block, to_block]
@@ -357,12 +371,14 @@ class EmbeddedChain:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
 
     # -- Beyond the protocol: what the JSON-RPC server needs --------------------------
 
     def get_transaction(self, tx_hash: str) -> Transaction | None:
-        with self._lock:
+        with self._guard():
             located = self._tx_index(_unhex(tx_hash))
             if located is None:
                 return None
@@ -371,21 +387,21 @@ class EmbeddedChain:
             return _describe_transaction(evm_block, index)
 
     def block_transactions(self, block: BlockId) -> list[Transaction]:
-        with self._lock:
+        with self._guard():
             evm_block = self._block(block)
             return [_describe_transaction(evm_block, i) for i in range(len(evm_block.transactions))]
 
     def block_header(self, block: BlockId) -> BlockHeaderAPI:
-        with self._lock:
+        with self._guard():
             return self._header(block)
 
     def block_size(self, block: BlockId) -> int:
         """The length of the block's RLP encoding, as ``eth_getBlockBy*`` reports in ``size``."""
-        with self._lock:
+        with self._guard():
             return len(rlp_encode(self._block(block)))
 
     def receipt_extras(self, tx_hash: str) -> ReceiptExtras | None:
-        with self._lock:
+        with self._guard():
             located = self._tx_index(_unhex(tx_hash))
             if located is None:
                 return None
@@ -399,7 +415,7 @@ class EmbeddedChain:
             )
 
     def get_storage_at(self, address: str, slot: int, block: BlockId = "latest") -> int:
-        with self._lock:
+        with self._guard():
             state = self._evm.get_vm(self._header(block)).state
             value: int = state.get_storage(to_canonical_address(address), slot)
             return value

@@ -13,20 +13,18 @@ because the embedded chain is synchronous.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from chain_adapter.json_guard import too_deep
 from chain_adapter.rpc_dispatch import INVALID_REQUEST, PARSE_ERROR, RpcError, error_response
 from chain_adapter.rpc_server import RpcServer
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32  # JSON-RPC requests for Ethereum nest about 6 levels deep
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _JSON = "application/json"
 
 
@@ -77,7 +75,7 @@ async def _read_body(request: Request) -> bytes | None:
 
 def _parse(body: bytes) -> Any:
     text = body.decode("utf-8")
-    if _too_deep(text):
+    if too_deep(text, MAX_JSON_DEPTH):
         raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
     # NaN and Infinity are not JSON (RFC 8259 §6), though Python's parser takes them.
@@ -85,24 +83,6 @@ def _parse(body: bytes) -> Any:
         raise ValueError(f"{constant} is not valid JSON")
 
     return json.loads(text, parse_constant=refuse)
-
-
-def _too_deep(text: str) -> bool:
-    """Whether ``text`` nests arrays/objects deeper than :data:`MAX_JSON_DEPTH`.
-
-    py-evm and py_ecc raise the interpreter's recursion limit to 100,000, so the C
-    JSON parser would overflow the C stack (and kill the process) on a body of
-    ``[[[[...`` long before raising ``RecursionError``: depth is checked first.
-    """
-    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    if len(brackets) <= MAX_JSON_DEPTH:
-        return False
-    depth = 0
-    for char in brackets:
-        depth += 1 if char in "[{" else -1
-        if depth > MAX_JSON_DEPTH:
-            return True
-    return False
 
 
 def _json(content: Any, status_code: int = 200) -> Response:

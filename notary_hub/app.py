@@ -19,6 +19,7 @@ from notary_hub.auth import api_token_dependency
 from notary_hub.db import ping
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub import Hub
+from notary_hub.middleware import JsonGuardMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def create_app(hub: Hub, *, run_batcher: bool = True) -> FastAPI:
             hub.batcher.stop()
 
     app = FastAPI(title="Notary Hub", version=__version__, lifespan=lifespan)
+    app.add_middleware(JsonGuardMiddleware)
     install_error_handlers(app)
     authorised = api_token_dependency(hub.api_tokens)
     app.include_router(health_router(hub))

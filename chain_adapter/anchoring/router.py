@@ -43,6 +43,10 @@ def anchoring_router(queue: AnchorQueue, chain: Chain, authorised: Callable[...,
                 raise InvalidAnchorItem(f"items[{index}] is not hex") from None
         return EnqueueResponse(ids=queue.enqueue_many(items, request.kind))
 
+    @router.get("/queue", dependencies=[Depends(authorised)])
+    def queue_state() -> dict[str, int]:
+        return {"pending": queue.pending_count()}
+
     @router.get("/items/{item_id}", dependencies=[Depends(authorised)])
     def item(item_id: int) -> dict[str, Any]:
         status = queue.status(item_id)

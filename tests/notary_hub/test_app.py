@@ -1,0 +1,138 @@
+"""The HTTP application over a real hub (embedded chain), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from notary_hub.app import create_app
+from notary_hub.hub import Hub, open_hub
+from notary_hub.settings import Settings
+
+TOKEN = "t" * 40
+
+
+@pytest.fixture
+def hub(tmp_path: Path, db_url: str, engine: Engine) -> Iterator[Hub]:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database={"url": db_url},
+        server={"api_tokens": [TOKEN]},
+        anchoring={"batch_interval_seconds": 0.05},
+    )
+    hub = open_hub(settings)
+    yield hub
+    hub.close()
+
+
+@pytest.fixture
+def client(hub: Hub) -> Iterator[TestClient]:
+    with TestClient(create_app(hub)) as client:
+        yield client
+
+
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+
+
+def test_health_and_readiness(client: TestClient, hub: Hub) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["chain"]["chainId"] == hub.settings.chain.chain_id
+
+
+def test_readiness_reports_an_unreachable_chain(client: TestClient, hub: Hub) -> None:
+    hub.chain.close()  # the chain's store is gone: the hub must say so, not crash
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["error"] == "not_ready"
+    assert "chain" in response.json()["reasons"]
+
+
+def test_enqueue_needs_a_valid_token(client: TestClient) -> None:
+    body = {"kind": "deposit", "items": ["0x01"]}
+    assert client.post("/anchoring/items", json=body).status_code == 401
+    response = client.post("/anchoring/items", json=body, headers={"authorization": "Bearer wrong"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+
+
+def test_items_come_back_with_receipts_that_verify(client: TestClient) -> None:
+    items = ["0x" + bytes([i]).hex() * 32 for i in range(5)]
+    response = client.post(
+        "/anchoring/items", json={"kind": "deposit", "items": items}, headers=AUTH
+    )
+    assert response.status_code == 202
+    ids = response.json()["ids"]
+    deadline = time.monotonic() + 30
+    while (
+        client.get("/anchoring/queue", headers=AUTH).json()["pending"]
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    for item_id, item in zip(ids, items, strict=True):
+        body = client.get(f"/anchoring/items/{item_id}", headers=AUTH).json()
+        for _ in range(100):
+            if body["state"] == "anchored":
+                break
+            time.sleep(0.05)
+            body = client.get(f"/anchoring/items/{item_id}", headers=AUTH).json()
+        assert body["receipt"]["leaf"] == item
+        verdict = client.post("/anchoring/receipts/verify", json=body["receipt"]).json()
+        assert verdict["valid"], verdict
+    tampered = dict(body["receipt"], leaf="0x" + "ff" * 32)
+    verdict = client.post("/anchoring/receipts/verify", json=tampered).json()
+    assert not verdict["valid"] and verdict["errors"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"kind": "deposit", "items": []}, 422, "invalid_request"),
+        ({"kind": "deposit", "items": ["01"]}, 422, "invalid_anchor_item"),
+        ({"kind": "deposit", "items": ["0xzz"]}, 422, "invalid_anchor_item"),
+        ({"kind": "", "items": ["0x01"]}, 422, "invalid_request"),
+        ({"items": ["0x01"]}, 422, "invalid_request"),
+    ],
+)
+def test_bad_enqueue_requests(client: TestClient, body: object, status: int, code: str) -> None:
+    response = client.post("/anchoring/items", json=body, headers=AUTH)
+    assert response.status_code == status
+    assert response.json()["error"] == code
+    assert client.get("/anchoring/queue", headers=AUTH).json()["pending"] == 0
+
+
+def test_malformed_receipt_is_a_422(client: TestClient) -> None:
+    response = client.post("/anchoring/receipts/verify", json={"type": "nope"})
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_receipt"
+
+
+def test_deeply_nested_json_is_refused_without_crashing(client: TestClient) -> None:
+    body = "[" * 200_000 + "]" * 200_000
+    for path in ("/anchoring/receipts/verify", "/rpc"):
+        response = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert response.status_code in (200, 400)
+        assert "too deep" in response.text or "nested" in response.text
+    assert client.get("/healthz").status_code == 200
+
+
+def test_unknown_item_is_a_404(client: TestClient) -> None:
+    response = client.get("/anchoring/items/424242", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown_anchor_item"
+
+
+def test_embedded_rpc_is_mounted_and_read_only(client: TestClient, hub: Hub) -> None:
+    answer = client.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}).json()
+    assert int(answer["result"], 16) == hub.settings.chain.chain_id
+    refused = client.post(
+        "/rpc",
+        json={"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": ["0x00"]},
+    ).json()
+    assert refused["error"]["code"] == -32601
