@@ -77,10 +77,10 @@ class Batcher:
     def run_once(self) -> int:
         """Finish unfinished batches, seal what is queued, anchor it; return batches anchored."""
         anchored = 0
-        for batch_id in self._unfinished():
-            anchored += self._anchor(batch_id)
-        while (batch_id := self.seal()) is not None:
-            anchored += self._anchor(batch_id)
+        for unfinished in self._unfinished():
+            anchored += self._anchor(unfinished)
+        while (sealed := self.seal()) is not None:
+            anchored += self._anchor(sealed)
         return anchored
 
     def seal(self) -> int | None:
@@ -113,7 +113,7 @@ class Batcher:
                 .returning(AnchorItem.id, AnchorItem.data),
                 execution_options={"synchronize_session": False},
             ).all()
-            rows.sort(key=lambda row: row[0])
+            rows = sorted(rows, key=lambda row: row[0])
             tree = MerkleTree.from_leaves(hash_leaves(data for _, data in rows))
             batch.root = tree.root
             batch.size = tree.size
