@@ -3,37 +3,42 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-test lint typecheck pytest bench contracts
+.PHONY: serve test lint typecheck pytest bench contracts
 
-serve: install
+serve: $(VENV)/.installed
 	$(BIN)/notary-hub serve
 
-test: install-test lint typecheck pytest
+test: $(VENV)/.installed-test node_modules/.installed lint typecheck pytest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-install: $(BIN)/python
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	touch $@
 
-install-test: $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	npm ci --no-audit --no-fund --loglevel=error
+	touch $@ $(VENV)/.installed
 
-lint:
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck:
+typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest:
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+pytest: $(VENV)/.installed-test node_modules/.installed
+	$(BIN)/pytest -n 2 -q
 
-bench:
+bench: $(VENV)/.installed
 	$(BIN)/python bench/merkle_bench.py
 	$(BIN)/python bench/anchoring_bench.py
 
-contracts:
+contracts: node_modules/.installed
 	node scripts/build_contracts.mjs
