@@ -20,14 +20,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eth import constants as evm_constants
-from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
+from eth.abc import BlockAPI, BlockHeaderAPI, SignedTransactionAPI
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth.exceptions import (
@@ -46,16 +45,23 @@ from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.address import to_canonical_address, to_checksum_address
 from eth_utils.exceptions import ValidationError as EthUtilsValidationError
+from eth_utils.hexadecimal import decode_hex, encode_hex
 from rlp import encode as rlp_encode
 from rlp.exceptions import DecodingError, DeserializationError
 
 from chain_adapter.errors import (
     BlockNotFound,
     CallReverted,
-    ChainError,
     ChainUnavailable,
     TransactionRejected,
     WrongChainId,
+)
+from chain_adapter.evm_records import (
+    ReceiptExtras,
+    Transaction,
+    build_receipt,
+    call_reverted,
+    describe_transaction,
 )
 from chain_adapter.kvstore import SqliteKV, open_database
 from chain_adapter.protocol import (
@@ -67,7 +73,6 @@ from chain_adapter.protocol import (
     LogFilter,
     Receipt,
 )
-from chain_adapter.revert import decode_revert_reason
 
 GAS_LIMIT = 30_000_000
 
@@ -98,48 +103,6 @@ class _ConsortiumChain(MiningChain):
         # A consortium chain keeps a constant gas limit instead of voting it up or down.
         header_params.setdefault("gas_limit", parent_header.gas_limit)
         return super().create_header_from_parent(parent_header, **header_params)
-
-
-@dataclass(frozen=True, slots=True)
-class Transaction:
-    """A mined transaction, as ``eth_getTransactionByHash`` describes it."""
-
-    hash: str
-    block_number: int
-    block_hash: str
-    transaction_index: int
-    from_address: str
-    to_address: str | None
-    nonce: int
-    gas: int
-    value: int
-    input: bytes
-    type: int
-    chain_id: int | None
-    gas_price: int
-    max_fee_per_gas: int | None
-    max_priority_fee_per_gas: int | None
-    v: int
-    r: int
-    s: int
-    # EIP-2930 (address, storage keys) pairs; empty for legacy transactions.
-    access_list: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptExtras:
-    """The receipt fields of ``eth_getTransactionReceipt`` that :class:`Receipt` leaves out."""
-
-    cumulative_gas_used: int
-    logs_bloom: bytes  # 256 bytes
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
-def _unhex(value: str) -> bytes:
-    return bytes.fromhex(value[2:] if value.startswith(("0x", "0X")) else value)
 
 
 class EmbeddedChain:
@@ -231,10 +194,10 @@ class EmbeddedChain:
             header = evm_block.header
             return Block(
                 number=header.block_number,
-                hash=_hex(header.hash),
-                parent_hash=_hex(header.parent_hash),
+                hash=encode_hex(header.hash),
+                parent_hash=encode_hex(header.parent_hash),
                 timestamp=header.timestamp,
-                transactions=tuple(_hex(tx.hash) for tx in evm_block.transactions),
+                transactions=tuple(encode_hex(tx.hash) for tx in evm_block.transactions),
                 gas_limit=header.gas_limit,
                 gas_used=header.gas_used,
                 base_fee_per_gas=getattr(header, "base_fee_per_gas", None),
@@ -259,27 +222,17 @@ class EmbeddedChain:
             return nonce
 
     def call(self, request: CallRequest, block: BlockId = "latest") -> bytes:
-        with self._guard():
+        with self._guard(), _execution():
             header = self._header(block)
             tx = self._spoof(request, gas=request.gas or header.gas_limit)
-            try:
-                output: bytes = self._evm.get_transaction_result(tx, header)  # type: ignore[arg-type]
-            except Revert as exc:
-                raise _call_reverted(exc) from None
-            except VMError as exc:
-                raise CallReverted(f"execution failed: {exc!r}") from None
+            output: bytes = self._evm.get_transaction_result(tx, header)  # type: ignore[arg-type]
             return output
 
     def estimate_gas(self, request: CallRequest) -> int:
-        with self._guard():
+        with self._guard(), _execution():
             header = self._evm.get_canonical_head()
             tx = self._spoof(request, gas=header.gas_limit)
-            try:
-                gas: int = self._evm.estimate_gas(tx, header)  # type: ignore[arg-type]
-            except Revert as exc:
-                raise _call_reverted(exc) from None
-            except VMError as exc:
-                raise CallReverted(f"execution failed: {exc!r}") from None
+            gas: int = self._evm.estimate_gas(tx, header)  # type: ignore[arg-type]
             return gas
 
     def fee_params(self) -> FeeParams:
@@ -307,7 +260,7 @@ class EmbeddedChain:
             ) as exc:
                 raise TransactionRejected(f"undecodable transaction: {exc}") from None
             if self._tx_index(tx.hash) is not None:
-                return _hex(tx.hash)
+                return encode_hex(tx.hash)
             # py-evm leaves replay protection to the caller: refuse transactions
             # signed for another chain, and legacy ones signed for no chain at all.
             tx_chain_id = getattr(tx, "chain_id", None)
@@ -317,17 +270,17 @@ class EmbeddedChain:
                     f"{self.chain_id} (EIP-155 replay protection is required)"
                 )
             self._seal(tx)
-            return _hex(tx.hash)
+            return encode_hex(tx.hash)
 
     def get_receipt(self, tx_hash: str) -> Receipt | None:
         with self._guard():
-            located = self._tx_index(_unhex(tx_hash))
+            located = self._tx_index(decode_hex(tx_hash))
             if located is None:
                 return None
             block_number, index = located
             evm_block = self._evm.get_canonical_block_by_number(BlockNumber(block_number))
             receipts = evm_block.get_receipts(self._evm.chaindb)
-            return self._receipt(evm_block, receipts, index)
+            return build_receipt(evm_block, receipts, index)
 
     def get_logs(self, flt: LogFilter) -> list[Log]:
         with self._guard():
@@ -343,7 +296,7 @@ class EmbeddedChain:
                     continue
                 options = (topic,) if isinstance(topic, str) else topic
                 clauses.append(f"topic{position} IN ({','.join('?' * len(options))})")
-                params.extend(_unhex(t) for t in options)
+                params.extend(decode_hex(t) for t in options)
             # Only fixed column names and placeholders are interpolated.
             columns = (
                 "block_number, log_index, tx_index, tx_hash, block_hash, address, "
@@ -358,11 +311,11 @@ class EmbeddedChain:
         return [
             Log(
                 address=to_checksum_address(row[5]),
-                topics=tuple(_hex(t) for t in row[6:10] if t is not None),
+                topics=tuple(encode_hex(t) for t in row[6:10] if t is not None),
                 data=row[10],
                 block_number=row[0],
-                block_hash=_hex(row[4]),
-                transaction_hash=_hex(row[3]),
+                block_hash=encode_hex(row[4]),
+                transaction_hash=encode_hex(row[3]),
                 transaction_index=row[2],
                 log_index=row[1],
             )
@@ -379,17 +332,17 @@ class EmbeddedChain:
 
     def get_transaction(self, tx_hash: str) -> Transaction | None:
         with self._guard():
-            located = self._tx_index(_unhex(tx_hash))
+            located = self._tx_index(decode_hex(tx_hash))
             if located is None:
                 return None
             block_number, index = located
             evm_block = self._evm.get_canonical_block_by_number(BlockNumber(block_number))
-            return _describe_transaction(evm_block, index)
+            return describe_transaction(evm_block, index)
 
     def block_transactions(self, block: BlockId) -> list[Transaction]:
         with self._guard():
             evm_block = self._block(block)
-            return [_describe_transaction(evm_block, i) for i in range(len(evm_block.transactions))]
+            return [describe_transaction(evm_block, i) for i in range(len(evm_block.transactions))]
 
     def block_header(self, block: BlockId) -> BlockHeaderAPI:
         with self._guard():
@@ -402,7 +355,7 @@ class EmbeddedChain:
 
     def receipt_extras(self, tx_hash: str) -> ReceiptExtras | None:
         with self._guard():
-            located = self._tx_index(_unhex(tx_hash))
+            located = self._tx_index(decode_hex(tx_hash))
             if located is None:
                 return None
             block_number, index = located
@@ -475,7 +428,7 @@ class EmbeddedChain:
         try:
             if isinstance(block, int):
                 return self._evm.get_canonical_block_header_by_number(BlockNumber(block))
-            header = self._evm.get_block_header_by_hash(Hash32(_unhex(block)))
+            header = self._evm.get_block_header_by_hash(Hash32(decode_hex(block)))
         except (HeaderNotFound, EvmBlockNotFound, CanonicalHeadNotFound, ValueError):
             raise BlockNotFound(f"no block {block}") from None
         return header
@@ -503,86 +456,15 @@ class EmbeddedChain:
         )
         return SpoofTransaction(unsigned, from_=sender)
 
-    def _receipt(self, evm_block: BlockAPI, receipts: Iterable[ReceiptAPI], index: int) -> Receipt:
-        receipts = tuple(receipts)
-        tx = evm_block.transactions[index]
-        header = evm_block.header
-        previous_gas = receipts[index - 1].gas_used if index else 0
-        first_log = sum(len(r.logs) for r in receipts[:index])
-        tx_hash = _hex(tx.hash)
-        block_hash = _hex(header.hash)
-        logs = tuple(
-            Log(
-                address=to_checksum_address(log.address),
-                topics=tuple(_hex(t.to_bytes(32, "big")) for t in log.topics),
-                data=log.data,
-                block_number=header.block_number,
-                block_hash=block_hash,
-                transaction_hash=tx_hash,
-                transaction_index=index,
-                log_index=first_log + i,
-            )
-            for i, log in enumerate(receipts[index].logs)
-        )
-        contract_address = None
-        if not tx.to:
-            from eth._utils.address import generate_contract_address
 
-            contract_address = to_checksum_address(generate_contract_address(tx.sender, tx.nonce))
-        return Receipt(
-            transaction_hash=tx_hash,
-            block_number=header.block_number,
-            block_hash=block_hash,
-            transaction_index=index,
-            status=0 if receipts[index].state_root == b"" else 1,
-            gas_used=receipts[index].gas_used - previous_gas,
-            from_address=to_checksum_address(tx.sender),
-            to_address=to_checksum_address(tx.to) if tx.to else None,
-            contract_address=contract_address,
-            logs=logs,
-        )
-
-
-def _describe_transaction(evm_block: BlockAPI, index: int) -> Transaction:
-    tx = evm_block.transactions[index]
-    typed = getattr(tx, "type_id", None)
-    max_fee = getattr(tx, "max_fee_per_gas", None) if typed in (2, 3, 4) else None
-    priority = getattr(tx, "max_priority_fee_per_gas", None) if typed in (2, 3, 4) else None
-    base_fee = getattr(evm_block.header, "base_fee_per_gas", 0) or 0
-    effective_price = (
-        min(max_fee, base_fee + (priority or 0)) if max_fee is not None else tx.gas_price
-    )
-    return Transaction(
-        hash=_hex(tx.hash),
-        block_number=evm_block.header.block_number,
-        block_hash=_hex(evm_block.header.hash),
-        transaction_index=index,
-        from_address=to_checksum_address(tx.sender),
-        to_address=to_checksum_address(tx.to) if tx.to else None,
-        nonce=tx.nonce,
-        gas=tx.gas,
-        value=tx.value,
-        input=tx.data,
-        type=typed or 0,
-        chain_id=getattr(tx, "chain_id", None),
-        gas_price=effective_price,
-        max_fee_per_gas=max_fee,
-        max_priority_fee_per_gas=priority,
-        v=tx.y_parity if typed else getattr(tx, "v", 0),
-        r=tx.r,
-        s=tx.s,
-        access_list=tuple(
-            (to_checksum_address(entry[0]), tuple(_hex(k.to_bytes(32, "big")) for k in entry[1]))
-            for entry in getattr(tx, "access_list", ())
-        ),
-    )
-
-
-def _call_reverted(exc: Revert) -> ChainError:
-    data = exc.args[0] if exc.args and isinstance(exc.args[0], bytes) else b""
-    reason = decode_revert_reason(data)
-    return CallReverted(
-        f"execution reverted: {reason}" if reason else "execution reverted",
-        reason=reason,
-        data=data,
-    )
+@contextmanager
+def _execution() -> Iterator[None]:
+    """Map py-evm's execution failures of a call or estimate to :class:`CallReverted`."""
+    try:
+        yield
+    except Revert as exc:
+        raise call_reverted(exc) from None
+    except VMError as exc:
+        raise CallReverted(f"execution failed: {exc!r}") from None
+    except EthUtilsValidationError as exc:  # e.g. a value above the sender's balance
+        raise CallReverted(f"invalid call: {exc}") from None

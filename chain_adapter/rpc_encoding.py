@@ -23,7 +23,7 @@ from typing import Any, cast, get_args
 from eth.constants import BLANK_ROOT_HASH
 from eth_utils.address import is_checksum_address, to_checksum_address
 
-from chain_adapter.embedded import ReceiptExtras, Transaction
+from chain_adapter.evm_records import ReceiptExtras, Transaction
 from chain_adapter.protocol import BlockId, BlockTag, CallRequest, Log, Receipt
 from chain_adapter.rpc_dispatch import InvalidParams
 
