@@ -15,9 +15,12 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.deploy import deploy_all
@@ -28,6 +31,7 @@ from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
     StartupError,
+    existing_deployment,
     make_transactor,
     node_account,
     open_chain,
@@ -68,6 +72,8 @@ def cli_errors() -> Iterator[None]:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
         fail("invalid_settings", f"{where}: {first.get('msg')}")
+    except SettingsError as exc:  # an environment value that is not even parseable (JSON)
+        fail("invalid_settings", str(exc))
     except EXPECTED_ERRORS as exc:
         fail(getattr(exc, "code", type(exc).__name__), str(exc))
 
@@ -176,34 +182,57 @@ def chain_deploy() -> None:
 def chain_info(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Show the chain, the node account and the hub's contracts."""
+    """Show the chain, the node account and, once deployed, the hub's contracts.
+
+    Deploys nothing and needs no migrated database: this is how an operator learns
+    the node address to fund before `notary-hub chain deploy`.
+    """
     settings = load_settings()
+    created: list[str] = []
     with cli_errors():
-        hub = open_hub(settings)
+        keystore = open_keystore(settings, created)
+        account = node_account(keystore, created)
+        node = account.address
+        engine = create_db_engine(settings.database_url)
+        chain = None
         try:
-            consortium = hub.deployment.consortium
-            node = hub.node_account.address
+            try:
+                database = "current" if migrate.is_current(engine) else "upgrade needed"
+            except SQLAlchemyError as exc:
+                database = f"unavailable: {type(exc).__name__}"
+            sessions = session_factory(engine) if database == "current" else None
+            chain = open_chain(settings, account)
+            deployment = existing_deployment(settings, sessions, chain)
+            consortium = deployment.consortium if deployment else None
             info: dict[str, Any] = {
-                "chainId": hub.chain.chain_id,
+                "chainId": chain.chain_id,
                 "backend": "embedded" if settings.chain.embedded else "jsonrpc",
-                "blockNumber": hub.chain.block_number(),
+                "blockNumber": chain.block_number(),
                 "node": node,
-                "nodeBalance": hub.chain.get_balance(node),
-                "member": bool(consortium.call("isMember", node)),
-                "serviceNode": bool(consortium.call("isServiceNode", node)),
-                "contracts": hub.deployment.addresses(),
-                "pendingAnchorItems": hub.queue.pending_count(),
+                "nodeBalance": chain.get_balance(node),
+                "database": database,
+                "contracts": deployment.addresses() if deployment else None,
+                "member": bool(consortium.call("isMember", node)) if consortium else None,
+                "serviceNode": bool(consortium.call("isServiceNode", node)) if consortium else None,
+                "pendingAnchorItems": AnchorQueue(sessions).pending_count() if sessions else None,
             }
         finally:
-            hub.close()
+            if chain is not None:
+                chain.close()
+            engine.dispose()
+    for line in created:
+        err.print(f"created {line}", markup=False, highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
         return
     table = Table(show_header=False, box=None)
     for key, value in info.items():
-        if key == "contracts":
+        if key == "contracts" and value:
             for name, address in value.items():
                 table.add_row(name, address)
+        elif key == "contracts":
+            command = "serve" if settings.chain.embedded else "chain deploy"
+            table.add_row(key, f"none yet: `notary-hub {command}` deploys them")
         else:
             table.add_row(key, str(value))
     out.print(table)

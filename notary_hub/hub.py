@@ -180,6 +180,32 @@ def record_deployment(sessions: sessionmaker[Session], chain_id: int, dep: Deplo
             )
 
 
+def existing_deployment(
+    settings: Settings, sessions: sessionmaker[Session] | None, chain: Chain
+) -> Deployment | None:
+    """The hub's contracts on ``chain``: configured, else recorded in the database; never deploys.
+
+    ``sessions`` is None when there is no migrated database to consult. Raises
+    :class:`ContractNotFound` when an address holds no (or the wrong) code.
+    """
+    configured = configured_addresses(settings)
+    if configured is not None:
+        return attach_all(chain, configured)
+    if sessions is None:
+        return None
+    with sessions() as session:
+        rows = session.scalars(
+            select(ContractRecord).where(ContractRecord.chain_id == chain.chain_id)
+        ).all()
+    if not rows:
+        return None
+    return attach_all(
+        chain,
+        {row.name: row.address for row in rows},
+        blocks={row.name: row.block_number for row in rows if row.block_number is not None},
+    )
+
+
 def find_deployment(
     settings: Settings,
     sessions: sessionmaker[Session],
@@ -187,21 +213,11 @@ def find_deployment(
     created: list[str],
 ) -> Deployment:
     chain = transactor.chain
-    configured = configured_addresses(settings)
-    if configured is not None:
-        deployment = attach_all(chain, configured)
-        record_deployment(sessions, chain.chain_id, deployment)
-        return deployment
-    with sessions() as session:
-        rows = session.scalars(
-            select(ContractRecord).where(ContractRecord.chain_id == chain.chain_id)
-        ).all()
-    if rows:
-        return attach_all(
-            chain,
-            {row.name: row.address for row in rows},
-            blocks={row.name: row.block_number for row in rows if row.block_number is not None},
-        )
+    existing = existing_deployment(settings, sessions, chain)
+    if existing is not None:
+        if configured_addresses(settings) is not None:
+            record_deployment(sessions, chain.chain_id, existing)
+        return existing
     if not settings.chain.embedded:
         raise StartupError(
             "no contracts are configured for this chain: run `notary-hub chain deploy`, or set "
