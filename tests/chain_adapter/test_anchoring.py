@@ -23,7 +23,7 @@ from chain_adapter.deploy import Deployment, deploy_all
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.errors import InvalidReceipt
 from chain_adapter.models import AnchorBatch, AnchorItem, BatchState
-from chain_adapter.transactor import Transactor
+from chain_adapter.transactor import SignedTx, Transactor
 
 
 @pytest.fixture
@@ -64,6 +64,27 @@ def make_batcher(
     return Batcher(
         sessions, queue, transactor, deployment.anchor_registry, max_items=max_items, interval=0.05
     )
+
+
+def seal_and_sign(
+    sessions: sessionmaker[Session],
+    queue: AnchorQueue,
+    transactor: Transactor,
+    deployment: Deployment,
+) -> tuple[Batcher, int, bytes, SignedTx]:
+    """A batcher's steps up to a signed anchoring transaction, which the caller records or not."""
+    crashed = make_batcher(sessions, queue, transactor, deployment)
+    batch_id = crashed.seal()
+    assert batch_id is not None
+    with sessions() as session:
+        batch = session.get(AnchorBatch, batch_id)
+        assert batch is not None
+        root, size = batch.root, batch.size
+    signed = transactor.build(
+        deployment.anchor_registry.address,
+        deployment.anchor_registry.encode("anchor", root, size, b"deposit".ljust(32, b"\0")),
+    )
+    return crashed, batch_id, root, signed
 
 
 def restarted(transactor: Transactor) -> Transactor:
@@ -138,17 +159,7 @@ def test_crash_after_signing_before_broadcast_resends_the_same_transaction(
     chain: EmbeddedChain,
 ) -> None:
     ids = queue.enqueue_many([os.urandom(32) for _ in range(5)], "deposit")
-    crashed = make_batcher(sessions, queue, transactor, deployment)
-    batch_id = crashed.seal()
-    assert batch_id is not None
-    with sessions() as session:
-        batch = session.get(AnchorBatch, batch_id)
-        assert batch is not None
-        root, size = batch.root, batch.size
-    signed = transactor.build(
-        deployment.anchor_registry.address,
-        deployment.anchor_registry.encode("anchor", root, size, b"deposit".ljust(32, b"\0")),
-    )
+    crashed, batch_id, root, signed = seal_and_sign(sessions, queue, transactor, deployment)
     crashed._record_signed(batch_id, signed)  # recorded, then the process died
 
     make_batcher(sessions, queue, restarted(transactor), deployment).run_once()
@@ -165,17 +176,7 @@ def test_crash_after_broadcast_adopts_the_mined_transaction(
     chain: EmbeddedChain,
 ) -> None:
     ids = queue.enqueue_many([os.urandom(32) for _ in range(3)], "deposit")
-    crashed = make_batcher(sessions, queue, transactor, deployment)
-    batch_id = crashed.seal()
-    assert batch_id is not None
-    with sessions() as session:
-        batch = session.get(AnchorBatch, batch_id)
-        assert batch is not None
-        root, size = batch.root, batch.size
-    signed = transactor.build(
-        deployment.anchor_registry.address,
-        deployment.anchor_registry.encode("anchor", root, size, b"deposit".ljust(32, b"\0")),
-    )
+    crashed, batch_id, _root, signed = seal_and_sign(sessions, queue, transactor, deployment)
     crashed._record_signed(batch_id, signed)
     transactor.send(signed)  # mined; the process died before recording it
 
@@ -206,17 +207,7 @@ def test_recorded_transaction_whose_nonce_was_taken_is_signed_again(
     chain: EmbeddedChain,
 ) -> None:
     ids = queue.enqueue_many([os.urandom(32) for _ in range(3)], "deposit")
-    crashed = make_batcher(sessions, queue, transactor, deployment)
-    batch_id = crashed.seal()
-    assert batch_id is not None
-    with sessions() as session:
-        batch = session.get(AnchorBatch, batch_id)
-        assert batch is not None
-        root, size = batch.root, batch.size
-    signed = transactor.build(
-        deployment.anchor_registry.address,
-        deployment.anchor_registry.encode("anchor", root, size, b"deposit".ljust(32, b"\0")),
-    )
+    crashed, batch_id, _root, signed = seal_and_sign(sessions, queue, transactor, deployment)
     crashed._record_signed(batch_id, signed)
     # After the restart, another transaction of the node takes the recorded nonce.
     after = restarted(transactor)
