@@ -71,7 +71,8 @@ def cli_errors() -> Iterator[None]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
-        fail("invalid_settings", f"{where}: {first.get('msg')}")
+        message = str(first.get("msg", "")).removeprefix("Value error, ")
+        fail("invalid_settings", f"{where}: {message}" if where else message)
     except SettingsError as exc:  # an environment value that is not even parseable (JSON)
         fail("invalid_settings", str(exc))
     except EXPECTED_ERRORS as exc:
