@@ -21,9 +21,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Table, and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
@@ -97,24 +98,25 @@ class Batcher:
             batch = AnchorBatch(kind=kind, state=BatchState.SEALED, root=b"\x00" * 32, size=0)
             session.add(batch)
             session.flush()
+            items = cast(Table, AnchorItem.__table__)
             claim = (
-                select(AnchorItem.id)
-                .where(AnchorItem.kind == kind, AnchorItem.batch_id.is_(None))
-                .order_by(AnchorItem.id)
+                select(items.c.id)
+                .where(items.c.kind == kind, items.c.batch_id.is_(None))
+                .order_by(items.c.id)
                 .limit(self._max_items)
                 .scalar_subquery()
             )
             # Claiming and reading in one statement: what the tree covers is
-            # exactly what was claimed, whatever commits concurrently.
+            # exactly what was claimed, whatever commits concurrently. Core, not
+            # ORM: no ORM rows to build for up to max_items items.
             rows = session.execute(
-                update(AnchorItem)
-                .where(AnchorItem.id.in_(claim))
+                update(items)
+                .where(items.c.id.in_(claim))
                 .values(batch_id=batch.id)
-                .returning(AnchorItem.id, AnchorItem.data),
-                execution_options={"synchronize_session": False},
+                .returning(items.c.id, items.c.data)
             ).all()
-            rows = sorted(rows, key=lambda row: row[0])
-            tree = MerkleTree.from_leaves(hash_leaves(data for _, data in rows))
+            rows = sorted(rows, key=itemgetter(0))
+            tree = MerkleTree.from_leaves(hash_leaves([data for _, data in rows]))
             batch.root = tree.root
             batch.size = tree.size
             session.add_all(
