@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, select, update
+from sqlalchemy import Table, and_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
@@ -43,6 +43,20 @@ from chain_adapter.transactor import SignedTx, Transactor
 log = logging.getLogger(__name__)
 
 ROOT_EXISTS = "root_exists"
+
+
+SEAL_LOCK_ID = 0x4E48_0001  # "NH" 1: the advisory lock sealers take on PostgreSQL
+
+
+def _serialise_sealing(session: Session) -> None:
+    """One sealer at a time per database.
+
+    On PostgreSQL, READ COMMITTED lets two concurrent claims select the same
+    pending ids; a transaction-scoped advisory lock makes sealing sequential.
+    SQLite's ``BEGIN IMMEDIATE`` (see ``notary_hub.db``) already does.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SEAL_LOCK_ID})
 
 
 def kind_to_bytes32(kind: str) -> bytes:
@@ -87,6 +101,7 @@ class Batcher:
     def seal(self) -> int | None:
         """Seal up to ``max_items`` queued items of the oldest kind into a batch."""
         with self._sessions() as session, session.begin():
+            _serialise_sealing(session)
             kind = session.scalar(
                 select(AnchorItem.kind)
                 .where(AnchorItem.batch_id.is_(None))
@@ -111,10 +126,13 @@ class Batcher:
             # ORM: no ORM rows to build for up to max_items items.
             rows = session.execute(
                 update(items)
-                .where(items.c.id.in_(claim))
+                .where(items.c.id.in_(claim), items.c.batch_id.is_(None))
                 .values(batch_id=batch.id)
                 .returning(items.c.id, items.c.data)
             ).all()
+            if not rows:  # another sealer took them between our two statements
+                session.delete(batch)
+                return None
             rows = sorted(rows, key=itemgetter(0))
             tree = MerkleTree.from_leaves(hash_leaves([data for _, data in rows]))
             batch.root = tree.root

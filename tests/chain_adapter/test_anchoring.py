@@ -7,6 +7,7 @@ chain keep what was committed) and letting a fresh batcher recover.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -344,3 +345,40 @@ def test_malformed_receipts_are_refused(change: dict[str, object]) -> None:
     AnchorReceipt.from_json(doc)
     with pytest.raises(InvalidReceipt):
         AnchorReceipt.from_json({**doc, **change})
+
+
+def test_concurrent_sealers_never_claim_the_same_item(
+    sessions: sessionmaker[Session],
+    queue: AnchorQueue,
+    transactor: Transactor,
+    deployment: Deployment,
+) -> None:
+    """Two batchers (two processes, say) sealing at once over one database."""
+    queue.enqueue_many([os.urandom(32) for _ in range(400)], "deposit")
+    sealers = [make_batcher(sessions, queue, transactor, deployment, max_items=9) for _ in range(4)]
+    barrier = threading.Barrier(len(sealers))
+    errors: list[BaseException] = []
+
+    def seal_all(batcher: Batcher) -> None:
+        barrier.wait()
+        try:
+            while batcher.seal() is not None:
+                pass
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=seal_all, args=(b,)) for b in sealers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with sessions() as session:
+        sizes = session.scalars(select(AnchorBatch.size)).all()
+        assert sum(sizes) == 400
+        counted = session.execute(
+            select(AnchorItem.batch_id, func.count()).group_by(AnchorItem.batch_id)
+        ).all()
+        by_batch = dict(counted)
+        for batch in session.scalars(select(AnchorBatch)):
+            assert by_batch[batch.id] == batch.size
