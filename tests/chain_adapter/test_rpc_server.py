@@ -537,7 +537,9 @@ def http_url(chain: EmbeddedChain) -> Iterator[str]:
     app = FastAPI()
     app.include_router(rpc_router(lambda: writable))
     app.include_router(rpc_router(lambda: read_only), prefix="/read-only")
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto
+    # says TCP, and without it each answer waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
