@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import abc
+
 import base64
 import json
 import os
@@ -27,15 +29,15 @@ MASTER = bytes(range(32))
 SECRET = b"\x5e" * 7 + b"node-key-secret-material" + b"\xa5"
 
 
-class KeyStoreContract:
+class KeyStoreContract(abc.ABC):
     """Behaviour every :class:`KeyStore` must have; subclasses supply ``make_store``."""
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> KeyStore:
         return self.make_store(tmp_path)
 
-    def make_store(self, tmp_path: Path) -> KeyStore:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def make_store(self, tmp_path: Path) -> KeyStore: ...
 
     def test_is_a_key_store(self, store: KeyStore) -> None:
         assert isinstance(store, KeyStore)
