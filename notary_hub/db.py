@@ -16,8 +16,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.models import ChainBase
+from did_registry.models import DidIndexBase
 
-METADATA: tuple[MetaData, ...] = (ChainBase.metadata,)
+METADATA: tuple[MetaData, ...] = (ChainBase.metadata, DidIndexBase.metadata)
 
 
 def create_db_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
