@@ -16,9 +16,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.models import ChainBase
+from did_registry.consortium_models import ConsortiumBase
 from did_registry.models import DidIndexBase
 
-METADATA: tuple[MetaData, ...] = (ChainBase.metadata, DidIndexBase.metadata)
+METADATA: tuple[MetaData, ...] = (
+    ChainBase.metadata,
+    DidIndexBase.metadata,
+    ConsortiumBase.metadata,
+)
 
 
 def create_db_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
