@@ -1,0 +1,357 @@
+"""The notary's own DID: its controller key, its signing keys and its key-agreement key.
+
+Issue 3 §7. The notary DID is the did:ethr of the hub's node account (the
+controller key) on the hub's chain, ``did:ethr:<chain id hex>:<address>``
+(did:ethr method specification, "Method Specific Identifier"). On first start it
+publishes, as ERC-1056 attributes (method specification, "Public Keys"):
+
+* an Ed25519 signing key, ``did/pub/Ed25519/veriKey/base64``: resolvers make it an
+  ``Ed25519VerificationKey2018`` in ``assertionMethod``, which is what signs
+  credentials (``sigAuth`` would add ``authentication``, which the notary does not
+  log in with);
+* an X25519 key, ``did/pub/X25519/enc/base64``: an ``X25519KeyAgreementKey2019``
+  in ``keyAgreement``, for messages encrypted to the notary.
+
+Values are the raw 32-byte keys (RFC 8032 §5.1.5, RFC 7748 §5), rendered by
+resolvers as ``publicKeyBase64``; the validity is the registrar's maximum, so keys
+end by revocation, not by accident.
+
+State lives only where it has to: the key store holds the private keys, encrypted
+at rest, as ``notary-ed25519-<n>`` / ``notary-x25519-<n>`` (the highest ``n`` is
+the newest; rotated keys stay, so history still verifies), and the chain says
+which public keys are published or revoked. No table: nothing can disagree.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from chain_adapter.deploy import DID_REGISTRY, Deployment
+from chain_adapter.keystore import KeyExists, KeyStore
+from chain_adapter.protocol import Receipt
+from chain_adapter.transactor import Transactor
+from did_registry.attributes import public_key_name
+from did_registry.errors import Deactivated, NotFound, NotOwner
+from did_registry.ethr_did import ethr_did_for
+from did_registry.registrar import MAX_VALIDITY, Registrar, RevokeAttribute, SetAttribute
+from did_registry.resolution import DidResolver
+
+SIGNING_KIND = "ed25519"
+AGREEMENT_KIND = "x25519"
+SIGNING_ATTRIBUTE = public_key_name("Ed25519", "veriKey", "base64")
+AGREEMENT_ATTRIBUTE = public_key_name("X25519", "enc", "base64")
+KEY_VALIDITY = MAX_VALIDITY
+_ATTRIBUTES = {SIGNING_KIND: SIGNING_ATTRIBUTE, AGREEMENT_KIND: AGREEMENT_ATTRIBUTE}
+_KEY_NAME = re.compile(r"notary-(ed25519|x25519)-([1-9][0-9]{0,8})")
+
+KeyState = Literal["published", "revoked", "expired", "unpublished"]
+
+
+def key_name(kind: str, index: int) -> str:
+    return f"notary-{kind}-{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class NotaryKey:
+    """One of the notary's keys: where its secret is, and what the chain says about it."""
+
+    name: str  # in the key store
+    kind: str  # "ed25519" or "x25519"
+    index: int
+    public_key: bytes
+    attribute: str  # the did/pub/... attribute name it is published under
+    state: KeyState
+    valid_to: int | None  # of its last attribute event; 0 once revoked
+
+    @property
+    def public_key_base64(self) -> str:
+        return base64.b64encode(self.public_key).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    previous: NotaryKey | None
+    current: NotaryKey
+    published: Receipt
+    revoked: Receipt | None
+
+
+def _private(kind: str, secret: bytes) -> Ed25519PrivateKey | X25519PrivateKey:
+    if kind == SIGNING_KIND:
+        return Ed25519PrivateKey.from_private_bytes(secret)
+    return X25519PrivateKey.from_private_bytes(secret)
+
+
+def _public_bytes(kind: str, secret: bytes) -> bytes:
+    return _private(kind, secret).public_key().public_bytes_raw()
+
+
+class NotaryIdentity:
+    """The notary DID of one hub; every question is answered afresh from key store and chain.
+
+    Re-reading (instead of caching) means a rotation made by another process of the
+    same hub, e.g. ``notary-hub keys rotate``, is seen at once.
+    """
+
+    def __init__(
+        self, keystore: KeyStore, registrar: Registrar, *, resolver: DidResolver | None = None
+    ) -> None:
+        self._keystore = keystore
+        self._registrar = registrar
+        self._resolver = resolver
+        self.address = registrar.address
+        self.did = ethr_did_for(self.address, registrar.chain_id)
+
+    @property
+    def registrar(self) -> Registrar:
+        return self._registrar
+
+    def list_keys(self, kind: str | None = None) -> list[NotaryKey]:
+        """The notary's keys (of ``kind``, if given), oldest first, with their chain state."""
+        found = []
+        for name in self._keystore.names():
+            match = _KEY_NAME.fullmatch(name)
+            if match and kind in (None, match.group(1)):
+                found.append((match.group(1), int(match.group(2)), name))
+        if not found:
+            return []
+        last = self._last_events()
+        now = self._registrar.head_timestamp()
+        keys = []
+        for key_kind, index, name in sorted(found):
+            public = _public_bytes(key_kind, self._keystore.get(name))
+            valid_to = last.get((_ATTRIBUTES[key_kind], public))
+            state: KeyState
+            if valid_to is None:
+                state = "unpublished"
+            elif valid_to == 0:
+                state = "revoked"
+            elif valid_to < now:
+                state = "expired"
+            else:
+                state = "published"
+            keys.append(
+                NotaryKey(name, key_kind, index, public, _ATTRIBUTES[key_kind], state, valid_to)
+            )
+        return keys
+
+    def signing_key(self) -> NotaryKey:
+        """The newest published Ed25519 key: the one new signatures are made with."""
+        return self._newest_published(SIGNING_KIND)
+
+    def agreement_key(self) -> NotaryKey:
+        return self._newest_published(AGREEMENT_KIND)
+
+    def private_signing_key(self, key: NotaryKey) -> Ed25519PrivateKey:
+        """The private half of ``key`` (any of the notary's Ed25519 keys, current or not)."""
+        private = _private(SIGNING_KIND, self._keystore.get(key_name(SIGNING_KIND, key.index)))
+        assert isinstance(private, Ed25519PrivateKey)
+        return private
+
+    def private_agreement_key(self, key: NotaryKey) -> X25519PrivateKey:
+        private = _private(AGREEMENT_KIND, self._keystore.get(key_name(AGREEMENT_KIND, key.index)))
+        assert isinstance(private, X25519PrivateKey)
+        return private
+
+    def current_signing_key(
+        self, document: Mapping[str, Any] | None = None
+    ) -> tuple[str, Ed25519PrivateKey]:
+        """(verification method id fragment, private key) of the newest key the document lists.
+
+        The ``#delegate-N`` ids are numbered by resolvers from event order, so the id
+        is looked up in a resolved document (``document``, or the notary DID resolved
+        with the resolver given at construction) by the public key, never predicted.
+        """
+        if document is None:
+            if self._resolver is None:
+                raise NotFound("no DID document given and no resolver to resolve the notary DID")
+            document = self._resolver.resolve(self.did).did_document
+            if document is None:
+                raise NotFound(f"the notary DID {self.did} did not resolve")
+        for key in reversed(self.list_keys(SIGNING_KIND)):
+            fragment = verification_method_fragment(document, key.public_key, "assertionMethod")
+            if fragment is not None:
+                return fragment, self.private_signing_key(key)
+        raise NotFound(
+            f"none of the notary's signing keys is an assertionMethod of {self.did}: "
+            "run `notary-hub keys rotate`"
+        )
+
+    def rotate(self, *, revoke_old: bool = False) -> Rotation:
+        """Publish a new Ed25519 key, making it current; optionally revoke the previous one.
+
+        The previous private key stays in the key store: credentials it signed must
+        still verify against the DID resolved as of their issuance.
+        """
+        try:
+            previous: NotaryKey | None = self.signing_key()
+        except NotFound:
+            previous = None
+        current = self._create(SIGNING_KIND)
+        published = self._publish(current)
+        revoked = None
+        if revoke_old and previous is not None:
+            revoked = self._registrar.execute(
+                self.address, RevokeAttribute(previous.attribute, previous.public_key)
+            )
+        return Rotation(previous, self._reload(current), published, revoked)
+
+    def publish_missing(self) -> list[NotaryKey]:
+        """Create and publish the newest key of each kind unless it exists and is on chain.
+
+        Keys that were published and later revoked or expired are left alone: only
+        ``keys rotate`` replaces them, deliberately.
+        """
+        owner = self._registrar.owner(self.address)
+        if owner != self.address:
+            raise NotOwner(
+                f"the notary DID {self.did} is owned by {owner}: the hub can no longer update it"
+            )
+        if self._registrar.is_deactivated(self.address):
+            raise Deactivated(f"the notary DID {self.did} is deactivated")
+        published = []
+        for kind in (SIGNING_KIND, AGREEMENT_KIND):
+            existing = self.list_keys(kind)
+            newest = existing[-1] if existing else self._create(kind)
+            if newest.state == "unpublished":
+                self._publish(newest)
+                published.append(self._reload(newest))
+        return published
+
+    # -- internals --------------------------------------------------------------------
+
+    def _last_events(self) -> dict[tuple[str, bytes], int]:
+        """(attribute name, value) -> validTo of its last event for the notary address."""
+        last: dict[tuple[str, bytes], int] = {}
+        for event in self._registrar.events(self.address, "DIDAttributeChanged"):
+            name = bytes(event.args["name"]).rstrip(b"\x00").decode("ascii", "replace")
+            last[(name, bytes(event.args["value"]))] = int(event.args["validTo"])
+        return last
+
+    def _newest_published(self, kind: str) -> NotaryKey:
+        for key in reversed(self.list_keys(kind)):
+            if key.state == "published":
+                return key
+        raise NotFound(f"the notary DID {self.did} has no published {kind} key")
+
+    def _create(self, kind: str) -> NotaryKey:
+        indexes = [k.index for k in self.list_keys(kind)]
+        index = max(indexes, default=0) + 1
+        while True:
+            secret = (
+                Ed25519PrivateKey.generate().private_bytes_raw()
+                if kind == SIGNING_KIND
+                else X25519PrivateKey.generate().private_bytes_raw()
+            )
+            try:
+                self._keystore.put(key_name(kind, index), secret, kind=kind)
+                break
+            except KeyExists:  # another process of this hub took the index first
+                index += 1
+        public = _public_bytes(kind, secret)
+        name = key_name(kind, index)
+        return NotaryKey(name, kind, index, public, _ATTRIBUTES[kind], "unpublished", None)
+
+    def _publish(self, key: NotaryKey) -> Receipt:
+        return self._registrar.execute(
+            self.address, SetAttribute(key.attribute, key.public_key, KEY_VALIDITY)
+        )
+
+    def _reload(self, key: NotaryKey) -> NotaryKey:
+        return next(k for k in self.list_keys(key.kind) if k.index == key.index)
+
+
+def _key_material(method: Mapping[str, Any]) -> bytes | None:
+    """The raw public key of a verification method, for the encodings did:ethr produces."""
+    try:
+        if isinstance(method.get("publicKeyHex"), str):
+            return bytes.fromhex(method["publicKeyHex"].removeprefix("0x"))
+        if isinstance(method.get("publicKeyBase64"), str):
+            return base64.b64decode(method["publicKeyBase64"], validate=True)
+        jwk = method.get("publicKeyJwk")
+        if isinstance(jwk, Mapping) and isinstance(jwk.get("x"), str) and "y" not in jwk:
+            text = jwk["x"]
+            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    return None
+
+
+def verification_method_fragment(
+    document: Mapping[str, Any], public_key: bytes, relationship: str
+) -> str | None:
+    """The id fragment of the method in ``document[relationship]`` whose key is ``public_key``.
+
+    ``None`` if no such method; relationship entries may be id references or
+    embedded methods (DID Core §5.3).
+    """
+    listed = document.get("verificationMethod", [])
+    methods = {m.get("id"): m for m in listed if isinstance(m, Mapping)}
+    for entry in document.get(relationship, []):
+        method = methods.get(entry) if isinstance(entry, str) else entry
+        if isinstance(method, Mapping) and _key_material(method) == public_key:
+            method_id = str(method.get("id", ""))
+            return method_id.partition("#")[2] or None
+    return None
+
+
+class HubParts(Protocol):
+    """What :func:`open_notary_identity` needs of ``notary_hub.hub.Hub``."""
+
+    @property
+    def keystore(self) -> KeyStore: ...
+
+    @property
+    def transactor(self) -> Transactor: ...
+
+    @property
+    def deployment(self) -> Deployment: ...
+
+    @property
+    def created(self) -> list[str]: ...
+
+
+def hub_registrar(hub: HubParts) -> Registrar:
+    """The hub's registrar: its node account sends, on the hub's DID registry."""
+    return Registrar(
+        hub.transactor,
+        hub.deployment.did_registry,
+        from_block=hub.deployment.blocks.get(DID_REGISTRY, 0),
+    )
+
+
+def ensure_notary_identity(
+    keystore: KeyStore,
+    registrar: Registrar,
+    *,
+    resolver: DidResolver | None = None,
+    created: list[str] | None = None,
+) -> NotaryIdentity:
+    """The notary identity, with its keys created and published on first start (idempotent)."""
+    identity = NotaryIdentity(keystore, registrar, resolver=resolver)
+    for key in identity.publish_missing():
+        if created is not None:
+            created.append(
+                f"notary {key.kind} key {key.name} published for {identity.did} ({key.attribute})"
+            )
+    return identity
+
+
+def open_notary_identity(
+    hub: HubParts, *, registrar: Registrar | None = None, resolver: DidResolver | None = None
+) -> NotaryIdentity:
+    """Hub start-up: ``hub``'s notary identity, ensured; what was created goes to ``created``."""
+    return ensure_notary_identity(
+        hub.keystore,
+        registrar or hub_registrar(hub),
+        resolver=resolver,
+        created=hub.created,
+    )

@@ -1,0 +1,276 @@
+"""The notary's DID on a real registry (embedded EVM and Hardhat), read back by the resolver.
+
+Documents come from the hub's did:ethr resolver walking the chain
+(:class:`ChainWalkerSource`), so the verification method ids checked here are the
+ones verifiers see, not ones predicted by the code under test.
+"""
+
+# The chain fixtures are imported by name; their use as parameters is not a redefinition.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from eth_account import Account
+
+from chain_adapter.contract import BoundContract
+from chain_adapter.keystore import FileKeyStore
+from chain_adapter.protocol import Chain
+from chain_adapter.transactor import Transactor
+from did_registry.attributes import to_bytes32
+from did_registry.chain_walker import ChainWalkerSource
+from did_registry.errors import NotFound, NotOwner
+from did_registry.ethr_resolver import EthrResolver
+from did_registry.notary_identity import (
+    AGREEMENT_ATTRIBUTE,
+    KEY_VALIDITY,
+    SIGNING_ATTRIBUTE,
+    NotaryIdentity,
+    ensure_notary_identity,
+    verification_method_fragment,
+)
+from did_registry.registrar import ChangeOwner, Registrar
+from did_registry.resolution import ResolutionOptions
+from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
+    backend,
+    chain,
+    node,
+    nothing_sent,
+    registrar,
+    registry,
+    transactor,
+)
+
+MASTER_KEY = os.urandom(32)
+
+
+@pytest.fixture
+def keystore(tmp_path: Path) -> FileKeyStore:
+    return FileKeyStore(tmp_path / "keys", MASTER_KEY)
+
+
+@pytest.fixture
+def resolver(chain: Chain, registry: BoundContract) -> EthrResolver:
+    return EthrResolver({chain.chain_id: ChainWalkerSource(chain, registry.address)})
+
+
+def document(resolver: EthrResolver, did: str, version: int | None = None) -> dict[str, Any]:
+    result = resolver.resolve(did, ResolutionOptions(version_id=version))
+    assert result.did_document is not None
+    return result.did_document
+
+
+def method(doc: dict[str, Any], fragment: str) -> dict[str, Any]:
+    (found,) = [m for m in doc["verificationMethod"] if m["id"].endswith("#" + fragment)]
+    return found
+
+
+def test_first_start_publishes_a_signing_and_a_key_agreement_key(
+    keystore: FileKeyStore,
+    registrar: Registrar,
+    registry: BoundContract,
+    resolver: EthrResolver,
+    chain: Chain,
+    tmp_path: Path,
+) -> None:
+    created: list[str] = []
+    start = chain.block_number()
+    notary = ensure_notary_identity(keystore, registrar, resolver=resolver, created=created)
+
+    assert notary.did == f"did:ethr:{hex(chain.chain_id)}:{registrar.address}"
+    assert keystore.names() == ["notary-ed25519-1", "notary-x25519-1"]
+    assert len(created) == 2 and all(notary.did in line for line in created)
+    signing, agreement = notary.signing_key(), notary.agreement_key()
+    events = registry.events("DIDAttributeChanged", start + 1, "latest")
+    assert [(e.args["name"], e.args["value"]) for e in events] == [
+        (to_bytes32(SIGNING_ATTRIBUTE), signing.public_key),
+        (to_bytes32(AGREEMENT_ATTRIBUTE), agreement.public_key),
+    ]
+    timestamp = chain.get_block(events[0].log.block_number).timestamp
+    assert events[0].args["validTo"] == timestamp + KEY_VALIDITY
+
+    doc = document(resolver, notary.did)
+    ed = method(doc, "delegate-1")
+    assert ed["type"] == "Ed25519VerificationKey2018"
+    assert ed["publicKeyBase64"] == signing.public_key_base64
+    assert ed["id"] in doc["assertionMethod"]
+    x = method(doc, "delegate-2")
+    assert x["type"] == "X25519KeyAgreementKey2019"
+    assert doc["keyAgreement"] == [x["id"]]
+    assert x["id"] not in doc["assertionMethod"]
+
+    fragment, private = notary.current_signing_key()
+    assert fragment == "delegate-1"
+    assert private.public_key().public_bytes_raw() == signing.public_key
+    shared = notary.private_agreement_key(agreement).exchange(
+        X25519PrivateKey.generate().public_key()
+    )
+    assert len(shared) == 32
+    # Encrypted at rest: no key file holds a private key in the clear.
+    secrets = [private.private_bytes_raw()]
+    for path in (tmp_path / "keys").iterdir():
+        assert not any(secret in path.read_bytes() for secret in secrets)
+
+
+def test_a_restart_changes_nothing(
+    tmp_path: Path, transactor: Transactor, registry: BoundContract, chain: Chain
+) -> None:
+    first = ensure_notary_identity(
+        FileKeyStore(tmp_path / "keys", MASTER_KEY), Registrar(transactor, registry)
+    )
+    created: list[str] = []
+    with nothing_sent(chain, transactor.address):
+        again = ensure_notary_identity(
+            FileKeyStore(tmp_path / "keys", MASTER_KEY), Registrar(transactor, registry),
+            created=created,
+        )  # fmt: skip
+    assert created == []
+    assert again.list_keys() == first.list_keys()
+    assert [k.state for k in again.list_keys()] == ["published", "published"]
+
+
+def test_rotation_switches_the_signing_key_and_can_revoke_the_old_one(
+    keystore: FileKeyStore, registrar: Registrar, registry: BoundContract, resolver: EthrResolver
+) -> None:
+    notary = ensure_notary_identity(keystore, registrar, resolver=resolver)
+    first = notary.signing_key()
+
+    rotation = notary.rotate()
+    assert (rotation.previous, rotation.revoked) == (first, None)
+    second = rotation.current
+    assert (second.index, second.state) == (2, "published")
+    assert notary.signing_key() == second
+    assert notary.current_signing_key()[0] == "delegate-3"
+    doc = document(resolver, notary.did)
+    assert {method(doc, f)["id"] for f in ("delegate-1", "delegate-3")} <= set(
+        doc["assertionMethod"]
+    )
+    message = b"a credential signed before the second rotation"
+    signature = notary.private_signing_key(second).sign(message)
+    before_revocation = rotation.published.block_number
+
+    rotation = notary.rotate(revoke_old=True)
+    third = rotation.current
+    assert rotation.previous == second and rotation.revoked is not None
+    (revocation,) = registry.decode_logs(rotation.revoked, "DIDAttributeChanged")
+    assert (revocation.args["value"], revocation.args["validTo"]) == (second.public_key, 0)
+    states = {k.index: k.state for k in notary.list_keys("ed25519")}
+    assert states == {1: "published", 2: "revoked", 3: "published"}
+    fragment, private = notary.current_signing_key()
+    assert fragment == "delegate-4"
+    assert private.public_key().public_bytes_raw() == third.public_key
+
+    doc = document(resolver, notary.did)
+    assert verification_method_fragment(doc, second.public_key, "assertionMethod") is None
+    assert verification_method_fragment(doc, third.public_key, "assertionMethod") == "delegate-4"
+    # Old keys stay in the key store, and the DID as of the old signature still lists it.
+    assert keystore.names() == [
+        "notary-ed25519-1", "notary-ed25519-2", "notary-ed25519-3", "notary-x25519-1",
+    ]  # fmt: skip
+    old = document(resolver, notary.did, version=before_revocation)
+    fragment = verification_method_fragment(old, second.public_key, "assertionMethod")
+    assert fragment == "delegate-3"
+    Ed25519PublicKey.from_public_bytes(second.public_key).verify(signature, message)
+    assert notary.private_signing_key(second).public_key().public_bytes_raw() == second.public_key
+
+
+def test_an_interrupted_rotation_is_completed_on_the_next_start(
+    keystore: FileKeyStore, registrar: Registrar, resolver: EthrResolver
+) -> None:
+    notary = ensure_notary_identity(keystore, registrar, resolver=resolver)
+    # The key was stored but the process stopped before publishing it.
+    keystore.put(
+        "notary-ed25519-2", Ed25519PrivateKey.generate().private_bytes_raw(), kind="ed25519"
+    )
+    assert [k.state for k in notary.list_keys("ed25519")] == ["published", "unpublished"]
+    assert notary.current_signing_key()[0] == "delegate-1"  # only what the DID lists signs
+
+    created: list[str] = []
+    again = ensure_notary_identity(keystore, registrar, resolver=resolver, created=created)
+    assert len(created) == 1 and "notary-ed25519-2" in created[0]
+    assert [k.state for k in again.list_keys("ed25519")] == ["published", "published"]
+    assert again.current_signing_key()[0] == "delegate-3"
+
+
+def test_a_notary_did_the_hub_no_longer_owns_is_reported(
+    keystore: FileKeyStore, registrar: Registrar, chain: Chain
+) -> None:
+    notary = ensure_notary_identity(keystore, registrar)
+    registrar.execute(notary.address, ChangeOwner(Account.create().address))
+    with nothing_sent(chain, registrar.address), pytest.raises(NotOwner, match=notary.did):
+        ensure_notary_identity(keystore, registrar)
+
+
+def test_signing_needs_a_document_or_a_resolver(
+    keystore: FileKeyStore, registrar: Registrar
+) -> None:
+    notary = ensure_notary_identity(keystore, registrar)
+    with pytest.raises(NotFound, match="no resolver"):
+        notary.current_signing_key()
+    empty = {"id": notary.did, "verificationMethod": [], "assertionMethod": []}
+    with pytest.raises(NotFound, match="keys rotate"):
+        notary.current_signing_key(empty)
+    assert isinstance(notary, NotaryIdentity)
+
+
+KEY = bytes(range(32))
+KEY_BASE64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+
+@pytest.mark.parametrize(
+    ("doc", "relationship", "expected"),
+    [
+        (
+            {
+                "verificationMethod": [{"id": "did:x#a", "publicKeyHex": KEY.hex()}],
+                "assertionMethod": ["did:x#a"],
+            },
+            "assertionMethod",
+            "a",
+        ),
+        # embedded in the relationship (DID Core §5.3), as a JWK
+        (
+            {
+                "assertionMethod": [
+                    {
+                        "id": "did:x#k",
+                        "publicKeyJwk": {
+                            "kty": "OKP",
+                            "crv": "Ed25519",
+                            "x": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+                        },
+                    }
+                ]
+            },
+            "assertionMethod",
+            "k",
+        ),
+        # the right key, but only for key agreement
+        (
+            {
+                "verificationMethod": [{"id": "did:x#a", "publicKeyBase64": KEY_BASE64}],
+                "keyAgreement": ["did:x#a"],
+            },
+            "assertionMethod",
+            None,
+        ),
+        (
+            {
+                "verificationMethod": [{"id": "did:x#a", "publicKeyHex": "zz"}],
+                "assertionMethod": ["did:x#a"],
+            },
+            "assertionMethod",
+            None,
+        ),
+    ],
+)  # fmt: skip
+def test_verification_method_fragment(
+    doc: dict[str, Any], relationship: str, expected: str | None
+) -> None:
+    assert verification_method_fragment(doc, KEY, relationship) == expected
