@@ -1,20 +1,25 @@
-"""Tables of consortium membership: the applications the hub checked and put to a vote.
+"""Consortium membership data: the applications table, and the records read from chain.
 
-The chain is the authority on members, nodes and proposals; this table keeps what
-the chain does not: the organisation's certificate path (whose SHA-256 is the
-proposals' ``evidenceHash``, see :func:`did_registry.x509_checks.evidence_hash`),
-its DID, and which proposals carry the application through its two votes.
+The chain is the authority on members, nodes and proposals (``ConsortiumRegistry``
+structs, mirrored by the frozen records below); the table keeps what the chain
+does not: the organisation's certificate path (whose SHA-256 is the proposals'
+``evidenceHash``, see :func:`did_registry.x509_checks.evidence_hash`), its DID,
+and which proposals carry the application through its two votes.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, SmallInteger, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chain_adapter.sql import component_metadata
+from did_registry.errors import InvalidApplication
 
 
 class ConsortiumBase(DeclarativeBase):
@@ -82,3 +87,152 @@ class ConsortiumApplication(ConsortiumBase):
         Index("ix_consortium_applications_state", "state"),
         Index("ix_consortium_applications_node", "node_address"),
     )
+
+
+# -- records of the contract's state, and the JSON the API and CLI show ----------------
+
+
+class NodeType(enum.IntEnum):
+    """``ConsortiumRegistry.NodeType`` (0, None, is not a node)."""
+
+    PRODUCER = 1  # produces evidence, cannot anchor
+    SERVICE = 2  # runs the hub services, may anchor
+
+    @classmethod
+    def parse(cls, value: NodeType | int | str) -> NodeType:
+        try:
+            return cls[value.strip().upper()] if isinstance(value, str) else cls(value)
+        except (KeyError, ValueError):
+            raise InvalidApplication(
+                f"the node type must be 'service' or 'producer', not {value!r}"
+            ) from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class ProposalKind(enum.IntEnum):
+    ADD_MEMBER = 0
+    REMOVE_MEMBER = 1
+    ADD_NODE = 2
+    REMOVE_NODE = 3
+    SET_THRESHOLD = 4
+
+
+def role_label(raw: bytes) -> str:
+    return raw.rstrip(b"\x00").decode("utf-8", "replace")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def to_json(record: Any) -> dict[str, Any]:
+    """A record below as JSON: camelCase keys, enums by name, times in ISO 8601."""
+    result: dict[str, Any] = {}
+    for field in fields(record):
+        value = getattr(record, field.name)
+        if isinstance(value, enum.IntEnum):
+            value = value.name.lower()
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        result[_camel(field.name)] = value
+    for name in getattr(record, "json_properties", ()):
+        result[_camel(name)] = getattr(record, name)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """``ConsortiumRegistry.Proposal``; fields a kind does not use are zero."""
+
+    json_properties: ClassVar[tuple[str, ...]] = ("state",)
+
+    id: int
+    kind: ProposalKind
+    target: str
+    name: str
+    role: str
+    node_type: int
+    node_owner: str
+    threshold_bps: int
+    evidence_hash: str
+    proposer: str
+    yes_votes: int
+    no_votes: int
+    created_block: int
+    executed: bool
+    rejected: bool
+
+    @classmethod
+    def from_chain(cls, values: Sequence[Any]) -> Proposal:
+        kwargs = dict(zip((f.name for f in fields(cls)), values, strict=True))
+        kwargs["kind"] = ProposalKind(kwargs["kind"])
+        kwargs["role"] = role_label(kwargs["role"])
+        kwargs["evidence_hash"] = "0x" + bytes(kwargs["evidence_hash"]).hex()
+        return cls(**kwargs)
+
+    @property
+    def state(self) -> str:
+        return "executed" if self.executed else "rejected" if self.rejected else "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    address: str
+    name: str
+    role: str
+    joined_at: int  # block timestamp of admission
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    address: str
+    owner: str
+    node_type: NodeType
+    added_at: int  # block timestamp of admission
+
+
+@dataclass(frozen=True, slots=True)
+class VoteOutcome:
+    proposal_id: int
+    voter: str
+    support: bool
+    yes_votes: int
+    no_votes: int
+    executed: bool
+    rejected: bool
+    transaction_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """A row of ``consortium_applications``, detached from its session."""
+
+    id: int
+    organisation_name: str
+    organisation_address: str
+    common_name: str | None
+    did: str
+    node_address: str
+    node_type: NodeType
+    fingerprint: str
+    evidence_hash: str
+    member_proposal_id: int | None
+    node_proposal_id: int | None
+    state: ApplicationState
+    last_error: str | None
+    created_at: datetime
+    certificate_chain_pem: str
+
+    @classmethod
+    def from_row(cls, row: ConsortiumApplication) -> Application:
+        values = {f.name: getattr(row, f.name) for f in fields(cls)}
+        return cls(**{**values, "node_type": NodeType(row.node_type)})
