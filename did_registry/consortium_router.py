@@ -1,0 +1,111 @@
+"""HTTP for consortium membership (issue 3 §8): apply, proposals, votes, members, nodes.
+
+Thin: parsing and status codes only; the work is in :mod:`did_registry.consortium`.
+Refusals are :class:`~did_registry.errors.DidError` subclasses carrying ``code`` and
+``status_code`` (422 with the certificate check that failed, 400 for a malformed
+DID, 403 for a non-member, 404 for an unknown proposal, 409 for a conflict with
+the chain state), which the hub's error handlers turn into
+``{"error": code, "message": reason}``. Every route needs an authorised caller:
+applying and voting make the hub sign transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from did_registry.consortium import ConsortiumService
+from did_registry.consortium_models import to_json
+from did_registry.x509_checks import MAX_CHAIN_PEM_BYTES
+
+_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ApplicationRequest(_Body):
+    certificate_chain: str = Field(
+        alias="certificateChain",
+        min_length=1,
+        max_length=MAX_CHAIN_PEM_BYTES,
+        description="PEM certificates, the organisation's end-entity certificate first",
+    )
+    did: str = Field(min_length=1, max_length=256, description="did:ethr on this chain, or did:key")
+    node_address: str = Field(alias="nodeAddress", max_length=42)
+    node_type: Literal["service", "producer"] = Field(alias="nodeType")
+    organisation_address: str | None = Field(
+        default=None,
+        alias="organisationAddress",
+        max_length=42,
+        description="required with a did:key; must match the identity of a did:ethr",
+    )
+
+
+class VoteRequest(_Body):
+    support: StrictBool
+
+
+class RemovalRequest(_Body):
+    reason: str | None = Field(
+        default=None, max_length=2000, description="its SHA-256 is the proposal's evidenceHash"
+    )
+
+
+def consortium_router(service: ConsortiumService, authorised: Callable[..., Any]) -> APIRouter:
+    router = APIRouter(
+        prefix="/consortium", tags=["consortium"], dependencies=[Depends(authorised)]
+    )
+
+    @router.post("/applications", status_code=201)
+    def apply(request: ApplicationRequest) -> dict[str, Any]:
+        application = service.apply(
+            request.certificate_chain.encode("utf-8"),
+            request.did,
+            request.node_address,
+            request.node_type,
+            request.organisation_address,
+        )
+        ids = [application.member_proposal_id, application.node_proposal_id]
+        return {
+            "application": to_json(application),
+            "proposalIds": [pid for pid in ids if pid is not None],
+        }
+
+    @router.get("/applications")
+    def applications() -> dict[str, Any]:
+        return {"applications": [to_json(a) for a in service.applications()]}
+
+    @router.get("/applications/{application_id}")
+    def application(application_id: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
+        return to_json(service.application(application_id))
+
+    @router.get("/proposals")
+    def proposals(open_only: Annotated[bool, Query(alias="open")] = False) -> dict[str, Any]:
+        return {"proposals": [to_json(p) for p in service.proposals(open_only=open_only)]}
+
+    @router.post("/proposals/{proposal_id}/votes", status_code=201)
+    def vote(proposal_id: Annotated[int, Path(ge=1)], request: VoteRequest) -> dict[str, Any]:
+        """The hub votes as its member account."""
+        return to_json(service.vote(proposal_id, request.support))
+
+    @router.get("/members")
+    def members() -> dict[str, Any]:
+        return {"members": [to_json(m) for m in service.members()]}
+
+    @router.get("/nodes")
+    def nodes() -> dict[str, Any]:
+        return {"nodes": [to_json(n) for n in service.nodes()]}
+
+    @router.post("/members/{address}/removal", status_code=201)
+    def removal(
+        address: Annotated[str, Path(pattern=_ADDRESS)], request: RemovalRequest | None = None
+    ) -> dict[str, Any]:
+        reason = request.reason if request else None
+        return {"proposal": to_json(service.propose_removal(address, reason))}
+
+    return router
