@@ -161,6 +161,15 @@ class NotaryIdentity:
         assert isinstance(private, X25519PrivateKey)
         return private
 
+    def document(self) -> Mapping[str, Any]:
+        """The notary's DID document now, from the resolver given at construction."""
+        if self._resolver is None:
+            raise NotFound("no DID document given and no resolver to resolve the notary DID")
+        document = self._resolver.resolve(self.did).did_document
+        if document is None:
+            raise NotFound(f"the notary DID {self.did} did not resolve")
+        return document
+
     def current_signing_key(
         self, document: Mapping[str, Any] | None = None
     ) -> tuple[str, Ed25519PrivateKey]:
@@ -171,11 +180,7 @@ class NotaryIdentity:
         with the resolver given at construction) by the public key, never predicted.
         """
         if document is None:
-            if self._resolver is None:
-                raise NotFound("no DID document given and no resolver to resolve the notary DID")
-            document = self._resolver.resolve(self.did).did_document
-            if document is None:
-                raise NotFound(f"the notary DID {self.did} did not resolve")
+            document = self.document()
         for key in reversed(self.list_keys(SIGNING_KIND)):
             fragment = verification_method_fragment(document, key.public_key, "assertionMethod")
             if fragment is not None:

@@ -1,0 +1,149 @@
+"""``notary-hub keys``: the notary's DID and its keys (issue 3 §7).
+
+``keys show`` prints the notary DID, its current signing and key-agreement keys
+and every key in the key store with its state on chain and its verification
+method id (read from the DID document the chain-walking resolver builds, so the
+id is the one verifiers see). ``keys rotate [--revoke-old]`` publishes a new
+signing key, which becomes current, and optionally revokes the previous one.
+
+Both open the hub as ``serve`` does (creating what a first start creates). The
+embedded chain's files belong to one process at a time: stop ``serve`` before
+``keys rotate`` there. Errors follow ``notary_hub.cli``: one ``error: <code>:
+<message>`` line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from did_registry.chain_walker import ChainWalkerSource
+from did_registry.errors import DidError
+from did_registry.ethr_resolver import EthrResolver
+from did_registry.notary_identity import (
+    NotaryIdentity,
+    NotaryKey,
+    open_notary_identity,
+    verification_method_fragment,
+)
+from notary_hub.hub import open_hub
+
+keys_app = typer.Typer(help="The notary's DID and its keys.", no_args_is_help=True)
+
+_RELATIONSHIP = {"ed25519": "assertionMethod", "x25519": "keyAgreement"}
+
+
+@contextmanager
+def _notary() -> Iterator[NotaryIdentity]:
+    # notary_hub.cli registers this sub-app, so it is imported here, not at module level.
+    from notary_hub.cli import cli_errors, err, fail, load_settings
+
+    settings = load_settings()
+    with cli_errors():
+        try:
+            hub = open_hub(settings)
+            try:
+                resolver = EthrResolver(
+                    {
+                        hub.chain.chain_id: ChainWalkerSource(
+                            hub.chain, hub.deployment.did_registry.address
+                        )
+                    }
+                )
+                notary = open_notary_identity(hub, resolver=resolver)
+                for line in hub.created:
+                    err.print(f"created {line}", markup=False, highlight=False)
+                yield notary
+            finally:
+                hub.close()
+        except DidError as exc:
+            fail(exc.code, exc.message)
+
+
+def _key_json(key: NotaryKey, document: Mapping[str, Any]) -> dict[str, Any]:
+    fragment = verification_method_fragment(document, key.public_key, _RELATIONSHIP[key.kind])
+    return {
+        "name": key.name,
+        "kind": key.kind,
+        "state": key.state,
+        "validTo": key.valid_to,
+        "attribute": key.attribute,
+        "publicKeyBase64": key.public_key_base64,
+        "verificationMethod": f"#{fragment}" if fragment else None,
+    }
+
+
+def _newest_published(keys: list[dict[str, Any]], kind: str) -> str | None:
+    published = [k["name"] for k in keys if k["kind"] == kind and k["state"] == "published"]
+    return published[-1] if published else None
+
+
+@keys_app.command("show")
+def keys_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The notary DID, its current keys and every key with its state on chain."""
+    from notary_hub.cli import out
+
+    with _notary() as notary:
+        document = notary.document()
+        keys = [_key_json(key, document) for key in notary.list_keys()]
+        current = {kind: _newest_published(keys, kind) for kind in _RELATIONSHIP}
+        info = {
+            "did": notary.did,
+            "controller": notary.address,
+            "signingKey": current["ed25519"],
+            "keyAgreementKey": current["x25519"],
+            "keys": keys,
+        }
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    out.print(f"did               {info['did']}", markup=False, highlight=False)
+    out.print(f"controller        {info['controller']}", markup=False, highlight=False)
+    out.print(f"signing key       {info['signingKey']}", markup=False, highlight=False)
+    out.print(f"key-agreement key {info['keyAgreementKey']}", markup=False, highlight=False)
+    table = Table("name", "state", "method", box=None)
+    table.add_column("public key (base64)", overflow="fold")  # never cut a key short
+    for key in keys:
+        table.add_row(
+            key["name"], key["state"], key["verificationMethod"] or "-", key["publicKeyBase64"]
+        )
+    out.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    revoke_old: Annotated[
+        bool, typer.Option("--revoke-old", help="Also revoke the previous signing key on chain.")
+    ] = False,
+) -> None:
+    """Publish a new signing key and sign with it from now on (the old one stays stored).
+
+    With the embedded chain, stop `notary-hub serve` first.
+    """
+    from notary_hub.cli import out
+
+    with _notary() as notary:
+        rotation = notary.rotate(revoke_old=revoke_old)
+    current = rotation.current
+    out.print(
+        f"signing key {current.name} published in transaction "
+        f"{rotation.published.transaction_hash} (block {rotation.published.block_number})",
+        markup=False,
+        highlight=False,
+    )
+    if rotation.previous is not None:
+        if rotation.revoked is not None:
+            what = f"revoked in transaction {rotation.revoked.transaction_hash}"
+        else:
+            what = "still valid (use --revoke-old to revoke it)"
+        out.print(
+            f"previous signing key {rotation.previous.name}: {what}", markup=False, highlight=False
+        )

@@ -1,0 +1,115 @@
+"""``notary-hub keys`` in-process (typer's CliRunner) on the embedded default in a fresh data dir.
+
+The first command creates the hub as ``serve`` would, then the notary's keys;
+later ones find them. Failures must be one ``error: <code>: <message>`` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from click.testing import Result
+from eth_account import Account
+from typer.testing import CliRunner
+
+from did_registry.notary_identity import hub_registrar
+from did_registry.registrar import ChangeOwner
+from notary_hub.cli_keys import keys_app
+from notary_hub.hub import open_hub
+from notary_hub.settings import Settings
+
+app = typer.Typer()
+app.add_typer(keys_app, name="keys")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in os.environ:
+        if name.startswith("NOTARY_HUB_"):
+            monkeypatch.delenv(name)
+    data = tmp_path / "data"
+    monkeypatch.setenv("NOTARY_HUB_DATA_DIR", str(data))
+    return data
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def show() -> dict[str, Any]:
+    result = run("keys", "show", "--json")
+    assert result.exit_code == 0, result.stderr
+    info: dict[str, Any] = json.loads(result.stdout)
+    return info
+
+
+def one_error_line(result: Result) -> str:
+    assert result.exit_code != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_show_on_first_start_publishes_the_notary_keys(data_dir: Path) -> None:
+    result = run("keys", "show", "--json")
+    assert result.exit_code == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["did"] == f"did:ethr:0x539:{info['controller']}"
+    assert (info["signingKey"], info["keyAgreementKey"]) == ("notary-ed25519-1", "notary-x25519-1")
+    assert [(k["name"], k["state"], k["verificationMethod"]) for k in info["keys"]] == [
+        ("notary-ed25519-1", "published", "#delegate-1"),
+        ("notary-x25519-1", "published", "#delegate-2"),
+    ]
+    assert "created notary ed25519 key notary-ed25519-1" in result.stderr
+    assert sorted(p.name for p in (data_dir / "keys").iterdir()) == [
+        "node.key.json", "notary-ed25519-1.key.json", "notary-x25519-1.key.json",
+    ]  # fmt: skip
+
+    again = run("keys", "show")
+    assert again.exit_code == 0 and "created" not in again.stderr
+    assert info["did"] in again.stdout and "#delegate-1" in again.stdout
+
+
+def test_rotate_switches_the_signing_key_and_revokes_on_request(data_dir: Path) -> None:
+    first = show()
+    result = run("keys", "rotate")
+    assert result.exit_code == 0, result.stderr
+    assert "signing key notary-ed25519-2 published" in result.stdout
+    assert "previous signing key notary-ed25519-1: still valid" in result.stdout
+
+    result = run("keys", "rotate", "--revoke-old")
+    assert result.exit_code == 0, result.stderr
+    assert "previous signing key notary-ed25519-2: revoked in transaction 0x" in result.stdout
+
+    info = show()
+    assert info["did"] == first["did"]
+    assert info["signingKey"] == "notary-ed25519-3"
+    signing = [(k["name"], k["state"], k["verificationMethod"]) for k in info["keys"][:3]]
+    assert signing == [
+        ("notary-ed25519-1", "published", "#delegate-1"),
+        ("notary-ed25519-2", "revoked", None),
+        ("notary-ed25519-3", "published", "#delegate-4"),
+    ]
+    assert (data_dir / "keys" / "notary-ed25519-2.key.json").exists()
+
+
+def test_failures_are_one_line(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    show()
+    # The notary DID handed to another owner: the hub can no longer manage it.
+    hub = open_hub(Settings())
+    try:
+        registrar = hub_registrar(hub)
+        registrar.execute(registrar.address, ChangeOwner(Account.create().address))
+    finally:
+        hub.close()
+    line = one_error_line(run("keys", "rotate"))
+    assert line.startswith("error: notOwner: the notary DID did:ethr:0x539:")
+
+    monkeypatch.setenv("NOTARY_HUB_MODE", "production")
+    assert "master key is required" in one_error_line(run("keys", "show"))
