@@ -11,6 +11,7 @@ send nothing: same block number, same node nonce.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -202,6 +203,27 @@ def test_replayed_signature_is_refused(registrar: Registrar, chain: Chain) -> No
         # Without the nonce, the registrar still recognises the owner's old signature.
         with pytest.raises(InvalidNonce, match="replay"):
             registrar.relay(holder.address, op, signature)
+
+
+def test_a_signature_relayed_twice_at_once_is_sent_once(
+    registrar: Registrar, registry: BoundContract
+) -> None:
+    holder = Account.create()
+    op = SetAttribute(SVC_NAME, SVC_URL, DAY)
+    request = registrar.signing_request(holder.address, op)
+    signature = sign(request.digest, holder)
+
+    def attempt(_: int) -> str:
+        try:
+            registrar.relay(holder.address, op, signature, nonce=request.nonce)
+        except InvalidNonce:
+            return "refused"
+        return "sent"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(attempt, range(4)))
+    assert outcomes == ["refused", "refused", "refused", "sent"]
+    assert registry.call("nonce", holder.address) == 1
 
 
 def test_stale_and_future_nonces_are_refused(registrar: Registrar, chain: Chain) -> None:

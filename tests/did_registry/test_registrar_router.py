@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from chain_adapter.contract import BoundContract
 from chain_adapter.protocol import Chain
+from chain_adapter.transactor import Transactor
 from did_registry.chain_walker import ChainWalkerSource
 from did_registry.ethr_did import ethr_did_for
 from did_registry.ethr_resolver import EthrResolver
@@ -219,3 +220,23 @@ def test_a_deactivated_did_is_gone(client: TestClient, chain: Chain) -> None:
         "/1.0/registrar/operations/digest", json={"did": did, "operation": SET_KEY}, headers=AUTH
     )
     assert (again.status_code, again.json()["error"]) == (410, "deactivated")
+
+
+def test_an_operation_not_confirmed_in_time_is_pending(
+    chain: Chain, registry: BoundContract, node: LocalAccount, resolvers: Resolvers
+) -> None:
+    # Three confirmations on a chain that only mines on demand: the wait runs out.
+    slow = Transactor(chain, node, confirmations=3, receipt_timeout=0.2, poll_interval=0.02)
+    app = FastAPI()
+    app.include_router(
+        registrar_router(
+            Registrar(slow, registry), lambda: resolvers.current, api_token_dependency([TOKEN])
+        )
+    )
+    holder = Account.create()
+    with TestClient(app) as client:
+        body = signed_body(client, holder, did_of(holder, chain), SET_KEY)
+        answer = client.post("/1.0/registrar/operations", json=body, headers=AUTH)
+    assert answer.status_code == 202
+    assert answer.json()["state"] == "pending" and "didDocument" not in answer.json()
+    assert chain.get_receipt(answer.json()["transactionHash"]) is not None
