@@ -1,0 +1,225 @@
+"""``notary-hub consortium``: apply for membership, list proposals, vote, list members, nodes.
+
+Each command opens the hub as ``serve`` does (creating the embedded default on
+first use) and acts as the hub's member account. Failures are one line,
+``error: <code>: <reason>``, as everywhere in the CLI; a refused certificate names
+the check that failed, and nothing is sent.
+
+The trusted CA roots (a PEM bundle) and CRLs come from ``--trusted-ca`` /
+``--crl`` or from ``NOTARY_HUB_CHAIN_TRUSTED_CA_FILE`` /
+``NOTARY_HUB_CHAIN_CRL_FILES`` (space-separated paths).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from cryptography import x509
+from rich.table import Table
+
+from did_registry.consortium import ConsortiumService
+from did_registry.consortium_models import to_json
+from did_registry.errors import DidError
+from did_registry.x509_checks import load_certificates, load_crl
+
+# The module, not its names: cli.py registers this sub-app, so either may be imported first.
+from notary_hub import cli as hub_cli
+from notary_hub.hub import open_hub
+
+consortium_app = typer.Typer(
+    help="Consortium membership: applications, proposals, votes.", no_args_is_help=True
+)
+
+TRUSTED_CA_ENV = "NOTARY_HUB_CHAIN_TRUSTED_CA_FILE"
+CRL_ENV = "NOTARY_HUB_CHAIN_CRL_FILES"
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@contextmanager
+def consortium_errors() -> Iterator[None]:
+    """The hub's one-line errors, plus the DID registry's (certificate, DID, vote refusals)."""
+    with hub_cli.cli_errors():
+        try:
+            yield
+        except DidError as exc:
+            hub_cli.fail(exc.code, exc.message)
+
+
+@contextmanager
+def open_service(
+    trusted_ca: Path | None = None, crl_files: Sequence[Path] = ()
+) -> Iterator[ConsortiumService]:
+    settings = hub_cli.load_settings()
+    with consortium_errors():
+        roots = _read_roots(trusted_ca) if trusted_ca else []
+        crls = [_read_crl(path) for path in crl_files]
+        hub = open_hub(settings)
+        try:
+            yield ConsortiumService(
+                hub.deployment.consortium, hub.transactor, hub.sessions, roots, crls
+            )
+        finally:
+            hub.close()
+
+
+def _read_roots(path: Path) -> list[x509.Certificate]:
+    try:
+        return load_certificates(path.read_bytes())
+    except ValueError as exc:
+        hub_cli.fail("invalid_trusted_ca", f"{path} is not a PEM bundle of certificates: {exc}")
+
+
+def _read_crl(path: Path) -> x509.CertificateRevocationList:
+    try:
+        return load_crl(path.read_bytes())
+    except ValueError as exc:
+        hub_cli.fail("invalid_crl", f"{path} is not a CRL (PEM or DER): {exc}")
+
+
+def _show(records: Sequence[Any], columns: Sequence[str], as_json: bool, key: str) -> None:
+    rows = [to_json(record) for record in records]
+    if as_json:
+        sys.stdout.write(json.dumps({key: rows}, indent=2) + "\n")
+        return
+    if not rows:
+        hub_cli.out.print(f"no {key}", markup=False, highlight=False)
+        return
+    table = Table(*columns, box=None)
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    hub_cli.out.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    return "-" if value is None else str(value)
+
+
+@consortium_app.command("apply")
+def apply(
+    chain: Annotated[Path, typer.Option("--chain", help="PEM certificate chain, leaf first.")],
+    did: Annotated[str, typer.Option("--did", help="The organisation's did:ethr (or did:key).")],
+    node: Annotated[str, typer.Option("--node", help="Address of the node to admit.")],
+    node_type: Annotated[str, typer.Option("--type", help="service or producer.")],
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="Member address (with a did:key).")
+    ] = None,
+    trusted_ca: Annotated[
+        Path | None, typer.Option("--trusted-ca", envvar=TRUSTED_CA_ENV, help="Trusted roots.")
+    ] = None,
+    crl: Annotated[
+        list[Path] | None, typer.Option("--crl", envvar=CRL_ENV, help="CRL file (repeatable).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check an organisation's certificate chain and propose it (and its node) to the members."""
+    if trusted_ca is None:
+        hub_cli.fail(
+            "no_trusted_roots", f"no trusted CA roots: pass --trusted-ca or set {TRUSTED_CA_ENV}"
+        )
+    with consortium_errors():
+        chain_pem = chain.read_bytes()
+    with open_service(trusted_ca, crl or ()) as service, consortium_errors():
+        application = service.apply(chain_pem, did, node, node_type, organisation)
+    body = to_json(application)
+    if as_json:
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        return
+    ids = [i for i in (application.member_proposal_id, application.node_proposal_id) if i]
+    hub_cli.out.print(
+        f"application {application.id} for {application.organisation_name} "
+        f"({application.organisation_address}), node {application.node_address}: "
+        f"{application.state.value}, proposal {', '.join(map(str, ids))}; "
+        f"evidence {application.evidence_hash}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@consortium_app.command("applications")
+def applications(as_json: JsonOption = False) -> None:
+    """The applications this hub has recorded."""
+    with open_service() as service, consortium_errors():
+        found = service.applications()
+    columns = ("id", "organisationName", "nodeAddress", "nodeType", "state", "memberProposalId",
+               "nodeProposalId")  # fmt: skip
+    _show(found, columns, as_json, "applications")
+
+
+@consortium_app.command("advance")
+def advance(as_json: JsonOption = False) -> None:
+    """Follow votes cast elsewhere: propose admitted members' nodes, close decided applications."""
+    with open_service() as service, consortium_errors():
+        moved = service.advance()
+    columns = ("id", "organisationName", "state", "nodeProposalId", "lastError")
+    _show(moved, columns, as_json, "applications")
+
+
+@consortium_app.command("proposals")
+def proposals(
+    open_only: Annotated[bool, typer.Option("--open", help="Only open proposals.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The consortium's proposals, read from the chain."""
+    with open_service() as service, consortium_errors():
+        found = service.proposals(open_only=open_only)
+    columns = ("id", "kind", "target", "name", "yesVotes", "noVotes", "state")
+    _show(found, columns, as_json, "proposals")
+
+
+@consortium_app.command("vote")
+def vote(
+    proposal_id: Annotated[int, typer.Argument(help="Proposal id.")],
+    support: Annotated[bool, typer.Option("--yes/--no", help="For or against.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Vote on a proposal as the hub's member account."""
+    with open_service() as service, consortium_errors():
+        outcome = service.vote(proposal_id, support)
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(outcome), indent=2) + "\n")
+        return
+    result = "executed" if outcome.executed else "rejected" if outcome.rejected else "open"
+    hub_cli.out.print(
+        f"voted {'yes' if support else 'no'} on proposal {proposal_id}: {outcome.yes_votes} yes, "
+        f"{outcome.no_votes} no, {result}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@consortium_app.command("members")
+def members(as_json: JsonOption = False) -> None:
+    """Current members and their nodes."""
+    with open_service() as service, consortium_errors():
+        found = service.members()
+    _show(found, ("address", "name", "role", "joinedAt", "nodes"), as_json, "members")
+
+
+@consortium_app.command("nodes")
+def nodes(as_json: JsonOption = False) -> None:
+    """Current nodes, their owners and types."""
+    with open_service() as service, consortium_errors():
+        found = service.nodes()
+    _show(found, ("address", "owner", "nodeType", "addedAt"), as_json, "nodes")
+
+
+@consortium_app.command("remove")
+def remove(
+    member: Annotated[str, typer.Argument(help="Address of the member to remove.")],
+    reason: Annotated[str | None, typer.Option(help="Why (hashed into the proposal).")] = None,
+) -> None:
+    """Propose removing a member and all its nodes."""
+    with open_service() as service, consortium_errors():
+        proposal = service.propose_removal(member, reason)
+    hub_cli.out.print(
+        f"proposal {proposal.id}: remove member {proposal.target}", markup=False, highlight=False
+    )
