@@ -10,7 +10,10 @@ ones verifiers see, not ones predicted by the code under test.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,17 @@ from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
 )
 
 MASTER_KEY = os.urandom(32)
+REPO = Path(__file__).resolve().parents[2]
+NODE = shutil.which("node")
+# The reference resolver (ethr-did-resolver, pinned in package-lock.json), as verifiers run it.
+NPM_RESOLVE = """
+import { Resolver } from 'did-resolver'
+import { getResolver } from 'ethr-did-resolver'
+const [rpcUrl, registry, chainId, did] = process.argv.slice(1)
+const networks = [{ chainId: BigInt(chainId), rpcUrl, registry }]
+const resolver = new Resolver(getResolver({ networks }))
+console.log(JSON.stringify(await resolver.resolve(did)))
+"""
 
 
 @pytest.fixture
@@ -116,6 +130,39 @@ def test_first_start_publishes_a_signing_and_a_key_agreement_key(
     secrets = [private.private_bytes_raw()]
     for path in (tmp_path / "keys").iterdir():
         assert not any(secret in path.read_bytes() for secret in secrets)
+
+
+@pytest.mark.hardhat
+@pytest.mark.parametrize("backend", ["jsonrpc"], indirect=True)
+def test_the_reference_resolver_sees_the_notary_keys_where_they_belong(
+    keystore: FileKeyStore,
+    registrar: Registrar,
+    registry: BoundContract,
+    chain: Chain,
+    request: pytest.FixtureRequest,
+) -> None:
+    if NODE is None or not (REPO / "node_modules" / "ethr-did-resolver").is_dir():
+        pytest.skip("node or the ethr-did-resolver package is missing (npm ci)")
+    notary = ensure_notary_identity(keystore, registrar)
+    notary.rotate(revoke_old=True)
+    url = request.getfixturevalue("hardhat_node").url
+    args = [url, registry.address, str(chain.chain_id), notary.did]
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", NPM_RESOLVE, *args],
+        capture_output=True, text=True, timeout=60, cwd=REPO, check=True,
+    )  # fmt: skip
+    doc = json.loads(done.stdout)["didDocument"]
+
+    signing, agreement = notary.signing_key(), notary.agreement_key()
+    assert method(doc, "delegate-3")["type"] == "Ed25519VerificationKey2018"
+    assert verification_method_fragment(doc, signing.public_key, "assertionMethod") == "delegate-3"
+    assert method(doc, "delegate-2")["type"] == "X25519KeyAgreementKey2019"
+    assert verification_method_fragment(doc, agreement.public_key, "keyAgreement") == "delegate-2"
+    first = notary.list_keys("ed25519")[0]
+    assert verification_method_fragment(doc, first.public_key, "assertionMethod") is None
+    fragment, private = notary.current_signing_key(doc)
+    assert fragment == "delegate-3"
+    assert private.public_key().public_bytes_raw() == signing.public_key
 
 
 def test_a_restart_changes_nothing(
