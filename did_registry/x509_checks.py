@@ -75,6 +75,7 @@ from did_registry.errors import (
 MAX_CHAIN_PEM_BYTES = 64 * 1024
 MAX_CHAIN_CERTIFICATES = 8  # leaf, intermediates and a copy of the root: plenty for real PKIs
 MIN_RSA_BITS = 2048
+MAX_NAME_LENGTH = 64
 ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 ALLOWED_HASHES = ("sha256", "sha384", "sha512")
 LEAF_EKUS = (ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE)
@@ -164,7 +165,7 @@ def check_organisation_certificate(
     _independent_validation(leaf, presented[1:], trusted_roots, at)
     return CheckedOrganisation(
         organisation=_organisation(leaf),
-        common_name=_attribute(leaf.subject, NameOID.COMMON_NAME),
+        common_name=_attribute(leaf.subject, NameOID.COMMON_NAME, "CN"),
         fingerprint_sha256=leaf.fingerprint(hashes.SHA256()).hex(),
         evidence_hash=evidence_hash(path),
         path=tuple(path),
@@ -443,16 +444,23 @@ def _independent_validation(
         raise CertificatePathInvalid(f"path validation refused the chain: {exc}") from None
 
 
-def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+def _attribute(name: x509.Name, oid: x509.ObjectIdentifier, label: str) -> str | None:
     values = name.get_attributes_for_oid(oid)
     if not values:
         return None
     value = values[0].value
-    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+    text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+    # RFC 5280 Appendix A: ub-organization-name and ub-common-name are both 64.
+    if len(text) > MAX_NAME_LENGTH:
+        raise UnsupportedCertificate(
+            f"the subject {label} of '{name.rfc4514_string()[:80]}' is longer than "
+            f"{MAX_NAME_LENGTH} characters"
+        )
+    return text
 
 
 def _organisation(leaf: x509.Certificate) -> str:
-    organisation = _attribute(leaf.subject, NameOID.ORGANIZATION_NAME)
+    organisation = _attribute(leaf.subject, NameOID.ORGANIZATION_NAME, "O")
     if not organisation or not organisation.strip():
         raise UnsupportedCertificate(
             f"{_describe(leaf)} names no organisation (subject O), which becomes the member's name"

@@ -481,3 +481,24 @@ def test_name_constraints_are_enforced_by_the_independent_validator(pki: Pki) ->
     outside = issue("out", inter, extra=[x509.SubjectAlternativeName([x509.DNSName("evil.test")])])
     with pytest.raises(errors.CertificatePathInvalid, match="name constraints"):
         check(pki, outside.pem + inter.pem)
+
+
+def test_overlong_organisation_name(pki: Pki) -> None:
+    # cryptography refuses to build an over-long O unless told not to validate it.
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "O" * 65, _validate=False)])
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(pki.inter.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.BasicConstraints(False, None), critical=True)
+        .add_extension(LEAF_USAGE, critical=True)
+        .sign(pki.inter.key, hashes.SHA256())
+    )
+    chain = leaf.public_bytes(Encoding.PEM) + pki.inter.pem
+    with pytest.raises(errors.UnsupportedCertificate, match="longer than 64"):
+        check(pki, chain)
