@@ -67,7 +67,7 @@ from did_registry.errors import (
     NotFound,
     UnknownProposal,
 )
-from did_registry.ethr_did import parse_ethr_did
+from did_registry.ethr_did import Networks, parse_ethr_did
 from did_registry.x509_checks import check_organisation_certificate
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,9 @@ class ConsortiumService:
 
     ``transactor`` is the hub's member account (the founding node in ``deploy_all``);
     it proposes, and votes when no other voter is given. ``crls`` may be a callable,
-    so that refreshed CRL files are used without a restart. Thread-safe.
+    so that refreshed CRL files are used without a restart. ``networks`` are the
+    did:ethr network names the resolver serves; those of this chain are accepted in
+    applicants' DIDs besides its hex chain id. Thread-safe.
     """
 
     def __init__(
@@ -120,6 +122,7 @@ class ConsortiumService:
         crls: Crls | Callable[[], Crls] = (),
         *,
         role: str = DEFAULT_ROLE,
+        networks: Networks | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._consortium = consortium
@@ -130,6 +133,12 @@ class ConsortiumService:
         self._role = role_bytes32(role)
         self._clock = clock
         self._chain_id = transactor.chain.chain_id
+        # Only names of this chain count: a member's DID must be an identity on it.
+        self._networks = {
+            label: chain_id
+            for label, chain_id in (networks or {}).items()
+            if chain_id == self._chain_id
+        } | {self._chain_id: self._chain_id}
         # One proposer at a time: advance() must not propose the same node twice.
         self._lock = threading.RLock()
 
@@ -212,7 +221,7 @@ class ConsortiumService:
             return checked_address("organisation address", explicit)
         if not did.startswith("did:ethr:"):
             raise InvalidDid(f"{did[:32]!r} is neither a did:ethr nor a did:key")
-        parsed = parse_ethr_did(did, networks={self._chain_id: self._chain_id})
+        parsed = parse_ethr_did(did, networks=self._networks)
         if explicit is not None and checked_address("organisation address", explicit) != (
             parsed.address
         ):

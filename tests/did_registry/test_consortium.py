@@ -336,3 +336,25 @@ def test_a_submission_interrupted_by_a_crash_is_reconciled(world: World) -> None
     with world.sessions() as session:
         states = session.scalars(select(ConsortiumApplication.state)).all()
     assert states == [ApplicationState.FAILED]
+
+
+def test_named_networks_of_this_chain_only(world: World) -> None:
+    named = ConsortiumService(
+        world.deployment.consortium,
+        world.transactor("hub"),
+        world.sessions,
+        world.pki.roots,
+        networks={"notary": CHAIN_ID, "mainnet": 1},
+    )
+    before = world.activity()
+    with pytest.raises(errors.UnknownNetwork, match="mainnet"):
+        named.apply(world.chain_for("Org B"), f"did:ethr:{world.address('b')}",
+                    world.address("node_b"), "service")  # fmt: skip
+    assert world.activity() == before
+    app = named.apply(
+        world.chain_for("Org B"),
+        f"did:ethr:notary:{world.address('b')}",
+        world.address("node_b"),
+        2,
+    )
+    assert app.organisation_address == world.address("b")
