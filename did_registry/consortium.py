@@ -33,6 +33,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -68,7 +69,7 @@ from did_registry.errors import (
     UnknownProposal,
 )
 from did_registry.ethr_did import Networks, parse_ethr_did
-from did_registry.x509_checks import check_organisation_certificate
+from did_registry.x509_checks import check_organisation_certificate, load_certificates, load_crl
 
 log = logging.getLogger(__name__)
 
@@ -433,3 +434,26 @@ class ConsortiumService:
             for name, value in changes.items():
                 setattr(row, name, value)
         return Application.from_row(row)
+
+
+def service_from_files(
+    consortium: BoundContract,
+    transactor: Transactor,
+    sessions: sessionmaker[Session],
+    trusted_ca_file: Path | None,
+    crl_files: Sequence[Path] = (),
+    *,
+    networks: Networks | None = None,
+) -> ConsortiumService:
+    """The service with its roots read from a PEM bundle now and its CRLs on every check.
+
+    CRL files are re-read per application so that a refreshed CRL takes effect
+    without a restart (a stale one refuses applications, see ``x509_checks``).
+    """
+    roots = load_certificates(trusted_ca_file.read_bytes()) if trusted_ca_file else []
+    paths = list(crl_files)
+
+    def crls() -> list[x509.CertificateRevocationList]:
+        return [load_crl(path.read_bytes()) for path in paths]
+
+    return ConsortiumService(consortium, transactor, sessions, roots, crls, networks=networks)

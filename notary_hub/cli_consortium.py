@@ -5,9 +5,9 @@ first use) and acts as the hub's member account. Failures are one line,
 ``error: <code>: <reason>``, as everywhere in the CLI; a refused certificate names
 the check that failed, and nothing is sent.
 
-The trusted CA roots (a PEM bundle) and CRLs come from ``--trusted-ca`` /
-``--crl`` or from ``NOTARY_HUB_CHAIN_TRUSTED_CA_FILE`` /
-``NOTARY_HUB_CHAIN_CRL_FILES`` (space-separated paths).
+The trusted CA roots (a PEM bundle) come from ``--trusted-ca`` or
+``NOTARY_HUB_CHAIN_TRUSTED_CA_FILE``, CRLs from ``--crl`` (repeatable) or the
+``chain.crl_files`` setting once it exists.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ consortium_app = typer.Typer(
 )
 
 TRUSTED_CA_ENV = "NOTARY_HUB_CHAIN_TRUSTED_CA_FILE"
-CRL_ENV = "NOTARY_HUB_CHAIN_CRL_FILES"
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -54,9 +53,16 @@ def consortium_errors() -> Iterator[None]:
 
 @contextmanager
 def open_service(
-    trusted_ca: Path | None = None, crl_files: Sequence[Path] = ()
+    trusted_ca: Path | None = None, crl_files: Sequence[Path] = (), *, need_roots: bool = False
 ) -> Iterator[ConsortiumService]:
     settings = hub_cli.load_settings()
+    # The settings of the same names, once ChainSettings has them (see the wiring notes).
+    trusted_ca = trusted_ca or getattr(settings.chain, "trusted_ca_file", None)
+    crl_files = list(crl_files) or list(getattr(settings.chain, "crl_files", None) or [])
+    if need_roots and trusted_ca is None:
+        hub_cli.fail(
+            "no_trusted_roots", f"no trusted CA roots: pass --trusted-ca or set {TRUSTED_CA_ENV}"
+        )
     with consortium_errors():
         roots = _read_roots(trusted_ca) if trusted_ca else []
         crls = [_read_crl(path) for path in crl_files]
@@ -116,18 +122,14 @@ def apply(
         Path | None, typer.Option("--trusted-ca", envvar=TRUSTED_CA_ENV, help="Trusted roots.")
     ] = None,
     crl: Annotated[
-        list[Path] | None, typer.Option("--crl", envvar=CRL_ENV, help="CRL file (repeatable).")
+        list[Path] | None, typer.Option("--crl", help="CRL file, PEM or DER (repeatable).")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check an organisation's certificate chain and propose it (and its node) to the members."""
-    if trusted_ca is None:
-        hub_cli.fail(
-            "no_trusted_roots", f"no trusted CA roots: pass --trusted-ca or set {TRUSTED_CA_ENV}"
-        )
     with consortium_errors():
         chain_pem = chain.read_bytes()
-    with open_service(trusted_ca, crl or ()) as service, consortium_errors():
+    with open_service(trusted_ca, crl or (), need_roots=True) as service, consortium_errors():
         application = service.apply(chain_pem, did, node, node_type, organisation)
     body = to_json(application)
     if as_json:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.errors import CallReverted
 from chain_adapter.transactor import Transactor
 from did_registry import errors
-from did_registry.consortium import ConsortiumService
+from did_registry.consortium import ConsortiumService, service_from_files
 from did_registry.consortium_models import (
     ApplicationState,
     ConsortiumApplication,
@@ -34,7 +35,7 @@ from did_registry.consortium_models import (
     ProposalKind,
     to_json,
 )
-from tests.did_registry.test_x509_checks import NOW, Pki, issue, make_pki
+from tests.did_registry.test_x509_checks import NOW, Pki, issue, make_crl, make_pki
 
 CHAIN_ID = 0x539
 FUNDS = 10**24
@@ -358,3 +359,19 @@ def test_named_networks_of_this_chain_only(world: World) -> None:
         2,
     )
     assert app.organisation_address == world.address("b")
+
+
+def test_service_from_files_rereads_crls(world: World, tmp_path: Path) -> None:
+    roots, crl = tmp_path / "roots.pem", tmp_path / "inter.crl"
+    roots.write_bytes(world.pki.root.pem)
+    leaf = world.pki.leaf_for("node.b.example", "Org B")
+    crl.write_bytes(make_crl(world.pki.inter, [leaf.cert]).public_bytes(Encoding.PEM))
+    service = service_from_files(
+        world.deployment.consortium, world.transactor("hub"), world.sessions, roots, [crl]
+    )
+    chain_pem = world.pki.chain(leaf, world.pki.inter)
+    with pytest.raises(errors.CertificateRevoked):
+        service.apply(chain_pem, world.did("b"), world.address("node_b"), "service")
+    crl.write_bytes(make_crl(world.pki.inter).public_bytes(Encoding.DER))  # the CA un-revoked it
+    app = service.apply(chain_pem, world.did("b"), world.address("node_b"), "service")
+    assert app.state is ApplicationState.MEMBER_PROPOSED

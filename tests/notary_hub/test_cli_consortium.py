@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 import typer
+from cryptography.hazmat.primitives.serialization import Encoding
 from eth_account import Account
 from typer.testing import CliRunner
 
 from notary_hub.cli_consortium import TRUSTED_CA_ENV, consortium_app
-from tests.did_registry.test_x509_checks import NOW, Pki, make_pki
+from tests.did_registry.test_x509_checks import NOW, Pki, make_crl, make_pki
 
 app = typer.Typer()
 app.add_typer(consortium_app, name="consortium")
@@ -135,6 +136,11 @@ def test_refusals_are_one_line_and_send_nothing(cli: Cli) -> None:
     assert line.startswith("error: FileNotFoundError: ")
     line = cli.error(*apply(chain, did, "--type", "service", "--trusted-ca", chain + "x"))
     assert line.startswith("error: FileNotFoundError: ")
+    crl = cli.write("inter.crl", make_crl(pki.inter, [pki.leaf.cert]).public_bytes(Encoding.DER))
+    line = cli.error(*apply(chain, did, *with_roots, "--crl", crl))
+    assert line.startswith("error: certificateRevoked: ")
+    line = cli.error(*apply(chain, did, *with_roots, "--crl", chain))
+    assert line.startswith("error: invalid_crl: ")
     garbage = cli.write("garbage.pem", b"not a bundle")
     line = cli.error(*apply(chain, did, "--type", "service", "--trusted-ca", garbage))
     assert line.startswith("error: invalid_trusted_ca: ")
