@@ -6,8 +6,8 @@ first use) and acts as the hub's member account. Failures are one line,
 the check that failed, and nothing is sent.
 
 The trusted CA roots (a PEM bundle) come from ``--trusted-ca`` or
-``NOTARY_HUB_CHAIN_TRUSTED_CA_FILE``, CRLs from ``--crl`` (repeatable) or the
-``chain.crl_files`` setting once it exists.
+``NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE``, CRLs from ``--crl`` (repeatable) or
+``NOTARY_HUB_CONSORTIUM_CRL_FILES``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ consortium_app = typer.Typer(
     help="Consortium membership: applications, proposals, votes.", no_args_is_help=True
 )
 
-TRUSTED_CA_ENV = "NOTARY_HUB_CHAIN_TRUSTED_CA_FILE"
+TRUSTED_CA_ENV = "NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE"
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -56,9 +56,11 @@ def open_service(
     trusted_ca: Path | None = None, crl_files: Sequence[Path] = (), *, need_roots: bool = False
 ) -> Iterator[ConsortiumService]:
     settings = hub_cli.load_settings()
-    # The settings of the same names, once ChainSettings has them (see the wiring notes).
-    trusted_ca = trusted_ca or getattr(settings.chain, "trusted_ca_file", None)
-    crl_files = list(crl_files) or list(getattr(settings.chain, "crl_files", None) or [])
+    # getattr: these settings are being added to Settings; read them once they exist.
+    section = getattr(settings, "consortium", None)
+    trusted_ca = trusted_ca or getattr(section, "trusted_ca_file", None)
+    crl_files = list(crl_files) or list(getattr(section, "crl_files", None) or [])
+    networks = getattr(getattr(settings, "did", None), "network_names", None)
     if need_roots and trusted_ca is None:
         hub_cli.fail(
             "no_trusted_roots", f"no trusted CA roots: pass --trusted-ca or set {TRUSTED_CA_ENV}"
@@ -69,7 +71,12 @@ def open_service(
         hub = open_hub(settings)
         try:
             yield ConsortiumService(
-                hub.deployment.consortium, hub.transactor, hub.sessions, roots, crls
+                hub.deployment.consortium,
+                hub.transactor,
+                hub.sessions,
+                roots,
+                crls,
+                networks=networks,
             )
         finally:
             hub.close()
