@@ -84,6 +84,21 @@ class KeySettings(BaseModel):
     )
 
 
+class DidSettings(BaseModel):
+    index_poll_seconds: float = Field(default=1.0, gt=0, le=3600)
+    network_names: dict[str, int] = Field(
+        default_factory=dict,
+        description='did:ethr network names besides hex chain ids, e.g. {"notary": 1337}.',
+    )
+
+
+class ConsortiumSettings(BaseModel):
+    trusted_ca_file: Path | None = Field(
+        default=None, description="PEM file of the CA roots that vouch for member organisations."
+    )
+    crl_files: list[Path] = Field(default_factory=list, description="CRL files (PEM or DER).")
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65_535)
@@ -108,6 +123,8 @@ class Settings(BaseSettings):
     chain: ChainSettings = ChainSettings()
     anchoring: AnchoringSettings = AnchoringSettings()
     keys: KeySettings = KeySettings()
+    did: DidSettings = DidSettings()
+    consortium: ConsortiumSettings = ConsortiumSettings()
     server: ServerSettings = ServerSettings()
 
     @property
