@@ -28,6 +28,7 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 from sqlalchemy import Engine, bindparam, create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool, PoolProxiedConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -49,13 +50,66 @@ class IndexNotReady(DidError):
     status_code = 503
 
 
-class _Statement:
-    """A Core ``SELECT`` compiled once for a dialect, run on a raw DBAPI connection."""
+class _Readers:
+    """Read-only DBAPI connections in autocommit mode, kept open and reused (LIFO).
 
-    def __init__(self, engine: Engine, statement: ClauseElement) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
+    Not the engine's pool: a pool checkout (with PostgreSQL's pre-ping and the
+    rollback on return) costs as much as the query itself. A connection serves
+    one read at a time; as many are opened as reads run at once.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name == "sqlite":
+            # isolation_level=None: pysqlite opens no transaction of its own, so a
+            # SELECT takes no lock beyond its own snapshot (WAL is set by the hub).
+            args = {"check_same_thread": False, "timeout": 30, "isolation_level": None}
+            self._engine = create_engine(engine.url, poolclass=NullPool, connect_args=args)
+        else:
+            self._engine = create_engine(
+                engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT"
+            )
+        self._idle: list[PoolProxiedConnection] = []
+        self._closed = False
+        self.dialect = self._engine.dialect
+
+    def run(self, sql: str, bound: Any) -> list[Sequence[Any]]:
+        for attempt in (1, 2):
+            try:
+                connection = self._idle.pop()  # atomic under the GIL
+            except IndexError:
+                connection = self._engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(sql, bound)
+                rows = list(cursor.fetchall())
+                cursor.close()
+            except self.dialect.loaded_dbapi.OperationalError:
+                # A connection the server dropped (PostgreSQL restarted): one more try.
+                connection.close()
+                if attempt == 2:
+                    raise
+                continue
+            if self._closed:
+                connection.close()
+            else:
+                self._idle.append(connection)
+            return rows
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._closed = True
+        while self._idle:
+            self._idle.pop().close()
+        self._engine.dispose()
+
+
+class _Statement:
+    """A Core ``SELECT`` compiled once for the dialect, its SQL run as is."""
+
+    def __init__(self, readers: _Readers, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=readers.dialect)
         assert isinstance(compiled, SQLCompiler)
-        self._engine = engine
+        self._readers = readers
         self._sql = str(compiled)
         self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
         # Values the statement carries itself (a LIMIT, say), under their generated names.
@@ -64,34 +118,7 @@ class _Statement:
     def rows(self, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         values = {**self._fixed, **params}
         bound = values if self._order is None else tuple(values[name] for name in self._order)
-        for attempt in (1, 2):
-            connection = self._engine.raw_connection()
-            try:
-                cursor = connection.cursor()
-                cursor.execute(self._sql, bound)
-                rows = list(cursor.fetchall())
-                cursor.close()
-                return rows
-            except self._engine.dialect.loaded_dbapi.OperationalError:
-                # A pooled connection the server dropped: read once more on a fresh one.
-                connection.invalidate()
-                if attempt == 2:
-                    raise
-            finally:
-                connection.close()
-        raise AssertionError("unreachable")
-
-
-def _reader_engine(engine: Engine) -> tuple[Engine, bool]:
-    """The engine reads run on, and whether this source owns (and must dispose) it."""
-    if engine.dialect.name == "postgresql":
-        # Autocommit and no pre-ping: one round trip per read instead of three.
-        return create_engine(
-            engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=10
-        ), True
-    # SQLite: the hub's engine already hands out autocommit DBAPI connections
-    # (``notary_hub.db`` turns pysqlite's own transaction handling off).
-    return engine, False
+        return self._readers.run(self._sql, bound)
 
 
 @lru_cache(maxsize=65536)
@@ -118,7 +145,7 @@ class IndexSource:
         bind = sessions.kw.get("bind")
         if not isinstance(bind, Engine):
             raise TypeError("IndexSource needs a sessionmaker bound to an Engine")
-        self._engine, self._owns_engine = _reader_engine(bind)
+        self._readers = _Readers(bind)
         self._chain_id = chain_id
         self._registry = to_checksum_address(registry)
         self._head_provider = head_provider
@@ -140,7 +167,7 @@ class IndexSource:
             checkpoints.registry_address == bindparam("registry"),
         )
         self._history = _Statement(
-            self._engine,
+            self._readers,
             select(*EVENT_COLUMNS)
             .where(
                 *in_events,
@@ -150,7 +177,7 @@ class IndexSource:
             .order_by(events.block_number, events.log_index),
         )
         self._cursor = _Statement(
-            self._engine,
+            self._readers,
             select(checkpoints.block_number, checkpoints.block_timestamp)
             .where(*in_checkpoints)
             .order_by(checkpoints.block_number.desc())
@@ -159,7 +186,7 @@ class IndexSource:
         # versionTime: the indexed blocks (event blocks and checkpoints) on either side of a time.
         self._known_before = [
             _Statement(
-                self._engine,
+                self._readers,
                 select(table.block_number, table.block_timestamp)
                 .where(*where, table.block_timestamp <= bindparam("time"))
                 .order_by(table.block_timestamp.desc(), table.block_number.desc())
@@ -169,7 +196,7 @@ class IndexSource:
         ]
         self._known_at = [
             _Statement(
-                self._engine,
+                self._readers,
                 select(table.block_timestamp)
                 .where(*where, table.block_number == bindparam("number"))
                 .limit(1),
@@ -178,7 +205,7 @@ class IndexSource:
         ]
         self._known_after = [
             _Statement(
-                self._engine,
+                self._readers,
                 select(table.block_number)
                 .where(*where, table.block_timestamp > bindparam("time"))
                 .order_by(table.block_timestamp, table.block_number)
@@ -196,8 +223,7 @@ class IndexSource:
         return self._registry
 
     def close(self) -> None:
-        if self._owns_engine:
-            self._engine.dispose()
+        self._readers.close()
 
     # -- EventSource --------------------------------------------------------------------------
 

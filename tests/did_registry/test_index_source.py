@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.embedded import EmbeddedChain
@@ -207,3 +208,19 @@ def test_resolution_from_the_index_equals_the_chain_walk(
             moment = world.chain.get_block(version).timestamp
             options = ResolutionOptions(version_time=moment)
             assert by_index.resolve(did, options) == by_walk.resolve(did, options), moment
+
+
+def test_reads_survive_a_dropped_database_connection(
+    world: RegistryWorld, source: IndexSource, engine: Engine, identities: list[LocalAccount]
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite connections are files; only a server can drop them")
+    before = source.history(identities[0].address)  # leaves an idle connection behind
+    with engine.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert source.history(identities[0].address) == before
