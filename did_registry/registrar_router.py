@@ -18,7 +18,7 @@ nothing is sent for them. Thin: parsing and status codes; the checks are the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
@@ -145,10 +145,20 @@ def registrar_router(
     registrar: Registrar,
     resolver_provider: Callable[[], DidResolver | None],
     authorised: Callable[..., Any],
+    *,
+    network_names: Mapping[str, int] | None = None,
 ) -> APIRouter:
-    """Routes over ``registrar``; ``resolver_provider()`` gives the resolver once there is one."""
+    """Routes over ``registrar``; ``resolver_provider()`` gives the resolver once there is one.
+
+    DIDs name the hub's chain by its hex chain id or by one of ``network_names``
+    (the did:ethr names configured for resolution) that maps to it.
+    """
     router = APIRouter(prefix="/1.0/registrar", tags=["registrar"])
     networks: dict[str | int, int] = {registrar.chain_id: registrar.chain_id}
+    networks.update(
+        {name: chain_id for name, chain_id in (network_names or {}).items()
+         if chain_id == registrar.chain_id}
+    )  # fmt: skip
 
     def identity(did: str) -> str:
         # Only this hub's chain is served: any other network is UnknownNetwork.

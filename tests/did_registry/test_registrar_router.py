@@ -71,7 +71,12 @@ def client(registrar: Registrar, resolvers: Resolvers) -> Iterator[TestClient]:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(
-        registrar_router(registrar, lambda: resolvers.current, api_token_dependency([TOKEN]))
+        registrar_router(
+            registrar,
+            lambda: resolvers.current,
+            api_token_dependency([TOKEN]),
+            network_names={"notary": registrar.chain_id, "elsewhere": registrar.chain_id + 1},
+        )
     )
     with TestClient(app) as client:
         yield client
@@ -124,6 +129,15 @@ def test_a_holder_without_funds_changes_its_did_through_the_hub(
     assert key["id"] in document["assertionMethod"]
     assert body["didDocumentMetadata"]["versionId"] == str(receipt.block_number)
     assert chain.get_balance(holder.address) == 0
+
+
+def test_a_did_may_name_the_chain_by_a_configured_name(client: TestClient, chain: Chain) -> None:
+    holder = Account.create()
+    did = f"did:ethr:notary:{holder.address}"
+    body = signed_body(client, holder, did, SET_KEY)
+    answer = client.post("/1.0/registrar/operations", json=body, headers=AUTH)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["did"] == did
 
 
 def test_a_signature_may_come_as_v_r_s(client: TestClient, chain: Chain) -> None:
@@ -183,6 +197,7 @@ def test_refusals_are_machine_readable_and_send_nothing(
         (good | {"did": did + "#frag"}, 400, "invalidDid"),
         (good | {"did": f"did:ethr:0x1:{holder.address}"}, 501, "unknownNetwork"),
         (good | {"did": f"did:ethr:{holder.address}"}, 501, "unknownNetwork"),
+        (good | {"did": f"did:ethr:elsewhere:{holder.address}"}, 501, "unknownNetwork"),
         (good | {"did": "did:key:z6Mk"}, 501, "methodNotSupported"),
         (good | {"operation": {"type": "burn"}}, 422, "invalid_request"),
         (good | {"operation": SET_KEY | {"validity": "86400"}}, 422, "invalid_request"),
