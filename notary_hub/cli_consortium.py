@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 from cryptography import x509
+from rich.console import Console
 from rich.table import Table
 
 from did_registry.consortium import ConsortiumService
@@ -37,6 +38,8 @@ consortium_app = typer.Typer(
 )
 
 TRUSTED_CA_ENV = "NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE"
+
+_WIDE = 1000  # a table is as wide as its content, whatever the terminal
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -107,7 +110,8 @@ def _show(records: Sequence[Any], columns: Sequence[str], as_json: bool, key: st
     table = Table(*columns, box=None)
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
-    hub_cli.out.print(table)
+    # Addresses are copied from here into votes and removals: never wrap or cut them.
+    Console(width=_WIDE, soft_wrap=True).print(table)
 
 
 def _cell(value: Any) -> str:
