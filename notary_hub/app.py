@@ -14,6 +14,9 @@ from chain_adapter.anchoring.router import anchoring_router
 from chain_adapter.errors import ChainError
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
+from did_registry.consortium_router import consortium_router
+from did_registry.registrar_router import registrar_router
+from did_registry.router import resolver_router
 from notary_hub import __version__
 from notary_hub.auth import api_token_dependency
 from notary_hub.db import ping
@@ -48,6 +51,11 @@ def health_router(hub: Hub) -> APIRouter:
             problems["chain"] = exc.message
         if hub.batcher.last_error:
             checks["anchoring"] = {"lastError": hub.batcher.last_error}
+        indexed = hub.indexer.head()
+        checks["didIndex"] = {
+            "block": indexed.block_number if indexed else None,
+            **({"lastError": hub.indexer.last_error} if hub.indexer.last_error else {}),
+        }
         if problems:
             return JSONResponse(
                 {"status": "unavailable", "error": "not_ready", "reasons": problems, **checks},
@@ -58,17 +66,18 @@ def health_router(hub: Hub) -> APIRouter:
     return router
 
 
-def create_app(hub: Hub, *, run_batcher: bool = True) -> FastAPI:
+def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
     """The hub's HTTP application; the caller owns ``hub`` and closes it."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if run_batcher:
-            hub.batcher.start()
+        if run_background:
+            hub.start_background()
         try:
             yield
         finally:
             hub.batcher.stop()
+            hub.indexer.stop()
 
     app = FastAPI(title="Notary Hub", version=__version__, lifespan=lifespan)
     app.add_middleware(JsonGuardMiddleware)
@@ -76,6 +85,16 @@ def create_app(hub: Hub, *, run_batcher: bool = True) -> FastAPI:
     authorised = api_token_dependency(hub.api_tokens)
     app.include_router(health_router(hub))
     app.include_router(anchoring_router(hub.queue, hub.chain, authorised))
+    app.include_router(resolver_router(hub.resolver))
+    app.include_router(
+        registrar_router(
+            hub.registrar,
+            lambda: hub.resolver,
+            authorised,
+            network_names=hub.settings.did.network_names,
+        )
+    )
+    app.include_router(consortium_router(hub.consortium, authorised))
     embedded = hub.embedded_chain
     if embedded is not None:
         server = RpcServer(embedded, allow_send_raw=hub.settings.chain.rpc_allow_send_raw)

@@ -27,6 +27,7 @@ from chain_adapter.deploy import deploy_all
 from chain_adapter.errors import ChainError
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.keystore import KeyStoreError
+from did_registry.errors import DidError
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
@@ -56,7 +57,7 @@ app.add_typer(receipt_app, name="receipt")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-EXPECTED_ERRORS = (ChainError, KeyStoreError, StartupError, InsecureSettings, OSError)
+EXPECTED_ERRORS = (ChainError, KeyStoreError, DidError, StartupError, InsecureSettings, OSError)
 
 
 def fail(code: str, message: str, exit_code: int = 1) -> NoReturn:
@@ -267,3 +268,11 @@ def receipt_verify(
         for error in result.errors:
             err.print(f"invalid: {error}", markup=False, highlight=False)
     raise typer.Exit(0 if result.valid else 1)
+
+
+# Sub-apps of components; imported last because they use the helpers above.
+from notary_hub.cli_consortium import consortium_app  # noqa: E402
+from notary_hub.cli_keys import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
+app.add_typer(consortium_app, name="consortium")

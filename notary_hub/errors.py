@@ -15,10 +15,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chain_adapter.errors import ChainError
 from chain_adapter.keystore import KeyStoreError
+from did_registry.errors import DidError
 
 log = logging.getLogger(__name__)
 
-COMPONENT_ERRORS: tuple[type[Exception], ...] = (ChainError, KeyStoreError)
+COMPONENT_ERRORS: tuple[type[Exception], ...] = (ChainError, KeyStoreError, DidError)
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:

@@ -20,13 +20,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.deploy import Deployment, attach_all, deploy_all
+from chain_adapter.deploy import DID_REGISTRY, Deployment, attach_all, deploy_all
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.keystore import FileKeyStore, KeyStore, load_master_key
 from chain_adapter.models import ContractRecord
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
+from did_registry.consortium import ConsortiumService, service_from_files
+from did_registry.did_key import DidKeyResolver
+from did_registry.dispatch import DispatchingResolver
+from did_registry.ethr_resolver import EthrResolver
+from did_registry.index_source import IndexSource
+from did_registry.indexer import RegistryIndexer
+from did_registry.notary_identity import NotaryIdentity, open_notary_identity
+from did_registry.registrar import Registrar
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.settings import Settings
@@ -53,6 +61,12 @@ class Hub:
     deployment: Deployment
     queue: AnchorQueue
     batcher: Batcher
+    indexer: RegistryIndexer
+    index_source: IndexSource
+    resolver: DispatchingResolver
+    registrar: Registrar
+    consortium: ConsortiumService
+    notary: NotaryIdentity | None = None
     api_tokens: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
 
@@ -60,8 +74,14 @@ class Hub:
     def embedded_chain(self) -> EmbeddedChain | None:
         return self.chain if isinstance(self.chain, EmbeddedChain) else None
 
+    def start_background(self) -> None:
+        self.batcher.start()
+        self.indexer.start()
+
     def close(self) -> None:
         self.batcher.stop()
+        self.indexer.stop()
+        self.index_source.close()
         self.chain.close()
         self.engine.dispose()
 
@@ -261,11 +281,23 @@ def open_hub(settings: Settings) -> Hub:
             max_items=settings.anchoring.batch_max_items,
             interval=settings.anchoring.batch_interval_seconds,
         )
+        indexer, index_source, resolver = open_resolution(settings, chain, deployment, sessions)
+        registrar = Registrar(
+            transactor, deployment.did_registry, from_block=deployment.blocks.get(DID_REGISTRY, 0)
+        )
+        consortium = service_from_files(
+            deployment.consortium,
+            transactor,
+            sessions,
+            settings.consortium.trusted_ca_file,
+            settings.consortium.crl_files,
+            networks=ethr_networks(settings, chain.chain_id),
+        )
     except Exception:
         chain.close()
         engine.dispose()
         raise
-    return Hub(
+    hub = Hub(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -276,6 +308,43 @@ def open_hub(settings: Settings) -> Hub:
         deployment=deployment,
         queue=queue,
         batcher=batcher,
+        indexer=indexer,
+        index_source=index_source,
+        resolver=resolver,
+        registrar=registrar,
+        consortium=consortium,
         api_tokens=tokens,
         created=created,
     )
+    try:
+        hub.notary = open_notary_identity(hub, registrar=registrar)
+    except Exception:
+        hub.close()
+        raise
+    return hub
+
+
+def ethr_networks(settings: Settings, chain_id: int) -> dict[str | int, int]:
+    """did:ethr network names of this hub's chain: its hex id always, configured names too."""
+    networks: dict[str | int, int] = {chain_id: chain_id}
+    networks.update(settings.did.network_names)
+    return networks
+
+
+def open_resolution(
+    settings: Settings, chain: Chain, deployment: Deployment, sessions: sessionmaker[Session]
+) -> tuple[RegistryIndexer, IndexSource, DispatchingResolver]:
+    """The registry index, the resolver reading it, and the DID methods the hub resolves."""
+    registry = deployment.did_registry.address
+    indexer = RegistryIndexer(
+        chain,
+        registry,
+        sessions,
+        confirmations=settings.chain.confirmations,
+        start_block=deployment.blocks.get(DID_REGISTRY),
+        poll_interval=settings.did.index_poll_seconds,
+    )
+    source = IndexSource(sessions, chain.chain_id, registry, indexer.head, chain=chain)
+    ethr = EthrResolver({chain.chain_id: source}, names=settings.did.network_names)
+    resolver = DispatchingResolver({"ethr": ethr, "key": DidKeyResolver()})
+    return indexer, source, resolver
