@@ -23,16 +23,15 @@ the DID and ends the fold there.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from did_registry.errors import NotFound, RepresentationNotSupported
 from did_registry.ethr_did import EthrDid
+from did_registry.ethr_values import base58, js_json_parse, utf8
 from did_registry.events import AttributeChanged, DelegateChanged, OwnerChanged, RegistryEvent
 from did_registry.resolution import Head, ResolutionResult
 
@@ -81,8 +80,6 @@ _DROP = object()  # a JS function value: JSON.stringify leaves the key out
 
 # resolver.ts: /^did\/(pub|svc)\/(\w+)(\/(\w+))?(\/(\w+))?$/ — JS \w is ASCII.
 _ATTRIBUTE = re.compile(r"did/(pub|svc)/(\w+)(/(\w+))?(/(\w+))?", re.ASCII)
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]{0,9}", re.ASCII)
 _MAX_ISO_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
 
 
@@ -171,7 +168,7 @@ def _decoded(events: Sequence[RegistryEvent]) -> list[_Event]:
             out.append(_Event(event, ""))
             continue
         field = event.delegate_type if isinstance(event, DelegateChanged) else event.name
-        label = _utf8(field)
+        label = utf8(field)
         # logParser.ts drops events whose bytes32 is not UTF-8 ("not a DID-spec event").
         if label is not None:
             out.append(_Event(event, label.rstrip("\x00")))
@@ -265,11 +262,11 @@ class _Fold:
                 self.signing[key] = ref
         else:
             self.services += 1
-            text = _utf8(raw.value)
+            text = utf8(raw.value)
             if text is None:
                 return  # not UTF-8: counted, not shown
             try:
-                endpoint: Any = _js_json_parse(text)
+                endpoint: Any = js_json_parse(text)
             except ValueError:
                 endpoint = text
             self.service[key] = {
@@ -357,75 +354,10 @@ def _set_key_material(entry: dict[str, Any], encoding: str | None, value: bytes)
     elif encoding == "base58":
         entry["publicKeyBase58"] = base58(value)
     elif encoding == "pem":
-        text = _utf8(value)
+        text = utf8(value)
         if text is None:
             return False
         entry["publicKeyPem"] = text
     else:
         entry["value"] = value.hex()  # an encoding the reference does not know: raw hex
     return True
-
-
-def base58(data: bytes) -> str:
-    """Bitcoin-alphabet base58, one '1' per leading zero byte (ethers ``encodeBase58``)."""
-    number = int.from_bytes(data, "big")
-    out = ""
-    while number:
-        number, digit = divmod(number, 58)
-        out = _BASE58[digit] + out
-    zeros = len(data) - len(data.lstrip(b"\x00"))
-    return _BASE58[0] * zeros + out
-
-
-def _utf8(data: bytes) -> str | None:
-    """ethers ``toUtf8String``: strict UTF-8 (no overlongs, surrogates or > U+10FFFF)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _js_json_parse(text: str) -> Any:
-    """``JSON.parse`` as the value JS would then serialise with ``JSON.stringify``.
-
-    Differences from ``json.loads`` made to match: NaN/Infinity literals are not JSON;
-    every number is an IEEE double (so big integers round, out-of-range ones are
-    Infinity, which serialises as null); array-index keys come first in an object.
-    """
-
-    def refuse(constant: str) -> Any:
-        raise ValueError(f"{constant} is not JSON")
-
-    try:
-        return json.loads(
-            text,
-            parse_constant=refuse,
-            parse_int=_js_number,
-            parse_float=_js_number,
-            object_pairs_hook=_js_object,
-        )
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
-def _js_number(literal: str) -> Any:
-    value = float(literal)
-    if value in (float("inf"), float("-inf")):
-        return None
-    if value.is_integer() and abs(value) < 1e21:
-        # JS prints integral doubles below 1e21 in full, from the shortest round-trip
-        # digits, which are also Python's repr: 12345678901234567890 -> ...567000.
-        return int(Decimal(repr(value)))
-    return value
-
-
-def _js_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for name, value in pairs:
-        merged[name] = value  # a repeated key keeps its first position, as in JS
-    indices = sorted(
-        (k for k in merged if _ARRAY_INDEX.fullmatch(k) and int(k) < 2**32 - 1), key=int
-    )
-    ordered = {k: merged[k] for k in indices}
-    ordered.update((k, v) for k, v in merged.items() if k not in ordered)
-    return ordered

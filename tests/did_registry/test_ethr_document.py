@@ -11,12 +11,8 @@ from eth_keys import keys
 
 from did_registry.errors import NotFound, RepresentationNotSupported
 from did_registry.ethr_did import EthrDid, parse_ethr_did
-from did_registry.ethr_document import (
-    CONTEXT,
-    base58,
-    build_resolution,
-    iso_time,
-)
+from did_registry.ethr_document import CONTEXT, build_resolution, iso_time
+from did_registry.ethr_values import base58
 from did_registry.events import (
     AttributeChanged,
     DelegateChanged,
