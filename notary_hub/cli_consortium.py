@@ -28,14 +28,15 @@ from did_registry.consortium import ConsortiumService
 from did_registry.consortium_models import to_json
 from did_registry.errors import DidError
 from did_registry.x509_checks import load_certificates, load_crl
-
-# The module, not its names: cli.py registers this sub-app, so either may be imported first.
-from notary_hub import cli as hub_cli
 from notary_hub.hub import open_hub
 
 consortium_app = typer.Typer(
     help="Consortium membership: applications, proposals, votes.", no_args_is_help=True
 )
+
+# cli.py imports consortium_app at its end to register it, so this import comes after
+# consortium_app exists and takes the module, not names: either module may load first.
+from notary_hub import cli as hub_cli  # noqa: E402
 
 TRUSTED_CA_ENV = "NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE"
 
