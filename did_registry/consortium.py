@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from eth_utils.address import is_address, to_checksum_address
@@ -61,6 +61,7 @@ from did_registry.consortium_models import (
 )
 from did_registry.errors import (
     ConsortiumError,
+    ConsortiumMisconfigured,
     DidError,
     InvalidApplication,
     InvalidDid,
@@ -81,6 +82,7 @@ STALE_SUBMISSION = timedelta(minutes=10)
 _DID_KEY = re.compile(r"did:key:z[1-9A-HJ-NP-Za-km-z]{32,128}", re.ASCII)
 
 Crls = Sequence[x509.CertificateRevocationList]
+_T = TypeVar("_T")
 
 
 def checked_address(label: str, value: str) -> str:
@@ -448,12 +450,22 @@ def service_from_files(
     """The service with its roots read from a PEM bundle now and its CRLs on every check.
 
     CRL files are re-read per application so that a refreshed CRL takes effect
-    without a restart (a stale one refuses applications, see ``x509_checks``).
+    without a restart (a stale one refuses applications, see ``x509_checks``). A file
+    that cannot be read or parsed raises :class:`ConsortiumMisconfigured`.
     """
-    roots = load_certificates(trusted_ca_file.read_bytes()) if trusted_ca_file else []
+    roots = (
+        _read(trusted_ca_file, load_certificates, "trusted CA bundle") if trusted_ca_file else []
+    )
     paths = list(crl_files)
 
     def crls() -> list[x509.CertificateRevocationList]:
-        return [load_crl(path.read_bytes()) for path in paths]
+        return [_read(path, load_crl, "CRL") for path in paths]
 
     return ConsortiumService(consortium, transactor, sessions, roots, crls, networks=networks)
+
+
+def _read(path: Path, parse: Callable[[bytes], _T], what: str) -> _T:
+    try:
+        return parse(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConsortiumMisconfigured(f"the {what} {path} cannot be used: {exc}") from None

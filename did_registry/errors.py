@@ -198,3 +198,10 @@ class NotOwner(InvalidOperation):
     """A direct operation on an identity that the hub's node account does not own."""
 
     code = "notOwner"
+
+
+class ConsortiumMisconfigured(DidError):
+    """The configured trusted CA bundle or a CRL file cannot be read or parsed."""
+
+    code = "consortiumMisconfigured"
+    status_code = 503

@@ -7,7 +7,7 @@ the check that failed, and nothing is sent.
 
 The trusted CA roots (a PEM bundle) come from ``--trusted-ca`` or
 ``NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE``, CRLs from ``--crl`` (repeatable) or
-``NOTARY_HUB_CONSORTIUM_CRL_FILES``.
+``NOTARY_HUB_CONSORTIUM_CRL_FILES`` (a JSON list of paths).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from did_registry.consortium import ConsortiumService
 from did_registry.consortium_models import to_json
 from did_registry.errors import DidError
 from did_registry.x509_checks import load_certificates, load_crl
-from notary_hub.hub import open_hub
+from notary_hub.hub import ethr_networks, open_hub
 
 consortium_app = typer.Typer(
     help="Consortium membership: applications, proposals, votes.", no_args_is_help=True
@@ -60,11 +60,8 @@ def open_service(
     trusted_ca: Path | None = None, crl_files: Sequence[Path] = (), *, need_roots: bool = False
 ) -> Iterator[ConsortiumService]:
     settings = hub_cli.load_settings()
-    # getattr: these settings are being added to Settings; read them once they exist.
-    section = getattr(settings, "consortium", None)
-    trusted_ca = trusted_ca or getattr(section, "trusted_ca_file", None)
-    crl_files = list(crl_files) or list(getattr(section, "crl_files", None) or [])
-    networks = getattr(getattr(settings, "did", None), "network_names", None)
+    trusted_ca = trusted_ca or settings.consortium.trusted_ca_file
+    crl_files = list(crl_files) or settings.consortium.crl_files
     if need_roots and trusted_ca is None:
         hub_cli.fail(
             "no_trusted_roots", f"no trusted CA roots: pass --trusted-ca or set {TRUSTED_CA_ENV}"
@@ -80,7 +77,7 @@ def open_service(
                 hub.sessions,
                 roots,
                 crls,
-                networks=networks,
+                networks=ethr_networks(settings, hub.chain.chain_id),
             )
         finally:
             hub.close()
@@ -131,7 +128,7 @@ def apply(
         str | None, typer.Option("--organisation", help="Member address (with a did:key).")
     ] = None,
     trusted_ca: Annotated[
-        Path | None, typer.Option("--trusted-ca", envvar=TRUSTED_CA_ENV, help="Trusted roots.")
+        Path | None, typer.Option("--trusted-ca", help=f"Trusted roots (PEM); or {TRUSTED_CA_ENV}.")
     ] = None,
     crl: Annotated[
         list[Path] | None, typer.Option("--crl", help="CRL file, PEM or DER (repeatable).")

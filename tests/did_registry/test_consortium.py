@@ -375,3 +375,26 @@ def test_service_from_files_rereads_crls(world: World, tmp_path: Path) -> None:
     crl.write_bytes(make_crl(world.pki.inter).public_bytes(Encoding.DER))  # the CA un-revoked it
     app = service.apply(chain_pem, world.did("b"), world.address("node_b"), "service")
     assert app.state is ApplicationState.MEMBER_PROPOSED
+
+
+def test_unreadable_configuration_is_a_clear_error(world: World, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_bytes(b"not PEM")
+    with pytest.raises(errors.ConsortiumMisconfigured, match="trusted CA bundle"):
+        service_from_files(
+            world.deployment.consortium, world.transactor("hub"), world.sessions, garbage
+        )
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(world.pki.root.pem)
+    service = service_from_files(
+        world.deployment.consortium,
+        world.transactor("hub"),
+        world.sessions,
+        roots,
+        [tmp_path / "missing.crl"],
+    )
+    before = world.activity()
+    with pytest.raises(errors.ConsortiumMisconfigured, match="CRL") as info:
+        service.apply(world.chain_for("Org B"), world.did("b"), world.address("node_b"), "service")
+    assert info.value.status_code == 503
+    assert world.activity() == before
