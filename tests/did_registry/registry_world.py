@@ -8,6 +8,10 @@ and decodes it on its own, block timestamps included.
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +26,14 @@ from chain_adapter.deploy import DID_REGISTRY
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.protocol import Chain, LogFilter, Receipt
 from chain_adapter.transactor import Transactor
+from did_registry.ethr_resolver import EthrResolver
 from did_registry.events import RegistryEvent, decode_event
+from did_registry.index_source import IndexSource
+from did_registry.indexer import RegistryIndexer
 from did_registry.models import EVENT_COLUMNS, IndexedEvent, event_from_row
+from did_registry.resolution import DidResolver
+from notary_hub import migrate
+from notary_hub.db import create_db_engine, session_factory
 
 EMBEDDED_CHAIN_ID = 1337
 DAY = 86_400
@@ -143,3 +153,29 @@ def indexed_events(
             .order_by(IndexedEvent.block_number, IndexedEvent.log_index)
         ).all()
     return [event_from_row(row) for row in rows]
+
+
+def index_resolver(
+    chain: Chain, registry: str, start_block: int, *, clock: Callable[[], float]
+) -> DidResolver:
+    """The hub's index path over ``chain``: a fresh SQLite index, caught up, as a resolver.
+
+    For tests that build a resolver per example (the resolution-paths property): the
+    database lives in a temporary directory removed when the resolver is collected.
+    """
+    directory = tempfile.mkdtemp(prefix="did-index-")
+    engine = create_db_engine(f"sqlite:///{directory}/index.sqlite3")
+    migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    indexer = RegistryIndexer(chain, registry, sessions, confirmations=0, start_block=start_block)
+    indexer.catch_up()
+    source = IndexSource(sessions, chain.chain_id, registry, indexer.head, chain=chain)
+    resolver = EthrResolver({chain.chain_id: source}, clock=clock)
+
+    def release() -> None:
+        source.close()
+        engine.dispose()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    weakref.finalize(resolver, release)
+    return resolver
