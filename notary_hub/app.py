@@ -76,8 +76,7 @@ def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
         try:
             yield
         finally:
-            hub.batcher.stop()
-            hub.indexer.stop()
+            hub.stop_background()
 
     app = FastAPI(title="Notary Hub", version=__version__, lifespan=lifespan)
     app.add_middleware(JsonGuardMiddleware)
