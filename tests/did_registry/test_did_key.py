@@ -260,9 +260,10 @@ def test_options_and_representations() -> None:
 
 # -- bad input ---------------------------------------------------------------------------------
 
-ED = raw_public(Ed25519PrivateKey.generate())
+# Fixed keys: they appear in test ids, which must be identical in every xdist worker.
+ED = raw_public(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
 K1 = (
-    ec.generate_private_key(ec.SECP256K1())
+    ec.derive_private_key(0x1234_5678_9ABC_DEF0, ec.SECP256K1())
     .public_key()
     .public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
 )
