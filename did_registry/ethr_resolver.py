@@ -14,24 +14,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
 from did_registry.errors import InvalidOptions, NotFound, UnknownNetwork
 from did_registry.ethr_did import EthrDid, Networks, parse_ethr_did
 from did_registry.ethr_document import build_resolution, representation
 from did_registry.resolution import EventSource, Head, ResolutionOptions, ResolutionResult
-
-
-class VersionedEventSource(EventSource, Protocol):
-    """An :class:`EventSource` that also knows any block's timestamp.
-
-    ``versionId`` names a block that need not hold a change of the DID, and the
-    expiries of that version are judged at its timestamp.
-    """
-
-    def block(self, number: int) -> Head | None:
-        """Block ``number`` if it is at or below :meth:`head`, else ``None``."""
-        ...
 
 
 class EthrResolver:
@@ -44,7 +31,7 @@ class EthrResolver:
 
     def __init__(
         self,
-        sources: Mapping[int, VersionedEventSource],
+        sources: Mapping[int, EventSource],
         *,
         names: Mapping[str, int] | None = None,
         clock: Callable[[], float] = time.time,
@@ -74,7 +61,7 @@ class EthrResolver:
         return build_resolution(parsed, events, at=at, now=now, accept=options.accept)
 
 
-def _version(source: VersionedEventSource, options: ResolutionOptions) -> Head | None:
+def _version(source: EventSource, options: ResolutionOptions) -> Head | None:
     """The block ``options`` ask for; ``None`` for the latest version."""
     if options.version_id is not None and options.version_time is not None:
         raise InvalidOptions("versionId and versionTime are alternatives: give one")

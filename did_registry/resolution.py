@@ -39,6 +39,14 @@ class EventSource(Protocol):
         """Every event of ``identity`` up to :meth:`head`, oldest first (block, log index)."""
         ...
 
+    def block(self, number: int) -> Head | None:
+        """Block ``number`` if it is at or below :meth:`head`, else ``None``.
+
+        ``versionId`` names a block that need not hold a change of the DID; the
+        expiries of that version are judged at its timestamp.
+        """
+        ...
+
     def block_at_time(self, timestamp: int) -> Head | None:
         """The newest block whose timestamp is <= ``timestamp`` (for ``versionTime``)."""
         ...

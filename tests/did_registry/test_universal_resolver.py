@@ -23,9 +23,10 @@ from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 from did_registry.errors import InvalidDid, InvalidOptions, MethodNotSupported
 from did_registry.errors import RepresentationNotSupported as NotAcceptable
-from did_registry.ethr_resolver import EthrResolver, VersionedEventSource
+from did_registry.ethr_resolver import EthrResolver
 from did_registry.index_source import IndexSource
 from did_registry.indexer import RegistryIndexer
+from did_registry.resolution import EventSource
 from did_registry.router import resolver_router
 from did_registry.universal_resolver import (
     DID_JSON,
@@ -69,7 +70,7 @@ def identities(world: RegistryWorld) -> list[LocalAccount]:
     return world.identities
 
 
-def make_client(source: VersionedEventSource) -> TestClient:
+def make_client(source: EventSource) -> TestClient:
     resolver = DispatchingResolver(
         {"ethr": EthrResolver({EMBEDDED_CHAIN_ID: source}), "key": DidKeyResolver()}
     )
