@@ -41,6 +41,7 @@ from tests.did_registry.ethr_npm import (
     versioned,
     without_message,
 )
+from tests.did_registry.registry_world import index_resolver
 
 pytestmark = pytest.mark.skipif(not npm_available(), reason="node_modules missing: run `npm ci`")
 
@@ -62,9 +63,15 @@ def chain_walker(ctx: PathContext) -> DidResolver:
     return EthrResolver({CHAIN_ID: source}, clock=lambda: ctx.now)
 
 
+def database_index(ctx: PathContext) -> DidResolver:
+    # The hub's path: the registry indexed into SQLite by RegistryIndexer, read by IndexSource.
+    return index_resolver(ctx.chain, ctx.registry, ctx.registry_block, clock=lambda: ctx.now)
+
+
 # name -> factory; each is compared with the npm resolver on every example.
 PATHS: dict[str, Callable[[PathContext], DidResolver]] = {
     "chain walker": chain_walker,
+    "database index": database_index,
 }
 
 
