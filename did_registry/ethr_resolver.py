@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 from did_registry.errors import InvalidOptions, NotFound, UnknownNetwork
 from did_registry.ethr_did import EthrDid, Networks, parse_ethr_did
@@ -44,9 +45,15 @@ class EthrResolver:
         networks.update(names or {})
         self._networks: Networks = networks
         self._clock = clock
+        # Parsing checks an EIP-55 checksum (a keccak) every time: half the cost of
+        # resolving from the index. Parsed DIDs are immutable, and errors are not cached.
+        self._parsed: Callable[[str], EthrDid] = lru_cache(maxsize=65_536)(self._parse)
+
+    def _parse(self, did: str) -> EthrDid:
+        return parse_ethr_did(did, networks=self._networks)
 
     def parse(self, did: str) -> EthrDid:
-        return parse_ethr_did(did, networks=self._networks)
+        return self._parsed(did)
 
     def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult:
         options = options or ResolutionOptions()
