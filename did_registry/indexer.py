@@ -23,7 +23,6 @@ is indexed once ``head - b + 1 >= confirmations`` (0 and 1 both mean "mined").
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +30,10 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from chain_adapter.errors import BlockNotFound, ChainError
+from chain_adapter.errors import BlockNotFound
 from chain_adapter.models import ContractRecord
 from chain_adapter.protocol import Block, Chain, Log, LogFilter
+from chain_adapter.worker import Worker
 from did_registry.events import TOPICS, decode_event
 from did_registry.models import IndexCheckpoint, IndexedEvent, event_values
 from did_registry.resolution import Head
@@ -85,10 +85,7 @@ class RegistryIndexer:
         self._start_block = start_block
         self._poll_interval = poll_interval
         self._head: Head | None = None
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_error: str | None = None
+        self._worker = Worker("did-indexer", self.catch_up, poll_interval)
 
     @property
     def chain_id(self) -> int:
@@ -112,7 +109,7 @@ class RegistryIndexer:
         stored = 0
         while (count := self.index_next()) is not None:
             stored += count
-            if self._stop.is_set():
+            if self._worker.stopping:
                 break
         return stored
 
@@ -309,38 +306,19 @@ class RegistryIndexer:
 
     # -- the background loop ----------------------------------------------------------------
 
+    @property
+    def last_error(self) -> str | None:
+        return self._worker.last_error
+
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="did-indexer", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
 
     def wake(self) -> None:
         """Poll now (e.g. right after the registrar's transaction was mined)."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        backoff = self._poll_interval
-        while not self._stop.is_set():
-            try:
-                self.catch_up()
-                self.last_error = None
-                backoff = self._poll_interval
-            except ChainError as exc:  # the chain is down: retry, slower
-                self.last_error = f"{exc.code}: {exc.message}"
-                backoff = min(backoff * 2, 60.0)
-            except Exception as exc:
-                log.exception("registry indexer pass failed")
-                self.last_error = str(exc)[:500]
-                backoff = min(backoff * 2, 60.0)
-            self._wake.wait(backoff)
-            self._wake.clear()
+        self._worker.wake()
 
 
 def _check_log(entry: Log, block: Block, registry: str) -> None:

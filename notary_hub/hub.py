@@ -9,11 +9,8 @@ starts find them all again. Against an external chain it attaches to configured
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from eth_account import Account
@@ -25,16 +22,15 @@ from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.deploy import DID_REGISTRY, Deployment, attach_all, deploy_all
 from chain_adapter.embedded import EmbeddedChain
-from chain_adapter.errors import ChainError
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.keystore import FileKeyStore, KeyStore, load_master_key
 from chain_adapter.models import ContractRecord
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
+from chain_adapter.worker import Worker
 from did_registry.consortium import ConsortiumService, service_from_files
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
-from did_registry.errors import DidError
 from did_registry.ethr_resolver import EthrResolver
 from did_registry.index_source import IndexSource
 from did_registry.indexer import RegistryIndexer
@@ -46,8 +42,6 @@ from notary_hub.settings import Settings
 
 NODE_KEY = "node"
 CONSORTIUM_POLL_SECONDS = 5.0
-
-log = logging.getLogger(__name__)
 
 
 class StartupError(Exception):
@@ -77,41 +71,25 @@ class Hub:
     notary: NotaryIdentity | None = None
     api_tokens: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _threads: list[threading.Thread] = field(default_factory=list, repr=False)
+    _workers: list[Worker] = field(default_factory=list, repr=False)
 
     @property
     def embedded_chain(self) -> EmbeddedChain | None:
         return self.chain if isinstance(self.chain, EmbeddedChain) else None
 
     def start_background(self) -> None:
+        # Votes cast on other members' hubs move this hub's applications on.
+        advance = Worker("consortium-advance", self.consortium.advance, CONSORTIUM_POLL_SECONDS)
+        self._workers = [advance]
         self.batcher.start()
         self.indexer.start()
-        self._stop.clear()
-        # Votes cast on other members' hubs move this hub's applications on.
-        self._every(CONSORTIUM_POLL_SECONDS, self.consortium.advance, "consortium-advance")
+        advance.start()
 
     def stop_background(self) -> None:
         self.batcher.stop()
         self.indexer.stop()
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(30)
-        self._threads.clear()
-
-    def _every(self, seconds: float, work: Callable[[], object], name: str) -> None:
-        def loop() -> None:
-            while not self._stop.wait(seconds):
-                try:
-                    work()
-                except (ChainError, DidError) as exc:
-                    log.warning("%s failed, will retry", name, extra={"error": exc.code})
-                except Exception:
-                    log.exception("%s failed, will retry", name)
-
-        thread = threading.Thread(target=loop, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        for worker in self._workers:
+            worker.stop()
 
     def close(self) -> None:
         self.stop_background()

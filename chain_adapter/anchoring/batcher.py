@@ -17,8 +17,6 @@ retried; nothing accepted is ever dropped.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -39,6 +37,7 @@ from chain_adapter.merkle import MerkleTree, hash_leaves
 from chain_adapter.models import AnchorBatch, AnchorItem, AnchorLevel, BatchState
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import SignedTx, Transactor
+from chain_adapter.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +81,14 @@ class Batcher:
         self._max_items = max_items
         self._interval = interval
         self._on_anchored = on_anchored
-        self._wake = queue.subscribe()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # Wake early only when enough items are queued for a full batch.
+        self._worker = Worker(
+            "anchor-batcher",
+            self.run_once,
+            interval,
+            wake_when=lambda: queue.pending_count() >= max_items,
+        )
+        queue.subscribe(self._worker.wake)
         self.last_error: str | None = None
 
     # -- one pass ---------------------------------------------------------------------
@@ -283,32 +287,7 @@ class Batcher:
     # -- the background loop ---------------------------------------------------------------
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="anchor-batcher", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        backoff = self._interval
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-                backoff = self._interval
-            except ChainError:
-                backoff = min(backoff * 2, 60.0)  # the chain is down: retry, slower
-            except Exception:
-                log.exception("anchor batcher pass failed")
-                backoff = min(backoff * 2, 60.0)
-            deadline = time.monotonic() + backoff
-            # Wake early when enough items are queued for a full batch.
-            while not self._stop.is_set() and time.monotonic() < deadline:
-                self._wake.wait(max(0.0, deadline - time.monotonic()))
-                self._wake.clear()
-                if self._queue.pending_count() >= self._max_items:
-                    break
+        self._worker.stop(timeout)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -77,13 +77,11 @@ class AnchorQueue:
         self._trees: OrderedDict[int, MerkleTree] = OrderedDict()
         self._tree_cache_size = tree_cache_size
         self._lock = threading.Lock()
-        self._listeners: list[threading.Event] = []
+        self._listeners: list[Callable[[], None]] = []
 
-    def subscribe(self) -> threading.Event:
-        """An event set whenever items are enqueued (the batcher waits on it)."""
-        event = threading.Event()
-        self._listeners.append(event)
-        return event
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever items are enqueued (the batcher wakes on it)."""
+        self._listeners.append(listener)
 
     def enqueue(self, data: bytes, kind: str, session: Session | None = None) -> int:
         """Accept one item; with ``session`` it commits together with the caller's work."""
@@ -101,8 +99,8 @@ class AnchorQueue:
         else:
             with self._sessions() as own, own.begin():
                 ids = _insert(own, items, kind)
-        for event in self._listeners:
-            event.set()
+        for listener in self._listeners:
+            listener()
         return ids
 
     def pending_count(self) -> int:

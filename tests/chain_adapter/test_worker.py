@@ -1,0 +1,87 @@
+"""The background worker: passes on a timer, early wake-ups, backoff, last error, prompt stop."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+from chain_adapter.errors import ChainUnavailable
+from chain_adapter.worker import Worker
+
+
+def wait_for(predicate: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_runs_passes_and_stops_promptly() -> None:
+    passes: list[float] = []
+    worker = Worker("test", lambda: passes.append(time.monotonic()), interval=0.02)
+    worker.start()
+    wait_for(lambda: len(passes) >= 3)
+    started = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - started < 1.0
+    count = len(passes)
+    time.sleep(0.1)
+    assert len(passes) == count
+
+
+def test_wake_cuts_the_wait_short_only_when_wanted() -> None:
+    passes = threading.Semaphore(0)
+    wanted = threading.Event()
+    worker = Worker("test", passes.release, interval=30.0, wake_when=wanted.is_set)
+    worker.start()
+    try:
+        assert passes.acquire(timeout=5)  # the first pass runs at once
+        worker.wake()
+        assert not passes.acquire(timeout=0.3)  # not wanted: keeps waiting
+        wanted.set()
+        worker.wake()
+        assert passes.acquire(timeout=5)
+    finally:
+        worker.stop()
+
+
+def test_failures_back_off_and_are_reported_then_cleared() -> None:
+    times: list[float] = []
+    failing = threading.Event()
+    failing.set()
+
+    def work() -> None:
+        times.append(time.monotonic())
+        if failing.is_set():
+            raise ChainUnavailable("node down")
+
+    worker = Worker("test", work, interval=0.05)
+    worker.start()
+    try:
+        wait_for(lambda: len(times) >= 3)
+        assert worker.last_error == "chain_unavailable: node down"
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert gaps[1] > gaps[0] * 1.5  # exponential, not a fixed interval
+        failing.clear()
+        wait_for(lambda: worker.last_error is None, timeout=10)
+    finally:
+        worker.stop()
+
+
+def test_a_bug_in_a_pass_does_not_end_the_loop() -> None:
+    calls: list[int] = []
+
+    def work() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+
+    worker = Worker("test", work, interval=0.01)
+    worker.start()
+    try:
+        wait_for(lambda: len(calls) >= 3)
+    finally:
+        worker.stop()
