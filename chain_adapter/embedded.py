@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from eth import constants as evm_constants
-from eth.abc import BlockAPI, BlockHeaderAPI, SignedTransactionAPI
+from eth.abc import BlockAPI, BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth.exceptions import (
@@ -205,20 +205,17 @@ class EmbeddedChain:
 
     def get_code(self, address: str, block: BlockId = "latest") -> bytes:
         with self._guard():
-            state = self._evm.get_vm(self._header(block)).state
-            code: bytes = state.get_code(to_canonical_address(address))
+            code: bytes = self._state(block).get_code(to_canonical_address(address))
             return code
 
     def get_balance(self, address: str, block: BlockId = "latest") -> int:
         with self._guard():
-            state = self._evm.get_vm(self._header(block)).state
-            balance: int = state.get_balance(to_canonical_address(address))
+            balance: int = self._state(block).get_balance(to_canonical_address(address))
             return balance
 
     def get_transaction_count(self, address: str, block: BlockId = "pending") -> int:
         with self._guard():
-            state = self._evm.get_vm(self._header(block)).state
-            nonce: int = state.get_nonce(to_canonical_address(address))
+            nonce: int = self._state(block).get_nonce(to_canonical_address(address))
             return nonce
 
     def call(self, request: CallRequest, block: BlockId = "latest") -> bytes:
@@ -297,7 +294,7 @@ class EmbeddedChain:
                 options = (topic,) if isinstance(topic, str) else topic
                 clauses.append(f"topic{position} IN ({','.join('?' * len(options))})")
                 params.extend(decode_hex(t) for t in options)
-            # Only fixed column names and placeholders are interpolated.
+            # The clauses hold only fixed column names and '?' markers; values are bound.
             columns = (
                 "block_number, log_index, tx_index, tx_hash, block_hash, address, "
                 "topic0, topic1, topic2, topic3, data"
@@ -369,7 +366,7 @@ class EmbeddedChain:
 
     def get_storage_at(self, address: str, slot: int, block: BlockId = "latest") -> int:
         with self._guard():
-            state = self._evm.get_vm(self._header(block)).state
+            state = self._state(block)
             value: int = state.get_storage(to_canonical_address(address), slot)
             return value
 
@@ -419,6 +416,10 @@ class EmbeddedChain:
         except TransactionNotFound:
             return None
         return located
+
+    def _state(self, block: BlockId) -> StateAPI:
+        """The world state after ``block``."""
+        return self._evm.get_vm(self._header(block)).state
 
     def _header(self, block: BlockId) -> BlockHeaderAPI:
         if block in ("latest", "pending", "safe", "finalized"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -29,20 +28,7 @@ from tests.did_registry.registry_world import (
     RegistryWorld,
     chain_events,
     new_identities,
-    open_embedded,
 )
-
-
-@pytest.fixture
-def identities() -> list[LocalAccount]:
-    return new_identities(3)
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, identities: list[LocalAccount]) -> Iterator[EmbeddedChain]:
-    chain = open_embedded(tmp_path / "chain", identities)
-    yield chain
-    chain.close()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,24 +34,11 @@ from tests.did_registry.registry_world import (
     RegistryWorld,
     chain_events,
     indexed_events,
-    new_identities,
     open_embedded,
 )
 from tests.fixtures.hardhat import HardhatNode
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def identities() -> list[LocalAccount]:
-    return new_identities(3)
-
-
-@pytest.fixture
-def embedded(tmp_path: Path, identities: list[LocalAccount]) -> Iterator[EmbeddedChain]:
-    chain = open_embedded(tmp_path / "chain", identities)
-    yield chain
-    chain.close()
 
 
 @pytest.fixture
