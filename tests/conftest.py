@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.hardhat",
     "tests.fixtures.database",
     "tests.fixtures.hub_process",
+    "tests.fixtures.notary_world",
 ]
