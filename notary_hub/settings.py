@@ -99,6 +99,42 @@ class ConsortiumSettings(BaseModel):
     crl_files: list[Path] = Field(default_factory=list, description="CRL files (PEM or DER).")
 
 
+class CredentialSettings(BaseModel):
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL credentials name for status lists; default http://HOST:PORT.",
+    )
+    status_list_size: int = Field(default=131_072, ge=131_072, le=2**24)
+    status_publish_seconds: float = Field(default=1.0, gt=0, le=86_400)
+    default_validity_days: int | None = Field(default=None, ge=1, le=365_000)
+    max_document_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+
+
+class TimestampSettings(BaseModel):
+    urls: list[str] = Field(
+        default_factory=list,
+        description="External RFC 3161 authorities, tried in order; empty: the embedded one.",
+    )
+    minimum: int = Field(default=1, ge=1, le=10, description="Tokens required per deposit.")
+    embedded: bool = Field(default=True, description="Run the embedded TSA (and serve /tsa).")
+    trust_roots_file: Path | None = Field(
+        default=None, description="PEM roots that external authorities' chains must end in."
+    )
+    timeout: float = Field(default=10.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=20)
+
+
+class EvidenceSettings(BaseModel):
+    blob_store: Literal["local", "s3"] = "local"
+    blob_dir: Path | None = Field(default=None, description="Default: DATA_DIR/blobs.")
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str = "blobs/"
+    s3_region: str = "us-east-1"
+    max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, le=1024**4)
+    poll_seconds: float = Field(default=0.5, gt=0, le=3600)
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65_535)
@@ -125,6 +161,9 @@ class Settings(BaseSettings):
     keys: KeySettings = KeySettings()
     did: DidSettings = DidSettings()
     consortium: ConsortiumSettings = ConsortiumSettings()
+    credentials: CredentialSettings = CredentialSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
+    timestamps: TimestampSettings = TimestampSettings()
     server: ServerSettings = ServerSettings()
 
     @property
@@ -169,5 +208,10 @@ class Settings(BaseSettings):
             if len(token.get_secret_value()) < 32:
                 problems.append("API tokens must be at least 32 characters long")
                 break
+        if self.evidence.blob_store == "s3" and not self.evidence.s3_bucket:
+            problems.append("the S3 blob store needs a bucket (NOTARY_HUB_EVIDENCE_S3_BUCKET)")
+        public = self.credentials.public_url
+        if public is not None and public.startswith("http://"):
+            problems.append("the public URL credentials point at must use https")
         if problems:
             raise InsecureSettings("; ".join(problems))
