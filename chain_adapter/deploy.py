@@ -2,7 +2,9 @@
 
 Order matters: the anchor registry asks the consortium registry who may anchor,
 so the consortium (with the deploying node as founding member and service node)
-comes first.
+comes first. The status list registry came later than the others: a hub deployed
+before it exists gets it from :func:`deploy_status_lists`, so it is optional in
+:func:`attach_all`.
 """
 
 from __future__ import annotations
@@ -20,23 +22,28 @@ from chain_adapter.transactor import Transactor
 DID_REGISTRY = "EthereumDIDRegistry"
 ANCHOR_REGISTRY = "AnchorRegistry"
 CONSORTIUM = "ConsortiumRegistry"
+STATUS_LIST_REGISTRY = "StatusListRegistry"
 
 
 @dataclass(frozen=True, slots=True)
 class Deployment:
-    """The three contracts of one hub on one chain."""
+    """The contracts of one hub on one chain (``status_lists``: None when not deployed yet)."""
 
     did_registry: BoundContract
     anchor_registry: BoundContract
     consortium: BoundContract
     blocks: dict[str, int]
+    status_lists: BoundContract | None = None
 
     def addresses(self) -> dict[str, str]:
-        return {
+        addresses = {
             DID_REGISTRY: self.did_registry.address,
             ANCHOR_REGISTRY: self.anchor_registry.address,
             CONSORTIUM: self.consortium.address,
         }
+        if self.status_lists is not None:
+            addresses[STATUS_LIST_REGISTRY] = self.status_lists.address
+        return addresses
 
 
 def role_bytes32(role: str) -> bytes:
@@ -53,7 +60,8 @@ def deploy_all(
     role: str = "notary",
     threshold_bps: int = 5001,
 ) -> Deployment:
-    """Deploy the consortium, anchor and DID registries; the sender founds the consortium."""
+    """Deploy the consortium, anchor, DID and status list registries; the sender founds the
+    consortium."""
     node = transactor.address
     consortium_art = load_artifact(CONSORTIUM)
     receipt = transactor.deploy(
@@ -76,17 +84,41 @@ def deploy_all(
     did_art = load_artifact(DID_REGISTRY)
     receipt = transactor.deploy(did_art.bytecode)
     assert receipt.contract_address is not None
+    did_address = receipt.contract_address
     blocks[DID_REGISTRY] = receipt.block_number
+
+    status_address, blocks[STATUS_LIST_REGISTRY] = _deploy_status_list_registry(transactor)
 
     return attach_all(
         transactor.chain,
         {
-            DID_REGISTRY: receipt.contract_address,
+            DID_REGISTRY: did_address,
             ANCHOR_REGISTRY: anchor_address,
             CONSORTIUM: consortium_address,
+            STATUS_LIST_REGISTRY: status_address,
         },
         blocks=blocks,
     )
+
+
+def deploy_status_lists(transactor: Transactor) -> BoundContract:
+    """Deploy a status list registry alone, for a hub deployed before the contract existed."""
+    address, _ = _deploy_status_list_registry(transactor)
+    return attach_status_lists(transactor.chain, address)
+
+
+def attach_status_lists(chain: Chain, address: str) -> BoundContract:
+    """Bind to the status list registry at ``address``, refusing any other code there."""
+    artifact = load_artifact(STATUS_LIST_REGISTRY)
+    return BoundContract.attach(
+        chain, artifact.abi, address, expected_code=artifact.deployed_bytecode
+    )
+
+
+def _deploy_status_list_registry(transactor: Transactor) -> tuple[str, int]:
+    receipt = transactor.deploy(load_artifact(STATUS_LIST_REGISTRY).bytecode)
+    assert receipt.contract_address is not None
+    return receipt.contract_address, receipt.block_number
 
 
 def attach_all(
@@ -95,7 +127,8 @@ def attach_all(
     """Bind to deployed contracts, refusing an address whose code is not the expected contract.
 
     The anchor registry's runtime code embeds the consortium address (an
-    immutable), so it is checked by asking it which consortium it obeys instead.
+    immutable), so it is checked by asking it which consortium it obeys instead. The
+    status list registry is attached when ``addresses`` names it, else left None.
     """
     exact = {name: load_artifact(name).deployed_bytecode for name in (DID_REGISTRY, CONSORTIUM)}
     bound = {
@@ -110,9 +143,11 @@ def attach_all(
             f"the anchor registry at {addresses[ANCHOR_REGISTRY]} answers to consortium "
             f"{consortium}, not {addresses[CONSORTIUM]}"
         )
+    status_address = addresses.get(STATUS_LIST_REGISTRY)
     return Deployment(
         did_registry=bound[DID_REGISTRY],
         anchor_registry=bound[ANCHOR_REGISTRY],
         consortium=bound[CONSORTIUM],
         blocks=blocks or {},
+        status_lists=attach_status_lists(chain, status_address) if status_address else None,
     )
