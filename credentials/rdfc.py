@@ -142,8 +142,8 @@ class PyldCanonicalizer:
         if dropped:
             names = ", ".join(sorted({repr(name) for name in dropped}))
             raise ContextError(
-                f"term(s) {names} are not defined by the document's @context: "
-                "JSON-LD would drop them, so a proof would not cover them"
+                f"JSON-LD expansion drops {names}: a term the document's @context does "
+                "not define (or a value JSON-LD cannot express), which a proof would not cover"
             )
         _check_expanded(expanded)
         dataset = processor.to_rdf(expanded, {**options, "produceGeneralizedRdf": False})
