@@ -1,0 +1,143 @@
+"""The JWS Compact Serialization, read strictly: what a verifier may trust before a key is known.
+
+RFC 7515 (https://www.rfc-editor.org/rfc/rfc7515) §7.1 "JWS Compact Serialization" and
+§5.2 "Message Signature or MAC Validation" steps 1-4: three base64url parts (§2: no padding),
+a protected header that is a UTF-8 JSON object, and the signing input
+``ASCII(BASE64URL(header) || '.' || BASE64URL(payload))``. The payload of a VC-JOSE-COSE
+token is itself a JSON object (https://www.w3.org/TR/vc-jose-cose/ §3.1.1: the unsecured
+credential is the unencoded JWS payload).
+
+Stricter than RFC 7515 requires, so that one signature has exactly one token:
+
+- every part must be the *canonical* base64url of its bytes (no padding, no ignored
+  characters, no stray trailing bits), otherwise one signature would admit many tokens;
+- duplicate member names are rejected (RFC 7515 §4 and RFC 7519 §4 allow rejecting them);
+- ``NaN``/``Infinity`` (not JSON, RFC 8259) and nesting deeper than :data:`MAX_JSON_DEPTH`
+  are rejected, the latter so that later recursive processing (JSON-LD) stays bounded;
+- the whole token is at most :data:`MAX_TOKEN_LENGTH` characters.
+
+This module only parses; the header's meaning (``alg``, ``typ``, ``kid``, ``crit``) is
+judged by :mod:`credentials.vc_jose`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from base64 import urlsafe_b64decode
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jwcrypto.common import base64url_encode  # type: ignore[import-untyped]
+
+from credentials.errors import DocumentTooLarge, MalformedCredential
+
+MAX_TOKEN_LENGTH = 1 << 20  # 1 MiB: far above any credential, bounds parsing work
+MAX_JSON_DEPTH = 64  # credentials nest a handful of levels; JSON-LD processing recurses
+
+
+@dataclass(frozen=True, slots=True)
+class CompactJws:
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes  # the ASCII bytes the signature covers
+    signature: bytes
+
+
+def encode_json(value: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, as signed: no insignificant whitespace, no NaN."""
+    try:
+        return json.dumps(
+            value, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise MalformedCredential(f"not serialisable as JSON: {exc}") from None
+
+
+def signing_input(header: Mapping[str, Any], payload: Mapping[str, Any]) -> bytes:
+    """``BASE64URL(UTF8(header)) || '.' || BASE64URL(UTF8(payload))`` (RFC 7515 §5.1 step 5)."""
+    return (
+        f"{base64url_encode(encode_json(header))}.{base64url_encode(encode_json(payload))}".encode()
+    )
+
+
+def serialize(signed_input: bytes, signature: bytes) -> str:
+    return f"{signed_input.decode()}.{base64url_encode(signature)}"
+
+
+def parse_compact(token: object) -> CompactJws:
+    """Split and decode ``token``; raise :class:`MalformedCredential` (or
+    :class:`DocumentTooLarge`) for anything but a well-formed compact JWS with JSON parts."""
+    if not isinstance(token, str):
+        raise MalformedCredential("a JWT is a string")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise DocumentTooLarge(f"the JWT is longer than {MAX_TOKEN_LENGTH} characters")
+    if not token.isascii():
+        raise MalformedCredential("a compact JWS is ASCII only")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedCredential(
+            f"a compact JWS has three parts separated by '.', this has {len(parts)}"
+        )
+    encoded_header, encoded_payload, encoded_signature = parts
+    header = _json_object(_decode(encoded_header, "header"), "header")
+    payload = _json_object(_decode(encoded_payload, "payload"), "payload")
+    signature = _decode(encoded_signature, "signature")
+    return CompactJws(header, payload, f"{encoded_header}.{encoded_payload}".encode(), signature)
+
+
+def _decode(part: str, what: str) -> bytes:
+    if not part:
+        raise MalformedCredential(f"the JWS {what} is empty")
+    try:
+        data = urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        raise MalformedCredential(f"the JWS {what} is not base64url") from None
+    # The decoder skips characters outside the alphabet and ignores trailing bits;
+    # re-encoding catches both, and padding, in one comparison.
+    if base64url_encode(data) != part:
+        raise MalformedCredential(f"the JWS {what} is not canonical unpadded base64url")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        names = [name for name, _ in pairs]
+        duplicate = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"duplicate member {duplicate[:64]!r}")
+    return result
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(
+            data.decode("utf-8"),
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_members,
+        )
+    except RecursionError:
+        raise MalformedCredential(f"the JWS {what} nests too deeply") from None
+    except UnicodeDecodeError:
+        raise MalformedCredential(f"the JWS {what} is not UTF-8") from None
+    except ValueError as exc:  # JSONDecodeError, duplicates, NaN, over-long integers
+        raise MalformedCredential(f"the JWS {what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise MalformedCredential(f"the JWS {what} is not a JSON object")
+    _check_depth(value, what)
+    return value
+
+
+def _check_depth(value: dict[str, Any], what: str) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise MalformedCredential(f"the JWS {what} nests deeper than {MAX_JSON_DEPTH} levels")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
