@@ -1,0 +1,360 @@
+"""The issuer side of Bitstring Status Lists: hand out entries, change statuses, publish lists.
+
+https://www.w3.org/TR/vc-bitstring-status-list/ — §2.1 entries, §3.1 Generate Algorithm,
+§5.1-5.2 privacy (random indexes, herd privacy: a list is filled before the next
+one starts). Every published version is anchored first in the StatusListRegistry
+(:mod:`credentials.status_anchor`) and only then served, so what a verifier fetches
+is always the version the chain names as latest.
+
+Concurrency: allocation locks the list's row (``SELECT … FOR UPDATE`` on PostgreSQL;
+SQLite serialises writers with ``BEGIN IMMEDIATE``) and the entries' primary key
+(list, index) makes a duplicate index impossible; a conflicting insert retries.
+Publishing never holds a database lock while it waits for the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from credentials.bitstring_status_list import (
+    MIN_ENTRIES,
+    PURPOSES,
+    REVOCATION,
+    Bitstring,
+    build_entry,
+    build_list_credential,
+    is_url,
+    parse_list_credential,
+)
+from credentials.errors import CredentialNotFound, StatusError, StatusListNotFound
+from credentials.status_anchor import (
+    RegistryPublisher,
+    StatusListAnchor,
+    bits_digest,
+    publisher_address,
+)
+from credentials.status_models import StatusEntryRow, StatusListRow
+
+Signer = Callable[[dict[str, Any]], dict[str, Any]]
+
+MAX_CREDENTIAL_ID = 512  # status_entries.credential_id
+_RANDOM_TRIES = 32  # then pick among the free indexes: a nearly full list stays fast
+_ATTEMPTS = 8  # transactions retried after a unique-constraint conflict
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedList:
+    list_id: str
+    url: str
+    version: int
+    digest: str  # 0x + hex sha256 of the bitstring
+    tx_hash: str | None  # None: the bits were back to the published version, nothing sent
+
+
+class StatusService:
+    """Status lists of one issuer (the hub's did:ethr), one list per purpose at a time."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        base_url: str,
+        sign: Signer,
+        issuer_did: str,
+        publisher: RegistryPublisher,
+        list_size: int = MIN_ENTRIES,
+    ) -> None:
+        if not is_url(base_url):
+            raise StatusError(f"the status list base URL must be an http(s) URL: {base_url!r}")
+        if list_size < MIN_ENTRIES or list_size % 8:
+            raise StatusError(
+                f"a status list has at least {MIN_ENTRIES} entries, a whole number of bytes"
+            )
+        address = publisher_address(issuer_did, publisher.chain_id)
+        if address != publisher.address:
+            raise StatusError(
+                f"the status lists of {issuer_did} must be published by {address}, "
+                f"not by the transactor's account {publisher.address}"
+            )
+        self._sessions = sessions
+        self._base_url = base_url.rstrip("/") + "/"
+        self._sign = sign
+        self._issuer = issuer_did
+        self._publisher = publisher
+        self._size = list_size
+        self._publish_lock = threading.Lock()
+
+    # -- entries ---------------------------------------------------------------------
+
+    def allocate(
+        self, credential_id: str, purposes: Sequence[str] = (REVOCATION,)
+    ) -> list[dict[str, str]]:
+        """One ``credentialStatus`` entry per purpose, each at a random free index.
+
+        Idempotent: a credential that already has an entry for a purpose gets it back.
+        A list that is full is left for a new one. Call :meth:`publish` before handing
+        out the credential: a new list is served once its first version is anchored.
+        """
+        _check_credential_id(credential_id)
+        wanted = _check_purposes(purposes)
+        for _ in range(_ATTEMPTS):
+            try:
+                with self._sessions() as session, session.begin():
+                    # Lists are locked in one order, so two allocations cannot deadlock.
+                    entries = {p: self._entry(session, credential_id, p) for p in sorted(wanted)}
+                return [entries[p] for p in wanted]
+            except IntegrityError:
+                continue  # a concurrent allocation took the index (or this credential)
+        raise StatusError(f"could not allocate a status entry for {credential_id!r}; try again")
+
+    def set_status(self, credential_id: str, purpose: str, value: bool) -> bool:
+        """Set (True) or clear (False) a credential's bit; True when it changed.
+
+        Revocation is permanent (§2.1): clearing a revocation bit is refused. The
+        change is served from the next :meth:`publish`.
+        """
+        _check_purposes([purpose])
+        with self._sessions() as session, session.begin():
+            found = session.execute(
+                select(StatusEntryRow.list_pk, StatusEntryRow.status_index).where(
+                    StatusEntryRow.credential_id == credential_id,
+                    StatusEntryRow.purpose == purpose,
+                )
+            ).first()
+            if found is None:
+                raise CredentialNotFound(f"credential {credential_id!r} has no {purpose} entry")
+            list_pk, index = found
+            row = session.execute(
+                select(StatusListRow.bits).where(StatusListRow.id == list_pk).with_for_update()
+            ).one()
+            bits = Bitstring.from_bytes(row.bits)
+            if bits.get(index) == value:
+                return False
+            if purpose == REVOCATION and not value:
+                raise StatusError(
+                    f"credential {credential_id!r} is revoked, and revocation is permanent; "
+                    "use a suspension entry for a status that can be lifted"
+                )
+            bits.set(index, value)
+            session.execute(
+                update(StatusListRow)
+                .where(StatusListRow.id == list_pk)
+                .values(bits=bytes(bits), revision=StatusListRow.revision + 1)
+            )
+            return True
+
+    def status(self, credential_id: str) -> dict[str, bool]:
+        """The working status of each of a credential's entries (purpose -> bit set)."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(StatusEntryRow.purpose, StatusEntryRow.status_index, StatusListRow.bits)
+                .join(StatusListRow, StatusListRow.id == StatusEntryRow.list_pk)
+                .where(StatusEntryRow.credential_id == credential_id)
+            ).all()
+        if not rows:
+            raise CredentialNotFound(f"credential {credential_id!r} has no status entries")
+        return {r.purpose: Bitstring.from_bytes(r.bits).get(r.status_index) for r in rows}
+
+    # -- publishing ------------------------------------------------------------------
+
+    def publish(self) -> list[PublishedList]:
+        """Publish a new version of every changed list: sign, anchor (one transaction per
+        list), store, serve. Changes made since the last call make one version."""
+        with self._publish_lock:
+            with self._sessions() as session:
+                changed = session.scalars(
+                    select(StatusListRow.id)
+                    .where(StatusListRow.revision != StatusListRow.published_revision)
+                    .order_by(StatusListRow.id)
+                ).all()
+            return [self._publish_one(pk) for pk in changed]
+
+    def list_credential(self, list_id: str) -> dict[str, Any]:
+        """The latest published version of list ``list_id`` (the last segment of its URL)."""
+        with self._sessions() as session:
+            credential = session.scalar(
+                select(StatusListRow.credential).where(StatusListRow.list_id == list_id)
+            )
+        if credential is None:
+            raise StatusListNotFound(f"no published status list {list_id[:64]!r}")
+        document: dict[str, Any] = json.loads(credential)
+        return document
+
+    # -- internals -------------------------------------------------------------------
+
+    def _entry(self, session: Session, credential_id: str, purpose: str) -> dict[str, str]:
+        existing = session.execute(
+            select(StatusListRow.url, StatusEntryRow.status_index)
+            .join(StatusListRow, StatusListRow.id == StatusEntryRow.list_pk)
+            .where(StatusEntryRow.credential_id == credential_id, StatusEntryRow.purpose == purpose)
+        ).first()
+        if existing is not None:
+            return build_entry(existing.url, purpose, existing.status_index)
+        list_pk, url, index = self._reserve(session, purpose)
+        session.add(
+            StatusEntryRow(
+                list_pk=list_pk, status_index=index, purpose=purpose, credential_id=credential_id
+            )
+        )
+        session.flush()
+        return build_entry(url, purpose, index)
+
+    def _reserve(self, session: Session, purpose: str) -> tuple[int, str, int]:
+        """Take a random free index of the oldest open list of ``purpose`` (locked)."""
+        row = session.execute(
+            select(StatusListRow.id, StatusListRow.url, StatusListRow.allocation)
+            .where(StatusListRow.purpose == purpose, StatusListRow.allocated < StatusListRow.size)
+            .order_by(StatusListRow.id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if row is None:
+            list_pk, url, allocation = self._new_list(session, purpose)
+        else:
+            list_pk, url, allocation = row.id, row.url, Bitstring.from_bytes(row.allocation)
+        index = _random_free_index(allocation)
+        allocation.set(index, True)
+        session.execute(
+            update(StatusListRow)
+            .where(StatusListRow.id == list_pk)
+            .values(allocation=bytes(allocation), allocated=StatusListRow.allocated + 1)
+        )
+        return list_pk, url, index
+
+    def _new_list(self, session: Session, purpose: str) -> tuple[int, str, Bitstring]:
+        list_id = secrets.token_hex(8)  # not a counter: says nothing about issuance volume
+        empty = bytes(Bitstring(self._size))
+        row = StatusListRow(
+            list_id=list_id,
+            url=self._base_url + list_id,
+            purpose=purpose,
+            size=self._size,
+            bits=empty,
+            allocation=empty,
+            allocated=0,
+            revision=1,
+            published_revision=0,
+            version=0,
+        )
+        session.add(row)
+        session.flush()
+        return row.id, row.url, Bitstring(self._size)
+
+    def _publish_one(self, list_pk: int) -> PublishedList:
+        with self._sessions() as session:
+            row = session.execute(
+                select(
+                    StatusListRow.list_id,
+                    StatusListRow.url,
+                    StatusListRow.purpose,
+                    StatusListRow.bits,
+                    StatusListRow.revision,
+                    StatusListRow.digest,
+                    StatusListRow.version,
+                ).where(StatusListRow.id == list_pk)
+            ).one()
+        bits = Bitstring.from_bytes(row.bits)
+        digest = bits_digest(bits)
+        if row.version and row.digest is not None and bytes(row.digest) == digest:
+            # Changed and changed back: the served version is still the latest one.
+            self._store(list_pk, row.revision, row.version, None)
+            return PublishedList(row.list_id, row.url, row.version, "0x" + digest.hex(), None)
+
+        anchor = self._publisher.anchor_for(row.url)
+        unsigned = build_list_credential(
+            list_url=row.url,
+            issuer=self._issuer,
+            purpose=row.purpose,
+            bits=bits,
+            valid_from=_now().isoformat().replace("+00:00", "Z"),
+            anchor=anchor.to_json(),
+        )
+        signed = self._sign(unsigned)
+        _check_signed(signed, row.url, bits, anchor)
+        published = self._publisher.publish(anchor.list_id, digest)
+        stored = {
+            "credential": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+            "digest": digest,
+            "tx_hash": published.tx_hash,
+            "published_at": _now(),
+        }
+        self._store(list_pk, row.revision, published.version, stored)
+        return PublishedList(
+            row.list_id, row.url, published.version, "0x" + digest.hex(), published.tx_hash
+        )
+
+    def _store(
+        self, list_pk: int, revision: int, version: int, values: dict[str, Any] | None
+    ) -> None:
+        """Record a published version, unless a newer one was recorded meanwhile.
+
+        Two publishers racing store in chain order: the served credential is always
+        the version with the highest number, i.e. the one the registry names.
+        """
+        with self._sessions() as session, session.begin():
+            if values is None:  # nothing new on chain: only the revision moves
+                condition = StatusListRow.version == version
+            else:
+                condition = StatusListRow.version < version
+                values = {**values, "version": version}
+            session.execute(
+                update(StatusListRow)
+                .where(StatusListRow.id == list_pk, condition)
+                .values(published_revision=revision, **(values or {}))
+            )
+
+
+def _random_free_index(allocation: Bitstring) -> int:
+    size = len(allocation)
+    for _ in range(_RANDOM_TRIES):
+        index = secrets.randbelow(size)
+        if not allocation.get(index):
+            return index
+    free = allocation.unset_positions()
+    if not free:  # the caller only reserves in a list with room
+        raise StatusError("the status list is full")
+    return free[secrets.randbelow(len(free))]
+
+
+def _check_credential_id(credential_id: object) -> None:
+    if not isinstance(credential_id, str) or not credential_id:
+        raise StatusError("a credential id is a non-empty string")
+    if len(credential_id) > MAX_CREDENTIAL_ID:
+        raise StatusError(f"a credential id is at most {MAX_CREDENTIAL_ID} characters")
+
+
+def _check_purposes(purposes: Iterable[str]) -> list[str]:
+    wanted = list(purposes)
+    if not wanted or len(set(wanted)) != len(wanted):
+        raise StatusError("give each status purpose once, and at least one")
+    unknown = [p for p in wanted if p not in PURPOSES]
+    if unknown:
+        raise StatusError(f"unsupported status purpose {unknown[0]!r}: use one of {PURPOSES}")
+    return wanted
+
+
+def _check_signed(signed: object, url: str, bits: Bitstring, anchor: StatusListAnchor) -> None:
+    """The signer returns the list it was given, with a proof: refuse anything else."""
+    if not isinstance(signed, dict) or "proof" not in signed:
+        raise StatusError("the signer returned no proof for the status list credential")
+    parsed = parse_list_credential(signed)
+    if (
+        parsed.url != url
+        or parsed.bits != bits
+        or StatusListAnchor.from_credential(signed) != anchor
+    ):
+        raise StatusError("the signer changed the status list credential it was asked to sign")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
