@@ -84,7 +84,8 @@ def _parse(body: bytes) -> _Request:
         has_parameters = algorithm_id["parameters"].native is not None
         policy = request["req_policy"].dotted if fields["req_policy"] is not None else None
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise _Rejected("bad_data_format", f"not a DER TimeStampReq ({exc})") from None
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _Rejected("bad_data_format", f"not a DER TimeStampReq ({first_line})") from None
     if fields["version"] != "v1":
         raise _Rejected("bad_request", f"unsupported request version {fields['version']!r}")
     # RFC 5754 §2: SHA-2 AlgorithmIdentifier parameters are absent or NULL.
