@@ -1,0 +1,404 @@
+"""Compacted JSON-LD straight to RDF quads, for documents over the bundled contexts.
+
+JSON-LD 1.1 API (https://www.w3.org/TR/json-ld11-api/): §5.1.2 "Expansion
+Algorithm", §5.3 "Value Expansion", §7.2 "Node Map Generation" and §8.1 / §8.2
+"Deserialize JSON-LD to RDF" / "Object to RDF Conversion" fused into one walk
+that never builds the expanded form. It follows pyld 3.3 step for step (the
+order of context transitions, which duplicate values collapse, the lexical
+forms of numbers) because its output must be byte-identical to
+:class:`credentials.rdfc.PyldCanonicalizer`, which also decides what is refused.
+
+Anything outside the subset raises :class:`Unsupported` and the caller falls back
+to pyld: ``@reverse``, ``@nest``, ``@included``, ``@index``/``@direction``,
+language/index/id/type maps, nested arrays, ``@graph`` keys, terms that expand
+to nothing (pyld drops them; the strict canonicalizer refuses them), relative
+IRIs, blank node properties and types, non-finite numbers, and characters the
+strict canonicalizer refuses.
+
+A quad is four N-Quads term strings ``(subject, predicate, object, graph)``: an
+IRI is ``<iri>``, a blank node ``_:label``, a literal its escaped form; the
+default graph is ``""``. Duplicates are kept where pyld keeps them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from c14n.Canonicalize import canonicalize  # type: ignore[import-untyped]
+from pyld.nquads import escape
+
+from credentials.jsonld_terms import (
+    KEYWORDS,
+    RELATIVE,
+    ActiveContext,
+    UnsupportedContext,
+    initial_context,
+)
+
+Quad = tuple[str, str, str, str]
+# (kind, object term or None when pyld skips the triple, duplicate key or None)
+_Item = tuple[str, str | None, Any]
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE, RDF_FIRST, RDF_REST, RDF_NIL = (f"<{_RDF}{n}>" for n in ("type", "first", "rest", "nil"))
+RDF_JSON, RDF_LANGSTRING = _RDF + "JSON", _RDF + "langString"
+XSD_STRING, XSD_BOOLEAN = _XSD + "string", _XSD + "boolean"
+XSD_INTEGER, XSD_DOUBLE = _XSD + "integer", _XSD + "double"
+
+# IRIs both pyld (absolute, no white space) and the strict canonicalizer accept.
+_SAFE_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>"{}|^`\\\s]*$')
+_UNSAFE_LITERAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DOUBLE_EXPONENT = re.compile(r"(\d)0*E\+?(-)?0*(\d)")
+_SCALARS = (str, bool, int, float)
+
+
+class Unsupported(Exception):
+    """The document uses JSON-LD this converter leaves to pyld."""
+
+
+def to_quads(document: Mapping[str, Any]) -> list[Quad]:
+    """The RDF dataset of ``document`` (JSON-LD 1.1 API §8.1), as pyld would produce it."""
+    converter = _Converter()
+    try:
+        converter.node(initial_context(), None, document, "", top=True)
+    except (UnsupportedContext, RecursionError) as error:
+        raise Unsupported(str(error)) from error
+    return converter.quads
+
+
+def _iri(value: str) -> str:
+    if _SAFE_IRI.match(value) is None:
+        raise Unsupported(f"IRI {value[:60]!r}")
+    return f"<{value}>"
+
+
+def _double(value: float) -> str:
+    if not math.isfinite(value):
+        raise Unsupported("non-finite number")
+    return _DOUBLE_EXPONENT.sub(r"\1E\2\3", f"{value:1.15E}")
+
+
+def _json_key(value: Any) -> Any:
+    """A hashable stand-in with Python ``==`` semantics (pyld compares @json values so)."""
+    if isinstance(value, dict):
+        return ("d", frozenset((k, _json_key(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("l", tuple(_json_key(v) for v in value))
+    return value
+
+
+def literal(value: Any, datatype: str | None, language: str | None) -> str:
+    """§8.2 Object to RDF Conversion for a value object, serialized as pyld does."""
+    if datatype == "@json":
+        lexical, datatype = canonicalize(value).decode("utf-8"), RDF_JSON
+    elif isinstance(value, bool):
+        lexical, datatype = ("true" if value else "false"), datatype or XSD_BOOLEAN
+    elif isinstance(value, float) and not value.is_integer():
+        lexical, datatype = _double(value), datatype or XSD_DOUBLE
+    elif datatype == XSD_DOUBLE:
+        try:
+            lexical = _double(float(value))
+        except ValueError:
+            lexical = value
+    elif isinstance(value, int | float) and abs(value) >= 1e21:
+        lexical, datatype = _double(value), datatype or XSD_DOUBLE
+    elif isinstance(value, int | float):
+        lexical, datatype = str(int(value)), datatype or XSD_INTEGER
+    elif language is not None:
+        lexical, datatype = value, datatype or RDF_LANGSTRING
+    else:
+        lexical, datatype = value, datatype or XSD_STRING
+    if not isinstance(lexical, str) or _UNSAFE_LITERAL.search(lexical):
+        raise Unsupported("literal the strict canonicalizer refuses")
+    if datatype == RDF_LANGSTRING:
+        return f'"{escape(lexical)}"@{language}' if language else f'"{escape(lexical)}"'
+    if datatype == XSD_STRING:
+        return f'"{escape(lexical)}"'
+    return f'"{escape(lexical)}"^^{_iri(datatype)}'
+
+
+class _Converter:
+    def __init__(self) -> None:
+        self.quads: list[Quad] = []
+        self._seen: dict[tuple[str, str, str, Any], str] = {}
+        self._blank: dict[str, str] = {}
+        self._fresh = 0
+
+    def new_blank(self) -> str:
+        self._fresh += 1
+        return f"_:f{self._fresh}"
+
+    def _id(self, ctx: ActiveContext, value: Any, *, vocab: bool) -> tuple[str, str]:
+        """(node key, term) for an IRI or blank node identifier value."""
+        if not isinstance(value, str):
+            raise Unsupported("identifier that is not a string")
+        iri, how = ctx.expand_iri(value, vocab=vocab)
+        if iri is None or how == RELATIVE or iri in KEYWORDS:
+            raise Unsupported(f"identifier {value[:60]!r}")
+        if iri.startswith("_:"):
+            term = self._blank.get(iri)
+            if term is None:
+                term = self._blank[iri] = f"_:d{len(self._blank)}"
+            return term, term
+        return iri, _iri(iri)
+
+    def _link(self, graph: str, subject: str, predicate: str, item: _Item) -> None:
+        _kind, term, key = item
+        if key is not None:
+            # pyld's node map keeps the first of the values it considers equal (add_value).
+            dedupe = (graph, subject, predicate, key)
+            first = self._seen.get(dedupe)
+            if first is not None:
+                if first != (term or ""):
+                    raise Unsupported("values pyld merges although their RDF differs")
+                return
+            self._seen[dedupe] = term or ""
+        if term is not None:
+            self.quads.append((subject, predicate, term, graph))
+
+    # -- expansion of one value (§5.1.2 steps 1-5) ---------------------------------
+
+    def value(
+        self, ctx: ActiveContext, prop: str, value: Any, graph: str, inside_list: bool
+    ) -> list[_Item]:
+        if isinstance(value, list):
+            inside_list = inside_list or "@list" in ctx.container(prop)
+            items: list[_Item] = []
+            for element in value:
+                if isinstance(element, list):
+                    raise Unsupported("nested array")
+                if element is not None:
+                    items.extend(self.value(ctx, prop, element, graph, inside_list))
+            return items
+        if isinstance(value, dict):
+            return self.node(ctx, prop, value, graph, top=False, inside_list=inside_list)
+        if value is None:
+            return []
+        if not isinstance(value, _SCALARS):
+            raise Unsupported(f"{type(value).__name__} value")
+        return [self.scalar(ctx, prop, value)]
+
+    def scalar(self, ctx: ActiveContext, prop: str, value: Any) -> _Item:
+        """§5.3 Value Expansion, then §8.2 for the value object."""
+        coercion = ctx.type_mapping(prop)
+        if isinstance(value, str) and coercion in ("@id", "@vocab"):
+            key, term = self._id(ctx, value, vocab=coercion == "@vocab")
+            return ("n", term, key)
+        mapping = ctx.term(prop)
+        if mapping is not None and "@direction" in mapping:
+            raise Unsupported("@direction")
+        datatype = language = None
+        if coercion is not None and coercion not in ("@id", "@vocab", "@none"):
+            datatype = coercion
+        elif isinstance(value, str) and mapping is not None:
+            language = mapping.get("@language")
+        term = literal(value, datatype, language)
+        return ("v", term, (datatype, language, _strict_key(value)))
+
+    # -- a map: node, value, list or set object (§5.1.2 steps 6-20) ---------------
+
+    def node(
+        self,
+        ctx: ActiveContext,
+        prop: str | None,
+        element: Mapping[str, Any],
+        graph: str,
+        *,
+        top: bool,
+        inside_list: bool = False,
+    ) -> list[_Item]:
+        scoped = ctx.scoped_context(prop)
+        revert = True
+        if ctx.has_previous and len(element) <= 2 and "@context" not in element:
+            for key in sorted(element):
+                expanded = ctx.expand_key(key)
+                if expanded == "@value" or (expanded == "@id" and len(element) == 1):
+                    revert = False
+                    break
+        if revert:
+            ctx = ctx.reverted()
+        if scoped is not None:
+            ctx = ctx.with_property_scope(scoped)
+        if "@context" in element:
+            ctx = ctx.with_local(element["@context"])
+        type_ctx = ctx
+        for key in sorted(element):
+            if ctx.expand_key(key) != "@type":
+                continue
+            types = element[key] if isinstance(element[key], list) else [element[key]]
+            for name in sorted(t for t in types if isinstance(t, str)):
+                scoped_type = type_ctx.scoped_context(name)
+                if scoped_type is not None and scoped_type is not False:
+                    ctx = ctx.with_type_scope(scoped_type)
+        return self._members(ctx, type_ctx, prop, element, graph, top, inside_list)
+
+    def _members(
+        self,
+        ctx: ActiveContext,
+        type_ctx: ActiveContext,
+        prop: str | None,
+        element: Mapping[str, Any],
+        graph: str,
+        top: bool,
+        inside_list: bool,
+    ) -> list[_Item]:
+        node_id: tuple[str, str] | None = None
+        types: list[str] = []
+        special: dict[str, Any] = {}
+        links: list[tuple[str, list[_Item]]] = []
+        for key in sorted(element):
+            if key == "@context":
+                continue
+            expanded = ctx.expand_key(key)
+            if expanded is None or expanded.startswith("_:"):
+                raise Unsupported(f"term {key!r} pyld drops or the strict canonicalizer refuses")
+            if expanded in KEYWORDS:
+                if expanded in special or (expanded == "@id" and node_id is not None):
+                    raise Unsupported("colliding keywords")
+                value = element[key]
+                if expanded == "@id":
+                    node_id = self._id(ctx, value, vocab=False)
+                elif expanded == "@type":
+                    values = value if isinstance(value, list) else [value]
+                    special["@type"] = value
+                    for name in values:
+                        if not isinstance(name, str):
+                            raise Unsupported("@type that is not a string")
+                        iri, how = type_ctx.expand_iri(name, vocab=True)
+                        if iri is None or how == RELATIVE or iri.startswith("_:"):
+                            raise Unsupported(f"type {name!r}")
+                        types.append(iri)
+                elif expanded == "@language" and value is None:
+                    continue  # pyld drops a null @language as if it were absent
+                elif expanded in ("@value", "@language", "@list", "@set"):
+                    special[expanded] = value
+                else:
+                    raise Unsupported(expanded)
+                continue
+            iri_term = _iri(expanded)
+            links.append((iri_term, self._property(ctx, key, element[key], graph)))
+        if "@value" in special or "@language" in special:
+            if links or node_id is not None or "@list" in special or "@set" in special:
+                raise Unsupported("invalid value object")
+            return self._value_object(special, types)
+        if "@list" in special or "@set" in special:
+            if links or node_id is not None or types or len(special) != 1:
+                raise Unsupported("invalid list or set object")
+            if top:
+                raise Unsupported("top-level list or set")
+            if "@set" in special:
+                if inside_list:
+                    raise Unsupported("set inside a list")
+                assert prop is not None
+                return self.value(ctx, prop, special["@set"], graph, inside_list=False)
+            assert prop is not None
+            items = self.value(ctx, prop, special["@list"], graph, inside_list=True)
+            return [self._list(items, graph)]
+        if node_id is None:
+            blank = self.new_blank()
+            node_id = (blank, blank)
+        key, subject = node_id
+        for iri in types:
+            self._link(graph, subject, RDF_TYPE, self._type_item(iri))
+        for predicate, items in links:
+            for item in items:
+                self._link(graph, subject, predicate, item)
+        return [("n", subject, key)]
+
+    def _type_item(self, iri: str) -> _Item:
+        if iri in KEYWORDS:
+            raise Unsupported(f"keyword {iri} as a node type")
+        return ("t", _iri(iri), ("t", iri))
+
+    def _value_object(self, special: dict[str, Any], types: list[str]) -> list[_Item]:
+        value = special.get("@value")
+        language = special.get("@language")
+        if "@value" not in special or (language is not None and "@type" in special):
+            raise Unsupported("invalid value object")
+        if "@type" in special and (isinstance(special["@type"], list) or len(types) != 1):
+            raise Unsupported("invalid typed value")
+        datatype = types[0] if types else None
+        if datatype == "@json":
+            return [("v", literal(value, "@json", None), ("@json", None, _strict_key(value)))]
+        if value is None:
+            return []
+        if not isinstance(value, _SCALARS):
+            raise Unsupported("invalid value object value")
+        if language is not None:
+            if not isinstance(language, str) or not isinstance(value, str):
+                raise Unsupported("invalid language-tagged value")
+            language = language.lower()
+        if datatype is not None and (datatype in KEYWORDS or datatype.startswith("_:")):
+            raise Unsupported("invalid typed value")
+        term = literal(value, datatype, language)
+        return [("v", term, (datatype, language, _strict_key(value)))]
+
+    def _property(self, ctx: ActiveContext, key: str, value: Any, graph: str) -> list[_Item]:
+        """§5.1.2 step 13 for a property: its values, as they link from the node."""
+        mapping = ctx.term(key)
+        term_ctx = ctx
+        if mapping is not None:
+            scoped = mapping.get("@context")
+            if scoped is not None:
+                term_ctx = ctx.with_property_scope(scoped)
+        for definition in (mapping, term_ctx.term(key)):
+            if definition is not None and (
+                definition.get("reverse") or "@nest" in definition or "@index" in definition
+            ):
+                raise Unsupported("@reverse, @nest or @index term")
+        container = ctx.container(key)
+        if any(c not in ("@set", "@list", "@graph") for c in container) or (
+            # pyld takes "inside a list" from the scoped context, the container from this one
+            term_ctx is not ctx and ("@list" in term_ctx.container(key)) != ("@list" in container)
+        ):
+            raise Unsupported("container")
+        if ctx.type_mapping(key) == "@json":
+            if container:
+                raise Unsupported("@json with a container")
+            return [("v", literal(value, "@json", None), ("@json", None, _strict_key(value)))]
+        if "@graph" in container:
+            if "@list" in container:
+                raise Unsupported("graph list")
+            items: list[_Item] = []
+            for element in value if isinstance(value, list) else [value]:
+                if isinstance(element, list) or (
+                    isinstance(element, dict) and ("@set" in element or "@list" in element)
+                ):
+                    raise Unsupported("array or set in a graph container")
+                if element is None:
+                    continue
+                name = self.new_blank()
+                if self.value(term_ctx, key, element, name, inside_list=False):
+                    items.append(("n", name, name))
+            return items
+        items = self.value(term_ctx, key, value, graph, inside_list=False)
+        if "@list" in container and not (
+            isinstance(value, dict) and len(items) == 1 and items[0][0] == "l"
+        ):
+            return [self._list(items, graph)]
+        return items
+
+    def _list(self, items: list[_Item], graph: str) -> _Item:
+        """§8.3 List to RDF Conversion; a list is never merged with another."""
+        if not items:
+            return ("l", RDF_NIL, None)
+        head = subject = self.new_blank()
+        for index, (_kind, term, _key) in enumerate(items):
+            if term is None:
+                raise Unsupported("list item pyld cannot serialize")
+            rest = self.new_blank() if index + 1 < len(items) else RDF_NIL
+            self.quads.append((subject, RDF_FIRST, term, graph))
+            self.quads.append((subject, RDF_REST, rest, graph))
+            subject = rest
+        return ("l", head, None)
+
+
+def _strict_key(value: Any) -> Any:
+    # pyld's _strict_eq: a boolean equals only a boolean; otherwise Python ``==``.
+    if isinstance(value, bool):
+        return ("b", value)
+    return ("x", _json_key(value))
