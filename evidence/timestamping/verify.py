@@ -65,15 +65,15 @@ def _invalid(reason: str) -> InvalidTimestampToken:
     return InvalidTimestampToken(f"invalid timestamp token: {reason}")
 
 
-def _guarded(call: Callable[[], _T], reason: str) -> _T:
-    """Run an rfc3161-client call; any failure, a Rust panic included, is ``reason``."""
+def _library_call(call: Callable[[], _T]) -> _T | str:
+    """The result of an rfc3161-client call, or why it failed (a Rust panic included)."""
     try:
         return call()
     except BaseException as exc:
         # pyo3 raises a Rust panic as PanicException, which derives from BaseException.
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
             raise
-        raise _invalid(f"{reason}: {exc}") from None
+        return str(exc) or type(exc).__name__
 
 
 def _parse(token: bytes) -> tuple[Any, Any, Any]:
@@ -194,20 +194,18 @@ def _library_verify(
     token_has_certs: bool,
 ) -> str | None:
     """None if rfc3161-client verifies the token against ``roots``, else its reason."""
-    response = _guarded(
-        lambda: rfc3161_client.decode_timestamp_response(granted_response(token)),
-        "malformed token",
+    response = _library_call(
+        lambda: rfc3161_client.decode_timestamp_response(granted_response(token))
     )
+    if isinstance(response, str):
+        raise _invalid(f"malformed token ({response})")
     verifier = rfc3161_client.VerifierBuilder(
         roots=roots,
         intermediates=intermediates,
         tsa_certificate=None if token_has_certs else leaf,
     ).build()
-    try:
-        _guarded(lambda: verifier.verify(response, digest), "verification failed")
-    except InvalidTimestampToken as exc:
-        return exc.message
-    return None
+    outcome = _library_call(lambda: verifier.verify(response, digest))
+    return outcome if isinstance(outcome, str) else None
 
 
 def verify_token(
