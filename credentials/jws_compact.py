@@ -12,18 +12,21 @@ Stricter than RFC 7515 requires, so that one signature has exactly one token:
 - every part must be the *canonical* base64url of its bytes (no padding, no ignored
   characters, no stray trailing bits), otherwise one signature would admit many tokens;
 - duplicate member names are rejected (RFC 7515 §4 and RFC 7519 §4 allow rejecting them);
-- ``NaN``/``Infinity`` (not JSON, RFC 8259) and nesting deeper than :data:`MAX_JSON_DEPTH`
-  are rejected, the latter so that later recursive processing (JSON-LD) stays bounded;
+- ``NaN``/``Infinity`` (not JSON, RFC 8259) are rejected, and nesting deeper than
+  :data:`MAX_JSON_DEPTH` is rejected *before* parsing (see :func:`_check_nesting`: in
+  this process a deep document would crash the C decoder), which also bounds later
+  recursive processing (JSON-LD);
 - the whole token is at most :data:`MAX_TOKEN_LENGTH` characters.
 
 This module only parses; the header's meaning (``alg``, ``typ``, ``kid``, ``crit``) is
-judged by :mod:`credentials.vc_jose`.
+judged by :mod:`credentials.jose_envelope`.
 """
 
 from __future__ import annotations
 
 import binascii
 import json
+import re
 from base64 import urlsafe_b64decode
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +38,9 @@ from credentials.errors import DocumentTooLarge, MalformedCredential
 
 MAX_TOKEN_LENGTH = 1 << 20  # 1 MiB: far above any credential, bounds parsing work
 MAX_JSON_DEPTH = 64  # credentials nest a handful of levels; JSON-LD processing recurses
+_STRUCTURAL = re.compile(rb'[\[\]{}"\\]')  # what the nesting scan looks at
+_BACKSLASH, _QUOTE = ord("\\"), ord('"')
+_OPENERS = frozenset(b"[{")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,9 @@ def parse_compact(token: object) -> CompactJws:
     encoded_header, encoded_payload, encoded_signature = parts
     header = _json_object(_decode(encoded_header, "header"), "header")
     payload = _json_object(_decode(encoded_payload, "payload"), "payload")
-    signature = _decode(encoded_signature, "signature")
+    # An empty signature parses (``alg: none`` tokens have one) and is refused by the
+    # algorithm check, which names the real problem.
+    signature = _decode(encoded_signature, "signature") if encoded_signature else b""
     return CompactJws(header, payload, f"{encoded_header}.{encoded_payload}".encode(), signature)
 
 
@@ -115,6 +123,7 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    _check_nesting(data, what)
     try:
         value = json.loads(
             data.decode("utf-8"),
@@ -129,15 +138,39 @@ def _json_object(data: bytes, what: str) -> dict[str, Any]:
         raise MalformedCredential(f"the JWS {what} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise MalformedCredential(f"the JWS {what} is not a JSON object")
-    _check_depth(value, what)
     return value
 
 
-def _check_depth(value: dict[str, Any], what: str) -> None:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise MalformedCredential(f"the JWS {what} nests deeper than {MAX_JSON_DEPTH} levels")
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+def _check_nesting(data: bytes, what: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_JSON_DEPTH` *before* ``json.loads`` sees it.
+
+    The C decoder recurses once per level and is bounded only by the interpreter's
+    recursion limit, which py-evm and py_ecc raise to 12,288 and 100,000 on import: a
+    deeply nested document then overflows the C stack and kills the process instead of
+    raising ``RecursionError``. The scan visits only brackets, quotes and backslashes,
+    skipping string contents, so it is linear in the document.
+    """
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    in_string = False
+    escaped_at = -1
+    for match in _STRUCTURAL.finditer(data):
+        position = match.start()
+        if position == escaped_at:
+            continue
+        char = data[position]
+        if char == _BACKSLASH:
+            escaped_at = position + 1
+        elif char == _QUOTE:
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif char in _OPENERS:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise MalformedCredential(
+                    f"the JWS {what} nests deeper than {MAX_JSON_DEPTH} levels"
+                )
+        else:
+            depth -= 1
