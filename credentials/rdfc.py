@@ -38,8 +38,9 @@ from credentials.errors import ContextError, CredentialError, MalformedCredentia
 
 DocumentLoader = Callable[[str, dict[str, Any]], dict[str, Any]]
 
-# RFC 3987 scheme: what makes an IRI absolute.
-_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+# An absolute IRI (RFC 3987 scheme) or blank node id with no whitespace: anything else
+# pyld's toRdf silently drops (its test is `([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*`).
+_ABSOLUTE_IRI = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*|_):\S*")
 # Characters RDFC-1.0 (like rdf-canonize) writes as UCHAR or ECHAR and pyld writes raw.
 _LITERAL_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -57,7 +58,10 @@ _CONTEXT_ERROR_CODES = frozenset(
         "processing mode conflict", "protected term redefinition",
     }
 )  # fmt: skip
-MAX_WORK_FACTOR = 1  # rdf-canonize's default: deep iterations <= (non-unique blank nodes)^1
+MAX_WORK_FACTOR = 1
+# JSON nesting deeper than any credential needs; pyld's recursive expansion and the
+# blank-node hashing of long chains grow quadratically with it (5000 levels: ~1 min).
+MAX_DEPTH = 64  # rdf-canonize's default: deep iterations <= (non-unique blank nodes)^1
 
 
 class Canonicalizer(Protocol):
@@ -116,6 +120,7 @@ class PyldCanonicalizer:
     def canonize(self, document: Mapping[str, Any]) -> str:
         if not isinstance(document, Mapping):
             raise MalformedCredential("a JSON-LD document must be a JSON object")
+        _check_depth(document)
         with self._lock:
             try:
                 return self._canonize(dict(document))
@@ -155,6 +160,18 @@ class PyldCanonicalizer:
         return canonical
 
 
+def _check_depth(document: Mapping[str, Any]) -> None:
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise MalformedCredential(f"the document is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, Mapping):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+
+
 def _translate(exc: BaseException) -> CredentialError:
     """A pyld error as ours: a loader refusal keeps its message; else the innermost code."""
     chain: list[BaseException] = []
@@ -174,8 +191,10 @@ def _translate(exc: BaseException) -> CredentialError:
 
 
 def _is_iri_or_blank(value: Any) -> bool:
-    return isinstance(value, str) and (
-        value.startswith("_:") or _ABSOLUTE_IRI.match(value) is not None
+    return (
+        isinstance(value, str)
+        and _ABSOLUTE_IRI.fullmatch(value) is not None
+        and _IRI_UNSAFE.search(value) is None
     )
 
 
@@ -190,17 +209,23 @@ def _check_expanded(node: Any) -> None:
     if "@value" in node:
         datatype = node.get("@type")
         if datatype is not None and datatype != "@json" and not _is_iri_or_blank(datatype):
-            raise MalformedCredential(f"datatype {datatype!r} is not an absolute IRI")
+            raise MalformedCredential(
+                f"datatype {str(datatype)[:80]!r} is not a valid absolute IRI"
+            )
         return  # a @json literal's value is opaque data, not JSON-LD
     for key, value in node.items():
         if key == "@id" and not _is_iri_or_blank(value):
-            raise MalformedCredential(f"identifier {value!r} is not an absolute IRI")
+            raise MalformedCredential(f"identifier {str(value)[:80]!r} is not a valid absolute IRI")
         elif key == "@type":
             for item in value if isinstance(value, list) else [value]:
                 if not _is_iri_or_blank(item):
-                    raise MalformedCredential(f"type {item!r} is not an absolute IRI")
+                    raise MalformedCredential(
+                        f"type {str(item)[:80]!r} is not a valid absolute IRI"
+                    )
         elif key.startswith("_:"):
-            raise MalformedCredential(f"property {key!r} is a blank node, which RDF drops")
+            raise MalformedCredential(f"property {key[:80]!r} is a blank node, which RDF drops")
+        elif not key.startswith("@") and not _is_iri_or_blank(key):
+            raise MalformedCredential(f"property {key[:80]!r} is not a valid absolute IRI")
         elif not key.startswith("@") or key in ("@graph", "@list", "@set", "@included"):
             _check_expanded(value)
         elif key == "@reverse":
