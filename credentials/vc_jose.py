@@ -21,12 +21,14 @@ Unknown ``crit`` extensions are refused (RFC 7515 §4.1.11), as is ``b64`` (RFC 
 Binding: the ``kid``'s DID must be the credential's issuer (the presentation's holder).
 Keys are resolved with :func:`resolve_verification_key` for ``assertionMethod``
 (credentials) or ``authentication`` (presentations). A credential's key is resolved as
-of its ``iat``, else its ``validFrom`` (if not in the future), else the verification
-time: a notary rotates keys, and what an old key signed must still verify against the
-DID document of that moment. Those times are the signer's claim, so a stolen key that
-was revoked later can still back-date; the details carry ``keyTime`` / ``keyTimeSource``
-for a caller holding a trusted time (RFC 3161 timestamp, chain anchor) to compare. A
-presentation is a live proof of control, so its key is resolved as of verification.
+of its ``iat`` (the signature's time, §3.1.3), else as of the verification time: a notary
+rotates keys, and what an old key signed must still verify against the DID document of
+that moment. ``validFrom`` is not used: it dates the claims, not the signature, and may
+rightly precede the key (a deposit dated before the key was published) or even the
+chain. ``iat`` is the signer's claim, so a stolen key that was revoked later can still
+back-date; the details carry ``keyTime`` / ``keyTimeSource`` for a caller holding a
+trusted time (RFC 3161 timestamp, chain anchor) to compare. A presentation is a live
+proof of control, so its key is resolved as of verification.
 Challenge and domain bind as the ``nonce`` and ``aud`` claims (RFC 7519 §4.1.3,
 OpenID Connect ``nonce``; both in the VC 2.0 context).
 
@@ -71,7 +73,6 @@ from credentials.vc_data_model import (
     credentials_of,
     holder_id,
     issuer_id,
-    parse_date_time,
     types_of,
 )
 from credentials.verification import VerificationResult
@@ -228,7 +229,7 @@ def _verify_credential(
     bind(opened, issuer, "issuer")
     now = _now() if at is None else at
     times = jwt_times(payload, now)
-    key_time, source = _key_time(times, credential, now, at)
+    key_time, source = _key_time(times, at)
     result.passed("structure")
     key = _resolve(keys, resolver, opened, "assertionMethod", key_time)
     result.passed("proof")
@@ -277,16 +278,10 @@ def _verify_presentation(
     return tokens
 
 
-def _key_time(
-    times: Mapping[str, float], credential: Mapping[str, Any], now: int, at: int | None
-) -> tuple[int | None, str]:
-    """When the credential's key must have been valid: its claimed signing time."""
+def _key_time(times: Mapping[str, float], at: int | None) -> tuple[int | None, str]:
+    """When the credential's key must have been valid: its claimed signing time, if any."""
     if "iat" in times:
         return int(times["iat"]), "iat"
-    if "validFrom" in credential:
-        valid_from = int(parse_date_time(credential["validFrom"], "validFrom").timestamp())
-        if valid_from <= now:
-            return valid_from, "validFrom"
     return at, "verification"
 
 
