@@ -185,6 +185,23 @@ def _self_signed(certs: Iterable[x509.Certificate]) -> list[x509.Certificate]:
     return [c for c in certs if _issued_by(c, c)]
 
 
+def _for_library(token: bytes) -> bytes:
+    """``token`` with its SignedData certificates in DER order.
+
+    rfc3161-client's parser insists on the DER ordering of a SET OF (X.690 §11.6), which
+    OpenSSL's ``ts -reply`` and other TSAs do not follow for the certificates. That set
+    lies outside the signature (RFC 5652 §5.1, §5.4), so re-ordering it changes nothing
+    that is verified; the caller's token stays byte for byte as issued.
+    """
+    content_info = cms.ContentInfo.load(token)
+    signed_data = content_info["content"]
+    certificates = signed_data["certificates"]
+    if not certificates:
+        return token
+    signed_data["certificates"] = list(certificates)  # asn1crypto sorts a SET OF it encodes
+    return bytes(content_info.dump())
+
+
 def _library_verify(
     token: bytes,
     digest: bytes,
@@ -195,7 +212,7 @@ def _library_verify(
 ) -> str | None:
     """None if rfc3161-client verifies the token against ``roots``, else its reason."""
     response = _library_call(
-        lambda: rfc3161_client.decode_timestamp_response(granted_response(token))
+        lambda: rfc3161_client.decode_timestamp_response(granted_response(_for_library(token)))
     )
     if isinstance(response, str):
         raise _invalid(f"malformed token ({response})")

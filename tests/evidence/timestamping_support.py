@@ -138,7 +138,7 @@ def serve(answer: Callable[[bytes], Answer]) -> Iterator[Served]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield Served(f"http://127.0.0.1:{server.server_address[1]}/tsa", hits)
