@@ -33,7 +33,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from eth_utils.address import is_address, to_checksum_address
+from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
 from jwcrypto import jwk  # type: ignore[import-untyped]
 from jwcrypto.common import JWException  # type: ignore[import-untyped]
 
@@ -185,6 +185,10 @@ def _key(method: Mapping[str, Any], method_id: str, did: str) -> VerificationKey
 
 
 def _public_key(method: Mapping[str, Any], method_type: str, method_id: str) -> PublicKey:
+    if method_type not in (MULTIKEY, SECP256K1_TYPE, *ED25519_TYPES, *JWK_TYPES):
+        raise KeyResolutionError(
+            f"{method_id}: verification method type {method_type!r} is unsupported"
+        )
     present = [name for name in _KEY_PROPERTIES if name in method]
     if len(present) != 1:
         found = ", ".join(present) or "none"
@@ -206,17 +210,14 @@ def _public_key(method: Mapping[str, Any], method_type: str, method_id: str) -> 
         if not isinstance(key, Ed25519PublicKey):
             raise KeyResolutionError(f"{method_id} is an {method_type} without an Ed25519 key")
         return key
-    if method_type == SECP256K1_TYPE:
-        if name == "publicKeyJwk":
-            key = _jwk_key(value, method_id)
-        else:
-            key = _encoded(name, value, codec=SECP256K1_PUB)
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            raise KeyResolutionError(f"{method_id} is an {method_type} without a secp256k1 key")
-        return key
-    raise KeyResolutionError(
-        f"{method_id} has unsupported verification method type {method_type!r}"
-    )
+    # EcdsaSecp256k1VerificationKey2019
+    if name == "publicKeyJwk":
+        key = _jwk_key(value, method_id)
+    else:
+        key = _encoded(name, value, codec=SECP256K1_PUB)
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise KeyResolutionError(f"{method_id} is an {method_type} without a secp256k1 key")
+    return key
 
 
 def _encoded(name: str, value: Any, *, codec: int = ED25519_PUB) -> PublicKey:
@@ -277,6 +278,9 @@ def _address(method: Mapping[str, Any], method_id: str) -> str:
             )
     else:
         address = method.get("ethereumAddress")
-    if not isinstance(address, str) or not is_address(address):
+    if not isinstance(address, str) or not is_hex_address(address):
         raise KeyResolutionError(f"{method_id} carries no Ethereum address")
+    digits = address[2:]
+    if digits not in (digits.lower(), digits.upper()) and not is_checksum_address(address):
+        raise KeyResolutionError(f"{method_id}: address {address} has a wrong EIP-55 checksum")
     return str(to_checksum_address(address))
