@@ -21,6 +21,7 @@ CONTRACTS: Final[tuple[str, ...]] = (
     "EthereumDIDRegistry",
     "AnchorRegistry",
     "ConsortiumRegistry",
+    "StatusListRegistry",
 )
 """The deployable contracts of the hub, by artifact name."""
 

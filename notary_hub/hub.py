@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.deploy import DID_REGISTRY, Deployment, attach_all, deploy_all
+from chain_adapter.deploy import (
+    DID_REGISTRY,
+    STATUS_LIST_REGISTRY,
+    Deployment,
+    attach_all,
+    deploy_all,
+    deploy_status_lists,
+)
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.keystore import FileKeyStore, KeyStore, load_master_key
@@ -196,6 +203,9 @@ def configured_addresses(settings: Settings) -> dict[str, str] | None:
     missing = [name for name, address in values.items() if not address]
     if missing:
         raise StartupError(f"contract addresses are configured only in part; missing {missing}")
+    # Optional: hubs deployed before status lists existed get it deployed at start.
+    if cfg.status_list_registry_address:
+        values[STATUS_LIST_REGISTRY] = cfg.status_list_registry_address
     return {name: address for name, address in values.items() if address}
 
 
@@ -247,7 +257,13 @@ def find_deployment(
     chain = transactor.chain
     existing = existing_deployment(settings, sessions, chain)
     if existing is not None:
-        if configured_addresses(settings) is not None:
+        if existing.status_lists is None:
+            # A hub deployed before status lists existed: add the one missing contract.
+            registry = deploy_status_lists(transactor)
+            existing = replace(existing, status_lists=registry)
+            created.append(f"{STATUS_LIST_REGISTRY} at {registry.address}")
+            record_deployment(sessions, chain.chain_id, existing)
+        elif configured_addresses(settings) is not None:
             record_deployment(sessions, chain.chain_id, existing)
         return existing
     if not settings.chain.embedded:

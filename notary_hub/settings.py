@@ -47,6 +47,7 @@ class ChainSettings(BaseModel):
     did_registry_address: str | None = None
     anchor_registry_address: str | None = None
     consortium_address: str | None = None
+    status_list_registry_address: str | None = None
     consortium_threshold_bps: int = Field(default=5001, ge=1, le=10_000)
     rpc_allow_send_raw: bool = Field(
         default=False, description="Serve eth_sendRawTransaction on the embedded chain's /rpc."
