@@ -34,7 +34,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.custody_sample import custody_credential
+from credentials.bitstring_status_list import (
+    Bitstring,
+    build_list_credential,
+    encode_list,
+    status_of,
+)
 from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof
+from credentials.status_anchor import StatusListAnchor
 from credentials.vc_data_model import check_credential, check_presentation
 from did_registry.did_key import ED25519, did_key, multibase_key
 from tests.did_registry.ethr_npm import serve_rpc
@@ -82,12 +89,19 @@ def rpc_url(world: NotaryWorld) -> Iterator[str]:
         yield url
 
 
-def npm_verify(world: NotaryWorld, rpc_url: str, items: list[dict[str, Any]]) -> list[Any]:
+def npm_verify(
+    world: NotaryWorld,
+    rpc_url: str,
+    items: list[dict[str, Any]],
+    documents: dict[str, Any] | None = None,
+) -> list[Any]:
+    """Verify ``items`` in node; ``documents`` are status list credentials by URL."""
     registry = world.deployment.did_registry.address
     answer = npm(
         {
             "command": "verify",
             "ethr": {"rpcUrl": rpc_url, "chainId": CHAIN_ID, "registry": registry},
+            "documents": documents or {},
             "items": items,
         }
     )
@@ -251,6 +265,50 @@ def test_credentials_signed_before_and_after_rotation_verify_in_npm(tmp_path: Pa
         assert [r["verified"] for r in results] == [True, True], results
     finally:
         world.chain.close()
+
+
+def test_notary_status_lists_check_in_npm(world: NotaryWorld, rpc_url: str) -> None:
+    """Custody credentials with their status entry, and the notary's signed, anchored list.
+
+    ``@digitalbazaar/vc-bitstring-status-list`` verifies the list credential (the
+    anchor is a top-level ``@json`` term) and reads the bit, as the hub does.
+    """
+    key, did = notary_key(world), world.notary.did
+    revoked, active = custody_credential(1, issuer=did), custody_credential(2, issuer=did)
+    url = revoked["credentialStatus"]["statusListCredential"]
+    assert active["credentialStatus"]["statusListCredential"] == url
+    bits = Bitstring()
+    bits.set(int(revoked["credentialStatus"]["statusListIndex"]), True)
+    assert world.deployment.status_lists is not None
+    anchor = StatusListAnchor.for_list(
+        url, chain_id=CHAIN_ID, registry=world.deployment.status_lists.address
+    )
+    status_list = signed(
+        world,
+        build_list_credential(
+            list_url=url,
+            issuer=did,
+            purpose="revocation",
+            bits=bits,
+            valid_from="2026-01-01T00:00:00Z",
+            anchor=anchor.to_json(),
+        ),
+        key,
+    )
+    unrevoked = copy.deepcopy(status_list)  # the bit cleared, the notary's proof kept
+    unrevoked["credentialSubject"]["encodedList"] = encode_list(Bitstring())
+    items = [{"credential": signed(world, c, key)} for c in (revoked, active)]
+    good = npm_verify(world, rpc_url, items, {url: status_list})
+    assert [r["verified"] for r in good] == [True, True], good
+    assert [r["status"] for r in good] == [
+        [{"statusPurpose": "revocation", "status": True}],
+        [{"statusPurpose": "revocation", "status": False}],
+    ]
+    for credential, expected in ((revoked, True), (active, False)):
+        assert status_of(credential["credentialStatus"], status_list) is expected
+    forged = npm_verify(world, rpc_url, items[:1], {url: unrevoked})
+    assert not forged[0]["verified"]
+    assert any("BitstringStatusListCredential" in e for e in forged[0]["errors"]), forged
 
 
 # -- npm -> hub ----------------------------------------------------------------------------

@@ -14,18 +14,27 @@
 //
 //   {"command": "verify", "now": "2025-01-01T00:00:00Z",       // optional
 //    "ethr": {"rpcUrl": "…", "chainId": 1337, "registry": "0x…"},  // optional
+//    "documents": {"https://…/status/1": {...}},                 // optional, see below
 //    "items": [{"credential": {...}} | {"presentation": {...}, "challenge": "…", "domain": "…"}]}
-//   -> {"results": [{"verified": true|false, "errors": ["…", …]}, …]}
+//   -> {"results": [{"verified": true|false, "errors": ["…", …],
+//                    "status": [{"statusPurpose": "revocation", "status": true|false}, …]}, …]}
 //
 // The document loader serves the bundled contexts only (the npm context packages and
-// the hub's own context file) and DIDs: did:key through `@digitalbazaar/did-method-key`,
-// did:ethr through the standard `ethr-did-resolver` reading the chain's JSON-RPC. It
-// never fetches anything else.
+// the hub's own context file), the `documents` given (status list credentials, as a
+// verifier would take them from any mirror), and DIDs: did:key through
+// `@digitalbazaar/did-method-key`, did:ethr through the standard `ethr-did-resolver`
+// reading the chain's JSON-RPC. It never fetches anything else.
+//
+// Credentials with a `credentialStatus` are checked with
+// `@digitalbazaar/vc-bitstring-status-list` (which verifies the list credential too);
+// `status` is the bit of each entry (true: revoked / suspended), `verified` says
+// whether the credential and its status lists verify.
 
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as vc from '@digitalbazaar/vc'
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
+import { checkStatus } from '@digitalbazaar/vc-bitstring-status-list'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import { driver as didKeyDriverFactory } from '@digitalbazaar/did-method-key'
@@ -91,10 +100,11 @@ function ethrResolver(ethr) {
   return { resolver, provider }
 }
 
-function makeDocumentLoader(ethr) {
+function makeDocumentLoader(ethr, documents = {}) {
   return async (url) => {
     const context = CONTEXTS.get(url)
     if (context !== undefined) return loaded(url, context)
+    if (Object.hasOwn(documents, url)) return loaded(url, structuredClone(documents[url]))
     const [did, fragment] = url.split('#')
     if (did.startsWith('did:key:')) {
       return loaded(url, await didKeyDriver.get({ url }))
@@ -130,6 +140,7 @@ function messages(result) {
   for (const r of result.results ?? []) add(r.error)
   for (const r of result.credentialResults ?? []) add(messages(r))
   add(result.presentationResult?.error)
+  add(result.statusResult?.error)
   return [...new Set(found)]
 }
 
@@ -139,13 +150,19 @@ async function verify(input) {
     const served = BigInt(await ethr.provider.send('eth_chainId', []))
     if (served !== BigInt(input.ethr.chainId)) throw new Error(`chain ${served} is served`)
   }
-  const documentLoader = makeDocumentLoader(ethr)
+  const documentLoader = makeDocumentLoader(ethr, input.documents ?? {})
   const now = input.now ?? undefined
   const results = []
   for (const item of input.items) {
     let result
     if (item.credential) {
-      result = await vc.verifyCredential({ credential: item.credential, suite: suite(), documentLoader, now })
+      result = await vc.verifyCredential({
+        credential: item.credential,
+        suite: suite(),
+        documentLoader,
+        now,
+        checkStatus,
+      })
     } else {
       result = await vc.verify({
         presentation: item.presentation,
@@ -154,9 +171,14 @@ async function verify(input) {
         suite: suite(),
         documentLoader,
         now,
+        checkStatus,
       })
     }
-    results.push({ verified: result.verified === true, errors: messages(result) })
+    const status = (result.statusResult?.results ?? []).map((r) => ({
+      statusPurpose: r.credentialStatus.statusPurpose,
+      status: r.status,
+    }))
+    results.push({ verified: result.verified === true, errors: messages(result), status })
   }
   ethr?.provider.destroy()
   return { results }
