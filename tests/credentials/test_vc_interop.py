@@ -41,6 +41,8 @@ from credentials.bitstring_status_list import (
     status_of,
 )
 from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof
+from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
+from credentials.rdf_fast import FastCanonicalizer
 from credentials.status_anchor import StatusListAnchor
 from credentials.vc_data_model import check_credential, check_presentation
 from did_registry.did_key import ED25519, did_key, multibase_key
@@ -109,7 +111,12 @@ def npm_verify(
 
 
 def signed(
-    world: NotaryWorld, document: dict[str, Any], key: SigningKey, **options: Any
+    world: NotaryWorld,
+    document: dict[str, Any],
+    key: SigningKey,
+    *,
+    suite: EddsaRdfc2022 | str = "eddsa-rdfc-2022",
+    **options: Any,
 ) -> dict[str, Any]:
     """``document`` with an eddsa-rdfc-2022 proof, ``created`` no earlier than the chain head.
 
@@ -120,7 +127,7 @@ def signed(
     head = world.chain.get_block("latest").timestamp
     created = datetime.fromtimestamp(max(time.time(), head), UTC)
     return add_proof(
-        document, suite="eddsa-rdfc-2022", key=key, options=ProofOptions(created=created, **options)
+        document, suite=suite, key=key, options=ProofOptions(created=created, **options)
     )
 
 
@@ -178,6 +185,10 @@ def test_notary_credentials_verify_with_digitalbazaar_vc(world: NotaryWorld, rpc
     did = world.notary.did
     signed_custody = signed(world, custody(did), key)
     signed_plain = signed(world, plain(did), key)
+    # The fast canonicalizer (the hub's own RDFC-1.0 path) signs what node checks too.
+    fast_custody = signed(
+        world, custody(did, seed=8), key, suite=EddsaRdfc2022(FastCanonicalizer())
+    )
     # Another key claiming the notary's verification method.
     forged = signed(
         world, custody(did), SigningKey(key.verification_method, Ed25519PrivateKey.generate())
@@ -189,6 +200,7 @@ def test_notary_credentials_verify_with_digitalbazaar_vc(world: NotaryWorld, rpc
     cases = {
         "custody": (signed_custody, True),
         "plain": (signed_plain, True),
+        "custody, fast canonicalizer": (fast_custody, True),
         **{
             f"custody, {change}": (tampered(signed_custody, change), False)
             for change in ("subject", "receipt", "timestamp", "validFrom", "created")
