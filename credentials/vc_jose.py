@@ -176,6 +176,10 @@ def verify_credential_jwt(
     except CredentialError as error:
         result.document = None
         result.fail(check_of(error), error)
+    except Exception:  # a defect here must still answer, as an internal error
+        log.exception("verifying a vc+jwt failed unexpectedly")
+        result.document = None
+        result.fail("proof", CredentialError("internal error while verifying the vc+jwt"))
     return result
 
 
@@ -201,6 +205,11 @@ def verify_presentation_jwt(
     except CredentialError as error:
         result.document = None
         result.fail(check_of(error), error)
+        return result
+    except Exception:  # a defect here must still answer, as an internal error
+        log.exception("verifying a vp+jwt failed unexpectedly")
+        result.document = None
+        result.fail("proof", CredentialError("internal error while verifying the vp+jwt"))
         return result
     credentials: list[dict[str, Any] | None] = []
     for index, inner_token in enumerate(tokens):

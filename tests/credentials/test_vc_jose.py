@@ -36,6 +36,7 @@ from credentials.vc_jose import (
 from credentials.verification import VerificationResult
 from did_registry.did_key import ED25519, SECP256K1, did_key
 from did_registry.ethr_did import ethr_did_for
+from did_registry.resolution import DidResolver, ResolutionOptions, ResolutionResult
 from tests.fixtures.notary_world import CHAIN_ID, NotaryWorld, open_notary_world
 
 PARSING = "PARSING_ERROR"
@@ -595,3 +596,47 @@ def test_rotation_keeps_old_credentials_and_stops_the_old_key(
     rejected(outage, KEY)
     assert verify_credential_jwt(current, resolver=world.resolver, keys=cache).verified
     assert verify_credential_jwt(issue(ed25519_did_key()), resolver=world.resolver).verified
+
+
+class CountingResolver:
+    """The world's resolver, counting the resolutions the key cache lets through."""
+
+    def __init__(self, inner: DidResolver) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult:
+        self.calls += 1
+        return self.inner.resolve(did, options)
+
+
+def test_the_key_cache_reuses_did_key_always_and_other_methods_within_its_ttl(
+    world: NotaryWorld,
+) -> None:
+    resolver = CountingResolver(world.resolver)
+    did_key_token = issue(ed25519_did_key())
+    notary_token = issue(notary(world), world)
+    for _ in range(3):
+        assert verify_credential_jwt(did_key_token, resolver=resolver).verified
+    assert resolver.calls == 1  # did:key: a pure function of the DID
+    for _ in range(3):
+        assert verify_credential_jwt(notary_token, resolver=resolver).verified
+    assert resolver.calls == 4  # did:ethr: resolved every time by default
+
+    now = [1000.0]
+    cache = KeyCache(ttl_seconds=30, clock=lambda: now[0])
+    resolver.calls = 0
+    for _ in range(3):
+        assert verify_credential_jwt(notary_token, resolver=resolver, keys=cache).verified
+    assert resolver.calls == 1
+    now[0] += 31
+    assert verify_credential_jwt(notary_token, resolver=resolver, keys=cache).verified
+    assert resolver.calls == 2
+    unknown = forge(
+        header(notary(world), kid=f"{world.notary.did}#delegate-99"),
+        credential(world.notary.did),
+        notary(world),
+    )
+    for _ in range(2):  # failures are never cached
+        rejected(verify_credential_jwt(unknown, resolver=resolver, keys=cache), KEY)
+    assert resolver.calls == 4
