@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from evidence.errors import TimestampUnavailable
 from evidence.timestamping.protocol import TimestampToken, check_digest
 from evidence.timestamping.tsa_keys import TsaKeyMaterial
 
@@ -81,6 +82,7 @@ class EmbeddedTimestampAuthority:
             raise ValueError("the TSA clock must return timezone-aware datetimes")
         # Whole seconds (the verifiers' common ground); accuracy says it is within 1 s.
         gen_time = now.astimezone(UTC).replace(microsecond=0)
+        self._check_certificate_at(gen_time)
         serial = secrets.randbelow(2**128 - 1) + 1
 
         tst_info = tsp.TSTInfo(
@@ -110,6 +112,17 @@ class EmbeddedTimestampAuthority:
             message_imprint=bytes(digest),
             certificates=self._material.chain,
         )
+
+    def _check_certificate_at(self, gen_time: datetime) -> None:
+        # A token whose genTime falls outside the signing certificate's validity never
+        # verifies (RFC 3161 §4 / RFC 5280 §6): refuse rather than issue one. The hub
+        # renews the certificate in TsaKeyMaterial.load_or_create at start-up.
+        cert = self._material.certificate
+        if not cert.not_valid_before_utc <= gen_time <= cert.not_valid_after_utc:
+            raise TimestampUnavailable(
+                f"the {self.name} TSA certificate is not valid at {gen_time.isoformat()}; "
+                "reload the TSA key material to renew it"
+            )
 
     def _signed_attributes(self, tst_der: bytes) -> list[Any]:
         tbs = self._cert["tbs_certificate"]

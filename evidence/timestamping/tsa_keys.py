@@ -65,8 +65,7 @@ def _load_key(secret: bytes, name: str) -> ec.EllipticCurvePrivateKey:
         raise TimestampError(f"TSA key {name!r} is not a P-256 private key") from None
 
 
-def _spki(public_key: object) -> bytes:
-    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+def _spki(public_key: ec.EllipticCurvePublicKey) -> bytes:
     return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -187,13 +186,21 @@ def _get_key(keystore: KeyStore, name: str) -> ec.EllipticCurvePrivateKey | None
         raise TimestampError(f"TSA key {name!r}: {exc.message}") from None
 
 
+def _put_key(keystore: KeyStore, name: str, key: ec.EllipticCurvePrivateKey) -> None:
+    try:
+        keystore.put(name, _key_bytes(key), kind=_KEY_KIND, replace=name != ROOT_KEY_NAME)
+    except KeyStoreError as exc:
+        # KeyExists for the root: another process created the PKI at the same moment.
+        raise TimestampError(f"TSA key {name!r} could not be stored: {exc.message}") from None
+
+
 def _usable_signing_cert(
-    cert: x509.Certificate | None,
-    key: ec.EllipticCurvePrivateKey | None,
+    cert: x509.Certificate,
+    key: ec.EllipticCurvePrivateKey,
     root: x509.Certificate,
     not_after: datetime,
 ) -> bool:
-    if cert is None or key is None or not _same_key(cert, key) or cert.issuer != root.subject:
+    if not _same_key(cert, key) or cert.issuer != root.subject:
         return False
     try:
         cert.verify_directly_issued_by(root)
@@ -245,7 +252,7 @@ class TsaKeyMaterial:
         if root_key is None and root is None:
             root_key = _new_key()
             root = _issue_root(root_key, _name(f"{common_name} Root CA", organisation), now)
-            keystore.put(ROOT_KEY_NAME, _key_bytes(root_key), kind=_KEY_KIND)
+            _put_key(keystore, ROOT_KEY_NAME, root_key)
             _write_pem(root_path, root)
         elif root_key is None or root is None:
             missing = f"key {ROOT_KEY_NAME!r}" if root_key is None else f"certificate {root_path}"
@@ -257,10 +264,13 @@ class TsaKeyMaterial:
 
         key = _get_key(keystore, SIGNING_KEY_NAME)
         cert = _read_pem(signing_path)
-        if not _usable_signing_cert(cert, key, root, now + renew_before):
+        if (
+            cert is None
+            or key is None
+            or not _usable_signing_cert(cert, key, root, now + renew_before)
+        ):
             key = _new_key()
             cert = _issue_signing(key, _name(common_name, organisation), root, root_key, now)
-            keystore.put(SIGNING_KEY_NAME, _key_bytes(key), kind=_KEY_KIND, replace=True)
+            _put_key(keystore, SIGNING_KEY_NAME, key)
             _write_pem(signing_path, cert)
-        assert cert is not None and key is not None
         return cls(certificate=cert, private_key=key, root_certificate=root)

@@ -155,24 +155,36 @@ def _check_leaf(leaf: x509.Certificate, gen_time: datetime) -> None:
         )
 
 
+def _signing_certificate_id(signer_info: Any) -> tuple[Any, str]:
+    """(ESSCertID or ESSCertIDv2 of the signer, its hash algorithm), from the signed
+    attributes, after checking their contentType."""
+    signed_attrs = signer_info["signed_attrs"]
+    if not signed_attrs:
+        raise _invalid("the signer has no signed attributes")
+    try:
+        attributes = {a["type"].native: a["values"] for a in signed_attrs}
+        content_type = attributes.get("content_type")
+        if content_type is None or content_type[0].native != "tst_info":
+            raise _invalid("the contentType attribute is not id-ct-TSTInfo")
+        if "signing_certificate_v2" in attributes:
+            # The first ESSCertID names the signer's certificate (RFC 5035 §3).
+            cert_id = attributes["signing_certificate_v2"][0]["certs"][0]
+            return cert_id, cert_id["hash_algorithm"]["algorithm"].native
+        if "signing_certificate" in attributes:
+            return attributes["signing_certificate"][0]["certs"][0], "sha1"
+    except (IndexError, KeyError, ValueError, TypeError) as exc:
+        raise _invalid(f"malformed signed attributes ({exc})") from None
+    raise _invalid("no signingCertificate or signingCertificateV2 attribute")
+
+
 def _check_signed_attributes(signer_info: Any, leaf: x509.Certificate) -> None:
-    attributes = {a["type"].native: a["values"] for a in signer_info["signed_attrs"]}
-    content_type = attributes.get("content_type")
-    if content_type is None or content_type[0].native != "tst_info":
-        raise _invalid("the contentType attribute is not id-ct-TSTInfo")
-    leaf_der = leaf.public_bytes(Encoding.DER)
-    if "signing_certificate_v2" in attributes:
-        cert_id = attributes["signing_certificate_v2"][0]["certs"][0]
-        algorithm = cert_id["hash_algorithm"]["algorithm"].native
-    elif "signing_certificate" in attributes:
-        cert_id = attributes["signing_certificate"][0]["certs"][0]
-        algorithm = "sha1"
-    else:
-        raise _invalid("no signingCertificate or signingCertificateV2 attribute")
+    cert_id, algorithm = _signing_certificate_id(signer_info)
     digest = _CERT_HASHES.get(algorithm)
     if digest is None:
         raise _invalid(f"ESSCertID hash algorithm {algorithm} is not accepted")
-    if not hmac.compare_digest(cert_id["cert_hash"].native, digest(leaf_der)):
+    if not hmac.compare_digest(
+        cert_id["cert_hash"].native, digest(leaf.public_bytes(Encoding.DER))
+    ):
         raise _invalid("the signingCertificate attribute names another certificate")
     issuer_serial = cert_id["issuer_serial"]
     if issuer_serial.native is not None and issuer_serial["serial_number"].native != (
@@ -242,6 +254,8 @@ def verify_token(
     result says ``chain_trusted=False``. ``nonce`` and ``hash_algorithm``, when given,
     must be the token's.
     """
+    if not isinstance(token, bytes) or not isinstance(digest, bytes):
+        raise _invalid("the token and the digest are bytes")
     signed_data, tst_info, signer_info = _parse(token)
     imprint = tst_info["message_imprint"]
     algorithm = imprint["hash_algorithm"]["algorithm"].native

@@ -15,7 +15,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from chain_adapter.keystore import FileKeyStore, MemoryKeyStore
-from evidence.errors import InvalidDeposit, TimestampError, UnsupportedHashAlgorithm
+from evidence.errors import (
+    InvalidDeposit,
+    TimestampError,
+    TimestampUnavailable,
+    UnsupportedHashAlgorithm,
+)
 from evidence.timestamping import (
     DEFAULT_POLICY,
     EmbeddedTimestampAuthority,
@@ -23,10 +28,11 @@ from evidence.timestamping import (
     handle_request,
 )
 from evidence.timestamping.tsa_keys import ROOT_KEY_NAME, SIGNING_KEY_NAME
-from evidence.timestamping.tsp_asn1 import granted_response
+from evidence.timestamping.tsp_asn1 import TimeStampResp, granted_response
 from tests.evidence.timestamping_support import DIGEST, hub_tsa, openssl, run
 
-FIXED_NOW = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
+# A clock reading with microseconds, inside the validity of a certificate issued now.
+FIXED_NOW = datetime.now(UTC).replace(microsecond=535897) + timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -199,6 +205,18 @@ def test_bad_digests_are_refused(tsa: tuple[EmbeddedTimestampAuthority, TsaKeyMa
         authority.timestamp(DIGEST[:20])
     with pytest.raises(ValueError, match="nonce"):
         authority.timestamp(DIGEST, nonce=-1)
+
+
+def test_no_token_outside_the_certificate_validity(tmp_path: Path) -> None:
+    material = TsaKeyMaterial.load_or_create(MemoryKeyStore(), tmp_path)
+    late = material.certificate.not_valid_after_utc + timedelta(seconds=1)
+    authority = EmbeddedTimestampAuthority(material, clock=lambda: late)
+    with pytest.raises(TimestampUnavailable, match="not valid at"):
+        authority.timestamp(DIGEST)
+    # Over HTTP that is a systemFailure answer, not a token that will never verify.
+    query = openssl("ts", "-query", "-digest", DIGEST.hex(), "-sha256")
+    status = TimeStampResp.load(handle_request(query, authority))["status"]
+    assert status["fail_info"].native == {"system_failure"}
 
 
 # -- tokens: outside verifiers -----------------------------------------------------------

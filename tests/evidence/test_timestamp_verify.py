@@ -19,7 +19,13 @@ from evidence.timestamping import (
     TsaKeyMaterial,
     verify_token,
 )
-from tests.evidence.timestamping_support import DIGEST, OTHER_DIGEST, CustomPki, hub_tsa
+from tests.evidence.timestamping_support import (
+    DIGEST,
+    OTHER_DIGEST,
+    CustomPki,
+    UncheckedAuthority,
+    hub_tsa,
+)
 
 
 @pytest.fixture(scope="module")
@@ -159,11 +165,11 @@ def test_a_certificate_that_may_not_time_stamp(pki: CustomPki, shape: str) -> No
 def test_tsa_certificate_not_valid_at_gen_time(pki: CustomPki) -> None:
     now = datetime.now(UTC)
     material = pki.issue(not_before=now - timedelta(days=3), not_after=now - timedelta(days=1))
-    expired = EmbeddedTimestampAuthority(material)
+    expired = UncheckedAuthority(material)
     with pytest.raises(InvalidTimestampToken, match="not valid at genTime"):
         verify_token(expired.timestamp(DIGEST).token, DIGEST, trust_roots=[pki.root])
 
-    early = EmbeddedTimestampAuthority(material, clock=lambda: now - timedelta(days=5))
+    early = UncheckedAuthority(material, clock=lambda: now - timedelta(days=5))
     with pytest.raises(InvalidTimestampToken, match="not valid at genTime"):
         verify_token(early.timestamp(DIGEST).token, DIGEST, trust_roots=[pki.root])
 
@@ -213,6 +219,16 @@ def test_a_token_with_trailing_bytes_is_malformed(
     authority, _ = hub
     with pytest.raises(InvalidTimestampToken, match="malformed token"):
         verify_token(authority.timestamp(DIGEST).token + b"\x00", DIGEST)
+
+
+def test_a_token_without_signed_attributes(
+    hub: tuple[EmbeddedTimestampAuthority, TsaKeyMaterial],
+) -> None:
+    authority, _ = hub
+    content = cms.ContentInfo.load(authority.timestamp(DIGEST).token)
+    del content["content"]["signer_infos"][0]["signed_attrs"]
+    with pytest.raises(InvalidTimestampToken, match="no signed attributes"):
+        verify_token(content.dump(force=True), DIGEST)
 
 
 def test_bad_extra_certificates_are_refused(

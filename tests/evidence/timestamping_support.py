@@ -49,6 +49,14 @@ def hub_tsa(directory: Path, **kwargs: object) -> tuple[EmbeddedTimestampAuthori
     return EmbeddedTimestampAuthority(material, **kwargs), material  # type: ignore[arg-type]
 
 
+class UncheckedAuthority(EmbeddedTimestampAuthority):
+    """Signs whatever its clock says, even outside its certificate's validity, as a
+    misconfigured TSA would: the verifier tests need such tokens."""
+
+    def _check_certificate_at(self, gen_time: datetime) -> None:
+        pass
+
+
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
