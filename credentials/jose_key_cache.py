@@ -1,4 +1,4 @@
-"""Resolved verification keys kept where reusing them cannot change a verification's answer.
+"""Resolved verification keys, reused where that cannot change an answer, or for a set time.
 
 Resolving the key behind a JWS ``kid`` (:func:`resolve_verification_key`) costs far more
 than the signature check (a did:key expansion checks the point's order in Python; a

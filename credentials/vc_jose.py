@@ -146,7 +146,7 @@ def enveloped_credential(token: str) -> dict[str, Any]:
 
 
 def enveloped_token(entry: object, index: int = 0) -> str:
-    """The ``vc+jwt`` inside an ``EnvelopedVerifiableCredential`` (VC 2.0 §5.13, a data: URL)."""
+    """The ``vc+jwt`` inside an ``EnvelopedVerifiableCredential`` (VC 2.0: a data: URL id)."""
     where = f"verifiableCredential[{index}]"
     if not isinstance(entry, Mapping) or ENVELOPED_CREDENTIAL not in types_of(entry):
         raise MalformedCredential(
@@ -240,7 +240,7 @@ def _verify_credential(
     times = jwt_times(payload, now)
     key_time, source = _key_time(times, at)
     result.passed("structure")
-    key = _resolve(keys, resolver, opened, "assertionMethod", key_time)
+    key = _signing_key(keys, resolver, opened, "assertionMethod", key_time)
     result.passed("proof")
     check_times(times, now)
     result.document = payload
@@ -276,7 +276,7 @@ def _verify_presentation(
     now = _now() if at is None else at
     times = jwt_times(payload, now)
     result.passed("structure")
-    key = _resolve(keys, resolver, opened, "authentication", at)
+    key = _signing_key(keys, resolver, opened, "authentication", at)
     _check_challenge(payload, challenge, domain)
     result.passed("proof")
     check_times(times, now)
@@ -308,10 +308,10 @@ def _check_challenge(payload: Mapping[str, Any], challenge: str | None, domain: 
             raise ProofError(f"the presentation is not addressed to {domain} (aud)")
 
 
-def _resolve(
+def _signing_key(
     keys: KeyCache, resolver: DidResolver, opened: Opened, purpose: str, at: int | None
 ) -> VerificationKey:
-    """The kid's key for ``purpose`` as of ``at``, and the signature checked with it."""
+    """The kid's key for ``purpose`` as of ``at``, once the signature checks with it."""
     try:
         key = keys.resolve(resolver, opened.kid, purpose, at=at)
     except CredentialError:
