@@ -51,9 +51,12 @@ XSD_INTEGER, XSD_DOUBLE = _XSD + "integer", _XSD + "double"
 
 # IRIs both pyld (absolute, no white space) and the strict canonicalizer accept.
 _SAFE_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>"{}|^`\\\s]*$')
+_SAFE_BLANK = re.compile(r"^_:[A-Za-z0-9_.\-]+$")
 _UNSAFE_LITERAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DOUBLE_EXPONENT = re.compile(r"(\d)0*E\+?(-)?0*(\d)")
 _SCALARS = (str, bool, int, float)
+# Deeper documents go to pyld, which has its own (larger) limit and error for them.
+MAX_DEPTH = 32
 
 
 class Unsupported(Exception):
@@ -127,6 +130,7 @@ class _Converter:
         self._seen: dict[tuple[str, str, str, Any], str] = {}
         self._blank: dict[str, str] = {}
         self._fresh = 0
+        self._depth = 0  # JSON arrays and objects around the value being converted
 
     def new_blank(self) -> str:
         self._fresh += 1
@@ -140,6 +144,8 @@ class _Converter:
         if iri is None or how == RELATIVE or iri in KEYWORDS:
             raise Unsupported(f"identifier {value[:60]!r}")
         if iri.startswith("_:"):
+            if _SAFE_BLANK.match(iri) is None:
+                raise Unsupported(f"blank node identifier {value[:60]!r}")
             term = self._blank.get(iri)
             if term is None:
                 term = self._blank[iri] = f"_:d{len(self._blank)}"
@@ -165,22 +171,37 @@ class _Converter:
     def value(
         self, ctx: ActiveContext, prop: str, value: Any, graph: str, inside_list: bool
     ) -> list[_Item]:
-        if isinstance(value, list):
-            inside_list = inside_list or "@list" in ctx.container(prop)
-            items: list[_Item] = []
-            for element in value:
-                if isinstance(element, list):
-                    raise Unsupported("nested array")
-                if element is not None:
-                    items.extend(self.value(ctx, prop, element, graph, inside_list))
+        if isinstance(value, list | dict):
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise Unsupported("deeply nested document")
+            items = self._container(ctx, prop, value, graph, inside_list)
+            self._depth -= 1
             return items
-        if isinstance(value, dict):
-            return self.node(ctx, prop, value, graph, top=False, inside_list=inside_list)
         if value is None:
             return []
         if not isinstance(value, _SCALARS):
             raise Unsupported(f"{type(value).__name__} value")
         return [self.scalar(ctx, prop, value)]
+
+    def _container(
+        self, ctx: ActiveContext, prop: str, value: Any, graph: str, inside_list: bool
+    ) -> list[_Item]:
+        if isinstance(value, dict):
+            return self.node(ctx, prop, value, graph, top=False, inside_list=inside_list)
+        inside_list = inside_list or "@list" in ctx.container(prop)
+        items: list[_Item] = []
+        for element in value:
+            if isinstance(element, list):
+                raise Unsupported("nested array")
+            if element is not None:
+                items.extend(self.value(ctx, prop, element, graph, inside_list))
+        return items
+
+    def _json(self, value: Any) -> _Item:
+        if self._depth + _json_depth(value) > MAX_DEPTH:
+            raise Unsupported("deeply nested document")
+        return ("v", literal(value, "@json", None), ("@json", None, _strict_key(value)))
 
     def scalar(self, ctx: ActiveContext, prop: str, value: Any) -> _Item:
         """§5.3 Value Expansion, then §8.2 for the value object."""
@@ -323,7 +344,7 @@ class _Converter:
             raise Unsupported("invalid typed value")
         datatype = types[0] if types else None
         if datatype == "@json":
-            return [("v", literal(value, "@json", None), ("@json", None, _strict_key(value)))]
+            return [self._json(value)]
         if value is None:
             return []
         if not isinstance(value, _SCALARS):
@@ -359,7 +380,7 @@ class _Converter:
         if ctx.type_mapping(key) == "@json":
             if container:
                 raise Unsupported("@json with a container")
-            return [("v", literal(value, "@json", None), ("@json", None, _strict_key(value)))]
+            return [self._json(value)]
         if "@graph" in container:
             if "@list" in container:
                 raise Unsupported("graph list")
@@ -395,6 +416,14 @@ class _Converter:
             self.quads.append((subject, RDF_REST, rest, graph))
             subject = rest
         return ("l", head, None)
+
+
+def _json_depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_json_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_json_depth, value), default=0)
+    return 0
 
 
 def _strict_key(value: Any) -> Any:
