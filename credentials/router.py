@@ -1,0 +1,171 @@
+"""The VC API (W3C CCG, https://w3c-ccg.github.io/vc-api/) over the issuer and the verifier.
+
+Thin: request parsing and status codes only. ``POST /credentials/issue`` (§3.2.1,
+authorised callers; 201 with ``verifiableCredential``), ``POST /credentials/verify``
+(§3.3.1) and ``POST /presentations/verify`` (§3.3.2), ``POST /credentials/status``
+(§3.2.3, authorised), and ``GET /credentials/status/{list}`` serving the status list
+credentials named in ``statusListCredential``.
+
+Verification answers 200 when the document verifies, 422 with the same result body
+when a well-formed document does not, and 400 when it is not a credential at all
+(malformed, unknown context): the statuses the W3C VC test suites expect. Results
+carry the verifier's ``checks`` / ``errors`` / ``warnings`` and, for VC API clients,
+``problemDetails`` typed with VC Data Model 2.0 §7.1 error URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from credentials.errors import CredentialNotFound
+from credentials.issuer import CredentialIssuer
+from credentials.status_service import StatusService
+from credentials.verification import VerificationResult
+from credentials.verifier import Verifier
+
+_PROBLEM_BASE = "https://www.w3.org/TR/vc-data-model#"
+_MALFORMED = frozenset({"PARSING_ERROR", "CONTEXT_ERROR", "DOCUMENT_TOO_LARGE"})
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class IssueOptions(_Body):
+    credential_id: str | None = Field(default=None, alias="credentialId", max_length=2048)
+    securing_mechanism: Literal["eddsa-rdfc-2022", "vc+jwt"] = Field(
+        default="eddsa-rdfc-2022", alias="securingMechanism"
+    )
+    alg: Literal["EdDSA", "ES256K"] = "EdDSA"
+    status_purposes: list[Literal["revocation", "suspension"]] = Field(
+        default_factory=lambda: ["revocation"], alias="statusPurposes", max_length=2
+    )
+
+
+class IssueRequest(_Body):
+    credential: dict[str, Any]
+    options: IssueOptions = IssueOptions()
+
+
+class VerifyCredentialOptions(_Body):
+    check_status: bool = Field(default=True, alias="checkStatus")
+
+
+class VerifyCredentialRequest(_Body):
+    verifiable_credential: dict[str, Any] | str = Field(alias="verifiableCredential")
+    options: VerifyCredentialOptions = VerifyCredentialOptions()
+
+
+class VerifyPresentationOptions(_Body):
+    challenge: str | None = Field(default=None, max_length=1024)
+    domain: str | None = Field(default=None, max_length=1024)
+
+
+class VerifyPresentationRequest(_Body):
+    verifiable_presentation: dict[str, Any] | str = Field(alias="verifiablePresentation")
+    options: VerifyPresentationOptions = VerifyPresentationOptions()
+
+
+class StatusEntryRef(_Body):
+    type: str = Field(max_length=64)
+    status_purpose: Literal["revocation", "suspension"] = Field(alias="statusPurpose")
+    id: str | None = Field(default=None, max_length=2048)
+    status_list_index: str | None = Field(default=None, alias="statusListIndex", max_length=16)
+    status_list_credential: str | None = Field(
+        default=None, alias="statusListCredential", max_length=2048
+    )
+
+
+class UpdateStatusRequest(_Body):
+    credential_id: str = Field(alias="credentialId", min_length=1, max_length=2048)
+    credential_status: StatusEntryRef = Field(alias="credentialStatus")
+    status: StrictBool
+
+
+def result_body(result: VerificationResult) -> dict[str, Any]:
+    body = result.to_json()
+    body["problemDetails"] = [
+        {"type": _PROBLEM_BASE + p.code, "title": p.code, "detail": p.message}
+        for p in result.errors
+    ]
+    return body
+
+
+def result_response(result: VerificationResult) -> JSONResponse:
+    if result.verified:
+        status = 200
+    elif any(p.code in _MALFORMED and "." not in p.check for p in result.errors):
+        status = 400
+    else:
+        status = 422
+    return JSONResponse(result_body(result), status_code=status)
+
+
+def credentials_router(
+    issuer: CredentialIssuer,
+    verifier: Verifier,
+    status: StatusService | None,
+    require_caller: Callable[..., str],
+) -> APIRouter:
+    router = APIRouter(tags=["credentials"])
+    caller = Annotated[str, Depends(require_caller)]
+
+    @router.post("/credentials/issue", status_code=201)
+    def issue(request: IssueRequest, _caller: caller) -> dict[str, Any]:
+        credential = dict(request.credential)
+        if request.options.credential_id is not None:
+            credential.setdefault("id", request.options.credential_id)
+        issued = issuer.issue(
+            credential,
+            mechanism=request.options.securing_mechanism,
+            alg=request.options.alg,
+            status_purposes=tuple(request.options.status_purposes) if status else (),
+        )
+        return issued.to_json()
+
+    @router.post("/credentials/verify")
+    def verify_credential(request: VerifyCredentialRequest) -> JSONResponse:
+        return result_response(
+            verifier.verify_credential(
+                request.verifiable_credential, check_status=request.options.check_status
+            )
+        )
+
+    @router.post("/presentations/verify")
+    def verify_presentation(request: VerifyPresentationRequest) -> JSONResponse:
+        return result_response(
+            verifier.verify_presentation(
+                request.verifiable_presentation,
+                challenge=request.options.challenge,
+                domain=request.options.domain,
+            )
+        )
+
+    @router.post("/credentials/status")
+    def update_status(request: UpdateStatusRequest, _caller: caller) -> dict[str, Any]:
+        if status is None:
+            raise CredentialNotFound("this hub keeps no status lists")
+        purpose = request.credential_status.status_purpose
+        changed = status.set_status(request.credential_id, purpose, request.status)
+        status.publish()
+        return {
+            "credentialId": request.credential_id,
+            "statusPurpose": purpose,
+            "status": request.status,
+            "changed": changed,
+        }
+
+    @router.get("/credentials/status/{list_id}")
+    def status_list(
+        list_id: Annotated[str, Path(pattern=r"^[0-9a-f]{8,64}$")],
+    ) -> JSONResponse:
+        if status is None:
+            raise CredentialNotFound("this hub keeps no status lists")
+        return JSONResponse(status.list_credential(list_id), media_type="application/vc")
+
+    return router
