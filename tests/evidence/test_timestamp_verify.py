@@ -81,6 +81,17 @@ def test_a_token_without_certificates_needs_them_given(
         verify_token(token.token, DIGEST, certificates=token.certificates[:1])
 
 
+def test_a_given_signing_certificate_never_becomes_a_trust_anchor(
+    hub: tuple[EmbeddedTimestampAuthority, TsaKeyMaterial], pki: CustomPki
+) -> None:
+    authority, _ = hub
+    token = authority.timestamp(DIGEST, cert_req=False)
+    with pytest.raises(InvalidTimestampToken, match="bad signature or certificate chain"):
+        verify_token(
+            token.token, DIGEST, trust_roots=[pki.root], certificates=token.certificates[:1]
+        )
+
+
 def test_wrong_digest(hub: tuple[EmbeddedTimestampAuthority, TsaKeyMaterial]) -> None:
     authority, material = hub
     token = authority.timestamp(DIGEST)
