@@ -273,6 +273,8 @@ def receipt_verify(
 # Sub-apps of components; imported last because they use the helpers above.
 from notary_hub.cli_consortium import consortium_app  # noqa: E402
 from notary_hub.cli_keys import keys_app  # noqa: E402
+from notary_hub.cli_verify import verify  # noqa: E402
 
 app.add_typer(keys_app, name="keys")
+app.command()(verify)
 app.add_typer(consortium_app, name="consortium")

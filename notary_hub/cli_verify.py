@@ -1,0 +1,171 @@
+"""``notary-hub verify``: check a credential or presentation with a chain node and nothing else.
+
+The verifier a court runs: the issuer's DID is resolved through the chain's
+JSON-RPC alone (its ERC-1056 registry found from the chain's logs unless
+``--registry`` names it), status comes from a list credential handed in (file or
+mirror URL) or from the copy published on chain. Exit 0 only when everything
+verifies; 1 when the document does not; 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.table import Table
+
+from chain_adapter.json_guard import too_deep
+from chain_adapter.jsonrpc_chain import JsonRpcChain
+from credentials.router import result_body
+from credentials.verification import VerificationResult
+from credentials.verifier import StaticStatusLists, Verifier
+from did_registry.did_key import DidKeyResolver
+from did_registry.dispatch import DispatchingResolver
+from did_registry.ethr_resolver import EthrResolver
+from did_registry.registry_discovery import DiscoveringSource
+from notary_hub.cli import cli_errors, err, fail, out
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+MAX_STATUS_LIST_BYTES = 4 * 1024 * 1024
+
+
+def _read_document(file: Path) -> Any:
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        fail("file_not_found", f"{file}: {exc.strerror}", 2)
+    if size > MAX_DOCUMENT_BYTES:
+        fail("document_too_large", f"{file} is {size} bytes; the limit is {MAX_DOCUMENT_BYTES}")
+    text = file.read_text("utf-8", errors="replace").strip()
+    if text.count(".") == 2 and not text.startswith(("{", "[")):
+        return text  # a compact vc+jwt / vp+jwt
+    if too_deep(text):
+        fail("invalid_document", f"{file} nests JSON too deeply")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(
+            "invalid_document", f"{file} is neither JSON nor a JWT: {exc.msg} at line {exc.lineno}"
+        )
+
+
+def _status_list(source: str) -> dict[str, Any]:
+    if source.startswith(("https://", "http://")):
+        try:
+            with httpx.stream("GET", source, timeout=10.0, follow_redirects=False) as response:
+                response.raise_for_status()
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_STATUS_LIST_BYTES:
+                        fail("status_list_too_large", f"{source} is larger than allowed")
+        except httpx.HTTPError as exc:
+            fail("status_list_unavailable", f"{source}: {exc}")
+        text = body.decode("utf-8", errors="replace")
+    else:
+        path = Path(source)
+        if not path.is_file():
+            fail("file_not_found", f"status list {source} is not a file", 2)
+        text = path.read_text("utf-8", errors="replace")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail("invalid_status_list", f"{source} is not JSON: {exc.msg}")
+    if not isinstance(document, dict):
+        fail("invalid_status_list", f"{source} is not a JSON object")
+    return document
+
+
+def _is_presentation(document: Any) -> bool:
+    if isinstance(document, str):
+        try:
+            header = json.loads(base64.urlsafe_b64decode(document.split(".")[0] + "=="))
+        except ValueError:
+            return False
+        return isinstance(header, dict) and header.get("typ") == "vp+jwt"
+    kinds = document.get("type") if isinstance(document, dict) else None
+    kinds = [kinds] if isinstance(kinds, str) else kinds or []
+    return "VerifiablePresentation" in kinds
+
+
+def _report(result: VerificationResult, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result_body(result), indent=2) + "\n")
+        return
+    verdict = "[bold green]VALID[/]" if result.verified else "[bold red]INVALID[/]"
+    out.print(verdict)
+    details = Table(show_header=False, box=None)
+    for key in ("issuer", "id", "type"):
+        if result.details.get(key):
+            details.add_row(key, str(result.details[key]))
+    for proof in result.details.get("proofs", []):
+        details.add_row("signed by", f"{proof['verificationMethod']} at {proof.get('created')}")
+    for status in result.details.get("status", []):
+        details.add_row(
+            "status",
+            f"{status['purpose']}: {'set' if status['status'] else 'clear'} "
+            f"(list version {status['listVersion']})",
+        )
+    for key, value in result.details.get("evidence", {}).items():
+        details.add_row(key, str(value))
+    out.print(details)
+    passed = sorted(set(result.checks))
+    if passed:
+        out.print("passed: " + ", ".join(passed), markup=False, highlight=False)
+    for warning in result.warnings:
+        out.print(f"warning: {warning.check}: {warning.message}", markup=False, highlight=False)
+    for problem in result.errors:
+        err.print(
+            f"failed: {problem.check}: {problem.code}: {problem.message}",
+            markup=False,
+            highlight=False,
+        )
+
+
+def verify(
+    document_file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Credential or presentation: JSON or JWT.")
+    ],
+    rpc: Annotated[
+        str | None,
+        typer.Option(
+            help="JSON-RPC URL of any node of the chain.", envvar="NOTARY_HUB_VERIFY_RPC_URL"
+        ),
+    ] = None,
+    registry: Annotated[
+        str | None, typer.Option(help="The DID registry address (default: found on chain).")
+    ] = None,
+    status_list: Annotated[
+        list[str] | None,
+        typer.Option(help="Status list credential, a file or a mirror URL (repeatable)."),
+    ] = None,
+    challenge: Annotated[str | None, typer.Option(help="Expected presentation challenge.")] = None,
+    domain: Annotated[str | None, typer.Option(help="Expected presentation domain.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Verify a credential or presentation without the hub. Exit 0 only if valid."""
+    document = _read_document(document_file)
+    if rpc is None:
+        fail("missing_rpc", "a chain JSON-RPC URL is needed: --rpc URL", 2)
+    lists = [_status_list(source) for source in status_list or []]
+    with cli_errors():
+        chain = JsonRpcChain.connect(rpc, expected_chain_id=None, timeout=10.0, retries=2)
+        try:
+            source = DiscoveringSource(chain, registry=registry)
+            resolver = DispatchingResolver(
+                {"ethr": EthrResolver({chain.chain_id: source}), "key": DidKeyResolver()}
+            )
+            verifier = Verifier(resolver, chain=chain, status_lists=StaticStatusLists(lists))
+            if _is_presentation(document):
+                result = verifier.verify_presentation(document, challenge=challenge, domain=domain)
+            else:
+                result = verifier.verify_credential(document)
+        finally:
+            chain.close()
+    _report(result, as_json)
+    raise typer.Exit(0 if result.verified else 1)
