@@ -7,15 +7,13 @@ tampering) and adds what only its medium has. The S3 store talks HTTP to moto's 
 
 from __future__ import annotations
 
-import hashlib
+import io
 import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -33,49 +31,25 @@ from evidence.errors import (
 from evidence.key_encryption import LocalKeyEncryptionKey
 from evidence.local_blob_store import LocalBlobStore
 from evidence.s3_blob_store import MIN_PART_SIZE, S3BlobStore
+from tests.evidence.blob_store_support import (
+    CHUNK,
+    CRASHING_WRITER,
+    LIMIT,
+    MASTER,
+    MEMORY_PROBE,
+    PREFIX,
+    REPO,
+    Backend,
+    get,
+    local_backend,
+    openssl_sm3,
+    put,
+    s3_backend,
+    sha,
+)
 
 # Until tests/conftest.py lists "tests.fixtures.s3_server" in pytest_plugins.
 from tests.fixtures.s3_server import S3Bucket, S3Server, s3_bucket, s3_server  # noqa: F401
-
-REPO = Path(__file__).resolve().parents[2]
-CHUNK = 1024  # small chunks: multi-chunk objects stay tiny
-MASTER = bytes(range(32))
-LIMIT = 64 << 20
-
-
-@dataclass
-class Backend:
-    """A store under test and raw access to its stored objects."""
-
-    store: BlobStore
-    read_raw: Callable[[bytes], bytes]
-    write_raw: Callable[[bytes, bytes], None]
-    leftovers: Callable[[], list[str]]  # temporary objects / uploads still around
-    reopen: Callable[[LocalKeyEncryptionKey], BlobStore]  # same storage, given key
-
-
-def put(store: BlobStore, data: bytes, *, piece: int = 777, **commit: Any) -> StoredBlob:
-    writer = store.writer(max_size=LIMIT)
-    for start in range(0, len(data), piece):
-        writer.write(data[start : start + piece])
-    return writer.commit(**commit)
-
-
-def get(store: BlobStore, sha256: bytes) -> bytes:
-    return b"".join(store.open(sha256))
-
-
-def openssl_sm3(data: bytes, directory: Path) -> bytes:
-    path = directory / "sm3-input.bin"
-    path.write_bytes(data)
-    out = subprocess.run(
-        ["openssl", "dgst", "-sm3", "-r", str(path)], check=True, capture_output=True, text=True
-    ).stdout
-    return bytes.fromhex(out.split()[0])
-
-
-def sha(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
 
 
 class BlobStoreContract:
@@ -230,7 +204,7 @@ class BlobStoreContract:
         data = os.urandom(3 * CHUNK + CHUNK // 2)
         blob = put(backend.store, data)
         stored = backend.read_raw(blob.sha256)
-        header_size = len(read_header(_Reader(stored))[1])
+        header_size = len(read_header(io.BytesIO(stored))[1])
         backend.write_raw(blob.sha256, change(stored, header_size))
         with pytest.raises(BlobCorrupt):
             get(backend.store, blob.sha256)
@@ -296,82 +270,13 @@ class BlobStoreContract:
             backend.reopen(LocalKeyEncryptionKey(os.urandom(32))).open(blob.sha256)
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self._data, self._at = data, 0
-
-    def read(self, size: int, /) -> bytes:
-        piece = self._data[self._at : self._at + size]
-        self._at += len(piece)
-        return piece
-
-
 # -- the local filesystem store --------------------------------------------------------------
-
-
-def _local_backend(directory: Path) -> Backend:
-    store = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), chunk_size=CHUNK)
-
-    def write_raw(sha256: bytes, data: bytes) -> None:
-        store.path(sha256).write_bytes(data)
-
-    def leftovers() -> list[str]:
-        return sorted(entry.name for entry in store.tmp_dir.iterdir() if entry.name != ".lock")
-
-    return Backend(
-        store,
-        lambda sha256: store.path(sha256).read_bytes(),
-        write_raw,
-        leftovers,
-        lambda kek: LocalBlobStore(directory, kek, chunk_size=CHUNK),
-    )
-
-
-_CRASHING_WRITER = """
-import os, sys
-from pathlib import Path
-from evidence.key_encryption import LocalKeyEncryptionKey
-from evidence.local_blob_store import LocalBlobStore
-store = LocalBlobStore(Path(sys.argv[1]), LocalKeyEncryptionKey(bytes(range(32))), chunk_size=1024)
-writer = store.writer(max_size=1 << 20)
-writer.write(os.urandom(5000))
-os._exit(9)  # a crash: no commit, no abort, no cleanup
-"""
-
-_MEMORY_PROBE = """
-import os, sys
-from pathlib import Path
-from evidence.key_encryption import LocalKeyEncryptionKey
-from evidence.local_blob_store import LocalBlobStore
-
-def peak_kib():
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-
-store = LocalBlobStore(Path(sys.argv[1]), LocalKeyEncryptionKey(os.urandom(32)))
-piece = os.urandom(1 << 20)
-warm = store.writer(max_size=1 << 30)  # load every module and pool thread first
-warm.write(piece)
-for _ in store.open(warm.commit().sha256):
-    pass
-before = peak_kib()
-writer = store.writer(max_size=1 << 30)
-for index in range(200):
-    writer.write(piece)
-blob = writer.commit()
-total = 0
-for chunk in store.open(blob.sha256):
-    total += len(chunk)
-assert total == 200 << 20, total
-print(peak_kib() - before)
-"""
 
 
 class TestLocalBlobStore(BlobStoreContract):
     @pytest.fixture
     def backend(self, tmp_path: Path) -> Backend:
-        return _local_backend(tmp_path / "blobs")
+        return local_backend(tmp_path / "blobs")
 
     def test_layout_and_permissions(self, tmp_path: Path) -> None:
         old_umask = os.umask(0o022)
@@ -393,7 +298,7 @@ class TestLocalBlobStore(BlobStoreContract):
         directory = tmp_path / "blobs"
         LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER))
         crashed = subprocess.run(
-            [sys.executable, "-c", _CRASHING_WRITER, str(directory)], cwd=REPO, timeout=60
+            [sys.executable, "-c", CRASHING_WRITER, str(directory)], cwd=REPO, timeout=60
         )
         assert crashed.returncode == 9
         assert len(list((directory / "tmp").glob("*.tmp"))) == 1
@@ -424,7 +329,7 @@ class TestLocalBlobStore(BlobStoreContract):
 
     def test_streaming_200_mib_keeps_memory_flat(self, tmp_path: Path) -> None:
         probe = subprocess.run(
-            [sys.executable, "-c", _MEMORY_PROBE, str(tmp_path / "blobs")],
+            [sys.executable, "-c", MEMORY_PROBE, str(tmp_path / "blobs")],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -437,42 +342,14 @@ class TestLocalBlobStore(BlobStoreContract):
 
 # -- the S3 store ----------------------------------------------------------------------------
 
-PREFIX = "evidence/"
-
-
-def _s3_backend(bucket: S3Bucket) -> Backend:
-    client, name = bucket.client, bucket.name
-    kwargs: dict[str, Any] = {"prefix": PREFIX, "chunk_size": CHUNK, "part_size": MIN_PART_SIZE}
-    store = S3BlobStore(client, name, LocalKeyEncryptionKey(MASTER), **kwargs)
-
-    def read_raw(sha256: bytes) -> bytes:
-        body: bytes = client.get_object(Bucket=name, Key=store.key(sha256))["Body"].read()
-        return body
-
-    def write_raw(sha256: bytes, data: bytes) -> None:
-        client.put_object(Bucket=name, Key=store.key(sha256), Body=data)
-
-    def leftovers() -> list[str]:
-        objects = client.list_objects_v2(Bucket=name, Prefix=store.tmp_prefix).get("Contents", [])
-        uploads = client.list_multipart_uploads(Bucket=name).get("Uploads", [])
-        return [entry["Key"] for entry in objects] + [entry["Key"] for entry in uploads]
-
-    return Backend(
-        store,
-        read_raw,
-        write_raw,
-        leftovers,
-        lambda kek: S3BlobStore(client, name, kek, **kwargs),
-    )
-
 
 class TestS3BlobStore(BlobStoreContract):
     @pytest.fixture
     def backend(self, s3_bucket: S3Bucket) -> Backend:  # noqa: F811
-        return _s3_backend(s3_bucket)
+        return s3_backend(s3_bucket)
 
     def test_keys(self, s3_bucket: S3Bucket) -> None:  # noqa: F811
-        backend = _s3_backend(s3_bucket)
+        backend = s3_backend(s3_bucket)
         small, large = os.urandom(100), os.urandom(MIN_PART_SIZE + 1)
         put(backend.store, small)
         put(backend.store, large, piece=1 << 20)  # multipart via a temporary key
@@ -485,7 +362,7 @@ class TestS3BlobStore(BlobStoreContract):
         assert backend.leftovers() == []
 
     def test_remove_abandoned_uploads(self, s3_bucket: S3Bucket) -> None:  # noqa: F811
-        backend = _s3_backend(s3_bucket)
+        backend = s3_backend(s3_bucket)
         store = backend.store
         assert isinstance(store, S3BlobStore)
         kept = put(store, b"stored evidence")

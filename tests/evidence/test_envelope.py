@@ -258,7 +258,7 @@ def test_local_kek_wrap_binds_the_context() -> None:
 
 def test_local_kek_id_and_repr() -> None:
     kek = LocalKeyEncryptionKey(MASTER)
-    assert kek.key_id == LocalKeyEncryptionKey(bytearray(MASTER)).key_id
+    assert kek.key_id == LocalKeyEncryptionKey(bytes(MASTER)).key_id
     assert kek.key_id != LocalKeyEncryptionKey(bytes(32)).key_id
     assert kek.key_id.startswith("local:") and len(kek.key_id) == 6 + 16
     assert MASTER.hex() not in repr(kek) and MASTER.hex()[:16] not in kek.key_id
