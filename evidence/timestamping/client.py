@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from asn1crypto import tsp  # type: ignore[import-untyped]
+from asn1crypto import tsp
 from cryptography import x509
 
 from evidence.errors import InvalidTimestampToken, TimestampError, TimestampUnavailable

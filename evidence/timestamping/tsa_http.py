@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple, Protocol
 
-from asn1crypto import tsp  # type: ignore[import-untyped]
+from asn1crypto import tsp
 
 from evidence.errors import EvidenceError
 from evidence.timestamping.protocol import HASH_ALGORITHMS, TimestampToken

@@ -9,7 +9,7 @@ asn1crypto's own building blocks instead.
 
 from __future__ import annotations
 
-from asn1crypto import cms, core, tsp  # type: ignore[import-untyped]
+from asn1crypto import cms, core, tsp
 
 __all__ = ["TimeStampResp", "granted_response", "rejection_response"]
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import rfc3161_client
-from asn1crypto import cms  # type: ignore[import-untyped]
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
