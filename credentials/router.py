@@ -32,6 +32,13 @@ _PROBLEM_BASE = "https://www.w3.org/TR/vc-data-model#"
 _MALFORMED = frozenset({"PARSING_ERROR", "CONTEXT_ERROR", "DOCUMENT_TOO_LARGE"})
 
 
+Purpose = Literal["revocation", "suspension"]
+
+
+def _revocation_only() -> list[Purpose]:
+    return ["revocation"]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -42,8 +49,8 @@ class IssueOptions(_Body):
         default="eddsa-rdfc-2022", alias="securingMechanism"
     )
     alg: Literal["EdDSA", "ES256K"] = "EdDSA"
-    status_purposes: list[Literal["revocation", "suspension"]] = Field(
-        default_factory=lambda: ["revocation"], alias="statusPurposes", max_length=2
+    status_purposes: list[Purpose] = Field(
+        default_factory=_revocation_only, alias="statusPurposes", max_length=2
     )
 
 
@@ -73,7 +80,7 @@ class VerifyPresentationRequest(_Body):
 
 class StatusEntryRef(_Body):
     type: str = Field(max_length=64)
-    status_purpose: Literal["revocation", "suspension"] = Field(alias="statusPurpose")
+    status_purpose: Purpose = Field(alias="statusPurpose")
     id: str | None = Field(default=None, max_length=2048)
     status_list_index: str | None = Field(default=None, alias="statusListIndex", max_length=16)
     status_list_credential: str | None = Field(

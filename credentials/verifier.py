@@ -21,7 +21,7 @@ each credential in them as above. Nothing here raises for a bad document.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -64,7 +64,7 @@ class StatusLists(Protocol):
 class StaticStatusLists:
     """List credentials handed to the verifier (``--status-list FILE``), by their ``id``."""
 
-    def __init__(self, lists: list[Mapping[str, Any]]) -> None:
+    def __init__(self, lists: Sequence[Mapping[str, Any]]) -> None:
         self._lists = {str(doc.get("id")): doc for doc in lists}
 
     def fetch(self, url: str) -> Mapping[str, Any] | None:

@@ -14,6 +14,7 @@ from chain_adapter.anchoring.router import anchoring_router
 from chain_adapter.errors import ChainError
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
+from credentials.router import credentials_router
 from did_registry.consortium_router import consortium_router
 from did_registry.registrar_router import registrar_router
 from did_registry.router import resolver_router
@@ -94,6 +95,11 @@ def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
         )
     )
     app.include_router(consortium_router(hub.consortium, authorised))
+    if hub.credentials is not None:
+        parts = hub.credentials
+        app.include_router(
+            credentials_router(parts.issuer, parts.verifier, parts.status, authorised)
+        )
     embedded = hub.embedded_chain
     if embedded is not None:
         server = RpcServer(embedded, allow_send_raw=hub.settings.chain.rpc_allow_send_raw)

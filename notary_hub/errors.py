@@ -15,11 +15,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chain_adapter.errors import ChainError
 from chain_adapter.keystore import KeyStoreError
+from credentials.errors import CredentialError
 from did_registry.errors import DidError
+from evidence.errors import EvidenceError
 
 log = logging.getLogger(__name__)
 
-COMPONENT_ERRORS: tuple[type[Exception], ...] = (ChainError, KeyStoreError, DidError)
+COMPONENT_ERRORS: tuple[type[Exception], ...] = (
+    ChainError,
+    KeyStoreError,
+    DidError,
+    CredentialError,
+    EvidenceError,
+)
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:

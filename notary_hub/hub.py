@@ -35,6 +35,7 @@ from chain_adapter.models import ContractRecord
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.worker import Worker
+from did_registry.chain_walker import ChainWalkerSource
 from did_registry.consortium import ConsortiumService, service_from_files
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
@@ -45,6 +46,7 @@ from did_registry.notary_identity import NotaryIdentity, open_notary_identity
 from did_registry.registrar import Registrar
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
+from notary_hub.hub_credentials import CredentialParts, open_credentials
 from notary_hub.settings import Settings
 
 NODE_KEY = "node"
@@ -76,6 +78,7 @@ class Hub:
     registrar: Registrar
     consortium: ConsortiumService
     notary: NotaryIdentity | None = None
+    credentials: CredentialParts | None = None
     api_tokens: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     _workers: list[Worker] = field(default_factory=list, repr=False)
@@ -88,9 +91,13 @@ class Hub:
         # Votes cast on other members' hubs move this hub's applications on.
         advance = Worker("consortium-advance", self.consortium.advance, CONSORTIUM_POLL_SECONDS)
         self._workers = [advance]
+        if self.credentials is not None:
+            interval = self.settings.credentials.status_publish_seconds
+            self._workers.extend(self.credentials.workers(interval))
         self.batcher.start()
         self.indexer.start()
-        advance.start()
+        for worker in self._workers:
+            worker.start()
 
     def stop_background(self) -> None:
         self.batcher.stop()
@@ -345,7 +352,20 @@ def open_hub(settings: Settings) -> Hub:
         created=created,
     )
     try:
-        hub.notary = open_notary_identity(hub, registrar=registrar)
+        # The notary signs with keys it looks up by walking the chain: the index may lag.
+        walker = ChainWalkerSource(chain, deployment.did_registry.address)
+        own = EthrResolver({chain.chain_id: walker}, names=settings.did.network_names)
+        hub.notary = open_notary_identity(hub, registrar=registrar, resolver=own)
+        hub.credentials = open_credentials(
+            settings,
+            sessions=sessions,
+            chain=chain,
+            transactor=transactor,
+            deployment=hub.deployment,
+            notary=hub.notary,
+            resolver=resolver,
+            controller_key=bytes(node.key),
+        )
     except Exception:
         hub.close()
         raise

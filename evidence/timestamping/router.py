@@ -1,0 +1,44 @@
+"""``POST /tsa``: the embedded timestamp authority over the RFC 3161 §3.4 HTTP transport.
+
+Thin: the media type and a size cap here, every RFC 3161 decision in
+:func:`~evidence.timestamping.tsa_http.handle_request` (which answers malformed
+requests with a rejection TimeStampResp, as §2.4.2 asks, rather than an HTTP error).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from evidence.errors import InvalidDeposit, UploadTooLarge
+from evidence.timestamping.tsa_http import (
+    MAX_REQUEST_BYTES,
+    TIMESTAMP_QUERY_MEDIA_TYPE,
+    TIMESTAMP_REPLY_MEDIA_TYPE,
+    TimestampResponder,
+    handle_request,
+)
+
+
+class NotATimestampQuery(InvalidDeposit):
+    code = "unsupported_media_type"
+    status_code = 415
+
+
+def tsa_router(authority: TimestampResponder) -> APIRouter:
+    router = APIRouter(tags=["timestamping"])
+
+    @router.post("/tsa", response_class=Response)
+    async def timestamp(request: Request) -> Response:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != TIMESTAMP_QUERY_MEDIA_TYPE:
+            raise NotATimestampQuery(f"send a DER TimeStampReq as {TIMESTAMP_QUERY_MEDIA_TYPE}")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_REQUEST_BYTES:
+                raise UploadTooLarge(f"a timestamp request is at most {MAX_REQUEST_BYTES} bytes")
+        reply = await run_in_threadpool(handle_request, bytes(body), authority)
+        return Response(reply, media_type=TIMESTAMP_REPLY_MEDIA_TYPE)
+
+    return router
