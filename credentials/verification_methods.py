@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,8 @@ from credentials.multikey import (
 from did_registry.did_key import b58decode
 from did_registry.errors import DidError
 from did_registry.resolution import DidResolver, ResolutionOptions
+
+log = logging.getLogger(__name__)
 
 PROOF_PURPOSES = frozenset(
     {"assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation"}
@@ -95,6 +98,9 @@ def resolve_verification_key(
         result = resolver.resolve(did, ResolutionOptions(version_time=at))
     except DidError as exc:
         raise KeyResolutionError(f"{did} did not resolve ({exc.code}): {exc.message}") from None
+    except Exception as exc:  # an outage (chain node down, database gone) is a failure too
+        log.warning("resolving %s failed", did, exc_info=True)
+        raise KeyResolutionError(f"resolving {did} failed: {type(exc).__name__}") from None
     if result.did_document_metadata.get("deactivated") is True:
         raise KeyResolutionError(f"{did} is deactivated")
     document = result.did_document

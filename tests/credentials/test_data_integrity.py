@@ -23,6 +23,7 @@ from credentials.errors import MalformedCredential, UnsupportedAlgorithm
 from credentials.verification import VerificationResult
 from did_registry.did_key import ED25519, did_key
 from did_registry.dispatch import DispatchingResolver
+from did_registry.resolution import ResolutionOptions, ResolutionResult
 
 NOW = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp())
 CREATED = datetime(2025, 5, 31, 12, 0, 0, tzinfo=UTC)
@@ -254,6 +255,18 @@ def test_garbage_never_raises(document: Any, key_resolver: DispatchingResolver) 
     result = check(document, key_resolver)
     assert not result.verified and result.errors
     assert result.errors[0].code in ("PARSING_ERROR", "PROOF_VERIFICATION_ERROR")
+
+
+class DownResolver:
+    def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult:
+        raise TimeoutError("no answer from the chain node")
+
+
+def test_resolver_outage_is_a_problem(vector_b1: dict[str, Any]) -> None:
+    resolver = DispatchingResolver({"key": DownResolver()})
+    result = check(vector_b1["signedDocument"], resolver)
+    assert codes(result) == ["INVALID_VERIFICATION_METHOD"]
+    assert "failed: TimeoutError" in result.errors[0].message
 
 
 def test_missing_proof(vector_b1: dict[str, Any], key_resolver: DispatchingResolver) -> None:

@@ -183,6 +183,17 @@ def test_document_rules(
         resolve_verification_key(resolver, f"{DID}#k1", "assertionMethod")
 
 
+class DownResolver:
+    def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult:
+        raise ConnectionError("chain node unreachable")
+
+
+def test_resolver_outage_is_a_key_resolution_error() -> None:
+    resolver = DispatchingResolver({"example": DownResolver()})
+    with pytest.raises(KeyResolutionError, match=f"resolving {DID} failed: ConnectionError"):
+        resolve_verification_key(resolver, f"{DID}#k1", "assertionMethod")
+
+
 def test_deactivated_did(static: StaticResolver, resolver: DispatchingResolver) -> None:
     publish(static, method("k1", "Multikey", publicKeyMultibase=encode_public_key(ED_KEY)))
     static.metadata[DID] = {"deactivated": True}
