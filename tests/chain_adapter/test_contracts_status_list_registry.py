@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from pathlib import Path
 
@@ -35,10 +36,16 @@ from tests.chain_adapter.contracts_conftest_helpers import (
 
 LIST_A = hashlib.sha256(b"https://hub.example/credentials/status/a").digest()
 LIST_B = hashlib.sha256(b"https://hub.example/credentials/status/b").digest()
-DIGEST_1 = hashlib.sha256(b"\0" * 16384).digest()
-DIGEST_2 = hashlib.sha256(b"\x80" + b"\0" * 16383).digest()
+BITS_1 = b"\0" * 16384
+BITS_2 = b"\x80" + b"\0" * 16383
+DIGEST_1 = hashlib.sha256(BITS_1).digest()
+DIGEST_2 = hashlib.sha256(BITS_2).digest()
+LIST_1 = gzip.compress(BITS_1, compresslevel=9, mtime=0)  # what the hub publishes
+LIST_2 = gzip.compress(BITS_2, compresslevel=9, mtime=0)
 ZERO32 = b"\0" * 32
-MAX_PUBLISH_GAS = 80_000  # first publication of a list; catches accidental regressions
+MAX_ENCODED_LIST = 65_536
+# First publication of an empty 131,072-entry list (51 bytes gzipped); catches regressions.
+MAX_PUBLISH_GAS = 75_000
 
 
 @pytest.fixture(scope="module")
@@ -53,54 +60,90 @@ def registry(w3: Web3) -> Contract:
 
 
 def test_never_published_reads_as_zeros(registry: Contract, w3: Web3) -> None:
-    assert tuple(registry.functions.latest(w3.eth.accounts[0], LIST_A).call()) == (ZERO32, 0, 0)
+    assert tuple(registry.functions.latest(w3.eth.accounts[0], LIST_A).call()) == (
+        ZERO32,
+        0,
+        0,
+        0,
+    )
+    assert registry.functions.MAX_ENCODED_LIST().call() == MAX_ENCODED_LIST
 
 
-def test_publish_records_digest_version_and_time(registry: Contract, w3: Web3) -> None:
+def test_publish_records_digest_version_time_block_and_the_list(
+    registry: Contract, w3: Web3
+) -> None:
     publisher = w3.eth.accounts[1]
-    receipt = transact(w3, registry.functions.publish(LIST_A, DIGEST_1), publisher)
+    receipt = transact(w3, registry.functions.publish(LIST_A, DIGEST_1, LIST_1), publisher)
     assert receipt["gasUsed"] <= MAX_PUBLISH_GAS
     assert events(registry, "StatusListPublished", receipt) == [
-        {"publisher": publisher, "listId": LIST_A, "digest": DIGEST_1, "version": 1}
+        {
+            "publisher": publisher,
+            "listId": LIST_A,
+            "digest": DIGEST_1,
+            "version": 1,
+            "encodedList": LIST_1,
+        }
     ]
     assert tuple(registry.functions.latest(publisher, LIST_A).call()) == (
         DIGEST_1,
         1,
         block_timestamp(w3, receipt),
+        receipt["blockNumber"],
     )
 
-    receipt = transact(w3, registry.functions.publish(LIST_A, DIGEST_2), publisher)
+    receipt = transact(w3, registry.functions.publish(LIST_A, DIGEST_2, LIST_2), publisher)
     assert tuple(registry.functions.latest(publisher, LIST_A).call()) == (
         DIGEST_2,
         2,
         block_timestamp(w3, receipt),
+        receipt["blockNumber"],
     )
     # The same digest again (a retried transaction) is a new version, nothing worse.
-    transact(w3, registry.functions.publish(LIST_A, DIGEST_2), publisher)
-    assert registry.functions.latest(publisher, LIST_A).call()[:2] == [DIGEST_2, 3]
+    retried = transact(w3, registry.functions.publish(LIST_A, DIGEST_2, LIST_2), publisher)
+    latest = registry.functions.latest(publisher, LIST_A).call()
+    assert latest[:2] == [DIGEST_2, 3] and latest[3] == retried["blockNumber"]
     logs = registry.events.StatusListPublished().get_logs(
         from_block=0, argument_filters={"publisher": publisher, "listId": LIST_A}
     )
-    assert [(log["args"]["version"], log["args"]["digest"]) for log in logs] == [
-        (1, DIGEST_1),
-        (2, DIGEST_2),
-        (3, DIGEST_2),
-    ]
+    assert [
+        (log["args"]["version"], log["args"]["digest"], log["args"]["encodedList"]) for log in logs
+    ] == [(1, DIGEST_1, LIST_1), (2, DIGEST_2, LIST_2), (3, DIGEST_2, LIST_2)]
+    # The latest version's log is in the block latest() names, and only there.
+    (last,) = registry.events.StatusListPublished().get_logs(
+        from_block=latest[3], to_block=latest[3], argument_filters={"publisher": publisher}
+    )
+    assert gzip.decompress(last["args"]["encodedList"]) == BITS_2
 
 
 def test_lists_are_namespaced_by_publisher(registry: Contract, w3: Web3) -> None:
     owner, intruder = w3.eth.accounts[2], w3.eth.accounts[3]
-    transact(w3, registry.functions.publish(LIST_A, DIGEST_1), owner)
+    transact(w3, registry.functions.publish(LIST_A, DIGEST_1, LIST_1), owner)
     # Another account publishing "the same list" writes only to its own namespace.
-    transact(w3, registry.functions.publish(LIST_A, DIGEST_2), intruder)
+    transact(w3, registry.functions.publish(LIST_A, DIGEST_2, LIST_2), intruder)
     assert registry.functions.latest(owner, LIST_A).call()[:2] == [DIGEST_1, 1]
     assert registry.functions.latest(intruder, LIST_A).call()[:2] == [DIGEST_2, 1]
     assert registry.functions.latest(owner, LIST_B).call()[:2] == [ZERO32, 0]
 
 
-def test_zero_digest_refused(registry: Contract, w3: Web3) -> None:
+def test_zero_digest_empty_and_oversized_lists_refused(registry: Contract, w3: Web3) -> None:
+    sender = {"from": w3.eth.accounts[4]}
     with reverts("zero_digest"):
-        registry.functions.publish(LIST_A, ZERO32).transact({"from": w3.eth.accounts[4]})
+        registry.functions.publish(LIST_A, ZERO32, LIST_1).transact(sender)
+    with reverts("empty_list"):
+        registry.functions.publish(LIST_A, DIGEST_1, b"").transact(sender)
+    with reverts("list_too_large"):
+        registry.functions.publish(LIST_A, DIGEST_1, b"\1" * (MAX_ENCODED_LIST + 1)).transact(
+            sender
+        )
+    assert registry.functions.latest(w3.eth.accounts[4], LIST_A).call()[1] == 0
+    # Exactly the cap is accepted (the contract never inflates it: verifiers do).
+    receipt = transact(
+        w3,
+        registry.functions.publish(LIST_A, DIGEST_1, b"\1" * MAX_ENCODED_LIST),
+        w3.eth.accounts[4],
+    )
+    assert receipt["gasUsed"] < 3_000_000
+    assert registry.functions.latest(w3.eth.accounts[4], LIST_A).call()[1] == 1
 
 
 # -- deployment ---------------------------------------------------------------------------
@@ -123,13 +166,16 @@ def test_deploy_all_includes_the_status_list_registry(
     assert addresses[STATUS_LIST_REGISTRY] == deployment.status_lists.address
     assert STATUS_LIST_REGISTRY in deployment.blocks
 
-    receipt = deployment.status_lists.transact(transactor, "publish", LIST_A, DIGEST_1)
+    receipt = deployment.status_lists.transact(transactor, "publish", LIST_A, DIGEST_1, LIST_1)
     (event,) = deployment.status_lists.decode_logs(receipt, "StatusListPublished")
     assert event.args["publisher"] == transactor.address
+    assert event.args["encodedList"] == LIST_1
     again = attach_all(chain, addresses)
     assert again.status_lists is not None
-    digest, version, updated_at = again.status_lists.call("latest", transactor.address, LIST_A)
-    assert (digest, version) == (DIGEST_1, 1)
+    digest, version, updated_at, updated_block = again.status_lists.call(
+        "latest", transactor.address, LIST_A
+    )
+    assert (digest, version, updated_block) == (DIGEST_1, 1, receipt.block_number)
     assert updated_at == chain.get_block(receipt.block_number).timestamp
     chain.close()
 
