@@ -141,6 +141,20 @@ def test_bad_contexts(canonicalizer: PyldCanonicalizer, context: Any, message: s
         canonicalizer.canonize({"@context": context, "id": "urn:x"})
 
 
+def test_numbers_as_json_ld_maps_them(canonicalizer: PyldCanonicalizer) -> None:
+    values = {"a": 5.0, "b": 1.5, "c": 2**60, "d": 1e21, "e": True, "f": -0.0}
+    out = canonicalizer.canonize({"@context": CONTEXT, "id": "urn:x", **values})
+    ex, xsd = "https://www.w3.org/ns/credentials/examples#", "http://www.w3.org/2001/XMLSchema#"
+    assert out.splitlines() == [
+        f'<urn:x> <{ex}a> "5"^^<{xsd}integer> .',
+        f'<urn:x> <{ex}b> "1.5E0"^^<{xsd}double> .',
+        f'<urn:x> <{ex}c> "1152921504606846976"^^<{xsd}integer> .',
+        f'<urn:x> <{ex}d> "1.0E21"^^<{xsd}double> .',
+        f'<urn:x> <{ex}e> "true"^^<{xsd}boolean> .',
+        f'<urn:x> <{ex}f> "0"^^<{xsd}integer> .',
+    ]
+
+
 def test_not_an_object(canonicalizer: PyldCanonicalizer) -> None:
     with pytest.raises(MalformedCredential, match="JSON object"):
         canonicalizer.canonize(["not", "a", "map"])  # type: ignore[arg-type]
