@@ -131,17 +131,21 @@ class Bitstring:
 # -- encodedList (§2.2, §3.3, §3.4) -------------------------------------------------------
 
 
-def encode_list(bits: Bitstring) -> str:
-    """``encodedList``: multibase 'u' + base64url (no padding) of the GZIP-compressed bits.
+def compress_bits(bits: Bitstring) -> bytes:
+    """§3.3 step 2: the GZIP-compressed bitstring (the bytes an ``encodedList`` carries).
 
     ``mtime=0`` keeps the output a function of the bits alone.
     """
-    compressed = gzip.compress(bytes(bits), compresslevel=9, mtime=0)
-    return "u" + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
+    return gzip.compress(bytes(bits), compresslevel=9, mtime=0)
 
 
-def decode_list(encoded: object, *, max_bytes: int = MAX_LIST_BYTES) -> Bitstring:
-    """The Bitstring Expansion Algorithm, refusing more than ``max_bytes`` decompressed."""
+def encode_list(bits: Bitstring) -> str:
+    """``encodedList``: multibase 'u' + base64url (no padding) of the GZIP-compressed bits."""
+    return "u" + base64.urlsafe_b64encode(compress_bits(bits)).rstrip(b"=").decode("ascii")
+
+
+def encoded_list_bytes(encoded: object) -> bytes:
+    """§3.4 step 1: the GZIP bytes of an ``encodedList`` (multibase base64url decoded)."""
     if not isinstance(encoded, str):
         raise MalformedStatusValue("encodedList must be a string")
     if not encoded.startswith("u"):
@@ -152,13 +156,22 @@ def decode_list(encoded: object, *, max_bytes: int = MAX_LIST_BYTES) -> Bitstrin
     if not _BASE64URL.fullmatch(body) or len(body) % 4 == 1:
         raise MalformedStatusValue("encodedList is not base64url without padding")
     try:
-        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except binascii.Error as exc:
         raise MalformedStatusValue(f"encodedList is not base64url: {exc}") from exc
+
+
+def expand_bits(compressed: bytes, *, max_bytes: int = MAX_LIST_BYTES) -> Bitstring:
+    """§3.4 step 2: inflate GZIP bytes to the bitstring, refusing more than ``max_bytes``."""
     data = _gunzip(compressed, max_bytes)
     if not data:
         raise MalformedStatusValue("encodedList decompresses to an empty bitstring")
     return Bitstring.from_bytes(data)
+
+
+def decode_list(encoded: object, *, max_bytes: int = MAX_LIST_BYTES) -> Bitstring:
+    """The Bitstring Expansion Algorithm, refusing more than ``max_bytes`` decompressed."""
+    return expand_bits(encoded_list_bytes(encoded), max_bytes=max_bytes)
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:

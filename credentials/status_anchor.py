@@ -1,13 +1,18 @@
-"""Status list versions anchored on chain: the ``statusListAnchor`` term and the registry.
+"""Status list versions published on chain: the ``statusListAnchor`` term and the registry.
 
 Every version of a Bitstring Status List (https://www.w3.org/TR/vc-bitstring-status-list/)
 the hub serves is first published in the ``StatusListRegistry`` contract
 (``chain_adapter/contracts/StatusListRegistry.sol``): per (publisher, listId), the
-latest digest, a version counter and the block time. A verifier holding a list from
-any mirror then checks it is the latest one (§2.2 ``ttl`` caching becomes safe):
+latest digest, a version counter, the block time and block number in storage, and the
+list itself (its GZIP bytes, §3.3) in the version's event log. A verifier holding a
+list from any mirror checks it is the latest one (§2.2 ``ttl`` caching becomes
+safe); a verifier holding nothing reads the latest one from any chain node
+(:mod:`credentials.status_mirror`):
 
 * ``listId`` = sha256 of the list credential's URL (its ``id``, UTF-8);
 * ``digest`` = sha256 of the *uncompressed* bitstring, independent of gzip settings;
+* ``encodedList`` = the credential's ``encodedList`` after multibase decoding, at most
+  :data:`MAX_ENCODED_LIST` bytes (the contract's cap);
 * the publisher is the issuer's did:ethr identity address (the hub's node account).
 
 The list credential names the registry at top level, as the hub context's @json term
@@ -27,12 +32,14 @@ from eth_utils.address import is_checksum_address, to_checksum_address
 
 from chain_adapter.contract import BoundContract
 from chain_adapter.transactor import Transactor
-from credentials.bitstring_status_list import Bitstring, MalformedStatusValue
+from credentials.bitstring_status_list import Bitstring, MalformedStatusValue, expand_bits
 from credentials.errors import StatusError
 from did_registry.errors import DidError
 from did_registry.ethr_did import parse_ethr_did
 
 ANCHOR_TERM = "statusListAnchor"
+PUBLISHED_EVENT = "StatusListPublished"
+MAX_ENCODED_LIST = 65_536  # StatusListRegistry.MAX_ENCODED_LIST: the GZIP bytes of one version
 _BYTES32_HEX = re.compile(r"0x[0-9a-f]{64}")
 
 
@@ -104,6 +111,7 @@ class AnchoredVersion:
     digest: bytes
     version: int
     updated_at: int  # block timestamp, seconds
+    updated_block: int  # the block whose log carries this version's list
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +142,26 @@ class RegistryPublisher:
             list_url, chain_id=self.chain_id, registry=self.registry.address
         )
 
-    def publish(self, list_id: bytes, digest: bytes) -> PublishedVersion:
-        """One transaction; returns the version the registry assigned (from its event)."""
-        receipt = self.registry.transact(self.transactor, "publish", list_id, digest)
-        for event in self.registry.decode_logs(receipt, "StatusListPublished"):
+    def publish(self, list_id: bytes, encoded_list: bytes) -> PublishedVersion:
+        """Publish one version: its GZIP bytes ``encoded_list`` and their bits' digest.
+
+        The digest is computed here, from the very bytes sent, so the chain's copy
+        always hashes to the digest it is published with. One transaction; returns
+        the version the registry assigned (from its event). A list over
+        :data:`MAX_ENCODED_LIST` bytes, or one that does not inflate, is refused
+        before anything is sent.
+        """
+        if not 0 < len(encoded_list) <= MAX_ENCODED_LIST:
+            raise StatusError(
+                f"a status list version is 1 to {MAX_ENCODED_LIST} GZIP bytes on chain, "
+                f"not {len(encoded_list)}"
+            )
+        try:
+            digest = bits_digest(expand_bits(encoded_list))
+        except MalformedStatusValue as exc:
+            raise StatusError(f"the status list to publish is not a GZIP bitstring: {exc}") from exc
+        receipt = self.registry.transact(self.transactor, "publish", list_id, digest, encoded_list)
+        for event in self.registry.decode_logs(receipt, PUBLISHED_EVENT):
             if event.args["listId"] == list_id and event.args["publisher"] == self.address:
                 return PublishedVersion(
                     version=int(event.args["version"]),
@@ -154,5 +178,5 @@ class RegistryPublisher:
 
 
 def read_latest(registry: BoundContract, publisher: str, list_id: bytes) -> AnchoredVersion:
-    digest, version, updated_at = registry.call("latest", publisher, list_id)
-    return AnchoredVersion(bytes(digest), int(version), int(updated_at))
+    digest, version, updated_at, updated_block = registry.call("latest", publisher, list_id)
+    return AnchoredVersion(bytes(digest), int(version), int(updated_at), int(updated_block))

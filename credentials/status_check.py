@@ -1,15 +1,20 @@
 """The verifier side of Bitstring Status Lists, with each list version checked on chain.
 
-https://www.w3.org/TR/vc-bitstring-status-list/ §3.2 Validate Algorithm (steps 4-10),
-strengthened by the hub's anchor (:mod:`credentials.status_anchor`): a list is
-accepted only when it is signed by the credential's issuer, names a registry whose
-code is exactly the StatusListRegistry on the verifier's own chain, and its
-bitstring's sha256 is the latest digest the issuer published there. Where the list
-came from (the hub, a mirror, the holder) does not matter; an old copy (stale), an
-altered one (tampered) and one never published (unanchored) are refused.
+https://www.w3.org/TR/vc-bitstring-status-list/ §3.2 Validate Algorithm (steps 3-10),
+strengthened by the hub's anchor (:mod:`credentials.status_anchor`). Two ways in:
 
-Every problem is a :class:`credentials.errors.StatusError` (the spec's error names as
-codes); a set bit is not a problem here: :class:`StatusCheck` reports it.
+* :func:`check_status` with a list credential fetched from anywhere (the hub, a
+  mirror, the holder): it is accepted only when signed by the credential's issuer,
+  naming a registry whose code is exactly the StatusListRegistry on the verifier's
+  own chain, and holding the latest version the issuer published there; an old copy
+  (stale), an altered one (tampered) and one never published are refused;
+* :func:`check_status_on_chain` with nothing but a chain node: the latest version is
+  read from the registry's log (:mod:`credentials.status_mirror`).
+
+Both read the same on-chain copy and evaluate the bit in it, so the two cannot
+disagree. Every problem is a :class:`credentials.errors.StatusError` (the spec's
+error names as codes); a set bit is not a problem here: :class:`StatusCheck`
+reports it.
 """
 
 from __future__ import annotations
@@ -19,32 +24,32 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chain_adapter.deploy import attach_status_lists
-from chain_adapter.errors import ChainError, ContractNotFound
 from chain_adapter.protocol import Chain
 from credentials.bitstring_status_list import (
     REVOCATION,
     SUSPENSION,
+    StatusEntry,
+    StatusList,
     StatusVerificationError,
     lookup,
     parse_entry,
     parse_list_credential,
 )
-from credentials.errors import StatusError
 from credentials.status_anchor import (
     StatusListAnchor,
     anchor_list_id,
     bits_digest,
     publisher_address,
-    read_latest,
+)
+from credentials.status_mirror import (
+    AmbiguousStatusRegistry,
+    ChainListVersion,
+    StatusDigestMismatch,
+    StatusListNeverPublished,
+    StatusRetrievalError,
+    read_chain_copy,
 )
 from credentials.verification import VerificationResult
-
-
-class StatusRetrievalError(StatusError):
-    """§3.5 STATUS_RETRIEVAL_ERROR: the chain could not be asked."""
-
-    code = "STATUS_RETRIEVAL_ERROR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,8 @@ class StatusCheck:
     set: bool  # the entry's bit: revoked / suspended when True
     version: int  # the list version, as anchored
     anchored_at: int  # block timestamp of that version, seconds
+    anchored_block: int  # block number of that version (its log is there)
+    registry: str  # the StatusListRegistry that holds it, checksummed
 
     @property
     def revoked(self) -> bool:
@@ -78,6 +85,8 @@ class StatusCheck:
             "valid": self.valid,
             "listVersion": self.version,
             "anchoredAt": self.anchored_at,
+            "anchoredBlock": self.anchored_block,
+            "registry": self.registry,
         }
 
 
@@ -117,34 +126,60 @@ def check_status(
     if not hmac.compare_digest(anchor.list_id, anchor_list_id(status_entry.list_url)):
         raise StatusVerificationError("the status list's anchor names another list")
     publisher = publisher_address(issuer_did, chain.chain_id)
-    try:
-        registry = attach_status_lists(chain, anchor.registry)
-        latest = read_latest(registry, publisher, anchor.list_id)
-    except ContractNotFound as exc:
-        raise StatusVerificationError(
-            f"the status list's anchor registry {anchor.registry} is not a StatusListRegistry: "
-            f"{exc.message}"
-        ) from exc
-    except ChainError as exc:
-        raise StatusRetrievalError(f"the status list anchor could not be read: {exc}") from exc
-    if latest.version == 0:
-        raise StatusVerificationError(
-            f"status list {status_entry.list_url} was never anchored by {publisher}"
-        )
+    latest = read_chain_copy(chain, status_entry.list_url, publisher, registry=anchor.registry)
     if not hmac.compare_digest(latest.digest, bits_digest(status_list.bits)):
         raise StatusVerificationError(
             f"status list {status_entry.list_url} is not its latest version "
             f"(version {latest.version}, anchored at block time {latest.updated_at}): "
             "it is stale or altered"
         )
+    return _result(status_entry, status_list, latest)
+
+
+def check_status_on_chain(
+    entry: Mapping[str, Any], *, chain: Chain, issuer_did: str, registry: str | None = None
+) -> StatusCheck:
+    """The status of a credential of ``issuer_did`` from its entry and a chain node alone.
+
+    The caller has verified the credential holding ``entry`` (so its issuer vouches
+    for the list URL and the purpose: the chain's copy carries neither). The list is
+    the latest version ``issuer_did``'s did:ethr identity published in ``registry``,
+    or in the one StatusListRegistry on the chain that holds it.
+    """
+    status_entry = parse_entry(entry)
+    publisher = publisher_address(issuer_did, chain.chain_id)
+    latest = read_chain_copy(chain, status_entry.list_url, publisher, registry=registry)
+    # The issuer publishes one purpose per list URL, and signed the entry naming both.
+    status_list = StatusList(
+        url=status_entry.list_url,
+        issuer=issuer_did,
+        purposes=(status_entry.purpose,),
+        bits=latest.bits,
+    )
+    return _result(status_entry, status_list, latest)
+
+
+def _result(entry: StatusEntry, status_list: StatusList, latest: ChainListVersion) -> StatusCheck:
+    """§3.2 step 10 on the chain's bits (the same as the list's, when one was given)."""
+    on_chain = StatusList(status_list.url, status_list.issuer, status_list.purposes, latest.bits)
     return StatusCheck(
-        purpose=status_entry.purpose,
-        index=status_entry.index,
-        list_url=status_entry.list_url,
-        set=lookup(status_entry, status_list),
+        purpose=entry.purpose,
+        index=entry.index,
+        list_url=entry.list_url,
+        set=lookup(entry, on_chain),
         version=latest.version,
         anchored_at=latest.updated_at,
+        anchored_block=latest.updated_block,
+        registry=latest.registry,
     )
 
 
-__all__ = ["StatusCheck", "StatusRetrievalError", "check_status"]
+__all__ = [
+    "AmbiguousStatusRegistry",
+    "StatusCheck",
+    "StatusDigestMismatch",
+    "StatusListNeverPublished",
+    "StatusRetrievalError",
+    "check_status",
+    "check_status_on_chain",
+]

@@ -4,7 +4,10 @@ https://www.w3.org/TR/vc-bitstring-status-list/ — §2.1 entries, §3.1 Generat
 §5.1-5.2 privacy (random indexes, herd privacy: a list is filled before the next
 one starts). Every published version is anchored first in the StatusListRegistry
 (:mod:`credentials.status_anchor`) and only then served, so what a verifier fetches
-is always the version the chain names as latest.
+is always the version the chain names as latest. The chain also carries each
+version's list (the credential's GZIP bytes), within the contract's 64 KiB cap:
+lists are at most :data:`MAX_ENTRIES` entries, whose bitstring fits under the cap
+even incompressible, so no density of set bits can ever make a version unpublishable.
 
 Concurrency: allocation locks the list's row (``SELECT … FOR UPDATE`` on PostgreSQL;
 SQLite serialises writers with ``BEGIN IMMEDIATE``) and the entries' primary key
@@ -33,6 +36,7 @@ from credentials.bitstring_status_list import (
     Bitstring,
     build_entry,
     build_list_credential,
+    encoded_list_bytes,
     is_url,
     parse_list_credential,
 )
@@ -48,6 +52,10 @@ from credentials.status_models import StatusEntryRow, StatusListRow
 Signer = Callable[[dict[str, Any]], dict[str, Any]]
 
 MAX_CREDENTIAL_ID = 512  # status_entries.credential_id
+# 2**18 entries: 32 KiB of bits, at most 32 KiB and a few dozen bytes gzipped (deflate
+# falls back to stored blocks), about half of status_anchor.MAX_ENCODED_LIST; and
+# twice the §3.2 minimum.
+MAX_ENTRIES = 262_144
 _RANDOM_TRIES = 32  # then pick among the free indexes: a nearly full list stays fast
 _ATTEMPTS = 8  # transactions retried after a unique-constraint conflict
 
@@ -76,9 +84,10 @@ class StatusService:
     ) -> None:
         if not is_url(base_url):
             raise StatusError(f"the status list base URL must be an http(s) URL: {base_url!r}")
-        if list_size < MIN_ENTRIES or list_size % 8:
+        if not MIN_ENTRIES <= list_size <= MAX_ENTRIES or list_size % 8:
             raise StatusError(
-                f"a status list has at least {MIN_ENTRIES} entries, a whole number of bytes"
+                f"a status list has {MIN_ENTRIES} to {MAX_ENTRIES} entries (the most that "
+                "always fits in its on-chain copy), a whole number of bytes"
             )
         address = publisher_address(issuer_did, publisher.chain_id)
         if address != publisher.address:
@@ -281,7 +290,10 @@ class StatusService:
         )
         signed = self._sign(unsigned)
         _check_signed(signed, row.url, bits, anchor)
-        published = self._publisher.publish(anchor.list_id, digest)
+        # The chain's copy is the signed credential's own encodedList bytes (checked
+        # above to hold ``bits``), so the publisher's digest of them is ``digest``.
+        encoded = encoded_list_bytes(signed["credentialSubject"]["encodedList"])
+        published = self._publisher.publish(anchor.list_id, encoded)
         stored = {
             "credential": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
             "digest": digest,

@@ -21,8 +21,11 @@ from credentials.bitstring_status_list import (
     StatusVerificationError,
     build_entry,
     build_list_credential,
+    compress_bits,
     decode_list,
     encode_list,
+    encoded_list_bytes,
+    expand_bits,
     parse_entry,
     parse_list_credential,
     status_of,
@@ -118,6 +121,24 @@ def test_encoding_round_trips_and_is_deterministic() -> None:
     assert text == encode_list(Bitstring.from_bytes(bytes(bits)))  # no timestamp inside
     assert decode_list(text) == bits
     assert len(text) < 200  # mostly zeros compress to almost nothing
+
+
+def test_the_gzip_bytes_are_the_encoded_lists_payload() -> None:
+    """What goes on chain: encodedList after multibase decoding, and back."""
+    bits = Bitstring(MIN_ENTRIES)
+    bits.set(77, True)
+    compressed = compress_bits(bits)
+    assert compressed[:2] == b"\x1f\x8b"  # RFC 1952 magic
+    assert encoded_list_bytes(encode_list(bits)) == compressed
+    assert expand_bits(compressed) == bits
+    with pytest.raises(MalformedStatusValue, match="not GZIP data"):
+        expand_bits(b"not gzip")
+    with pytest.raises(MalformedStatusValue, match="truncated"):
+        expand_bits(compressed[:-4])
+    with pytest.raises(MalformedStatusValue, match="more than 1024 bytes"):
+        expand_bits(compressed, max_bytes=1024)
+    with pytest.raises(MalformedStatusValue, match="start with 'u'"):
+        encoded_list_bytes("z" + encode_list(bits)[1:])
 
 
 def test_an_independent_gunzip_reads_the_same_bits() -> None:

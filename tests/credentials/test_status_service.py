@@ -18,12 +18,13 @@ from credentials.bitstring_status_list import (
     Bitstring,
     decode_list,
     encode_list,
+    encoded_list_bytes,
     status_of,
 )
 from credentials.errors import CredentialNotFound, StatusError, StatusListNotFound
 from credentials.status_anchor import anchor_list_id
 from credentials.status_models import STATUS_METADATA, StatusEntryRow, StatusListRow
-from credentials.status_service import StatusService
+from credentials.status_service import MAX_ENTRIES, StatusService
 from notary_hub.db import session_factory
 from tests.credentials.status_helpers import BASE_URL, list_verifier, make_service
 from tests.fixtures.notary_world import NotaryWorld
@@ -43,9 +44,9 @@ def list_id_of(entry: dict[str, str]) -> str:
     return entry["statusListCredential"].rsplit("/", 1)[1]
 
 
-def anchored(world: NotaryWorld, url: str) -> tuple[bytes, int, int]:
+def anchored(world: NotaryWorld, url: str) -> tuple[bytes, int, int, int]:
     assert world.deployment.status_lists is not None
-    result: tuple[bytes, int, int] = world.deployment.status_lists.call(
+    result: tuple[bytes, int, int, int] = world.deployment.status_lists.call(
         "latest", world.node.address, anchor_list_id(url)
     )
     return result
@@ -81,9 +82,19 @@ def test_allocate_publish_and_serve(service: StatusService, notary_world: Notary
         "listId": "0x" + anchor_list_id(entry["statusListCredential"]).hex(),
     }
     assert list_verifier(notary_world)(served).verified
-    digest, version, _ = anchored(notary_world, entry["statusListCredential"])
+    digest, version, _, block = anchored(notary_world, entry["statusListCredential"])
     bits = decode_list(served["credentialSubject"]["encodedList"])
     assert (digest, version) == (hashlib.sha256(bytes(bits)).digest(), 1)
+    # The chain's copy of the list is the served credential's encodedList, byte for byte.
+    (event,) = notary_world.deployment.status_lists.events(  # type: ignore[union-attr]
+        "StatusListPublished",
+        from_block=block,
+        argument_filters={"listId": anchor_list_id(entry["statusListCredential"])},
+    )
+    assert event.args["encodedList"] == encoded_list_bytes(
+        served["credentialSubject"]["encodedList"]
+    )
+    assert event.log.block_number == block
     assert status_of(entry, served) is False
     assert service.publish() == []  # nothing changed: no transaction
 
@@ -244,8 +255,11 @@ def test_bad_requests(service: StatusService, sessions: sessionmaker[Session]) -
 def test_misconfiguration_is_refused(
     sessions: sessionmaker[Session], notary_world: NotaryWorld
 ) -> None:
-    with pytest.raises(StatusError, match="at least 131072"):
+    with pytest.raises(StatusError, match="131072 to 262144 entries"):
         make_service(sessions, notary_world, list_size=1024)
+    with pytest.raises(StatusError, match="always fits in its on-chain copy"):
+        make_service(sessions, notary_world, list_size=MAX_ENTRIES + 8)
+    assert make_service(sessions, notary_world, list_size=MAX_ENTRIES)
     with pytest.raises(StatusError, match="http"):
         make_service(sessions, notary_world, base_url="ftp://x/")
     with pytest.raises(StatusError, match="did:ethr issuer"):
