@@ -7,8 +7,8 @@ before a multipart body is read). The DID is checked with the DID registry's
 parsers (W3C DID Core §3.1 syntax; did:ethr on a served network, or did:key).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: FastAPI reads the dependency's signature,
+# whose ``Depends(authenticate)`` refers to the factory's argument.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated

@@ -1,0 +1,111 @@
+"""The custody letter (保管函): an unsigned ``DataDepositCredential`` for a deposit.
+
+W3C Verifiable Credentials Data Model 2.0 (https://www.w3.org/TR/vc-data-model-2.0/):
+§4.3 ``@context``, §4.4 ``id`` (a ``urn:uuid:``), §4.5 ``type``, §4.7 ``issuer``,
+§4.8 ``credentialSubject``, §4.9 ``validFrom``, §5.6 ``evidence``; §5.3 "Integrity of
+Related Resources" for ``digestMultibase`` (a multibase multihash, see
+:mod:`evidence.digests`). Every other term comes from the hub's context
+``https://w3id.org/notary-hub/v1`` (``credentials/contexts/notary-hub-v1.jsonld``):
+the ``DataDeposit`` subject, ``RFC3161TimestampEvidence`` and ``ChainAnchorEvidence``.
+
+The timestamp token is the DER ``TimeStampToken`` of RFC 3161 §2.4.2 in multibase
+base64url (``u``, no padding). The anchor receipt is
+:meth:`chain_adapter.anchoring.receipt.AnchorReceipt.to_json`; its ``leaf`` is the
+content's SHA-256 (see :mod:`evidence.pipeline`). Signing and the status entry are
+the issuer's business; this module only builds the document.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from chain_adapter.anchoring.receipt import AnchorReceipt
+from credentials.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
+from credentials.vc_data_model import format_date_time
+from evidence.digests import SHA256, SM3, digest_multibase
+from evidence.models import DepositRecord
+from evidence.timestamping.protocol import TimestampToken
+
+CREDENTIAL_TYPE = "DataDepositCredential"
+SUBJECT_TYPE = "DataDeposit"
+TIMESTAMP_EVIDENCE_TYPE = "RFC3161TimestampEvidence"
+ANCHOR_EVIDENCE_TYPE = "ChainAnchorEvidence"
+
+# RFC 3161 tokens name their imprint algorithm in asn1crypto's spelling; the letter uses
+# the IANA "Hash Function Textual Names" registry's, as the receipt's hashAlgorithm does.
+_HASH_NAMES = {"sha256": "sha-256", "sha384": "sha-384", "sha512": "sha-512"}
+
+
+def multibase_base64url(data: bytes) -> str:
+    """Multibase ``u``: base64url without padding (draft-multiformats-multibase)."""
+    return "u" + base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def deposit_subject(record: DepositRecord) -> dict[str, Any]:
+    """The ``credentialSubject``: who deposited what, and when it was received."""
+    subject: dict[str, Any] = {
+        "id": record.depositor,
+        "type": SUBJECT_TYPE,
+        "depositId": record.id,
+    }
+    optional = {
+        "title": record.title,
+        "description": record.description,
+        "fileName": record.file_name,
+        "mediaType": record.media_type,
+        "size": record.size,
+    }
+    subject.update({name: value for name, value in optional.items() if value is not None})
+    subject["digestMultibase"] = digest_multibase(SHA256, record.sha256)
+    if record.sm3 is not None:
+        subject["sm3DigestMultibase"] = digest_multibase(SM3, record.sm3)
+    subject["contentStored"] = record.content_stored
+    if record.tags:
+        subject["tags"] = list(record.tags)
+    subject["receivedAt"] = format_date_time(record.received_at)
+    return subject
+
+
+def timestamp_evidence(token: TimestampToken) -> dict[str, Any]:
+    return {
+        "type": [TIMESTAMP_EVIDENCE_TYPE],
+        "timeStampToken": multibase_base64url(token.token),
+        "genTime": format_date_time(token.gen_time),
+        "tsa": token.tsa,
+        "hashAlgorithm": _HASH_NAMES.get(token.hash_algorithm, token.hash_algorithm),
+        # A decimal string: serial numbers run to 160 bits, beyond JSON's safe integers.
+        "serialNumber": str(token.serial_number),
+    }
+
+
+def anchor_evidence(receipt: AnchorReceipt) -> dict[str, Any]:
+    return {
+        "type": [ANCHOR_EVIDENCE_TYPE],
+        "chainId": receipt.chain_id,
+        "anchoredAt": format_date_time(datetime.fromtimestamp(receipt.block_timestamp, UTC)),
+        "anchorReceipt": receipt.to_json(),
+    }
+
+
+def build_custody_letter(
+    record: DepositRecord,
+    token: TimestampToken,
+    receipt: AnchorReceipt,
+    *,
+    issuer: str,
+    valid_from: datetime | None = None,
+    credential_id: str | None = None,
+) -> dict[str, Any]:
+    """The unsigned ``DataDepositCredential`` the notary ``issuer`` (a DID) signs for ``record``."""
+    return {
+        "@context": [CREDENTIALS_V2, NOTARY_HUB_V1],
+        "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", CREDENTIAL_TYPE],
+        "issuer": issuer,
+        "validFrom": format_date_time(valid_from or datetime.now(UTC)),
+        "credentialSubject": deposit_subject(record),
+        "evidence": [timestamp_evidence(token), anchor_evidence(receipt)],
+    }

@@ -1,0 +1,382 @@
+"""The deposit pipeline: received → timestamped → anchored → certified, in the background.
+
+Three :class:`chain_adapter.worker.Worker` loops, each moving deposits of one state:
+
+- **timestamp**: an RFC 3161 token over the content's SHA-256 (RFC 3161 §2.4.1, the
+  messageImprint) from the configured authorities (a
+  :class:`~evidence.timestamping.client.TimestampClient` fails over between them). An
+  authority that is down leaves the deposit ``received``, retried with exponential
+  backoff.
+- **anchor**: the deposit's anchor leaf is enqueued on the batch anchorer in the same
+  database transaction that records the item id, so a deposit never has two items (the
+  id column is also unique). The **anchor leaf is the content's 32-byte SHA-256 digest**,
+  kind ``"deposit"``: anyone holding the file recomputes it, and the receipt's RFC 9162
+  leaf hash (``SHA-256(0x00 ‖ leaf)``) keeps leaves apart from inner nodes. Once the
+  item's batch is anchored on chain the deposit is ``anchored``; a chain that is down
+  only delays that (the batcher retries).
+- **certify**: the custody letter is issued through ``issue_letter`` (which signs it and
+  allocates its status entry) and stored in the same statement that marks the deposit
+  ``certified``.
+
+Every step is idempotent, so a process killed anywhere resumes without duplicates.
+Steps that call out (the TSA, the letter issuer) first claim their rows with a lease
+(``claimed_by``/``claimed_until``, claimed under ``SELECT ... FOR UPDATE SKIP LOCKED``
+on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite — see ``notary_hub.db``), work outside any
+transaction, then write their result only if the row is still theirs and still in the
+state they found. A killed process's claims lapse after ``lease_seconds``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from chain_adapter.anchoring.queue import AnchorQueue
+from chain_adapter.anchoring.receipt import AnchorReceipt
+from chain_adapter.models import AnchorBatch, AnchorItem, BatchState
+from chain_adapter.worker import Worker
+from evidence.errors import EvidenceError, TimestampError, TimestampUnavailable
+from evidence.models import ERROR_MAX_LENGTH, Deposit, DepositRecord, DepositState, as_utc
+from evidence.timestamping.protocol import TimestampAuthority, TimestampToken
+
+log = logging.getLogger(__name__)
+
+ANCHOR_KIND = "deposit"
+IMPRINT_ALGORITHM = "sha256"
+
+_DEPOSITS = cast(Table, Deposit.__table__)
+
+IssueLetter = Callable[[DepositRecord, TimestampToken, AnchorReceipt], dict[str, Any]]
+
+
+def anchor_leaf(sha256: bytes) -> bytes:
+    """What is anchored for a deposit: its content's SHA-256 digest, as is."""
+    return sha256
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EvidencePipeline:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        authority: TimestampAuthority,
+        queue: AnchorQueue,
+        issue_letter: IssueLetter,
+        *,
+        interval: float = 0.5,
+        batch_size: int = 100,
+        lease_seconds: float = 60.0,
+        retry_base: float = 1.0,
+        retry_max: float = 300.0,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._authority = authority
+        self._queue = queue
+        self._issue_letter = issue_letter
+        self._batch_size = batch_size
+        self._lease = timedelta(seconds=lease_seconds)
+        self._retry_base = retry_base
+        self._retry_max = retry_max
+        self._clock = clock
+        self.owner = secrets.token_hex(8)  # this process's name on its claims
+        self._timestamper = Worker("evidence-timestamp", self._drain(self.timestamp_pass), interval)
+        self._anchorer = Worker("evidence-anchor", self._drain(self.anchor_pass), interval)
+        self._certifier = Worker("evidence-certify", self._drain(self.certify_pass), interval)
+        self.workers = (self._timestamper, self._anchorer, self._certifier)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def wake(self) -> None:
+        """New deposits: :meth:`DepositService.subscribe` this."""
+        self._timestamper.wake()
+
+    def on_batch_anchored(self, _batch_id: int) -> None:
+        """An anchor batch is on chain: the Batcher's ``on_anchored`` callback."""
+        self._anchorer.wake()
+
+    @property
+    def last_errors(self) -> dict[str, str]:
+        """The last failure of each stage that is failing now (for ``/readyz``)."""
+        names = ("timestamp", "anchor", "certify")
+        return {n: w.last_error for n, w in zip(names, self.workers, strict=True) if w.last_error}
+
+    @property
+    def _stopping(self) -> bool:
+        return any(worker.stopping for worker in self.workers)
+
+    def run_once(self) -> int:
+        """One pass of every stage, in order; how many deposits moved on."""
+        return self.timestamp_pass() + self.anchor_pass() + self.certify_pass()
+
+    def _drain(self, stage: Callable[[], int]) -> Callable[[], None]:
+        """A worker's pass: repeat ``stage`` while it finds full batches of work."""
+
+        def work() -> None:
+            while stage() >= self._batch_size and not self._stopping:
+                pass
+
+        return work
+
+    # -- received → timestamped -------------------------------------------------------------
+
+    def timestamp_pass(self) -> int:
+        claimed = self._claim(DepositState.RECEIVED, Deposit.sha256)
+        results: list[dict[str, Any]] = []
+        for index, (deposit_id, sha256) in enumerate(claimed):
+            if self._stopping:
+                self._release([row[0] for row in claimed[index:]])
+                break
+            try:
+                token = self._authority.timestamp(bytes(sha256), hash_algorithm=IMPRINT_ALGORITHM)
+                _check_token(token, bytes(sha256))
+            except (TimestampUnavailable, TimestampError) as exc:
+                self._failed(deposit_id, exc)
+                if isinstance(exc, TimestampUnavailable):
+                    # Every authority is down: the others wait for the next pass.
+                    self._release([row[0] for row in claimed[index + 1 :]])
+                    break
+                continue
+            results.append(_token_values(deposit_id, token, self._clock()))
+        moved = self._finish(DepositState.RECEIVED, DepositState.TIMESTAMPED, results)
+        if moved:
+            self._anchorer.wake()
+        return moved
+
+    # -- timestamped → anchored ---------------------------------------------------------------
+
+    def anchor_pass(self) -> int:
+        self._enqueue_anchors()
+        moved = self._collect_anchored()
+        if moved:
+            self._certifier.wake()
+        return moved
+
+    def _enqueue_anchors(self) -> int:
+        with self._sessions() as session, session.begin():
+            rows = session.execute(
+                select(Deposit.id, Deposit.sha256)
+                .where(Deposit.state == DepositState.TIMESTAMPED, Deposit.anchor_item_id.is_(None))
+                .order_by(Deposit.received_at)
+                .limit(self._batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return 0
+            leaves = [anchor_leaf(bytes(sha256)) for _, sha256 in rows]
+            item_ids = self._queue.enqueue_many(leaves, ANCHOR_KIND, session)
+            session.execute(
+                update(_DEPOSITS)
+                .where(_DEPOSITS.c.id == bindparam("_id"), _DEPOSITS.c.anchor_item_id.is_(None))
+                .values(anchor_item_id=bindparam("_item")),
+                [
+                    {"_id": deposit_id, "_item": item_id}
+                    for (deposit_id, _), item_id in zip(rows, item_ids, strict=True)
+                ],
+            )
+        return len(rows)
+
+    def _collect_anchored(self) -> int:
+        with self._sessions() as session, session.begin():
+            rows = session.execute(
+                select(Deposit.id, AnchorBatch.block_timestamp)
+                .join(AnchorItem, AnchorItem.id == Deposit.anchor_item_id)
+                .join(AnchorBatch, AnchorBatch.id == AnchorItem.batch_id)
+                .where(
+                    Deposit.state == DepositState.TIMESTAMPED,
+                    AnchorBatch.state == BatchState.ANCHORED,
+                )
+                .limit(self._batch_size)
+            ).all()
+            if not rows:
+                return 0
+            result = session.execute(
+                update(_DEPOSITS)
+                .where(
+                    _DEPOSITS.c.id == bindparam("_id"),
+                    _DEPOSITS.c.state == DepositState.TIMESTAMPED,
+                )
+                .values(
+                    state=DepositState.ANCHORED,
+                    anchored_at=bindparam("_at"),
+                    attempts=0,
+                    last_error=None,
+                    next_attempt_at=None,
+                ),
+                [
+                    {"_id": deposit_id, "_at": datetime.fromtimestamp(block_time or 0, UTC)}
+                    for deposit_id, block_time in rows
+                ],
+            )
+        return _count(result, len(rows))
+
+    # -- anchored → certified ---------------------------------------------------------------
+
+    def certify_pass(self) -> int:
+        claimed = self._claim(DepositState.ANCHORED, Deposit.id)
+        if not claimed:
+            return 0
+        with self._sessions() as session:
+            deposits = session.scalars(
+                select(Deposit).where(Deposit.id.in_([row[0] for row in claimed]))
+            ).all()
+            work = [(DepositRecord.of(row), stored_token(row)) for row in deposits]
+        results: list[dict[str, Any]] = []
+        for index, (record, token) in enumerate(work):
+            if self._stopping:
+                self._release([r.id for r, _ in work[index:]])
+                break
+            try:
+                assert record.anchor_item_id is not None  # ANCHORED invariant
+                receipt = self._queue.receipt(record.anchor_item_id)
+                if receipt is None:
+                    raise EvidenceError(f"anchor item {record.anchor_item_id} has no receipt")
+                letter = self._issue_letter(record, token, receipt)
+            except Exception as exc:  # the issuer is injected: any failure waits for a retry
+                log.warning("custody letter not issued", extra={"deposit": record.id})
+                self._failed(record.id, exc)
+                continue
+            results.append({"id": record.id, "letter": letter, "certified_at": self._clock()})
+        return self._finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
+
+    # -- claims and results -----------------------------------------------------------------
+
+    def _claim(self, state: DepositState, column: Any) -> list[tuple[str, Any]]:
+        """Lease up to a batch of due, unclaimed deposits in ``state``: ``(id, column)`` rows."""
+        now = self._clock()
+        with self._sessions() as session, session.begin():
+            rows = session.execute(
+                select(Deposit.id, column)
+                .where(
+                    Deposit.state == state,
+                    or_(Deposit.next_attempt_at.is_(None), Deposit.next_attempt_at <= now),
+                    or_(Deposit.claimed_until.is_(None), Deposit.claimed_until < now),
+                )
+                .order_by(Deposit.received_at)
+                .limit(self._batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if rows:
+                session.execute(
+                    update(Deposit)
+                    .where(Deposit.id.in_([row[0] for row in rows]))
+                    .values(claimed_by=self.owner, claimed_until=now + self._lease)
+                )
+        return [(row[0], row[1]) for row in rows]
+
+    def _finish(
+        self, before: DepositState, after: DepositState, results: list[dict[str, Any]]
+    ) -> int:
+        """Write each result to its row if the row is still claimed by us in ``before``."""
+        if not results:
+            return 0
+        columns = [name for name in results[0] if name != "id"]
+        statement = (
+            update(_DEPOSITS)
+            .where(
+                _DEPOSITS.c.id == bindparam("_id"),
+                _DEPOSITS.c.state == before,
+                _DEPOSITS.c.claimed_by == self.owner,
+            )
+            .values(
+                {
+                    **{name: bindparam(f"_{name}") for name in columns},
+                    "state": after,
+                    "claimed_by": None,
+                    "claimed_until": None,
+                    "attempts": 0,
+                    "last_error": None,
+                    "next_attempt_at": None,
+                }
+            )
+        )
+        values = [{f"_{name}": value for name, value in result.items()} for result in results]
+        with self._sessions() as session, session.begin():
+            outcome = session.execute(statement, values)
+        return _count(outcome, len(values))
+
+    def _release(self, deposit_ids: list[str]) -> None:
+        if not deposit_ids:
+            return
+        with self._sessions() as session, session.begin():
+            session.execute(
+                update(Deposit)
+                .where(Deposit.id.in_(deposit_ids), Deposit.claimed_by == self.owner)
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    def _failed(self, deposit_id: str, exc: Exception) -> None:
+        """Record ``exc`` on the deposit and put its next attempt off, exponentially."""
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        code = getattr(exc, "code", type(exc).__name__)
+        now = self._clock()
+        with self._sessions() as session, session.begin():
+            row = session.get(Deposit, deposit_id)
+            if row is None or row.claimed_by != self.owner:
+                return
+            delay = min(self._retry_base * 2**row.attempts, self._retry_max)
+            row.attempts += 1
+            row.last_error = f"{code}: {message}"[:ERROR_MAX_LENGTH]
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            row.claimed_by = None
+            row.claimed_until = None
+
+
+def _count(result: Any, expected: int) -> int:
+    """Rows an executemany UPDATE changed, where the driver tells (else ``expected``)."""
+    count = getattr(result, "rowcount", -1)
+    return count if isinstance(count, int) and count >= 0 else expected
+
+
+def _check_token(token: TimestampToken, sha256: bytes) -> None:
+    if token.hash_algorithm != IMPRINT_ALGORITHM or not hmac.compare_digest(
+        token.message_imprint, sha256
+    ):
+        raise TimestampError(f"{token.tsa} time-stamped another digest than the one sent")
+
+
+def _token_values(deposit_id: str, token: TimestampToken, now: datetime) -> dict[str, Any]:
+    return {
+        "id": deposit_id,
+        "timestamped_at": now,
+        "timestamp_token": token.token,
+        "tsa": token.tsa[:500],
+        "gen_time": token.gen_time,
+        "timestamp_serial": str(token.serial_number),
+        "timestamp_hash_algorithm": token.hash_algorithm,
+        "timestamp_certificates": [base64.b64encode(der).decode() for der in token.certificates],
+    }
+
+
+def stored_token(row: Deposit) -> TimestampToken:
+    """The :class:`TimestampToken` recorded on a timestamped deposit's row."""
+    if row.timestamp_token is None or row.gen_time is None or row.timestamp_serial is None:
+        raise EvidenceError(f"deposit {row.id} has no timestamp token")
+    return TimestampToken(
+        token=bytes(row.timestamp_token),
+        gen_time=as_utc(row.gen_time),
+        serial_number=int(row.timestamp_serial),
+        tsa=row.tsa or "",
+        hash_algorithm=row.timestamp_hash_algorithm or IMPRINT_ALGORITHM,
+        message_imprint=bytes(row.sha256),
+        certificates=tuple(base64.b64decode(c) for c in row.timestamp_certificates or ()),
+    )

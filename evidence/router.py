@@ -1,0 +1,186 @@
+"""HTTP for deposits: create one (a streamed multipart upload or a JSON digest), read it back.
+
+Thin: the work is in :class:`evidence.deposits.DepositService`. A multipart body is read
+from ``request.stream()`` and pushed, about a MiB at a time, through
+:class:`evidence.multipart.FormUploadParser` in a worker thread (hashing and
+encryption must not block the event loop); Starlette's form parser, which spools
+files to disk, is never used. ``Idempotency-Key``
+(draft-ietf-httpapi-idempotency-key-header) makes a retried POST return the first
+deposit. Downloads are attachments (RFC 6266 ``Content-Disposition`` with an RFC 8187
+``filename*``), typed ``application/octet-stream`` with ``nosniff`` so stored content
+never renders in the hub's origin, and carry the content's digest as ``Repr-Digest``
+(RFC 9530 §3).
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
+# dependency annotations are local to the factory.
+import base64
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from evidence.deposits import DepositService
+from evidence.digests import SHA256, SM3, digest_multibase
+from evidence.errors import InvalidDeposit, TruncatedUpload, UploadTooLarge
+from evidence.models import DepositRecord, DepositState
+from evidence.multipart import MAX_FIELD_BYTES, MAX_FIELDS, MAX_FRAMING_BYTES, FormUploadParser
+from evidence.principal import Principal
+
+PREFIX = "/evidence/deposits"
+FEED_BYTES = 1 << 20  # what is handed to the parser thread at once
+CREDENTIAL_MEDIA_TYPE = "application/vc"  # VC Data Model 2.0 §6.3 (IANA-registered)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def deposit_json(record: DepositRecord) -> dict[str, Any]:
+    """A deposit as the API shows it."""
+    body: dict[str, Any] = {
+        "id": record.id,
+        "state": record.state.value,
+        "depositor": record.depositor,
+        "title": record.title,
+        "description": record.description,
+        "tags": list(record.tags),
+        "mediaType": record.media_type,
+        "fileName": record.file_name,
+        "size": record.size,
+        "sha256": record.sha256.hex(),
+        "sm3": record.sm3.hex() if record.sm3 is not None else None,
+        "digestMultibase": digest_multibase(SHA256, record.sha256),
+        "sm3DigestMultibase": digest_multibase(SM3, record.sm3) if record.sm3 else None,
+        "contentStored": record.content_stored,
+        "receivedAt": _iso(record.received_at),
+        "timestampedAt": _iso(record.timestamped_at),
+        "anchoredAt": _iso(record.anchored_at),
+        "certifiedAt": _iso(record.certified_at),
+        "tsa": record.tsa,
+        "genTime": _iso(record.gen_time),
+        "links": {"self": f"{PREFIX}/{record.id}"},
+    }
+    if record.content_stored:
+        body["links"]["content"] = f"{PREFIX}/{record.id}/content"
+    if record.state is DepositState.CERTIFIED:
+        body["links"]["credential"] = f"{PREFIX}/{record.id}/credential"
+    if record.attempts:
+        body["retry"] = {"attempts": record.attempts, "lastError": record.last_error}
+    return body
+
+
+def content_disposition(file_name: str | None, deposit_id: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact UTF-8 one (RFC 6266 §4.3)."""
+    name = file_name or deposit_id
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def evidence_router(
+    service: DepositService,
+    principal: Callable[..., Principal],
+    *,
+    feed_bytes: int = FEED_BYTES,
+) -> APIRouter:
+    """The deposit routes; ``principal`` is the dependency saying who calls
+    (:func:`evidence.principal.principal_dependency`)."""
+    router = APIRouter(prefix=PREFIX, tags=["evidence"])
+    Caller = Annotated[Principal, Depends(principal)]
+    IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+    max_body = service.max_upload_bytes + MAX_FIELDS * MAX_FIELD_BYTES + MAX_FRAMING_BYTES
+
+    async def receive_form(request: Request, caller: Principal, key: str | None) -> DepositRecord:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_body:
+            raise UploadTooLarge(f"the body exceeds {max_body} bytes")
+        parser = FormUploadParser(
+            request.headers.get("content-type"),
+            service.open_form_upload,
+            max_file_bytes=service.max_upload_bytes,
+        )
+        buffer = bytearray()
+        try:
+            async for chunk in request.stream():
+                buffer += chunk
+                if len(buffer) >= feed_bytes:
+                    data = bytes(buffer)
+                    buffer.clear()
+                    await run_in_threadpool(parser.feed, data)
+            if buffer:
+                await run_in_threadpool(parser.feed, bytes(buffer))
+            form = parser.finish()
+        except ClientDisconnect:
+            parser.abort()
+            raise TruncatedUpload("the client went away before the upload was complete") from None
+        except BaseException:
+            parser.abort()
+            raise
+        return await run_in_threadpool(
+            lambda: service.deposit_form(caller, form, idempotency_key=key)
+        )
+
+    async def receive_json(request: Request, caller: Principal, key: str | None) -> DepositRecord:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise InvalidDeposit("the body is not valid JSON") from None
+        return await run_in_threadpool(
+            lambda: service.deposit_json(caller, body, idempotency_key=key)
+        )
+
+    @router.post("", status_code=201, response_model=None)
+    async def create_deposit(
+        request: Request,
+        caller: Caller,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """Deposit a file (multipart/form-data: a ``file`` part and metadata parts) or a
+        digest (JSON). 201 with the deposit and its ``Location``."""
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type == "multipart/form-data":
+            record = await receive_form(request, caller, idempotency_key)
+        elif media_type == "application/json" or media_type.endswith("+json"):
+            record = await receive_json(request, caller, idempotency_key)
+        else:
+            raise InvalidDeposit("send multipart/form-data (a file) or application/json (a digest)")
+        return JSONResponse(
+            deposit_json(record),
+            status_code=201,
+            headers={"Location": f"{PREFIX}/{record.id}"},
+        )
+
+    @router.get("/{deposit_id}")
+    def get_deposit(deposit_id: str, caller: Caller) -> dict[str, Any]:
+        return deposit_json(service.get(caller, deposit_id))
+
+    @router.get("/{deposit_id}/credential", response_model=None)
+    def get_credential(deposit_id: str, caller: Caller) -> JSONResponse:
+        """The custody letter (a ``DataDepositCredential``); 409 until certified."""
+        return JSONResponse(
+            service.credential(caller, deposit_id), media_type=CREDENTIAL_MEDIA_TYPE
+        )
+
+    @router.get("/{deposit_id}/content", response_model=None)
+    def get_content(deposit_id: str, caller: Caller) -> StreamingResponse:
+        """The deposited file, to its owner only, re-checked against its SHA-256."""
+        record, chunks = service.open_content(caller, deposit_id)
+        sha256 = base64.b64encode(record.sha256).decode()
+        headers = {
+            "Content-Disposition": content_disposition(record.file_name, record.id),
+            "X-Content-Type-Options": "nosniff",
+            "Repr-Digest": f"sha-256=:{sha256}:",
+            "Cache-Control": "private, no-store",
+        }
+        if record.size is not None:
+            headers["Content-Length"] = str(record.size)
+        return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)
+
+    return router
