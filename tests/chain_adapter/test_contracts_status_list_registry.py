@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
+from web3.types import TxParams
 
 from chain_adapter.artifacts import load_artifact
 from chain_adapter.deploy import (
@@ -48,6 +50,10 @@ MAX_ENCODED_LIST = 65_536
 MAX_PUBLISH_GAS = 75_000
 
 
+def account(w3: Web3, index: int) -> ChecksumAddress:
+    return list(w3.eth.accounts)[index]
+
+
 @pytest.fixture(scope="module")
 def w3() -> Web3:
     return new_web3()
@@ -60,7 +66,7 @@ def registry(w3: Web3) -> Contract:
 
 
 def test_never_published_reads_as_zeros(registry: Contract, w3: Web3) -> None:
-    assert tuple(registry.functions.latest(w3.eth.accounts[0], LIST_A).call()) == (
+    assert tuple(registry.functions.latest(account(w3, 0), LIST_A).call()) == (
         ZERO32,
         0,
         0,
@@ -72,7 +78,7 @@ def test_never_published_reads_as_zeros(registry: Contract, w3: Web3) -> None:
 def test_publish_records_digest_version_time_block_and_the_list(
     registry: Contract, w3: Web3
 ) -> None:
-    publisher = w3.eth.accounts[1]
+    publisher = account(w3, 1)
     receipt = transact(w3, registry.functions.publish(LIST_A, DIGEST_1, LIST_1), publisher)
     assert receipt["gasUsed"] <= MAX_PUBLISH_GAS
     assert events(registry, "StatusListPublished", receipt) == [
@@ -116,7 +122,7 @@ def test_publish_records_digest_version_time_block_and_the_list(
 
 
 def test_lists_are_namespaced_by_publisher(registry: Contract, w3: Web3) -> None:
-    owner, intruder = w3.eth.accounts[2], w3.eth.accounts[3]
+    owner, intruder = account(w3, 2), account(w3, 3)
     transact(w3, registry.functions.publish(LIST_A, DIGEST_1, LIST_1), owner)
     # Another account publishing "the same list" writes only to its own namespace.
     transact(w3, registry.functions.publish(LIST_A, DIGEST_2, LIST_2), intruder)
@@ -126,7 +132,7 @@ def test_lists_are_namespaced_by_publisher(registry: Contract, w3: Web3) -> None
 
 
 def test_zero_digest_empty_and_oversized_lists_refused(registry: Contract, w3: Web3) -> None:
-    sender = {"from": w3.eth.accounts[4]}
+    sender: TxParams = {"from": account(w3, 4)}
     with reverts("zero_digest"):
         registry.functions.publish(LIST_A, ZERO32, LIST_1).transact(sender)
     with reverts("empty_list"):
@@ -135,15 +141,15 @@ def test_zero_digest_empty_and_oversized_lists_refused(registry: Contract, w3: W
         registry.functions.publish(LIST_A, DIGEST_1, b"\1" * (MAX_ENCODED_LIST + 1)).transact(
             sender
         )
-    assert registry.functions.latest(w3.eth.accounts[4], LIST_A).call()[1] == 0
+    assert registry.functions.latest(account(w3, 4), LIST_A).call()[1] == 0
     # Exactly the cap is accepted (the contract never inflates it: verifiers do).
     receipt = transact(
         w3,
         registry.functions.publish(LIST_A, DIGEST_1, b"\1" * MAX_ENCODED_LIST),
-        w3.eth.accounts[4],
+        account(w3, 4),
     )
     assert receipt["gasUsed"] < 3_000_000
-    assert registry.functions.latest(w3.eth.accounts[4], LIST_A).call()[1] == 1
+    assert registry.functions.latest(account(w3, 4), LIST_A).call()[1] == 1
 
 
 # -- deployment ---------------------------------------------------------------------------

@@ -230,4 +230,4 @@ def test_entry_must_match_the_list(service: StatusService, notary_world: NotaryW
     with pytest.raises(StatusVerificationError, match="statusPurpose 'suspension'"):
         check(notary_world, wrong_purpose, revocations)
     with pytest.raises(StatusError, match="statusListIndex"):
-        check(notary_world, {**revocation, "statusListIndex": 5}, revocations)
+        check(notary_world, {**revocation, "statusListIndex": 5}, revocations)  # type: ignore[dict-item]
