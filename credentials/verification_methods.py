@@ -35,8 +35,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
-from jwcrypto import jwk  # type: ignore[import-untyped]
-from jwcrypto.common import JWException  # type: ignore[import-untyped]
+from jwcrypto import jwk
+from jwcrypto.common import JWException
 
 from credentials.errors import CredentialError, KeyResolutionError
 from credentials.multikey import (
