@@ -1,0 +1,265 @@
+"""The verifier end to end on a real chain: every tampering fails with a reason, never a trace.
+
+Credentials are issued by the notary of ``notary_world`` (did:ethr on the embedded
+EVM) with :class:`CredentialIssuer`, in both securing mechanisms, and checked by
+a :class:`Verifier` that resolves DIDs by walking the chain, as a court would.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from credentials.data_integrity import SUITES, ProofOptions, SigningKey, add_proof
+from credentials.errors import IssuanceError, MalformedCredential
+from credentials.issuer import CredentialIssuer, NotarySigner
+from credentials.vc_jose import enveloped_credential, sign_credential_jwt
+from credentials.verifier import Verifier
+from did_registry.did_key import did_key
+from tests.fixtures.notary_world import NotaryWorld
+
+ED25519_PUB = 0xED
+
+
+def unsigned(world: NotaryWorld, **extra: Any) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/notary-hub/v1"],
+        "type": ["VerifiableCredential", "DataDepositCredential"],
+        "issuer": world.notary.did,
+        "credentialSubject": {
+            "id": "did:example:depositor",
+            "type": "DataDeposit",
+            "title": "Supply contract",
+            "digestMultibase": "uEiBXmM2s9LZ1c5o6v1ZlWnXU0mKXq5b7QbJ6c1a9cq3o8Q",
+            "size": 1234,
+            "tags": ["contract", "2026"],
+        },
+        **extra,
+    }
+
+
+@pytest.fixture
+def signer(notary_world: NotaryWorld) -> NotarySigner:
+    chain = notary_world.chain
+    return NotarySigner(
+        notary_world.notary,
+        suite=SUITES["eddsa-rdfc-2022"],
+        chain_time=lambda: chain.get_block("latest").timestamp,
+        controller_key=bytes(notary_world.node.key),
+    )
+
+
+@pytest.fixture
+def issuer(signer: NotarySigner) -> CredentialIssuer:
+    return CredentialIssuer(signer)
+
+
+@pytest.fixture
+def verifier(notary_world: NotaryWorld) -> Verifier:
+    return Verifier(notary_world.resolver, chain=notary_world.chain)
+
+
+def codes(result: Any) -> list[tuple[str, str]]:
+    return [(p.check, p.code) for p in result.errors]
+
+
+def test_issued_credentials_verify_in_both_mechanisms(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
+) -> None:
+    for mechanism, alg in (("eddsa-rdfc-2022", "EdDSA"), ("vc+jwt", "EdDSA"), ("vc+jwt", "ES256K")):
+        issued = issuer.issue(
+            unsigned(notary_world), mechanism=mechanism, alg=alg, status_purposes=()
+        )  # type: ignore[arg-type]
+        result = verifier.verify_credential(issued.credential)
+        assert result.verified, (mechanism, alg, result.to_json())
+        assert result.details["issuer"] == notary_world.notary.did
+        assert {"proof", "validity"} <= set(result.checks)
+
+
+def test_issuer_fills_id_and_validity_and_refuses_another_issuer(
+    issuer: CredentialIssuer, notary_world: NotaryWorld
+) -> None:
+    secured = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    assert secured["id"].startswith("urn:uuid:")
+    assert secured["validFrom"].endswith("Z")
+    assert secured["proof"]["verificationMethod"].startswith(notary_world.notary.did + "#")
+    with pytest.raises(IssuanceError, match="issues as"):
+        issuer.issue(unsigned(notary_world, issuer="did:example:other"), status_purposes=())
+    with pytest.raises(MalformedCredential):
+        issuer.issue({**unsigned(notary_world), "type": ["Nope"]}, status_purposes=())
+
+
+def _tamper_cases() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
+    def set_path(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+        def apply(document: dict[str, Any]) -> None:
+            target: Any = document
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+
+        return apply
+
+    return [
+        ("id", set_path(("id",), "urn:uuid:00000000-0000-4000-8000-000000000000")),
+        ("type", set_path(("type",), ["VerifiableCredential", "DrawResultCredential"])),
+        ("validFrom", set_path(("validFrom",), "2020-01-01T00:00:00Z")),
+        ("subject id", set_path(("credentialSubject", "id"), "did:example:mallory")),
+        ("subject title", set_path(("credentialSubject", "title"), "Another contract")),
+        ("subject size", set_path(("credentialSubject", "size"), 1235)),
+        ("subject tags", set_path(("credentialSubject", "tags"), ["contract"])),
+        ("digest", set_path(("credentialSubject", "digestMultibase"), "uEiAAAAA")),
+        ("added member", set_path(("credentialSubject", "description"), "added")),
+        ("proof created", set_path(("proof", "created"), "2020-01-01T00:00:00Z")),
+        ("proof value", set_path(("proof", "proofValue"), "z" + "1" * 86)),
+        ("proof purpose", set_path(("proof", "proofPurpose"), "authentication")),
+        ("proof suite", set_path(("proof", "cryptosuite"), "eddsa-jcs-2022")),
+        ("proof type", set_path(("proof", "type"), "Ed25519Signature2020")),
+    ]
+
+
+@pytest.mark.parametrize(("name", "tamper"), _tamper_cases(), ids=[c[0] for c in _tamper_cases()])
+def test_every_tampered_field_fails_with_a_reason(
+    name: str,
+    tamper: Callable[[dict[str, Any]], None],
+    issuer: CredentialIssuer,
+    verifier: Verifier,
+    notary_world: NotaryWorld,
+) -> None:
+    secured = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    assert verifier.verify_credential(secured).verified
+    tampered = copy.deepcopy(secured)
+    tamper(tampered)
+    result = verifier.verify_credential(tampered)
+    assert not result.verified, name
+    assert result.errors and all(p.message for p in result.errors)
+
+
+def test_a_credential_signed_before_a_rotation_still_verifies(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld, signer: NotarySigner
+) -> None:
+    before = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    notary_world.notary.rotate(revoke_old=True)
+    time.sleep(2.1)  # the signer's key cache
+    after = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    assert before["proof"]["verificationMethod"] != after["proof"]["verificationMethod"]
+    assert verifier.verify_credential(before).verified
+    assert verifier.verify_credential(after).verified
+    # The old key, revoked, cannot sign anything new that verifies.
+    old_method = before["proof"]["verificationMethod"]
+    old_key = notary_world.notary.private_signing_key(notary_world.notary.list_keys("ed25519")[0])
+    late = add_proof(
+        {k: v for k, v in after.items() if k != "proof"},
+        suite="eddsa-rdfc-2022",
+        key=SigningKey(old_method, old_key),
+        options=ProofOptions(created=signer.proof_time()),
+    )
+    result = verifier.verify_credential(late)
+    assert not result.verified
+    assert ("proof", "INVALID_VERIFICATION_METHOD") in codes(result)
+
+
+def test_a_wrong_key_and_another_issuer_are_refused(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld, signer: NotarySigner
+) -> None:
+    document = issuer.prepare(unsigned(notary_world))
+    stranger = Ed25519PrivateKey.generate()
+    method = signer.signing_key().verification_method
+    options = ProofOptions(created=signer.proof_time())
+    forged = add_proof(
+        document, suite="eddsa-rdfc-2022", key=SigningKey(method, stranger), options=options
+    )
+    assert ("proof", "CRYPTOGRAPHIC_SECURITY_ERROR") in codes(verifier.verify_credential(forged))
+    # A did:key signs a credential naming the notary as issuer: the key is not the issuer's.
+    did = did_key(ED25519_PUB, stranger.public_key().public_bytes_raw())
+    foreign = add_proof(
+        document, suite="eddsa-rdfc-2022", key=SigningKey(f"{did}#{did.split(':')[2]}", stranger)
+    )
+    result = verifier.verify_credential(foreign)
+    assert not result.verified
+    assert any("not by the issuer" in p.message for p in result.errors)
+
+
+@pytest.mark.parametrize(
+    ("contexts", "check"),
+    [
+        (
+            ["https://www.w3.org/ns/credentials/v2", "https://evil.example/context.jsonld"],
+            "context",
+        ),
+        (["https://www.w3.org/2018/credentials/v1"], "structure"),
+        ([], "structure"),
+        (["https://www.w3.org/ns/credentials/v2", {"@vocab": "https://evil.example/#"}], "context"),
+    ],
+    ids=["remote", "vc1", "empty", "inline"],
+)
+def test_unknown_remote_and_missing_contexts_are_refused(
+    contexts: list[Any],
+    check: str,
+    verifier: Verifier,
+    notary_world: NotaryWorld,
+    issuer: CredentialIssuer,
+) -> None:
+    secured = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    secured["@context"] = contexts
+    result = verifier.verify_credential(secured)
+    assert not result.verified
+    assert result.errors[0].check == check
+
+
+def test_validity_period(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
+) -> None:
+    expired = issuer.issue(
+        unsigned(notary_world, validFrom="2020-01-01T00:00:00Z", validUntil="2021-01-01T00:00:00Z"),
+        status_purposes=(),
+    ).credential
+    assert ("validity", "VALIDITY_PERIOD_ERROR") in codes(verifier.verify_credential(expired))
+    future = issuer.issue(
+        unsigned(notary_world, validFrom="2999-01-01T00:00:00Z"), status_purposes=()
+    ).credential
+    result = verifier.verify_credential(future)
+    assert ("validity", "VALIDITY_PERIOD_ERROR") in codes(result)
+    assert "not valid before" in result.errors[0].message
+
+
+def test_bad_jwts_are_refused_with_reasons(
+    verifier: Verifier, notary_world: NotaryWorld, signer: NotarySigner
+) -> None:
+    def b64(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    credential = CredentialIssuer(signer).prepare(unsigned(notary_world))
+    kid = signer.signing_key().verification_method
+    none = f"{b64({'alg': 'none', 'typ': 'vc+jwt', 'kid': kid})}.{b64(credential)}."
+    garbage = "not.a.jwt"
+    token = sign_credential_jwt(
+        credential, key=signer.signing_key().private_key, kid=kid, alg="EdDSA"
+    )
+    head, _body, signature = token.split(".")
+    swapped = f"{head}.{b64({**credential, 'validFrom': '2020-01-01T00:00:00Z'})}.{signature}"
+    for bad in (none, garbage, swapped, "x" * 2_000_000, enveloped_credential("a.b.c")):
+        result = verifier.verify_credential(bad)
+        assert not result.verified
+        assert result.errors and result.errors[0].message
+
+
+def test_oversized_and_deeply_nested_documents(
+    verifier: Verifier, notary_world: NotaryWorld, issuer: CredentialIssuer
+) -> None:
+    secured = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    deep: Any = "bottom"
+    for _ in range(200):
+        deep = {"nested": deep}
+    secured["credentialSubject"]["deep"] = deep
+    result = verifier.verify_credential(secured)
+    assert not result.verified
+    wide = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    wide["credentialSubject"]["many"] = [{"n": i} for i in range(200_000)]
+    assert not verifier.verify_credential(wide).verified
