@@ -120,10 +120,10 @@ def credentials_router(
     require_caller: Callable[..., str],
 ) -> APIRouter:
     router = APIRouter(tags=["credentials"])
-    caller = Annotated[str, Depends(require_caller)]
+    authorised = [Depends(require_caller)]
 
-    @router.post("/credentials/issue", status_code=201)
-    def issue(request: IssueRequest, _caller: caller) -> dict[str, Any]:
+    @router.post("/credentials/issue", status_code=201, dependencies=authorised)
+    def issue(request: IssueRequest) -> dict[str, Any]:
         credential = dict(request.credential)
         if request.options.credential_id is not None:
             credential.setdefault("id", request.options.credential_id)
@@ -153,8 +153,8 @@ def credentials_router(
             )
         )
 
-    @router.post("/credentials/status")
-    def update_status(request: UpdateStatusRequest, _caller: caller) -> dict[str, Any]:
+    @router.post("/credentials/status", dependencies=authorised)
+    def update_status(request: UpdateStatusRequest) -> dict[str, Any]:
         if status is None:
             raise CredentialNotFound("this hub keeps no status lists")
         purpose = request.credential_status.status_purpose

@@ -1,0 +1,193 @@
+"""The VC API over a real hub (embedded chain; SQLite and PostgreSQL).
+
+Issue, verify, present, revoke, suspend: status changes show up in verification,
+and each list version is checked against its anchor on chain.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from credentials.data_integrity import ProofOptions, SigningKey, add_proof
+from did_registry.did_key import did_key
+from notary_hub.app import create_app
+from notary_hub.hub import Hub, open_hub
+from notary_hub.settings import Settings
+
+TOKEN = "v" * 40
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def hub(tmp_path: Path, db_url: str, engine: Engine) -> Iterator[Hub]:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database={"url": db_url},
+        server={"api_tokens": [TOKEN]},
+        anchoring={"batch_interval_seconds": 0.05},
+    )
+    hub = open_hub(settings)
+    yield hub
+    hub.close()
+
+
+@pytest.fixture
+def client(hub: Hub) -> Iterator[TestClient]:
+    with TestClient(create_app(hub)) as client:
+        yield client
+
+
+def credential(**extra: Any) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/notary-hub/v1"],
+        "type": ["VerifiableCredential", "DataDepositCredential"],
+        "credentialSubject": {"id": "did:example:holder", "type": "DataDeposit", "title": "T"},
+        **extra,
+    }
+
+
+def issue(client: TestClient, **options: Any) -> dict[str, Any]:
+    response = client.post(
+        "/credentials/issue", json={"credential": credential(), "options": options}, headers=AUTH
+    )
+    assert response.status_code == 201, response.json()
+    issued: dict[str, Any] = response.json()["verifiableCredential"]
+    return issued
+
+
+def verify(client: TestClient, document: Any) -> tuple[int, dict[str, Any]]:
+    response = client.post("/credentials/verify", json={"verifiableCredential": document})
+    return response.status_code, response.json()
+
+
+def test_issue_needs_an_authorised_caller(client: TestClient) -> None:
+    assert client.post("/credentials/issue", json={"credential": credential()}).status_code == 401
+
+
+def test_issue_and_verify_both_mechanisms(client: TestClient, hub: Hub) -> None:
+    assert hub.notary is not None
+    for options in (
+        {},
+        {"securingMechanism": "vc+jwt"},
+        {"securingMechanism": "vc+jwt", "alg": "ES256K"},
+    ):
+        issued = issue(client, **options)
+        status, body = verify(client, issued)
+        assert status == 200, body
+        assert body["verified"] is True
+        assert body["details"]["issuer"] == hub.notary.did
+        assert "status" in body["checks"]
+
+
+def test_bad_input_is_400_and_failed_verification_is_422(client: TestClient) -> None:
+    status, body = verify(client, {"not": "a credential"})
+    assert status == 400
+    assert body["problemDetails"][0]["type"].endswith("#PARSING_ERROR")
+    issued = issue(client)
+    tampered = copy.deepcopy(issued)
+    tampered["credentialSubject"]["title"] = "Changed"
+    status, body = verify(client, tampered)
+    assert status == 422
+    assert body["verified"] is False
+    assert body["errors"][0]["check"] == "proof"
+    response = client.post(
+        "/credentials/issue",
+        json={"credential": credential(issuer="did:example:someone-else")},
+        headers=AUTH,
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "ISSUANCE_ERROR"
+    response = client.post("/credentials/issue", json={"credential": "x"}, headers=AUTH)
+    assert response.status_code == 422
+
+
+def update_status(client: TestClient, credential_id: str, purpose: str, value: bool) -> Any:
+    return client.post(
+        "/credentials/status",
+        json={
+            "credentialId": credential_id,
+            "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose},
+            "status": value,
+        },
+        headers=AUTH,
+    )
+
+
+def test_revocation_and_suspension_show_up_in_verification(client: TestClient) -> None:
+    issued = issue(client, statusPurposes=["revocation", "suspension"])
+    assert verify(client, issued)[0] == 200
+
+    assert update_status(client, issued["id"], "suspension", True).status_code == 200
+    status, body = verify(client, issued)
+    assert status == 422
+    assert any("suspended" in e["message"] for e in body["errors"])
+    assert update_status(client, issued["id"], "suspension", False).status_code == 200
+    assert verify(client, issued)[0] == 200
+
+    assert update_status(client, issued["id"], "revocation", True).status_code == 200
+    status, body = verify(client, issued)
+    assert status == 422
+    assert any("revoked" in e["message"] for e in body["errors"])
+    refused = update_status(client, issued["id"], "revocation", False)
+    assert refused.status_code == 422
+    assert update_status(client, "urn:uuid:unknown", "revocation", True).status_code == 404
+
+
+def test_status_lists_are_served_as_credentials(client: TestClient, hub: Hub) -> None:
+    issued = issue(client)
+    url = issued["credentialStatus"]["statusListCredential"]
+    served = client.get("/credentials/status/" + url.rsplit("/", 1)[1])
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("application/vc")
+    listed = served.json()
+    assert listed["id"] == url
+    assert "BitstringStatusListCredential" in listed["type"]
+    status, body = verify(client, listed)
+    assert status == 200, body
+    assert client.get("/credentials/status/00000000").status_code == 404
+
+
+def test_presentations_with_challenge_and_domain(client: TestClient, hub: Hub) -> None:
+    holder_key = Ed25519PrivateKey.generate()
+    holder = did_key(0xED, holder_key.public_key().public_bytes_raw())
+    method = f"{holder}#{holder.split(':')[2]}"
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": [issue(client)],
+    }
+    signed = add_proof(
+        presentation,
+        suite="eddsa-rdfc-2022",
+        key=SigningKey(method, holder_key),
+        options=ProofOptions(
+            proof_purpose="authentication", challenge="c-123", domain="court.example"
+        ),
+    )
+
+    def present(document: Any, **options: str) -> tuple[int, dict[str, Any]]:
+        response = client.post(
+            "/presentations/verify",
+            json={"verifiablePresentation": document, "options": options},
+        )
+        return response.status_code, response.json()
+
+    status, body = present(signed, challenge="c-123", domain="court.example")
+    assert status == 200, body
+    assert any(check.startswith("verifiableCredential[0].") for check in body["checks"])
+    assert present(signed, challenge="other", domain="court.example")[0] == 422
+    assert present(signed, challenge="c-123", domain="elsewhere.example")[0] == 422
+    altered = copy.deepcopy(signed)
+    altered["verifiableCredential"][0]["credentialSubject"]["title"] = "Changed"
+    status, body = present(altered, challenge="c-123", domain="court.example")
+    assert status == 422
+    assert present({"type": "VerifiablePresentation"})[0] == 400
