@@ -1,80 +1,62 @@
 """Interop: eddsa-rdfc-2022 credentials between the hub and Digital Bazaar's npm VC libraries.
 
 Issue 4 §7. The peer is ``tests/interop/vc_npm.mjs``: ``@digitalbazaar/vc`` with
-``DataIntegrityProof`` and ``@digitalbazaar/eddsa-rdfc-2022-cryptosuite``, in a
-real node process.
+``DataIntegrityProof`` and ``@digitalbazaar/eddsa-rdfc-2022-cryptosuite`` (and
+``@digitalbazaar/vc-bitstring-status-list`` for status), in a real node process.
 
-- hub -> npm: the notary (did:ethr on an embedded chain, served at ``/rpc`` as the
-  hub serves it) signs; node verifies, resolving the issuer with the standard
-  ``ethr-did-resolver`` over that JSON-RPC. Presentations signed by a did:key holder
-  with challenge and domain verify with ``vc.verify``.
+- hub -> npm: the hub's issuer (:class:`credentials.issuer.CredentialIssuer`) signs as
+  the notary (did:ethr on an embedded chain served at ``/rpc`` as the hub serves it);
+  node verifies, resolving the issuer with the standard ``ethr-did-resolver`` over
+  that JSON-RPC. Also: presentations by a did:key holder with challenge and domain,
+  credentials signed before and after a key rotation, and status lists the notary
+  signed and anchored.
 - npm -> hub: node issues with a did:key (``@digitalbazaar/ed25519-multikey`` +
-  ``did-method-key``); the hub verifies with :func:`credentials.data_integrity.verify_proof`
-  and the ``notary_world`` resolver.
+  ``did-method-key``); the hub's :class:`credentials.verifier.Verifier` (and the Data
+  Integrity layer beneath it) verifies with the ``notary_world`` resolver.
 
 The custody credential (``bench.custody_sample``) uses the VC 2.0 and notary hub
 contexts: type-scoped contexts, ``@json`` (the anchor receipt) and typed literals
-are canonicalized by both implementations. Tampering with any part fails on the
-other side.
+are canonicalized by both implementations. Tampering with any part fails on both sides.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.custody_sample import custody_credential
-from credentials.bitstring_status_list import (
-    Bitstring,
-    build_list_credential,
-    encode_list,
-    status_of,
-)
-from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof
+from credentials.bitstring_status_list import Bitstring, build_list_credential, compress_bits
+from credentials.bitstring_status_list import encode_list as encode_bits
+from credentials.data_integrity import SUITES, ProofOptions, SigningKey, add_proof, verify_proof
 from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
+from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.rdf_fast import FastCanonicalizer
-from credentials.status_anchor import StatusListAnchor
-from credentials.vc_data_model import check_credential, check_presentation
+from credentials.status_anchor import RegistryPublisher
+from credentials.verifier import StaticStatusLists, Verifier
 from did_registry.did_key import ED25519, did_key, multibase_key
+from tests.credentials.vc_npm import (
+    NODE,
+    TAMPERINGS,
+    VC_V2,
+    custody,
+    npm,
+    npm_verify,
+    plain,
+    tampered,
+    without_issuer,
+)
 from tests.did_registry.ethr_npm import serve_rpc
 from tests.fixtures.notary_world import CHAIN_ID, NotaryWorld, open_notary_world
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "tests" / "interop" / "vc_npm.mjs"
-NODE = shutil.which("node")
-VC_V2 = "https://www.w3.org/ns/credentials/v2"
 CHALLENGE = "99612b24-63d9-11ea-b99f-4f66f3e4f81a"
 DOMAIN = "court.example"
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
-
-
-def npm(request: dict[str, Any]) -> dict[str, Any]:
-    """One run of the npm peer (see the script's header for the request shapes)."""
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(SCRIPT)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise AssertionError(f"vc_npm.mjs failed ({done.returncode}):\n{done.stderr}")
-    answer: dict[str, Any] = json.loads(done.stdout)
-    return answer
 
 
 @pytest.fixture(scope="module")
@@ -91,190 +73,120 @@ def rpc_url(world: NotaryWorld) -> Iterator[str]:
         yield url
 
 
-def npm_verify(
-    world: NotaryWorld,
-    rpc_url: str,
-    items: list[dict[str, Any]],
-    documents: dict[str, Any] | None = None,
-) -> list[Any]:
-    """Verify ``items`` in node; ``documents`` are status list credentials by URL."""
+def notary_signer(world: NotaryWorld, suite: EddsaRdfc2022 | None = None) -> NotarySigner:
+    return NotarySigner(
+        world.notary,
+        suite=suite or SUITES["eddsa-rdfc-2022"],
+        chain_time=lambda: world.chain.get_block("latest").timestamp,
+        key_ttl=0.0,
+    )
+
+
+def in_node(world: NotaryWorld, url: str, items: list[dict[str, Any]], **kw: Any) -> list[Any]:
     registry = world.deployment.did_registry.address
-    answer = npm(
-        {
-            "command": "verify",
-            "ethr": {"rpcUrl": rpc_url, "chainId": CHAIN_ID, "registry": registry},
-            "documents": documents or {},
-            "items": items,
-        }
-    )
-    return list(answer["results"])
+    return npm_verify(url, CHAIN_ID, registry, items, **kw)
 
 
-def signed(
-    world: NotaryWorld,
-    document: dict[str, Any],
-    key: SigningKey,
-    *,
-    suite: EddsaRdfc2022 | str = "eddsa-rdfc-2022",
-    **options: Any,
-) -> dict[str, Any]:
-    """``document`` with an eddsa-rdfc-2022 proof, ``created`` no earlier than the chain head.
-
-    The embedded chain seals each block at max(now, parent + 1) seconds, so right after
-    the notary's keys are published its head runs a few seconds ahead of the clock; the
-    hub resolves the key as of ``created``, which must not precede the key's block.
-    """
-    head = world.chain.get_block("latest").timestamp
-    created = datetime.fromtimestamp(max(time.time(), head), UTC)
-    return add_proof(
-        document, suite=suite, key=key, options=ProofOptions(created=created, **options)
-    )
-
-
-def notary_key(world: NotaryWorld) -> SigningKey:
-    fragment, private_key = world.notary.current_signing_key()
-    return SigningKey(f"{world.notary.did}#{fragment}", private_key)
-
-
-def custody(issuer: str, seed: int = 7) -> dict[str, Any]:
-    """The custody credential without its status entry (status is not what is tested here)."""
-    credential = custody_credential(seed, issuer=issuer)
-    del credential["credentialStatus"]
-    return credential
-
-
-def plain(issuer: str) -> dict[str, Any]:
-    return {
-        "@context": [VC_V2],
-        "type": ["VerifiableCredential"],
-        "id": "urn:uuid:5e3c1a52-6a0a-4d5c-9d4e-0c5f6c1b2a10",
-        "issuer": issuer,
-        "validFrom": "2026-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:subject", "name": "Zoë « Ω » 𝄞"},
-    }
-
-
-def tampered(document: dict[str, Any], change: str) -> dict[str, Any]:
-    """``document`` with one signed part changed, keeping its proof."""
-    copied = copy.deepcopy(document)
-    credential = copied.get("verifiableCredential", [copied])[0]
-    if change == "subject":
-        credential["credentialSubject"]["depositId"] = "00000000-0000-4000-a000-000000000000"
-    elif change == "receipt":  # inside the @json literal
-        receipt = credential["evidence"][1]["anchorReceipt"]
-        first = next(iter(receipt))
-        receipt[first] = "tampered" if receipt[first] != "tampered" else "other"
-    elif change == "timestamp":
-        credential["evidence"][0]["genTime"] = "2026-01-01T08:29:59Z"
-    elif change == "validFrom":
-        credential["validFrom"] = "2025-01-01T08:30:00Z"
-    elif change == "created":
-        copied["proof"]["created"] = "2026-01-01T00:00:00Z"
-    elif change == "name":
-        credential["credentialSubject"]["name"] = "Zoe"
-    else:
-        raise AssertionError(change)
-    return copied
+def proof_by(
+    signer: NotarySigner, document: dict[str, Any], key: SigningKey, **options: Any
+) -> Any:
+    """``document`` signed by some other ``key``, dated as the notary's signer dates proofs."""
+    when = ProofOptions(created=signer.proof_time(), **options)
+    return add_proof(document, suite="eddsa-rdfc-2022", key=key, options=when)
 
 
 # -- hub -> npm ----------------------------------------------------------------------------
 
 
 def test_notary_credentials_verify_with_digitalbazaar_vc(world: NotaryWorld, rpc_url: str) -> None:
-    key = notary_key(world)
+    signer = notary_signer(world)
+    issuer = CredentialIssuer(signer, default_validity=timedelta(days=3650))
     did = world.notary.did
-    signed_custody = signed(world, custody(did), key)
-    signed_plain = signed(world, plain(did), key)
+    issued_custody = issuer.issue(custody(did), status_purposes=()).credential
+    issued_plain = issuer.issue(plain(did), status_purposes=()).credential
+    assert issued_custody["proof"]["verificationMethod"].startswith(did + "#delegate-")
     # The fast canonicalizer (the hub's own RDFC-1.0 path) signs what node checks too.
-    fast_custody = signed(
-        world, custody(did, seed=8), key, suite=EddsaRdfc2022(FastCanonicalizer())
-    )
-    # Another key claiming the notary's verification method.
-    forged = signed(
-        world, custody(did), SigningKey(key.verification_method, Ed25519PrivateKey.generate())
+    fast = notary_signer(world, EddsaRdfc2022(FastCanonicalizer())).sign(custody(did, seed=8))
+    notary_method = signer.signing_key().verification_method
+    forged = proof_by(  # another key claiming the notary's verification method
+        signer, custody(did), SigningKey(notary_method, Ed25519PrivateKey.generate())
     )
     # The notary's key, but the credential names another issuer: the key does not speak for it.
-    other_issuer = signed(
-        world, custody("did:ethr:0x539:0x0000000000000000000000000000000000000001"), key
-    )
+    other = custody("did:ethr:0x539:0x0000000000000000000000000000000000000001")
+    other_issuer = proof_by(signer, other, signer.signing_key())
     cases = {
-        "custody": (signed_custody, True),
-        "plain": (signed_plain, True),
-        "custody, fast canonicalizer": (fast_custody, True),
-        **{
-            f"custody, {change}": (tampered(signed_custody, change), False)
-            for change in ("subject", "receipt", "timestamp", "validFrom", "created")
-        },
-        "plain, name": (tampered(signed_plain, "name"), False),
+        "custody": (issued_custody, True),
+        "plain": (issued_plain, True),
+        "custody, fast canonicalizer": (fast, True),
+        **{f"custody, {c}": (tampered(issued_custody, c), False) for c in TAMPERINGS},
+        "plain, name": (tampered(issued_plain, "name"), False),
         "forged": (forged, False),
         "other issuer": (other_issuer, False),
     }
-    results = npm_verify(world, rpc_url, [{"credential": doc} for doc, _ in cases.values()])
+    results = in_node(world, rpc_url, [{"credential": doc} for doc, _ in cases.values()])
     for (name, (_, expected)), result in zip(cases.items(), results, strict=True):
         assert result["verified"] is expected, (name, result["errors"])
         if not expected and name != "other issuer":
             assert "Invalid signature." in result["errors"], (name, result["errors"])
-    assert any("not authorized by controller" in e or "issuer" in e for e in results[-1]["errors"])
-    # The hub's Data Integrity layer agrees on every proof. Whether the key may speak
-    # for the credential's `issuer` is the credential verifier's check, not the proof's.
+    assert (
+        "Credential issuer must match the verification method controller." in results[-1]["errors"]
+    )
+    # The hub's verifier agrees on every case.
+    verifier = Verifier(world.resolver, chain=world.chain)
     for name, (document, expected) in cases.items():
-        ours = verify_proof(document, resolver=world.resolver, expected_purpose="assertionMethod")
-        assert ours.verified is (expected or name == "other issuer"), (name, ours.to_json())
+        ours = verifier.verify_credential(document)
+        assert ours.verified is expected, (name, ours.to_json())
 
 
 def test_hub_presentation_verifies_with_digitalbazaar_vc(world: NotaryWorld, rpc_url: str) -> None:
     """A did:key holder (keys made by the hub) presents the notary's credential to node."""
-    holder_secret = Ed25519PrivateKey.generate()
-    public = holder_secret.public_key().public_bytes_raw()
+    signer = notary_signer(world)
+    secret = Ed25519PrivateKey.generate()
+    public = secret.public_key().public_bytes_raw()
     holder = did_key(ED25519, public)
-    holder_key = SigningKey(f"{holder}#{multibase_key(ED25519, public)}", holder_secret)
-    credential = signed(world, custody(world.notary.did), notary_key(world))
-    presentation = signed(
-        world,
-        {
-            "@context": [VC_V2],
-            "type": ["VerifiablePresentation"],
-            "holder": holder,
-            "verifiableCredential": [credential],
-        },
-        holder_key,
-        proof_purpose="authentication",
-        challenge=CHALLENGE,
-        domain=DOMAIN,
-    )
-    check_presentation(presentation)
-    results = npm_verify(
-        world,
-        rpc_url,
-        [
-            {"presentation": presentation, "challenge": CHALLENGE, "domain": DOMAIN},
-            {"presentation": presentation, "challenge": "another", "domain": DOMAIN},
-            {"presentation": presentation, "challenge": CHALLENGE, "domain": "elsewhere.example"},
-            {
-                "presentation": tampered(presentation, "subject"),
-                "challenge": CHALLENGE,
-                "domain": DOMAIN,
-            },
-        ],
+    holder_key = SigningKey(f"{holder}#{multibase_key(ED25519, public)}", secret)
+    unsigned = {
+        "@context": [VC_V2],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": [signer.sign(custody(world.notary.did))],
+    }
+    presentation = proof_by(
+        signer, unsigned, holder_key,
+        proof_purpose="authentication", challenge=CHALLENGE, domain=DOMAIN,
+    )  # fmt: skip
+    asked = [
+        (presentation, CHALLENGE, DOMAIN),
+        (presentation, "another", DOMAIN),
+        (presentation, CHALLENGE, "elsewhere.example"),
+        (tampered(presentation, "subject"), CHALLENGE, DOMAIN),
+    ]
+    results = in_node(
+        world, rpc_url, [{"presentation": p, "challenge": c, "domain": d} for p, c, d in asked]
     )
     assert [r["verified"] for r in results] == [True, False, False, False], results
     assert any("challenge" in e for e in results[1]["errors"])
     assert any("domain" in e for e in results[2]["errors"])
     assert "Invalid signature." in results[3]["errors"]
+    verifier = Verifier(world.resolver, chain=world.chain)
+    ours = [verifier.verify_presentation(p, challenge=c, domain=d).verified for p, c, d in asked]
+    assert ours == [True, False, False, False]
 
 
 def test_credentials_signed_before_and_after_rotation_verify_in_npm(tmp_path: Path) -> None:
     """A rotation (old key kept published) leaves both keys verifiable by the npm resolver."""
     world = open_notary_world(tmp_path / "world")
     try:
-        before = signed(world, plain(world.notary.did), notary_key(world))
+        signer = notary_signer(world)
+        before = signer.sign(plain(world.notary.did))
         world.notary.rotate(revoke_old=False)
-        after_key = notary_key(world)
-        assert after_key.verification_method != before["proof"]["verificationMethod"]
-        after = signed(world, plain(world.notary.did), after_key)
+        after = signer.sign(plain(world.notary.did))
+        assert after["proof"]["verificationMethod"] != before["proof"]["verificationMethod"]
         with serve_rpc(world.chain) as url:
-            results = npm_verify(world, url, [{"credential": before}, {"credential": after}])
+            results = in_node(world, url, [{"credential": before}, {"credential": after}])
         assert [r["verified"] for r in results] == [True, True], results
+        verifier = Verifier(world.resolver, chain=world.chain)
+        assert all(verifier.verify_credential(c).verified for c in (before, after))
     finally:
         world.chain.close()
 
@@ -282,45 +194,49 @@ def test_credentials_signed_before_and_after_rotation_verify_in_npm(tmp_path: Pa
 def test_notary_status_lists_check_in_npm(world: NotaryWorld, rpc_url: str) -> None:
     """Custody credentials with their status entry, and the notary's signed, anchored list.
 
-    ``@digitalbazaar/vc-bitstring-status-list`` verifies the list credential (the
-    anchor is a top-level ``@json`` term) and reads the bit, as the hub does.
+    ``@digitalbazaar/vc-bitstring-status-list`` verifies the list credential (its chain
+    anchor is a top-level ``@json`` term) and reads the bit; the hub reads the same bit
+    and also checks the list is the latest version published on chain.
     """
-    key, did = notary_key(world), world.notary.did
-    revoked, active = custody_credential(1, issuer=did), custody_credential(2, issuer=did)
+    signer = notary_signer(world)
+    did = world.notary.did
+    revoked, active = custody(did, 1, status=True), custody(did, 2, status=True)
     url = revoked["credentialStatus"]["statusListCredential"]
     assert active["credentialStatus"]["statusListCredential"] == url
     bits = Bitstring()
     bits.set(int(revoked["credentialStatus"]["statusListIndex"]), True)
     assert world.deployment.status_lists is not None
-    anchor = StatusListAnchor.for_list(
-        url, chain_id=CHAIN_ID, registry=world.deployment.status_lists.address
-    )
-    status_list = signed(
-        world,
+    publisher = RegistryPublisher(world.transactor, world.deployment.status_lists)
+    anchor = publisher.anchor_for(url)
+    publisher.publish(anchor.list_id, compress_bits(bits))
+    status_list = signer.sign(
         build_list_credential(
-            list_url=url,
-            issuer=did,
-            purpose="revocation",
-            bits=bits,
-            valid_from="2026-01-01T00:00:00Z",
-            anchor=anchor.to_json(),
-        ),
-        key,
-    )
-    unrevoked = copy.deepcopy(status_list)  # the bit cleared, the notary's proof kept
-    unrevoked["credentialSubject"]["encodedList"] = encode_list(Bitstring())
-    items = [{"credential": signed(world, c, key)} for c in (revoked, active)]
-    good = npm_verify(world, rpc_url, items, {url: status_list})
+            list_url=url, issuer=did, purpose="revocation", bits=bits,
+            valid_from="2026-01-01T00:00:00Z", anchor=anchor.to_json(),
+        )
+    )  # fmt: skip
+    cleared = copy.deepcopy(status_list)  # the bit cleared, the notary's proof kept
+    cleared["credentialSubject"]["encodedList"] = encode_bits(Bitstring())
+    credentials = [signer.sign(c) for c in (revoked, active)]
+    items = [{"credential": c} for c in credentials]
+
+    good = in_node(world, rpc_url, items, documents={url: status_list})
     assert [r["verified"] for r in good] == [True, True], good
     assert [r["status"] for r in good] == [
         [{"statusPurpose": "revocation", "status": True}],
         [{"statusPurpose": "revocation", "status": False}],
     ]
-    for credential, expected in ((revoked, True), (active, False)):
-        assert status_of(credential["credentialStatus"], status_list) is expected
-    forged = npm_verify(world, rpc_url, items[:1], {url: unrevoked})
+    forged = in_node(world, rpc_url, items[:1], documents={url: cleared})
     assert not forged[0]["verified"]
     assert any("BitstringStatusListCredential" in e for e in forged[0]["errors"]), forged
+
+    for lists, expected in (([status_list], [False, True]), ([cleared], [False, False])):
+        verifier = Verifier(
+            world.resolver, chain=world.chain, status_lists=StaticStatusLists(lists)
+        )
+        results = [verifier.verify_credential(c) for c in credentials]
+        assert [r.verified for r in results] == expected, [r.to_json() for r in results]
+        assert {p.check for p in results[0].errors} == {"status"}
 
 
 # -- npm -> hub ----------------------------------------------------------------------------
@@ -330,27 +246,17 @@ def test_notary_status_lists_check_in_npm(world: NotaryWorld, rpc_url: str) -> N
 def issued_by_npm() -> dict[str, Any]:
     """Two credentials and a presentation issued in node by a did:key from a fixed seed."""
     seed = bytes(range(32))
-    # The npm library puts its own did:key in `issuer`.
+    placeholder = "did:example:replaced-by-node"
     answer = npm(
         {
             "command": "issue",
             "seed": seed.hex(),
             "items": [
-                {
-                    "credential": {
-                        k: v for k, v in custody("did:placeholder").items() if k != "issuer"
-                    }
-                },
-                {
-                    "credential": {
-                        k: v for k, v in plain("did:placeholder").items() if k != "issuer"
-                    }
-                },
+                {"credential": without_issuer(custody(placeholder))},
+                {"credential": without_issuer(plain(placeholder))},
                 {
                     "presentation": {
-                        "credentials": [
-                            {k: v for k, v in plain("did:placeholder").items() if k != "issuer"}
-                        ],
+                        "credentials": [without_issuer(plain(placeholder))],
                         "challenge": CHALLENGE,
                         "domain": DOMAIN,
                     }
@@ -367,25 +273,20 @@ def test_npm_credentials_verify_with_the_hub(
     world: NotaryWorld, issued_by_npm: dict[str, Any]
 ) -> None:
     custody_vc, plain_vc, _ = issued_by_npm["documents"]
+    verifier = Verifier(world.resolver, chain=world.chain)
     for credential in (custody_vc, plain_vc):
-        check_credential(credential)
         assert credential["issuer"] == issued_by_npm["did"]
         assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
-        result = verify_proof(
-            credential, resolver=world.resolver, expected_purpose="assertionMethod"
-        )
+        result = verifier.verify_credential(credential)
         assert result.verified, result.to_json()
-        assert (
-            result.details["proofs"][0]["verificationMethod"] == issued_by_npm["verificationMethod"]
-        )
-    bad = [
-        tampered(custody_vc, c) for c in ("subject", "receipt", "timestamp", "validFrom", "created")
-    ]
-    bad.append(tampered(plain_vc, "name"))
+        (proof,) = result.details["proofs"]
+        assert proof["verificationMethod"] == issued_by_npm["verificationMethod"]
+    bad = [tampered(custody_vc, c) for c in TAMPERINGS] + [tampered(plain_vc, "name")]
     for document in bad:
-        result = verify_proof(document, resolver=world.resolver, expected_purpose="assertionMethod")
-        assert not result.verified
-        assert [p.code for p in result.errors] == ["CRYPTOGRAPHIC_SECURITY_ERROR"], result.to_json()
+        result = verifier.verify_credential(document)
+        assert [(p.check, p.code) for p in result.errors] == [
+            ("proof", "CRYPTOGRAPHIC_SECURITY_ERROR")
+        ], result.to_json()
     wrong_purpose = verify_proof(
         custody_vc, resolver=world.resolver, expected_purpose="authentication"
     )
@@ -396,31 +297,22 @@ def test_npm_presentation_verifies_with_the_hub(
     world: NotaryWorld, issued_by_npm: dict[str, Any]
 ) -> None:
     presentation = issued_by_npm["documents"][2]
-    check_presentation(presentation)
     proof = presentation["proof"]
     assert (proof["proofPurpose"], proof["challenge"], proof["domain"]) == (
-        "authentication",
-        CHALLENGE,
-        DOMAIN,
-    )
+        "authentication", CHALLENGE, DOMAIN,
+    )  # fmt: skip
+    verifier = Verifier(world.resolver, chain=world.chain)
 
-    def verify(
-        document: dict[str, Any], challenge: str = CHALLENGE, domain: str = DOMAIN
-    ) -> list[str]:
-        result = verify_proof(
-            document, resolver=world.resolver, expected_purpose="authentication",
-            challenge=challenge, domain=domain,
-        )  # fmt: skip
-        return [p.code for p in result.errors]
+    def errors(document: dict[str, Any], challenge: str = CHALLENGE, domain: str = DOMAIN) -> Any:
+        result = verifier.verify_presentation(document, challenge=challenge, domain=domain)
+        return sorted({p.code for p in result.errors})
 
-    assert verify(presentation) == []
-    (credential,) = presentation["verifiableCredential"]
-    assert verify_proof(
-        credential, resolver=world.resolver, expected_purpose="assertionMethod"
+    assert errors(presentation) == []
+    assert errors(presentation, challenge="another") == ["INVALID_CHALLENGE_ERROR"]
+    assert errors(presentation, domain="elsewhere.example") == ["INVALID_DOMAIN_ERROR"]
+    assert "CRYPTOGRAPHIC_SECURITY_ERROR" in errors(tampered(presentation, "name"))
+    assert "CRYPTOGRAPHIC_SECURITY_ERROR" in errors({**presentation, "holder": "did:example:x"})
+    # Verified as a credential's proof, the presentation's is for the wrong purpose.
+    assert not verify_proof(
+        presentation, resolver=world.resolver, expected_purpose="assertionMethod"
     ).verified
-    assert verify(presentation, challenge="another") == ["INVALID_CHALLENGE_ERROR"]
-    assert verify(presentation, domain="elsewhere.example") == ["INVALID_DOMAIN_ERROR"]
-    assert verify(tampered(presentation, "name")) == ["CRYPTOGRAPHIC_SECURITY_ERROR"]
-    assert verify({**presentation, "holder": "did:example:someone"}) == [
-        "CRYPTOGRAPHIC_SECURITY_ERROR"
-    ]
