@@ -175,6 +175,7 @@ def chain_deploy() -> None:
         "EthereumDIDRegistry": "NOTARY_HUB_CHAIN_DID_REGISTRY_ADDRESS",
         "AnchorRegistry": "NOTARY_HUB_CHAIN_ANCHOR_REGISTRY_ADDRESS",
         "ConsortiumRegistry": "NOTARY_HUB_CHAIN_CONSORTIUM_ADDRESS",
+        "StatusListRegistry": "NOTARY_HUB_CHAIN_STATUS_LIST_REGISTRY_ADDRESS",
     }
     for name, address in deployment.addresses().items():
         out.print(f"{env[name]}={address}", markup=False, highlight=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from eth_account import Account
@@ -238,14 +239,18 @@ def existing_deployment(
     :class:`ContractNotFound` when an address holds no (or the wrong) code.
     """
     configured = configured_addresses(settings)
+    rows: Sequence[ContractRecord] = ()
+    if sessions is not None:
+        with sessions() as session:
+            rows = session.scalars(
+                select(ContractRecord).where(ContractRecord.chain_id == chain.chain_id)
+            ).all()
     if configured is not None:
+        # A status list registry the hub deployed itself is recorded, not configured.
+        recorded = {row.name: row.address for row in rows}
+        if STATUS_LIST_REGISTRY not in configured and STATUS_LIST_REGISTRY in recorded:
+            configured[STATUS_LIST_REGISTRY] = recorded[STATUS_LIST_REGISTRY]
         return attach_all(chain, configured)
-    if sessions is None:
-        return None
-    with sessions() as session:
-        rows = session.scalars(
-            select(ContractRecord).where(ContractRecord.chain_id == chain.chain_id)
-        ).all()
     if not rows:
         return None
     return attach_all(
