@@ -52,8 +52,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_keys.datatypes import Signature as EthSignature
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as EthKeysValidationError
-from jwcrypto.jwa import JWA  # type: ignore[import-untyped]
-from jwcrypto.jwk import JWK  # type: ignore[import-untyped]
+from jwcrypto.jwa import JWA
+from jwcrypto.jwk import JWK
 
 from credentials.errors import KeyResolutionError, ProofError, UnsupportedAlgorithm
 from credentials.verification_methods import VerificationKey

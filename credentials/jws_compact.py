@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jwcrypto.common import base64url_encode  # type: ignore[import-untyped]
+from jwcrypto.common import base64url_encode
 
 from credentials.errors import DocumentTooLarge, MalformedCredential
 
