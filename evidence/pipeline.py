@@ -91,9 +91,13 @@ class EvidencePipeline:
         self._retry_max = retry_max
         self._clock = clock
         self.owner = secrets.token_hex(8)  # this process's name on its claims
-        self._timestamper = Worker("evidence-timestamp", self._drain(self.timestamp_pass), interval)
-        self._anchorer = Worker("evidence-anchor", self._drain(self.anchor_pass), interval)
-        self._certifier = Worker("evidence-certify", self._drain(self.certify_pass), interval)
+        self._errors: dict[str, str] = {}
+        drain = self._drain
+        self._timestamper = Worker("evidence-timestamp", drain(self.timestamp_pass), interval)
+        self._anchorer = Worker(
+            "evidence-anchor", drain(self._enqueue_anchors, self._collect_anchored), interval
+        )
+        self._certifier = Worker("evidence-certify", drain(self.certify_pass), interval)
         self.workers = (self._timestamper, self._anchorer, self._certifier)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -116,9 +120,13 @@ class EvidencePipeline:
 
     @property
     def last_errors(self) -> dict[str, str]:
-        """The last failure of each stage that is failing now (for ``/readyz``)."""
-        names = ("timestamp", "anchor", "certify")
-        return {n: w.last_error for n, w in zip(names, self.workers, strict=True) if w.last_error}
+        """The last failure of each stage that is failing now (for ``/readyz``): a pass
+        that failed as a whole, or the last deposit it had to put off."""
+        errors = dict(self._errors)
+        for name, worker in zip(("timestamp", "anchor", "certify"), self.workers, strict=True):
+            if worker.last_error:
+                errors[name] = worker.last_error
+        return errors
 
     @property
     def _stopping(self) -> bool:
@@ -128,35 +136,43 @@ class EvidencePipeline:
         """One pass of every stage, in order; how many deposits moved on."""
         return self.timestamp_pass() + self.anchor_pass() + self.certify_pass()
 
-    def _drain(self, stage: Callable[[], int]) -> Callable[[], None]:
-        """A worker's pass: repeat ``stage`` while it finds full batches of work."""
+    def _drain(self, *steps: Callable[[], int]) -> Callable[[], None]:
+        """A worker's pass: run ``steps`` again while any of them found a full batch."""
 
         def work() -> None:
-            while stage() >= self._batch_size and not self._stopping:
-                pass
+            while True:
+                counts = [step() for step in steps]
+                if max(counts) < self._batch_size or self._stopping:
+                    return
 
         return work
+
+    def _lease_ending(self, claimed_at: datetime) -> bool:
+        """Stop well before a lease runs out, or another process may take the rows over."""
+        return self._stopping or self._clock() >= claimed_at + self._lease * 0.75
 
     # -- received → timestamped -------------------------------------------------------------
 
     def timestamp_pass(self) -> int:
-        claimed = self._claim(DepositState.RECEIVED, Deposit.sha256)
+        claimed_at = self._clock()
+        claimed = self._claim(DepositState.RECEIVED, Deposit.sha256, claimed_at)
         results: list[dict[str, Any]] = []
         for index, (deposit_id, sha256) in enumerate(claimed):
-            if self._stopping:
+            if self._lease_ending(claimed_at):
                 self._release([row[0] for row in claimed[index:]])
                 break
             try:
                 token = self._authority.timestamp(bytes(sha256), hash_algorithm=IMPRINT_ALGORITHM)
                 _check_token(token, bytes(sha256))
             except (TimestampUnavailable, TimestampError) as exc:
-                self._failed(deposit_id, exc)
+                self._failed("timestamp", deposit_id, exc)
                 if isinstance(exc, TimestampUnavailable):
                     # Every authority is down: the others wait for the next pass.
                     self._release([row[0] for row in claimed[index + 1 :]])
                     break
                 continue
             results.append(_token_values(deposit_id, token, self._clock()))
+            self._errors.pop("timestamp", None)
         moved = self._finish(DepositState.RECEIVED, DepositState.TIMESTAMPED, results)
         if moved:
             self._anchorer.wake()
@@ -165,11 +181,9 @@ class EvidencePipeline:
     # -- timestamped → anchored ---------------------------------------------------------------
 
     def anchor_pass(self) -> int:
+        """Enqueue the anchor items not yet enqueued; how many deposits became anchored."""
         self._enqueue_anchors()
-        moved = self._collect_anchored()
-        if moved:
-            self._certifier.wake()
-        return moved
+        return self._collect_anchored()
 
     def _enqueue_anchors(self) -> int:
         with self._sessions() as session, session.begin():
@@ -227,12 +241,14 @@ class EvidencePipeline:
                     for deposit_id, block_time in rows
                 ],
             )
+        self._certifier.wake()
         return _count(result, len(rows))
 
     # -- anchored → certified ---------------------------------------------------------------
 
     def certify_pass(self) -> int:
-        claimed = self._claim(DepositState.ANCHORED, Deposit.id)
+        claimed_at = self._clock()
+        claimed = self._claim(DepositState.ANCHORED, Deposit.id, claimed_at)
         if not claimed:
             return 0
         with self._sessions() as session:
@@ -242,7 +258,7 @@ class EvidencePipeline:
             work = [(DepositRecord.of(row), stored_token(row)) for row in deposits]
         results: list[dict[str, Any]] = []
         for index, (record, token) in enumerate(work):
-            if self._stopping:
+            if self._lease_ending(claimed_at):
                 self._release([r.id for r, _ in work[index:]])
                 break
             try:
@@ -253,16 +269,16 @@ class EvidencePipeline:
                 letter = self._issue_letter(record, token, receipt)
             except Exception as exc:  # the issuer is injected: any failure waits for a retry
                 log.warning("custody letter not issued", extra={"deposit": record.id})
-                self._failed(record.id, exc)
+                self._failed("certify", record.id, exc)
                 continue
+            self._errors.pop("certify", None)
             results.append({"id": record.id, "letter": letter, "certified_at": self._clock()})
         return self._finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
 
     # -- claims and results -----------------------------------------------------------------
 
-    def _claim(self, state: DepositState, column: Any) -> list[tuple[str, Any]]:
+    def _claim(self, state: DepositState, column: Any, now: datetime) -> list[tuple[str, Any]]:
         """Lease up to a batch of due, unclaimed deposits in ``state``: ``(id, column)`` rows."""
-        now = self._clock()
         with self._sessions() as session, session.begin():
             rows = session.execute(
                 select(Deposit.id, column)
@@ -324,10 +340,12 @@ class EvidencePipeline:
                 .values(claimed_by=None, claimed_until=None)
             )
 
-    def _failed(self, deposit_id: str, exc: Exception) -> None:
+    def _failed(self, stage: str, deposit_id: str, exc: Exception) -> None:
         """Record ``exc`` on the deposit and put its next attempt off, exponentially."""
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         code = getattr(exc, "code", type(exc).__name__)
+        error = f"{code}: {message}"[:ERROR_MAX_LENGTH]
+        self._errors[stage] = error
         now = self._clock()
         with self._sessions() as session, session.begin():
             row = session.get(Deposit, deposit_id)
@@ -335,7 +353,7 @@ class EvidencePipeline:
                 return
             delay = min(self._retry_base * 2**row.attempts, self._retry_max)
             row.attempts += 1
-            row.last_error = f"{code}: {message}"[:ERROR_MAX_LENGTH]
+            row.last_error = error
             row.next_attempt_at = now + timedelta(seconds=delay)
             row.claimed_by = None
             row.claimed_until = None

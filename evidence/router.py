@@ -34,6 +34,7 @@ from evidence.principal import Principal
 
 PREFIX = "/evidence/deposits"
 FEED_BYTES = 1 << 20  # what is handed to the parser thread at once
+MAX_JSON_BYTES = 256 * 1024  # a digest deposit's metadata, generously
 CREDENTIAL_MEDIA_TYPE = "application/vc"  # VC Data Model 2.0 §6.3 (IANA-registered)
 
 
@@ -128,8 +129,13 @@ def evidence_router(
         )
 
     async def receive_json(request: Request, caller: Principal, key: str | None) -> DepositRecord:
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_JSON_BYTES:
+                raise InvalidDeposit(f"a JSON deposit is at most {MAX_JSON_BYTES} bytes")
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
         except ValueError:
             raise InvalidDeposit("the body is not valid JSON") from None
         return await run_in_threadpool(

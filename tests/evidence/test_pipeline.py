@@ -312,6 +312,7 @@ def test_a_timestamp_authority_that_is_down_is_retried_and_fallen_back_from(
     record = service.get(alice, first.id)
     assert record.state is DepositState.RECEIVED and record.attempts == 1
     assert record.last_error is not None and "timestamp_unavailable" in record.last_error
+    assert "timestamp_unavailable" in waiting.last_errors["timestamp"]
     now[0] += timedelta(seconds=5)
     assert waiting.timestamp_pass() == 0 and service.get(alice, first.id).attempts == 1  # backoff
     now[0] += timedelta(seconds=6)
@@ -328,6 +329,7 @@ def test_a_timestamp_authority_that_is_down_is_retried_and_fallen_back_from(
     record = service.get(alice, first.id)
     assert record.state is DepositState.TIMESTAMPED and record.tsa == tsa.name
     assert record.attempts == 0 and record.last_error is None
+    assert fallback.last_errors == {}
     down.close()
 
 
