@@ -36,6 +36,8 @@ from credentials.jsonld_terms import (
     ActiveContext,
     UnsupportedContext,
     initial_context,
+    node_contexts,
+    property_context,
 )
 
 Quad = tuple[str, str, str, str]
@@ -232,29 +234,7 @@ class _Converter:
         top: bool,
         inside_list: bool = False,
     ) -> list[_Item]:
-        scoped = ctx.scoped_context(prop)
-        revert = True
-        if ctx.has_previous and len(element) <= 2 and "@context" not in element:
-            for key in sorted(element):
-                expanded = ctx.expand_key(key)
-                if expanded == "@value" or (expanded == "@id" and len(element) == 1):
-                    revert = False
-                    break
-        if revert:
-            ctx = ctx.reverted()
-        if scoped is not None:
-            ctx = ctx.with_property_scope(scoped)
-        if "@context" in element:
-            ctx = ctx.with_local(element["@context"])
-        type_ctx = ctx
-        for key in sorted(element):
-            if ctx.expand_key(key) != "@type":
-                continue
-            types = element[key] if isinstance(element[key], list) else [element[key]]
-            for name in sorted(t for t in types if isinstance(t, str)):
-                scoped_type = type_ctx.scoped_context(name)
-                if scoped_type is not None and scoped_type is not False:
-                    ctx = ctx.with_type_scope(scoped_type)
+        ctx, type_ctx = node_contexts(ctx, prop, element)
         return self._members(ctx, type_ctx, prop, element, graph, top, inside_list)
 
     def _members(
@@ -361,11 +341,7 @@ class _Converter:
     def _property(self, ctx: ActiveContext, key: str, value: Any, graph: str) -> list[_Item]:
         """§5.1.2 step 13 for a property: its values, as they link from the node."""
         mapping = ctx.term(key)
-        term_ctx = ctx
-        if mapping is not None:
-            scoped = mapping.get("@context")
-            if scoped is not None:
-                term_ctx = ctx.with_property_scope(scoped)
+        term_ctx = property_context(ctx, key)
         for definition in (mapping, term_ctx.term(key)):
             if definition is not None and (
                 definition.get("reverse") or "@nest" in definition or "@index" in definition

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from pyld import jsonld
@@ -124,6 +124,48 @@ def root_context(context: Any) -> ActiveContext:
     return found
 
 
+def node_contexts(
+    ctx: ActiveContext, prop: str | None, element: Mapping[str, Any]
+) -> tuple[ActiveContext, ActiveContext]:
+    """The contexts for the members of map ``element``, value of ``prop`` (§5.1.2 steps 7-11).
+
+    ``ctx`` is the context ``prop``'s value is expanded with. Returns the active
+    context for the members and the one ``@type`` values expand with (before
+    type-scoped contexts). The order of steps is pyld's.
+    """
+    scoped = ctx.scoped_context(prop)
+    revert = True
+    if ctx.has_previous and len(element) <= 2 and "@context" not in element:
+        for key in sorted(element):
+            expanded = ctx.expand_key(key)
+            if expanded == "@value" or (expanded == "@id" and len(element) == 1):
+                revert = False  # a value object or node reference keeps the type scope
+                break
+    if revert:
+        ctx = ctx.reverted()
+    if scoped is not None:
+        ctx = ctx.with_property_scope(scoped)
+    if "@context" in element:
+        ctx = ctx.with_local(element["@context"])
+    type_ctx = ctx
+    for key in sorted(element):
+        if ctx.expand_key(key) != "@type":
+            continue
+        value = element[key]
+        types = value if isinstance(value, list) else [value]
+        for name in sorted(t for t in types if isinstance(t, str)):
+            scoped_type = type_ctx.scoped_context(name)
+            if scoped_type is not None and scoped_type is not False:
+                ctx = ctx.with_type_scope(scoped_type)
+    return ctx, type_ctx
+
+
+def property_context(ctx: ActiveContext, key: str) -> ActiveContext:
+    """The context ``key``'s value expands with: its property-scoped context (step 13.4)."""
+    scoped = ctx.scoped_context(key)
+    return ctx if scoped is None else ctx.with_property_scope(scoped)
+
+
 class ActiveContext:
     """One pyld active context, with its transitions and expansions memoised."""
 
@@ -144,7 +186,7 @@ class ActiveContext:
         if "@base" in raw or "@language" in raw or "@direction" in raw:
             # The bundled contexts set none of these; expansion here ignores them.
             raise UnsupportedContext("@base, @language and @direction are not supported")
-        self._keys: dict[str, str | None] = {}
+        self._keys: dict[str, tuple[str | None, str]] = {}
         self._previous: ActiveContext | None = None
         self._scoped: dict[tuple[int, str], tuple[Any, ActiveContext]] = {}
         self._local: dict[tuple[str, ...] | None, ActiveContext] = {}
@@ -218,9 +260,13 @@ class ActiveContext:
 
     def expand_key(self, key: str) -> str | None:
         """A property name expanded with ``vocab=True`` (memoised)."""
-        found = self._keys.get(key, "")
-        if found == "":
-            found = self.expand_iri(key, vocab=True, base=False)[0]
+        return self.classify_key(key)[0]
+
+    def classify_key(self, key: str) -> tuple[str | None, str]:
+        """``expand_iri(key, vocab=True, base=False)``, memoised."""
+        found = self._keys.get(key)
+        if found is None:
+            found = self.expand_iri(key, vocab=True, base=False)
             if len(self._keys) < _MAX_KEYS:
                 self._keys[key] = found
         return found
