@@ -23,29 +23,27 @@ Rows:
   :func:`~credentials.vc_jose.verify_credential_jwt`, EdDSA with the notary's
   Ed25519 key and ES256K with its controller key (``#controller``, an address-only
   method: the public key is recovered from the signature);
-- **didkit LD / JWT**: PyPI ``didkit`` 0.3.3 (Rust ``ssi``), ``issue_credential`` /
-  ``verify_credential`` with an Ed25519 did:key, ``Ed25519Signature2018`` linked-data
-  proofs and ``proofFormat: jwt``. didkit only signs VC 1.1 and only loads the
-  contexts it bundles, so its credential is the same custody credential in VC 1.1
-  form: ``https://www.w3.org/2018/credentials/v1`` plus, inline, the notary hub
-  context and the three VC 2.0 term definitions the credential uses
-  (``digestMultibase``, ``mediaType``, ``BitstringStatusListEntry``);
-  ``issuanceDate`` for ``validFrom``; evidence ``type`` as an array (ssi's schema).
-  Same claims, same triples give or take one.
+- **hub Verifier, full**: the lead's :class:`credentials.verifier.Verifier` (structure,
+  context terms, proof with the issuer bound to the key, validity, and status: the
+  credential's revocation list read from the chain, where the bench publishes it
+  first), over credentials issued by :class:`credentials.issuer.NotarySigner`, for
+  eddsa-rdfc-2022 with the fast canonicalizer and for vc+jwt EdDSA;
+- **didkit LD / JWT**: the reference (:mod:`bench.didkit_reference`), PyPI ``didkit``
+  0.3.3 ``Ed25519Signature2018`` and JWT with a did:key, on the same credential in
+  the VC 1.1 form didkit accepts. Ratios are against its linked-data figures.
 
 Hub verification resolves the issuer's did:ethr as of the proof's ``created`` (the
 token's ``iat``) and is measured two ways: **walk**, the chain walker on the
 embedded chain in process (what a verifier with a node does on every call), and
-**warm**, resolution answered from memory: for vc+jwt the library's own
+**warm**, resolution answered from memory: for the vc+jwt rows the library's own
 :class:`~credentials.jose_key_cache.KeyCache` (``ttl_seconds=300``); for Data
-Integrity, which has no key cache, a memo of the resolver in this script (an upper
-bound: resolution made free). didkit resolves its did:key in process.
+Integrity and the Verifier, which have no key cache, a memo of the resolver in this
+script (an upper bound: resolution made free). didkit resolves its did:key in process.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -53,33 +51,33 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import didkit  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from bench.custody_sample import custody_credential  # noqa: E402
+from bench.didkit_reference import Row, bench_didkit, rate, version  # noqa: E402
 from credentials import data_integrity  # noqa: E402
-from credentials.contexts import CREDENTIALS_V2, NOTARY_HUB_V1  # noqa: E402
+from credentials.bitstring_status_list import Bitstring, compress_bits  # noqa: E402
 from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof  # noqa: E402
-from credentials.document_loader import load_context  # noqa: E402
 from credentials.eddsa_rdfc_2022 import EddsaRdfc2022  # noqa: E402
+from credentials.issuer import NotarySigner  # noqa: E402
 from credentials.jose_key_cache import KeyCache  # noqa: E402
 from credentials.rdf_fast import FastCanonicalizer  # noqa: E402
 from credentials.rdfc import PyldCanonicalizer  # noqa: E402
+from credentials.status_anchor import RegistryPublisher  # noqa: E402
 from credentials.vc_jose import sign_credential_jwt, verify_credential_jwt  # noqa: E402
+from credentials.verifier import Verifier  # noqa: E402
 from did_registry.resolution import DidResolver, ResolutionOptions, ResolutionResult  # noqa: E402
 from tests.fixtures.notary_world import NotaryWorld, open_notary_world  # noqa: E402
-
-VC_V1 = "https://www.w3.org/2018/credentials/v1"
 
 
 def machine_info() -> str:
@@ -94,52 +92,8 @@ def machine_info() -> str:
         f"{datetime.now(UTC).isoformat(timespec='seconds')}  python {platform.python_version()} "
         f"({platform.python_implementation()}), {platform.system()} {platform.release()}, "
         f"nproc {usable}, {cpu}; load average {os.getloadavg()[0]:.2f}; "
-        f"didkit {didkit.get_version()}"
+        f"didkit {version()}"
     )
-
-
-# -- timing ---------------------------------------------------------------------------------
-
-
-def rate(operation: Callable[[], object], seconds: float) -> float:
-    """Calls per second of ``operation``, one after the other, for ``seconds``."""
-    operation()  # warm-up: caches, lazy imports
-    calls = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        operation()
-        calls += 1
-        now = time.perf_counter()
-        if now >= deadline:
-            return calls / (now - start)
-
-
-def arate(operation: Callable[[], Awaitable[object]], seconds: float) -> float:
-    """:func:`rate` for didkit's coroutines, all awaited in one event loop."""
-
-    async def run() -> float:
-        await operation()
-        calls = 0
-        start = time.perf_counter()
-        deadline = start + seconds
-        while True:
-            await operation()
-            calls += 1
-            now = time.perf_counter()
-            if now >= deadline:
-                return calls / (now - start)
-
-    return asyncio.run(run())
-
-
-@dataclass
-class Row:
-    name: str
-    issue: float | None
-    verify: float | None
-    verify_warm: float | None = None
-    note: str = ""
 
 
 # -- the hub --------------------------------------------------------------------------------
@@ -245,62 +199,47 @@ def bench_jwt(
     return Row(f"hub vc+jwt {alg}", issue, walk, warm, kid.rsplit("#", 1)[1])
 
 
-# -- didkit ---------------------------------------------------------------------------------
+def publish_status(world: NotaryWorld, credential: dict[str, Any]) -> None:
+    """The credential's revocation list, all clear, published on chain for the Verifier."""
+    assert world.deployment.status_lists is not None
+    publisher = RegistryPublisher(world.transactor, world.deployment.status_lists)
+    anchor = publisher.anchor_for(credential["credentialStatus"]["statusListCredential"])
+    publisher.publish(anchor.list_id, compress_bits(Bitstring()))
 
 
-def didkit_form(credential: dict[str, Any], issuer: str) -> dict[str, Any]:
-    """The custody credential as VC 1.1 with the contexts inline (see the module docstring)."""
-    v2 = load_context(CREDENTIALS_V2)["@context"]
-    terms = {
-        name: v2[name] for name in ("digestMultibase", "mediaType", "BitstringStatusListEntry")
-    }
-    converted = {k: v for k, v in credential.items() if k not in ("@context", "validFrom")}
-    converted["@context"] = [VC_V1, terms, load_context(NOTARY_HUB_V1)["@context"]]
-    converted["issuer"] = issuer
-    converted["issuanceDate"] = credential["validFrom"]
-    converted["evidence"] = [{**e, "type": [e["type"]]} for e in credential["evidence"]]
-    return converted
-
-
-def bench_didkit(credential: dict[str, Any], seconds: float) -> list[Row]:
-    jwk = didkit.generate_ed25519_key()
-    issuer = didkit.key_to_did("key", jwk)
-    text = json.dumps(didkit_form(credential, issuer))
-
-    async def method() -> str:
-        found: str = await didkit.key_to_verification_method("key", jwk)
-        return found
-
-    vm = asyncio.run(method())
+def bench_verifier(world: NotaryWorld, credential: dict[str, Any], seconds: float) -> list[Row]:
+    """Issue with the hub's signer, verify with every check of the hub's Verifier."""
+    suite = EddsaRdfc2022(FastCanonicalizer())
+    signer = NotarySigner(
+        world.notary,
+        suite=suite,
+        chain_time=lambda: world.chain.get_block("latest").timestamp,
+        controller_key=bytes(world.node.key),
+    )
+    # The hub's configuration: the status registry is known (the CLI finds it by its code).
+    registry = world.deployment.status_lists.address if world.deployment.status_lists else None
+    walk = Verifier(world.resolver, chain=world.chain, status_registry=registry)
+    warm = Verifier(MemoResolver(world.resolver), chain=world.chain, status_registry=registry)
+    issuers: list[tuple[str, Callable[[], Any]]] = [
+        ("eddsa-rdfc-2022 fast", partial(signer.sign, credential)),
+        ("vc+jwt EdDSA", partial(signer.sign_jwt, credential)),
+    ]
     rows = []
-    for proof_format, label in (
-        ("ldp", "didkit Ed25519Signature2018 (LD)"),
-        ("jwt", "didkit JWT EdDSA"),
-    ):
-        issue_options = json.dumps(
-            {
-                "proofPurpose": "assertionMethod",
-                "verificationMethod": vm,
-                "proofFormat": proof_format,
-            }
-        )
-        verify_options = json.dumps(
-            {"proofPurpose": "assertionMethod", "proofFormat": proof_format}
-        )
-
-        async def issue(options: str = issue_options) -> str:
-            signed: str = await didkit.issue_credential(text, options, jwk)
-            return signed
-
-        signed = asyncio.run(issue())
-
-        async def verify(signed: str = signed, options: str = verify_options) -> dict[str, Any]:
-            answer: dict[str, Any] = json.loads(await didkit.verify_credential(signed, options))
-            return answer
-
-        checked = asyncio.run(verify())
-        assert not checked["errors"], checked
-        rows.append(Row(label, arate(issue, seconds), arate(verify, seconds)))
+    with verifying_with(suite):
+        for label, issue in issuers:
+            secured = issue()
+            for verifier in (walk, warm):
+                result = verifier.verify_credential(secured)
+                assert result.verified and "status" in result.checks, result.to_json()
+            rows.append(
+                Row(
+                    f"hub Verifier, full: {label}",
+                    rate(issue, seconds),
+                    rate(partial(walk.verify_credential, secured), seconds),
+                    rate(partial(warm.verify_credential, secured), seconds),
+                    "NotarySigner; status on chain",
+                )
+            )
     return rows
 
 
@@ -381,6 +320,8 @@ def main() -> None:
                     world, credential, "ES256K", node_key, f"{world.notary.did}#controller", seconds
                 )
             )
+            publish_status(world, credential)
+            rows.extend(bench_verifier(world, credential, seconds))
             didkit_rows = bench_didkit(credential, seconds)
         finally:
             world.chain.close()
@@ -389,8 +330,8 @@ def main() -> None:
     show(rows, didkit_rows[0])
     print(
         "\nverify/s: hub resolves the notary's did:ethr by walking the embedded chain in process;"
-        "\nwarm/s: vc+jwt with KeyCache(ttl_seconds=300), eddsa-rdfc-2022 with resolution memoised"
-        " in this script; didkit resolves did:key in process."
+        "\nwarm/s: hub vc+jwt with KeyCache(ttl_seconds=300); eddsa-rdfc-2022 and the Verifier"
+        " with resolution memoised in this script; didkit resolves did:key in process."
     )
 
 
