@@ -18,6 +18,10 @@ from credentials.router import credentials_router
 from did_registry.consortium_router import consortium_router
 from did_registry.registrar_router import registrar_router
 from did_registry.router import resolver_router
+from evidence.principal import principal_dependency
+from evidence.router import evidence_router
+from evidence.timestamping.router import tsa_router
+from evidence.verify_router import verify_router
 from notary_hub import __version__
 from notary_hub.auth import api_token_dependency
 from notary_hub.db import ping
@@ -52,6 +56,8 @@ def health_router(hub: Hub) -> APIRouter:
             problems["chain"] = exc.message
         if hub.batcher.last_error:
             checks["anchoring"] = {"lastError": hub.batcher.last_error}
+        if hub.evidence is not None and hub.evidence.pipeline.last_errors:
+            checks["evidence"] = {"lastErrors": hub.evidence.pipeline.last_errors}
         indexed = hub.indexer.head()
         checks["didIndex"] = {
             "block": indexed.block_number if indexed else None,
@@ -100,6 +106,17 @@ def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
         app.include_router(
             credentials_router(parts.issuer, parts.verifier, parts.status, authorised)
         )
+    if hub.evidence is not None:
+        parts_e = hub.evidence
+        networks: dict[str | int, int] = {hub.chain.chain_id: hub.chain.chain_id}
+        networks.update(hub.settings.did.network_names)
+        principal = principal_dependency(authorised, networks=networks)
+        app.include_router(
+            verify_router(parts_e.letters, max_file_bytes=parts_e.deposits.max_upload_bytes)
+        )
+        app.include_router(evidence_router(parts_e.deposits, principal))
+        if parts_e.tsa is not None:
+            app.include_router(tsa_router(parts_e.tsa))
     embedded = hub.embedded_chain
     if embedded is not None:
         server = RpcServer(embedded, allow_send_raw=hub.settings.chain.rpc_allow_send_raw)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
+from cryptography import x509
 from rich.table import Table
 
 from chain_adapter.json_guard import too_deep
@@ -28,6 +30,8 @@ from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr_resolver import EthrResolver
 from did_registry.registry_discovery import DiscoveringSource
+from evidence.custody_letter import CREDENTIAL_TYPE
+from evidence.letter_verification import FILE_CHUNK, LetterVerifier
 from notary_hub.cli import cli_errors, err, fail, out
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
@@ -93,6 +97,26 @@ def _is_presentation(document: Any) -> bool:
     return "VerifiablePresentation" in kinds
 
 
+def _is_letter(document: Any) -> bool:
+    kinds = document.get("type") if isinstance(document, dict) else None
+    return isinstance(kinds, list) and CREDENTIAL_TYPE in kinds
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(FILE_CHUNK):
+            yield chunk
+
+
+def _certificate(path: Path) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except OSError as exc:
+        fail("file_not_found", f"{path}: {exc.strerror}", 2)
+    except ValueError:
+        fail("invalid_certificate", f"{path} is not a PEM certificate", 2)
+
+
 def _report(result: VerificationResult, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result_body(result), indent=2) + "\n")
@@ -144,6 +168,14 @@ def verify(
         list[str] | None,
         typer.Option(help="Status list credential, a file or a mirror URL (repeatable)."),
     ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(help="The deposited file, checked against a custody letter's digests."),
+    ] = None,
+    tsa_root: Annotated[
+        list[Path] | None,
+        typer.Option(help="PEM root certificate a timestamp authority must chain to (repeatable)."),
+    ] = None,
     challenge: Annotated[str | None, typer.Option(help="Expected presentation challenge.")] = None,
     domain: Annotated[str | None, typer.Option(help="Expected presentation domain.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -153,6 +185,9 @@ def verify(
     if rpc is None:
         fail("missing_rpc", "a chain JSON-RPC URL is needed: --rpc URL", 2)
     lists = [_status_list(source) for source in status_list or []]
+    roots = [_certificate(path) for path in tsa_root or []]
+    if file is not None and not file.is_file():
+        fail("file_not_found", f"{file} is not a file", 2)
     with cli_errors():
         chain = JsonRpcChain.connect(rpc, expected_chain_id=None, timeout=10.0, retries=2)
         try:
@@ -163,6 +198,10 @@ def verify(
             verifier = Verifier(resolver, chain=chain, status_lists=StaticStatusLists(lists))
             if _is_presentation(document):
                 result = verifier.verify_presentation(document, challenge=challenge, domain=domain)
+            elif file is not None or _is_letter(document):
+                letters = LetterVerifier(verifier, chain, tsa_roots=roots)
+                content = _chunks(file) if file is not None else None
+                result = letters.verify(document, content=content)
             else:
                 result = verifier.verify_credential(document)
         finally:

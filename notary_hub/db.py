@@ -19,12 +19,14 @@ from chain_adapter.models import ChainBase
 from credentials.status_models import STATUS_METADATA
 from did_registry.consortium_models import ConsortiumBase
 from did_registry.models import DidIndexBase
+from evidence.models import EvidenceBase
 
 METADATA: tuple[MetaData, ...] = (
     ChainBase.metadata,
     DidIndexBase.metadata,
     ConsortiumBase.metadata,
     STATUS_METADATA,
+    EvidenceBase.metadata,
 )
 
 

@@ -48,6 +48,7 @@ from did_registry.registrar import Registrar
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub_credentials import CredentialParts, open_credentials
+from notary_hub.hub_evidence import EvidenceParts, open_evidence
 from notary_hub.settings import Settings
 
 NODE_KEY = "node"
@@ -80,6 +81,7 @@ class Hub:
     consortium: ConsortiumService
     notary: NotaryIdentity | None = None
     credentials: CredentialParts | None = None
+    evidence: EvidenceParts | None = None
     api_tokens: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     _workers: list[Worker] = field(default_factory=list, repr=False)
@@ -99,8 +101,12 @@ class Hub:
         self.indexer.start()
         for worker in self._workers:
             worker.start()
+        if self.evidence is not None:
+            self.evidence.pipeline.start()
 
     def stop_background(self) -> None:
+        if self.evidence is not None:
+            self.evidence.pipeline.stop()
         self.batcher.stop()
         self.indexer.stop()
         for worker in self._workers:
@@ -370,6 +376,15 @@ def open_hub(settings: Settings) -> Hub:
             notary=hub.notary,
             resolver=resolver,
             controller_key=bytes(node.key),
+        )
+        hub.evidence = open_evidence(
+            settings,
+            sessions=sessions,
+            keystore=keystore,
+            chain=chain,
+            queue=queue,
+            batcher=batcher,
+            credentials=hub.credentials,
         )
     except Exception:
         hub.close()

@@ -116,7 +116,6 @@ class TimestampSettings(BaseModel):
         default_factory=list,
         description="External RFC 3161 authorities, tried in order; empty: the embedded one.",
     )
-    minimum: int = Field(default=1, ge=1, le=10, description="Tokens required per deposit.")
     embedded: bool = Field(default=True, description="Run the embedded TSA (and serve /tsa).")
     trust_roots_file: Path | None = Field(
         default=None, description="PEM roots that external authorities' chains must end in."

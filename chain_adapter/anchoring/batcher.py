@@ -80,7 +80,9 @@ class Batcher:
         self._registry = registry
         self._max_items = max_items
         self._interval = interval
-        self._on_anchored = on_anchored
+        self._anchored_listeners: list[Callable[[int], None]] = (
+            [on_anchored] if on_anchored is not None else []
+        )
         # Wake early only when enough items are queued for a full batch.
         self._worker = Worker(
             "anchor-batcher",
@@ -90,6 +92,10 @@ class Batcher:
         )
         queue.subscribe(self._worker.wake)
         self.last_error: str | None = None
+
+    def subscribe_anchored(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(batch_id)`` after each batch is recorded as anchored."""
+        self._anchored_listeners.append(listener)
 
     # -- one pass ---------------------------------------------------------------------
 
@@ -273,8 +279,8 @@ class Batcher:
         )
         self.last_error = None
         log.info("anchored batch", extra={"batch": batch_id, "block": block.number})
-        if self._on_anchored is not None:
-            self._on_anchored(batch_id)
+        for listener in self._anchored_listeners:
+            listener(batch_id)
 
     def _update(self, batch_id: int, **values: Any) -> None:
         with self._sessions() as session, session.begin():

@@ -1,0 +1,235 @@
+"""Verifying a custody letter (保管函) without the hub: credential, timestamp, anchor, file.
+
+Trust comes from three independent parties, each checked here on its own:
+
+1. the notary's signature — the generic credential verifier
+   (:class:`credentials.verifier.Verifier`: proof, validity, status);
+2. the timestamp authority — each ``RFC3161TimestampEvidence`` token must
+   time-stamp the letter's SHA-256 (RFC 3161 §2.4.2, checked with rfc3161-client by
+   :func:`evidence.timestamping.verify_token`); its chain is trusted when it ends in
+   a root the verifier names, and reported (a warning) when it only ends in the
+   root the token carries;
+3. the consortium chain — each ``ChainAnchorEvidence`` receipt must verify against
+   the chain (:func:`chain_adapter.anchoring.verify.verify_receipt`) and its leaf must
+   be the content's SHA-256 (the leaf the deposit pipeline anchors).
+
+With the file itself, its SHA-256 and SM3 must equal ``digestMultibase`` and
+``sm3DigestMultibase``: the bytes in hand are the bytes deposited.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography import x509
+
+from chain_adapter.anchoring.receipt import AnchorReceipt
+from chain_adapter.anchoring.verify import verify_receipt
+from chain_adapter.errors import ChainError
+from chain_adapter.protocol import Chain
+from credentials.errors import CredentialError, MalformedCredential, ProofError
+from credentials.verification import Problem, VerificationResult
+from credentials.verifier import Verifier
+from evidence.custody_letter import ANCHOR_EVIDENCE_TYPE, CREDENTIAL_TYPE, TIMESTAMP_EVIDENCE_TYPE
+from evidence.digests import SHA256, SM3, DeclaredDigest, Digests, MultiDigest, parse_digest
+from evidence.errors import EvidenceError
+from evidence.pipeline import anchor_leaf
+from evidence.timestamping.verify import verify_token
+
+FILE_CHUNK = 1 << 20
+
+
+class EvidenceMismatch(ProofError):
+    """Evidence in a letter that does not hold: a token, a receipt or a file."""
+
+    code = "EVIDENCE_ERROR"
+
+
+def _types(value: Any) -> list[str]:
+    kinds = value.get("type") if isinstance(value, Mapping) else None
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    return [k for k in kinds if isinstance(k, str)] if isinstance(kinds, list) else []
+
+
+def _declared(subject: Mapping[str, Any], member: str, algorithm: str) -> DeclaredDigest:
+    value = subject.get(member)
+    if not isinstance(value, str):
+        raise MalformedCredential(f"credentialSubject.{member} is missing")
+    try:
+        return parse_digest(value, algorithm)
+    except EvidenceError as exc:
+        raise MalformedCredential(f"credentialSubject.{member}: {exc.message}") from None
+
+
+def _multibase_bytes(value: Any, member: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("u"):
+        raise MalformedCredential(f"{member} must be multibase base64url ('u')")
+    body = value[1:]
+    try:
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError:
+        raise MalformedCredential(f"{member} is not base64url") from None
+
+
+def digests_of(chunks: Iterable[bytes]) -> MultiDigest:
+    digest = MultiDigest()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest
+
+
+class LetterVerifier:
+    def __init__(
+        self,
+        verifier: Verifier,
+        chain: Chain,
+        *,
+        tsa_roots: Sequence[x509.Certificate] = (),
+    ) -> None:
+        self._verifier = verifier
+        self._chain = chain
+        self._roots = list(tsa_roots)
+
+    def verify(
+        self,
+        letter: Any,
+        *,
+        content: Iterable[bytes] | None = None,
+        digests: Digests | None = None,
+    ) -> VerificationResult:
+        """The credential's checks, then ``timestamp``, ``anchor`` and, given the file's
+        ``content`` (or its ``digests``, computed while it streamed in), ``file``."""
+        result = self._verifier.verify_credential(letter)
+        if not isinstance(letter, Mapping) or CREDENTIAL_TYPE not in _types(letter):
+            result.fail("evidence", MalformedCredential(f"not a {CREDENTIAL_TYPE}"))
+            return result
+        subject = letter.get("credentialSubject")
+        if not isinstance(subject, Mapping):
+            result.fail("evidence", MalformedCredential("the letter has no credentialSubject"))
+            return result
+        try:
+            sha256 = _declared(subject, "digestMultibase", SHA256)
+        except CredentialError as exc:
+            result.fail("evidence", exc)
+            return result
+        evidence = letter.get("evidence")
+        listed = evidence if isinstance(evidence, list) else [evidence]
+        entries: list[Mapping[str, Any]] = [e for e in listed if isinstance(e, Mapping)]
+        summary: dict[str, Any] = {"sha256": sha256.value.hex()}
+        stamps = [e for e in entries if TIMESTAMP_EVIDENCE_TYPE in _types(e)]
+        anchors = [e for e in entries if ANCHOR_EVIDENCE_TYPE in _types(e)]
+        if not stamps:
+            result.fail("timestamp", EvidenceMismatch("the letter carries no RFC 3161 timestamp"))
+        if not anchors:
+            result.fail("anchor", EvidenceMismatch("the letter carries no chain anchor receipt"))
+        for index, stamp in enumerate(stamps):
+            self._timestamp(stamp, sha256.value, index, result, summary)
+        for index, anchor in enumerate(anchors):
+            self._anchor(anchor, sha256.value, index, result, summary)
+        if content is not None:
+            digests = digests_of(content).finalize()
+        if digests is not None:
+            self._file(subject, sha256, digests, result, summary)
+        result.details["evidence"] = summary
+        return result
+
+    def _timestamp(
+        self,
+        stamp: Mapping[str, Any],
+        digest: bytes,
+        index: int,
+        result: VerificationResult,
+        summary: dict[str, Any],
+    ) -> None:
+        try:
+            token = _multibase_bytes(stamp.get("timeStampToken"), "timeStampToken")
+            verified = verify_token(token, digest, trust_roots=self._roots or None)
+        except CredentialError as exc:
+            result.fail("timestamp", exc)
+            return
+        except EvidenceError as exc:
+            result.fail("timestamp", EvidenceMismatch(exc.message))
+            return
+        result.passed("timestamp")
+        summary[f"timestamp[{index}]"] = (
+            f"{verified.gen_time.isoformat()} by {verified.tsa_subject}"
+        )
+        if not verified.chain_trusted:
+            result.warnings.append(
+                Problem(
+                    "timestamp",
+                    "UNTRUSTED_TSA",
+                    f"the TSA chain of {verified.tsa_subject} ends in a root no --tsa-root names",
+                )
+            )
+
+    def _anchor(
+        self,
+        anchor: Mapping[str, Any],
+        digest: bytes,
+        index: int,
+        result: VerificationResult,
+        summary: dict[str, Any],
+    ) -> None:
+        try:
+            receipt = AnchorReceipt.from_json(anchor.get("anchorReceipt"))
+        except ChainError as exc:
+            result.fail("anchor", EvidenceMismatch(f"the anchor receipt is malformed: {exc}"))
+            return
+        if not hmac.compare_digest(receipt.leaf, anchor_leaf(digest)):
+            result.fail(
+                "anchor", EvidenceMismatch("the anchored leaf is not this content's digest")
+            )
+            return
+        if receipt.chain_id != self._chain.chain_id:
+            result.fail(
+                "anchor",
+                EvidenceMismatch(
+                    f"anchored on chain {receipt.chain_id}, "
+                    f"not on this chain ({self._chain.chain_id})"
+                ),
+            )
+            return
+        try:
+            checked = verify_receipt(receipt, self._chain)
+        except ChainError as exc:
+            result.fail("anchor", EvidenceMismatch(f"the chain could not be asked: {exc}"))
+            return
+        if not checked.valid:
+            for error in checked.errors:
+                result.fail("anchor", EvidenceMismatch(error))
+            return
+        result.passed("anchor")
+        when = datetime.fromtimestamp(receipt.block_timestamp, UTC).isoformat()
+        summary[f"anchor[{index}]"] = f"block {receipt.block_number} at {when}"
+
+    def _file(
+        self,
+        subject: Mapping[str, Any],
+        sha256: DeclaredDigest,
+        digests: Digests,
+        result: VerificationResult,
+        summary: dict[str, Any],
+    ) -> None:
+        if not digests.matches(sha256):
+            result.fail("file", EvidenceMismatch("the file's SHA-256 is not the letter's"))
+            return
+        if "sm3DigestMultibase" in subject:
+            try:
+                sm3 = _declared(subject, "sm3DigestMultibase", SM3)
+            except CredentialError as exc:
+                result.fail("file", exc)
+                return
+            if not digests.matches(sm3):
+                result.fail("file", EvidenceMismatch("the file's SM3 is not the letter's"))
+                return
+        size = subject.get("size")
+        if isinstance(size, int) and size != digests.size:
+            result.fail("file", EvidenceMismatch(f"the file is {digests.size} bytes, not {size}"))
+            return
+        result.passed("file")
+        summary["file"] = f"{digests.size} bytes match"

@@ -1,0 +1,102 @@
+"""``POST /evidence/verify``: the custody-letter check of ``notary-hub verify --file``, for web use.
+
+Thin. JSON ``{"letter": {...}}`` checks the letter and its evidence; a
+``multipart/form-data`` body with a ``letter`` field (the letter as JSON) and a
+``file`` part also checks the file, hashed as it streams in and never stored.
+Answers 200 when everything verifies and 422 (same body) when something does
+not, like ``POST /credentials/verify``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from credentials.router import result_response
+from evidence.digests import Digests, MultiDigest
+from evidence.errors import InvalidDeposit, TruncatedUpload
+from evidence.letter_verification import LetterVerifier
+from evidence.multipart import FILE_FIELD, FormUploadParser
+
+MAX_JSON_BYTES = 1 << 20
+FEED_BYTES = 1 << 20
+
+
+class _HashingSink:
+    """A file part that is only hashed: verification stores nothing."""
+
+    def __init__(self) -> None:
+        self.digest = MultiDigest()
+
+    def write(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+
+    def abort(self) -> None:
+        """Nothing was kept, so nothing to discard."""
+
+
+def _letter(text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise InvalidDeposit("the letter is not valid JSON") from None
+
+
+def verify_router(letters: LetterVerifier, *, max_file_bytes: int) -> APIRouter:
+    router = APIRouter(prefix="/evidence", tags=["evidence"])
+
+    async def receive_form(request: Request) -> tuple[Any, Digests | None]:
+        sink = _HashingSink()
+
+        def open_sink(_fields: Mapping[str, str]) -> _HashingSink:
+            return sink
+
+        parser = FormUploadParser(
+            request.headers.get("content-type"), open_sink, max_file_bytes=max_file_bytes
+        )
+        buffer = bytearray()
+        try:
+            async for chunk in request.stream():
+                buffer += chunk
+                if len(buffer) >= FEED_BYTES:
+                    data = bytes(buffer)
+                    buffer.clear()
+                    await run_in_threadpool(parser.feed, data)
+            if buffer:
+                await run_in_threadpool(parser.feed, bytes(buffer))
+            form = parser.finish()
+        except ClientDisconnect:
+            raise TruncatedUpload("the client went away before the body was complete") from None
+        if "letter" not in form.fields:
+            raise InvalidDeposit("the form needs a 'letter' field with the custody letter")
+        digests = sink.digest.finalize() if form.sink is not None else None
+        return _letter(form.fields["letter"]), digests
+
+    @router.post("/verify", response_model=None)
+    async def verify(request: Request) -> JSONResponse:
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        digests: Digests | None = None
+        if media_type == "multipart/form-data":
+            letter, digests = await receive_form(request)
+        elif media_type == "application/json":
+            raw = await request.body()
+            if len(raw) > MAX_JSON_BYTES:
+                raise InvalidDeposit(f"the JSON body is at most {MAX_JSON_BYTES} bytes")
+            body = _letter(raw)
+            if not isinstance(body, dict) or "letter" not in body:
+                raise InvalidDeposit('send {"letter": <the custody letter>}')
+            letter = body["letter"]
+        else:
+            raise InvalidDeposit(
+                f"send application/json, or multipart/form-data with 'letter' and '{FILE_FIELD}'"
+            )
+        result = await run_in_threadpool(lambda: letters.verify(letter, digests=digests))
+        return result_response(result)
+
+    return router

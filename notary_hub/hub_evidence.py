@@ -1,0 +1,111 @@
+"""Start-up wiring of the evidence component: blob store, timestamping, deposits, pipeline.
+
+Only composition. Timestamp authorities are tried in order: the configured external
+ones first, then the embedded one (when enabled), so an external TSA that is down
+falls back to the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from cryptography import x509
+from sqlalchemy.orm import Session, sessionmaker
+
+from chain_adapter.anchoring.batcher import Batcher
+from chain_adapter.anchoring.queue import AnchorQueue
+from chain_adapter.anchoring.receipt import AnchorReceipt
+from chain_adapter.keystore import KeyStore
+from chain_adapter.protocol import Chain
+from evidence.blob_store import BlobStore
+from evidence.custody_letter import build_custody_letter
+from evidence.deposits import DepositService
+from evidence.key_encryption import LocalKeyEncryptionKey
+from evidence.letter_verification import LetterVerifier
+from evidence.local_blob_store import LocalBlobStore
+from evidence.models import DepositRecord
+from evidence.pipeline import EvidencePipeline
+from evidence.s3_blob_store import S3BlobStore
+from evidence.timestamping import (
+    EmbeddedTimestampAuthority,
+    HttpTimestampAuthority,
+    TimestampAuthority,
+    TimestampClient,
+    TimestampToken,
+    TsaKeyMaterial,
+)
+from notary_hub.hub_credentials import CredentialParts
+from notary_hub.settings import Settings
+
+
+@dataclass
+class EvidenceParts:
+    blobs: BlobStore
+    tsa: EmbeddedTimestampAuthority | None
+    timestamps: TimestampClient
+    deposits: DepositService
+    pipeline: EvidencePipeline
+    letters: LetterVerifier
+    tsa_roots: list[x509.Certificate]
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    secret = settings.keys.master_key.get_secret_value() if settings.keys.master_key else None
+    kek = LocalKeyEncryptionKey.load(secret, settings.master_key_path, create=settings.dev)
+    cfg = settings.evidence
+    if cfg.blob_store == "s3":
+        client: Any = boto3.client(
+            "s3", endpoint_url=cfg.s3_endpoint_url, region_name=cfg.s3_region
+        )
+        assert cfg.s3_bucket is not None  # Settings refuses s3 without a bucket
+        return S3BlobStore(client, cfg.s3_bucket, kek, prefix=cfg.s3_prefix)
+    return LocalBlobStore(cfg.blob_dir or settings.data_dir / "blobs", kek)
+
+
+def trust_roots(settings: Settings) -> list[x509.Certificate]:
+    path = settings.timestamps.trust_roots_file
+    return x509.load_pem_x509_certificates(path.read_bytes()) if path is not None else []
+
+
+def open_evidence(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session],
+    keystore: KeyStore,
+    chain: Chain,
+    queue: AnchorQueue,
+    batcher: Batcher,
+    credentials: CredentialParts,
+) -> EvidenceParts:
+    roots = trust_roots(settings)
+    cfg = settings.timestamps
+    authorities: list[TimestampAuthority] = [
+        HttpTimestampAuthority(url, timeout=cfg.timeout, trust_roots=roots or None)
+        for url in cfg.urls
+    ]
+    tsa = None
+    if cfg.embedded:
+        material = TsaKeyMaterial.load_or_create(keystore, settings.data_dir / "tsa")
+        tsa = EmbeddedTimestampAuthority(material)
+        authorities.append(tsa)
+        roots = [*roots, material.root_certificate]
+    timestamps = TimestampClient(authorities, retries=cfg.retries)
+    blobs = open_blob_store(settings)
+    deposits = DepositService(sessions, blobs, max_upload_bytes=settings.evidence.max_upload_bytes)
+    issuer = credentials.issuer
+
+    def issue_letter(
+        record: DepositRecord, token: TimestampToken, receipt: AnchorReceipt
+    ) -> dict[str, Any]:
+        letter = build_custody_letter(record, token, receipt, issuer=issuer.did)
+        return issuer.issue(letter, status_purposes=("revocation",)).credential
+
+    pipeline = EvidencePipeline(
+        sessions, timestamps, queue, issue_letter, interval=settings.evidence.poll_seconds
+    )
+    deposits.subscribe(pipeline.wake)
+    batcher.subscribe_anchored(pipeline.on_batch_anchored)
+    letters = LetterVerifier(credentials.verifier, chain, tsa_roots=roots)
+    return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots)
