@@ -5,7 +5,9 @@ Run from the repository root::
     .venv/bin/python bench/credentials_bench.py [--seconds S]
 
 One process, one thread, one run: every figure is operations per second of one
-sequential caller, measured for ``--seconds`` (default 3) after one warm-up call.
+sequential caller, measured for ``--seconds`` (default 3) after one warm-up call, as
+the best of three equal slices of that time (the machine is shared; the least
+disturbed slice is the closest to what the code costs).
 The credential is the realistic custody credential of :mod:`bench.custody_sample`
 (a ``DataDepositCredential`` with a 1.5 KB RFC 3161 token, a chain anchor receipt
 as ``@json`` and a status entry), issued by the notary of a fresh embedded chain

@@ -44,18 +44,29 @@ class Row:
     note: str = ""
 
 
+ROUNDS = 3  # each figure is the best of this many slices of its time
+
+
 def rate(operation: Callable[[], object], seconds: float) -> float:
-    """Calls per second of ``operation``, one after the other, for ``seconds``."""
+    """Calls per second of ``operation``, one after the other, for ``seconds`` in all.
+
+    The time is cut into :data:`ROUNDS` slices and the best slice counts: on a shared
+    machine, other processes only ever slow a slice down.
+    """
     operation()  # warm-up: caches, lazy imports
-    calls = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        operation()
-        calls += 1
-        now = time.perf_counter()
-        if now >= deadline:
-            return calls / (now - start)
+    best = 0.0
+    for _ in range(ROUNDS):
+        calls = 0
+        start = time.perf_counter()
+        deadline = start + seconds / ROUNDS
+        while True:
+            operation()
+            calls += 1
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+        best = max(best, calls / (now - start))
+    return best
 
 
 def arate(operation: Callable[[], Awaitable[object]], seconds: float) -> float:
@@ -63,15 +74,19 @@ def arate(operation: Callable[[], Awaitable[object]], seconds: float) -> float:
 
     async def run() -> float:
         await operation()
-        calls = 0
-        start = time.perf_counter()
-        deadline = start + seconds
-        while True:
-            await operation()
-            calls += 1
-            now = time.perf_counter()
-            if now >= deadline:
-                return calls / (now - start)
+        best = 0.0
+        for _ in range(ROUNDS):
+            calls = 0
+            start = time.perf_counter()
+            deadline = start + seconds / ROUNDS
+            while True:
+                await operation()
+                calls += 1
+                now = time.perf_counter()
+                if now >= deadline:
+                    break
+            best = max(best, calls / (now - start))
+        return best
 
     return asyncio.run(run())
 
