@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.hub_process",
     "tests.fixtures.notary_world",
+    "tests.fixtures.s3_server",
 ]

@@ -47,9 +47,7 @@ from tests.evidence.blob_store_support import (
     s3_backend,
     sha,
 )
-
-# Until tests/conftest.py lists "tests.fixtures.s3_server" in pytest_plugins.
-from tests.fixtures.s3_server import S3Bucket, S3Server, s3_bucket, s3_server  # noqa: F401
+from tests.fixtures.s3_server import S3Bucket, S3Server
 
 
 class BlobStoreContract:
@@ -345,10 +343,10 @@ class TestLocalBlobStore(BlobStoreContract):
 
 class TestS3BlobStore(BlobStoreContract):
     @pytest.fixture
-    def backend(self, s3_bucket: S3Bucket) -> Backend:  # noqa: F811
+    def backend(self, s3_bucket: S3Bucket) -> Backend:
         return s3_backend(s3_bucket)
 
-    def test_keys(self, s3_bucket: S3Bucket) -> None:  # noqa: F811
+    def test_keys(self, s3_bucket: S3Bucket) -> None:
         backend = s3_backend(s3_bucket)
         small, large = os.urandom(100), os.urandom(MIN_PART_SIZE + 1)
         put(backend.store, small)
@@ -361,7 +359,7 @@ class TestS3BlobStore(BlobStoreContract):
         assert not put(backend.store, large, piece=1 << 20).created
         assert backend.leftovers() == []
 
-    def test_remove_abandoned_uploads(self, s3_bucket: S3Bucket) -> None:  # noqa: F811
+    def test_remove_abandoned_uploads(self, s3_bucket: S3Bucket) -> None:
         backend = s3_backend(s3_bucket)
         store = backend.store
         assert isinstance(store, S3BlobStore)
@@ -378,7 +376,7 @@ class TestS3BlobStore(BlobStoreContract):
         assert backend.leftovers() == []
         assert store.exists(kept.sha256)
 
-    def test_unreachable_or_missing_bucket_is_unavailable(self, s3_server: S3Server) -> None:  # noqa: F811
+    def test_unreachable_or_missing_bucket_is_unavailable(self, s3_server: S3Server) -> None:
         kek = LocalKeyEncryptionKey(MASTER)
         missing_bucket = S3BlobStore(s3_server.client(), "no-such-bucket", kek)
         dead = S3Server("http://127.0.0.1:9", s3_server.log_path)  # the discard port: refused
@@ -398,7 +396,7 @@ class TestS3BlobStore(BlobStoreContract):
         with pytest.raises(BlobStoreUnavailable):
             unreachable.delete(digest)
 
-    def test_part_size_floor(self, s3_bucket: S3Bucket) -> None:  # noqa: F811
+    def test_part_size_floor(self, s3_bucket: S3Bucket) -> None:
         with pytest.raises(ValueError):
             S3BlobStore(
                 s3_bucket.client, s3_bucket.name, LocalKeyEncryptionKey(MASTER), part_size=1 << 20
