@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.hub_process",
     "tests.fixtures.notary_world",
     "tests.fixtures.s3_server",
+    "tests.fixtures.hub_app",
 ]

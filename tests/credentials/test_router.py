@@ -7,42 +7,26 @@ and each list version is checked against its anchor on chain.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from credentials.data_integrity import ProofOptions, SigningKey, add_proof
 from did_registry.did_key import did_key
-from notary_hub.app import create_app
-from notary_hub.hub import Hub, open_hub
-from notary_hub.settings import Settings
-
-TOKEN = "v" * 40
-AUTH = {"authorization": f"Bearer {TOKEN}"}
+from notary_hub.hub import Hub
+from tests.fixtures.hub_app import AUTH
 
 
 @pytest.fixture
-def hub(tmp_path: Path, db_url: str, engine: Engine) -> Iterator[Hub]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database={"url": db_url},
-        server={"api_tokens": [TOKEN]},
-        anchoring={"batch_interval_seconds": 0.05},
-    )
-    hub = open_hub(settings)
-    yield hub
-    hub.close()
+def hub(hub_app: Hub) -> Hub:
+    return hub_app
 
 
 @pytest.fixture
-def client(hub: Hub) -> Iterator[TestClient]:
-    with TestClient(create_app(hub)) as client:
-        yield client
+def client(hub_client: TestClient) -> TestClient:
+    return hub_client
 
 
 def credential(**extra: Any) -> dict[str, Any]:
