@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "tests" / "interop" / "vc_npm.mjs"
 NODE = shutil.which("node")
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
+VALID_FROM = "2025-01-01T00:00:00Z"
 TAMPERINGS = ("subject", "receipt", "timestamp", "validFrom", "created")
 
 
@@ -65,8 +66,12 @@ def npm_verify(
 
 
 def custody(issuer: str, seed: int = 7, *, status: bool = False) -> dict[str, Any]:
-    """The realistic custody credential, without its status entry unless ``status``."""
+    """The realistic custody credential, without its status entry unless ``status``.
+
+    Valid from a fixed date well in the past, so no verifier's clock finds it early.
+    """
     credential = custody_credential(seed, issuer=issuer)
+    credential["validFrom"] = VALID_FROM
     if not status:
         del credential["credentialStatus"]
     return credential
@@ -79,7 +84,7 @@ def plain(issuer: str) -> dict[str, Any]:
         "type": ["VerifiableCredential"],
         "id": "urn:uuid:5e3c1a52-6a0a-4d5c-9d4e-0c5f6c1b2a10",
         "issuer": issuer,
-        "validFrom": "2026-01-01T00:00:00Z",
+        "validFrom": VALID_FROM,
         "credentialSubject": {"id": "did:example:subject", "name": "Zoë « Ω » 𝄞"},
     }
 
@@ -102,7 +107,7 @@ def tampered(document: dict[str, Any], change: str) -> dict[str, Any]:
     elif change == "timestamp":
         credential["evidence"][0]["genTime"] = "2026-01-01T08:29:59Z"
     elif change == "validFrom":
-        credential["validFrom"] = "2025-01-01T08:30:00Z"
+        credential["validFrom"] = "2024-06-01T00:00:00Z"
     elif change == "created":
         copied["proof"]["created"] = "2026-01-01T00:00:00Z"
     elif change == "name":
