@@ -20,8 +20,10 @@ each credential in them as above. Nothing here raises for a bad document.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -51,6 +53,7 @@ from credentials.verification import Problem, VerificationResult
 from did_registry.resolution import DidResolver
 
 STATUS_ENTRY = "BitstringStatusListEntry"
+STATUS_CACHE_SIZE = 16_384
 
 
 class StatusLists(Protocol):
@@ -90,6 +93,10 @@ class Verifier:
         self._lists = status_lists
         self._registry = status_registry
         self._clock = clock
+        # On-chain status answers, by entry and the chain head they were read at: a
+        # new block may hold a new list version, the same head cannot.
+        self._status_cache: OrderedDict[Hashable, StatusCheck] = OrderedDict()
+        self._status_lock = threading.Lock()
 
     # -- credentials -------------------------------------------------------------------
 
@@ -200,9 +207,7 @@ class Verifier:
             self._lists.fetch(url) if self._lists is not None and isinstance(url, str) else None
         )
         if listed is None:
-            return check_status_on_chain(
-                entry, chain=self._chain, issuer_did=issuer, registry=self._registry
-            )
+            return self._status_on_chain(entry, issuer, self._chain)
         return check_status(
             entry,
             listed,
@@ -210,6 +215,27 @@ class Verifier:
             issuer_did=issuer,
             verify_list=lambda doc: self.verify_credential(doc, check_status=False),
         )
+
+    def _status_on_chain(self, entry: Mapping[str, Any], issuer: str, chain: Chain) -> StatusCheck:
+        key = (
+            issuer,
+            str(entry.get("statusListCredential")),
+            str(entry.get("statusListIndex")),
+            str(entry.get("statusPurpose")),
+            chain.block_number(),
+        )
+        with self._status_lock:
+            cached = self._status_cache.get(key)
+        if cached is not None:
+            return cached
+        check = check_status_on_chain(
+            entry, chain=chain, issuer_did=issuer, registry=self._registry
+        )
+        with self._status_lock:
+            self._status_cache[key] = check
+            while len(self._status_cache) > STATUS_CACHE_SIZE:
+                self._status_cache.popitem(last=False)
+        return check
 
     # -- presentations -----------------------------------------------------------------
 

@@ -375,6 +375,7 @@ def open_hub(settings: Settings) -> Hub:
             deployment=hub.deployment,
             notary=hub.notary,
             resolver=resolver,
+            resolution_head=index_source.head,
             controller_key=bytes(node.key),
         )
         hub.evidence = open_evidence(

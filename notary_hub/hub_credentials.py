@@ -7,10 +7,9 @@ to the chain's copy for any other list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,32 +18,16 @@ from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.worker import Worker
 from credentials.data_integrity import SUITES
-from credentials.errors import StatusListNotFound
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.status_anchor import RegistryPublisher
 from credentials.status_service import StatusService
 from credentials.verifier import Verifier
+from did_registry.caching_resolver import CachingResolver
 from did_registry.notary_identity import NotaryIdentity
-from did_registry.resolution import DidResolver
+from did_registry.resolution import DidResolver, Head
 from notary_hub.settings import Settings
 
 STATUS_PATH = "/credentials/status/"
-
-
-class ServedStatusLists:
-    """The hub's own published list credentials, by URL, without an HTTP round trip."""
-
-    def __init__(self, status: StatusService, base_url: str) -> None:
-        self._status = status
-        self._base = base_url
-
-    def fetch(self, url: str) -> Mapping[str, Any] | None:
-        if not url.startswith(self._base):
-            return None
-        try:
-            return self._status.list_credential(url[len(self._base) :])
-        except StatusListNotFound:
-            return None
 
 
 @dataclass
@@ -76,6 +59,7 @@ def open_credentials(
     deployment: Deployment,
     notary: NotaryIdentity,
     resolver: DidResolver,
+    resolution_head: Callable[[], Head],
     controller_key: bytes,
 ) -> CredentialParts:
     assert deployment.status_lists is not None, "find_deployment adds the status registry"
@@ -98,10 +82,11 @@ def open_credentials(
     issuer = CredentialIssuer(
         signer, status=status, default_validity=timedelta(days=days) if days else None
     )
+    # Status comes from the chain's copy of each list (authenticated by the publisher's
+    # account), so the hub's verifier needs neither the served list nor its proof.
     verifier = Verifier(
-        resolver,
+        CachingResolver(resolver, resolution_head),
         chain=chain,
-        status_lists=ServedStatusLists(status, base_url),
         status_registry=deployment.status_lists.address,
     )
     return CredentialParts(signer, status, issuer, verifier, base_url)
