@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -233,6 +234,7 @@ def parse_did_key(did: str) -> DidKey:
     return DidKey(did, multibase, codec, public_key)
 
 
+@lru_cache(maxsize=8192)  # only keys that pass are remembered: a failure raises
 def _check_key(codec: int, public_key: bytes) -> None:
     """§3.1.2 step 4: the bytes are a valid key of their type, or invalidPublicKey."""
     try:
