@@ -22,6 +22,7 @@ default graph is ``""``. Duplicates are kept where pyld keeps them.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -41,8 +42,9 @@ from credentials.jsonld_terms import (
 )
 
 Quad = tuple[str, str, str, str]
-# (kind, object term or None when pyld skips the triple, duplicate key or None)
-_Item = tuple[str, str | None, Any]
+# (kind, object term, what pyld compares to merge duplicates or None if it never does):
+# "v" value (datatype, language, value), "n" node (its id), "t" type (IRI), "l" list (None)
+_Item = tuple[str, str, Any]
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -54,6 +56,9 @@ XSD_INTEGER, XSD_DOUBLE = _XSD + "integer", _XSD + "double"
 # IRIs both pyld (absolute, no white space) and the strict canonicalizer accept.
 _SAFE_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>"{}|^`\\\s]*$')
 _SAFE_BLANK = re.compile(r"^_:[A-Za-z0-9_.\-]+$")
+_SPECIAL = re.compile(r'[\x00-\x1f\x7f"\\]')  # to escape or to refuse
+_ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
+_DATATYPES: dict[str, str] = {}  # datatype IRI -> "^^<iri>"
 _UNSAFE_LITERAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DOUBLE_EXPONENT = re.compile(r"(\d)0*E\+?(-)?0*(\d)")
 _SCALARS = (str, bool, int, float)
@@ -99,7 +104,7 @@ def _json_key(value: Any) -> Any:
 def literal(value: Any, datatype: str | None, language: str | None) -> str:
     """§8.2 Object to RDF Conversion for a value object, serialized as pyld does."""
     if datatype == "@json":
-        lexical, datatype = canonicalize(value).decode("utf-8"), RDF_JSON
+        lexical, datatype = _canonical_json(value), RDF_JSON
     elif isinstance(value, bool):
         lexical, datatype = ("true" if value else "false"), datatype or XSD_BOOLEAN
     elif isinstance(value, float) and not value.is_integer():
@@ -117,19 +122,61 @@ def literal(value: Any, datatype: str | None, language: str | None) -> str:
         lexical, datatype = value, datatype or RDF_LANGSTRING
     else:
         lexical, datatype = value, datatype or XSD_STRING
-    if not isinstance(lexical, str) or _UNSAFE_LITERAL.search(lexical):
-        raise Unsupported("literal the strict canonicalizer refuses")
-    if datatype == RDF_LANGSTRING:
-        return f'"{escape(lexical)}"@{language}' if language else f'"{escape(lexical)}"'
+    if not isinstance(lexical, str):
+        raise Unsupported("literal that is not a string")
+    if _SPECIAL.search(lexical) is not None:
+        if _UNSAFE_LITERAL.search(lexical):
+            raise Unsupported("literal the strict canonicalizer refuses")
+        lexical = escape(lexical)
     if datatype == XSD_STRING:
-        return f'"{escape(lexical)}"'
-    return f'"{escape(lexical)}"^^{_iri(datatype)}'
+        return f'"{lexical}"'
+    if datatype == RDF_LANGSTRING:
+        return f'"{lexical}"@{language}' if language else f'"{lexical}"'
+    suffix = _DATATYPES.get(datatype)
+    if suffix is None:
+        suffix = "^^" + _iri(datatype)
+        if len(_DATATYPES) < 1024:
+            _DATATYPES[datatype] = suffix
+    return f'"{lexical}"{suffix}'
+
+
+def _canonical_json(value: Any) -> str:
+    """RFC 8785 JSON as pyld writes it (with the ``c14n`` package), quicker when it can be.
+
+    For strings, booleans, null and integers a double holds exactly, with object
+    keys in the Basic Multilingual Plane (where UTF-16 and code point orders agree),
+    the standard library writes the same text; numbers need ECMAScript's format.
+    """
+    if _plain_json(value):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text: str = canonicalize(value).decode("utf-8")
+    return text
+
+
+def _plain_json(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or _ASTRAL.search(key):
+                    return False
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+        elif kind is int:
+            if abs(item) > 2**53:
+                return False
+        elif kind is not str and kind is not bool and item is not None:
+            return False
+    return True
 
 
 class _Converter:
     def __init__(self) -> None:
         self.quads: list[Quad] = []
-        self._seen: dict[tuple[str, str, str, Any], str] = {}
+        self._seen: dict[tuple[str, str, str], _Item | dict[Any, str]] = {}
         self._blank: dict[str, str] = {}
         self._fresh = 0
         self._depth = 0  # JSON arrays and objects around the value being converted
@@ -155,18 +202,25 @@ class _Converter:
         return iri, _iri(iri)
 
     def _link(self, graph: str, subject: str, predicate: str, item: _Item) -> None:
-        _kind, term, key = item
-        if key is not None:
-            # pyld's node map keeps the first of the values it considers equal (add_value).
-            dedupe = (graph, subject, predicate, key)
-            first = self._seen.get(dedupe)
-            if first is not None:
-                if first != (term or ""):
-                    raise Unsupported("values pyld merges although their RDF differs")
-                return
-            self._seen[dedupe] = term or ""
-        if term is not None:
-            self.quads.append((subject, predicate, term, graph))
+        _kind, term, raw = item
+        if raw is not None:
+            # pyld's node map keeps the first of the values it considers equal
+            # (add_value); equality is only worked out once a second value comes.
+            bucket = (graph, subject, predicate)
+            seen = self._seen.get(bucket)
+            if seen is None:
+                self._seen[bucket] = item
+            else:
+                if isinstance(seen, tuple):
+                    seen = self._seen[bucket] = {_dedupe_key(seen): seen[1]}
+                key = _dedupe_key(item)
+                first = seen.get(key)
+                if first is not None:
+                    if first != term:
+                        raise Unsupported("values pyld merges although their RDF differs")
+                    return
+                seen[key] = term
+        self.quads.append((subject, predicate, term, graph))
 
     # -- expansion of one value (§5.1.2 steps 1-5) ---------------------------------
 
@@ -203,24 +257,20 @@ class _Converter:
     def _json(self, value: Any) -> _Item:
         if self._depth + _json_depth(value) > MAX_DEPTH:
             raise Unsupported("deeply nested document")
-        return ("v", literal(value, "@json", None), ("@json", None, _strict_key(value)))
+        return ("v", literal(value, "@json", None), ("@json", None, value))
 
     def scalar(self, ctx: ActiveContext, prop: str, value: Any) -> _Item:
         """§5.3 Value Expansion, then §8.2 for the value object."""
-        coercion = ctx.type_mapping(prop)
-        if isinstance(value, str) and coercion in ("@id", "@vocab"):
-            key, term = self._id(ctx, value, vocab=coercion == "@vocab")
+        coercion = ctx.memo.get(("scalar", prop))
+        if coercion is None:
+            coercion = ctx.remember(("scalar", prop), _coercion(ctx, prop))
+        iri_vocab, datatype, language = coercion
+        if iri_vocab is not None and isinstance(value, str):
+            key, term = self._id(ctx, value, vocab=iri_vocab)
             return ("n", term, key)
-        mapping = ctx.term(prop)
-        if mapping is not None and "@direction" in mapping:
-            raise Unsupported("@direction")
-        datatype = language = None
-        if coercion is not None and coercion not in ("@id", "@vocab", "@none"):
-            datatype = coercion
-        elif isinstance(value, str) and mapping is not None:
-            language = mapping.get("@language")
-        term = literal(value, datatype, language)
-        return ("v", term, (datatype, language, _strict_key(value)))
+        if language is not None and not isinstance(value, str):
+            language = None
+        return ("v", literal(value, datatype, language), (datatype, language, value))
 
     # -- a map: node, value, list or set object (§5.1.2 steps 6-20) ---------------
 
@@ -254,10 +304,13 @@ class _Converter:
         for key in sorted(element):
             if key == "@context":
                 continue
-            expanded = ctx.expand_key(key)
-            if expanded is None or expanded.startswith("_:"):
-                raise Unsupported(f"term {key!r} pyld drops or the strict canonicalizer refuses")
-            if expanded in KEYWORDS:
+            plan = ctx.memo.get(("key", key))
+            if plan is None:
+                plan = ctx.remember(("key", key), _key_plan(ctx, key))
+            if len(plan) == 2:
+                raise Unsupported(plan[1])
+            if isinstance(plan, str):
+                expanded = plan
                 if expanded in special or (expanded == "@id" and node_id is not None):
                     raise Unsupported("colliding keywords")
                 value = element[key]
@@ -280,8 +333,10 @@ class _Converter:
                 else:
                     raise Unsupported(expanded)
                 continue
-            iri_term = _iri(expanded)
-            links.append((iri_term, self._property(ctx, key, element[key], graph)))
+            predicate, term_ctx, container, is_json = plan
+            links.append(
+                (predicate, self._property(term_ctx, container, is_json, key, element[key], graph))
+            )
         if "@value" in special or "@language" in special:
             if links or node_id is not None or "@list" in special or "@set" in special:
                 raise Unsupported("invalid value object")
@@ -313,7 +368,7 @@ class _Converter:
     def _type_item(self, iri: str) -> _Item:
         if iri in KEYWORDS:
             raise Unsupported(f"keyword {iri} as a node type")
-        return ("t", _iri(iri), ("t", iri))
+        return ("t", _iri(iri), iri)
 
     def _value_object(self, special: dict[str, Any], types: list[str]) -> list[_Item]:
         value = special.get("@value")
@@ -336,30 +391,21 @@ class _Converter:
         if datatype is not None and (datatype in KEYWORDS or datatype.startswith("_:")):
             raise Unsupported("invalid typed value")
         term = literal(value, datatype, language)
-        return [("v", term, (datatype, language, _strict_key(value)))]
+        return [("v", term, (datatype, language, value))]
 
-    def _property(self, ctx: ActiveContext, key: str, value: Any, graph: str) -> list[_Item]:
+    def _property(
+        self,
+        term_ctx: ActiveContext,
+        container: tuple[str, ...],
+        is_json: bool,
+        key: str,
+        value: Any,
+        graph: str,
+    ) -> list[_Item]:
         """§5.1.2 step 13 for a property: its values, as they link from the node."""
-        mapping = ctx.term(key)
-        term_ctx = property_context(ctx, key)
-        for definition in (mapping, term_ctx.term(key)):
-            if definition is not None and (
-                definition.get("reverse") or "@nest" in definition or "@index" in definition
-            ):
-                raise Unsupported("@reverse, @nest or @index term")
-        container = ctx.container(key)
-        if any(c not in ("@set", "@list", "@graph") for c in container) or (
-            # pyld takes "inside a list" from the scoped context, the container from this one
-            term_ctx is not ctx and ("@list" in term_ctx.container(key)) != ("@list" in container)
-        ):
-            raise Unsupported("container")
-        if ctx.type_mapping(key) == "@json":
-            if container:
-                raise Unsupported("@json with a container")
+        if is_json:
             return [self._json(value)]
         if "@graph" in container:
-            if "@list" in container:
-                raise Unsupported("graph list")
             items: list[_Item] = []
             for element in value if isinstance(value, list) else [value]:
                 if isinstance(element, list) or (
@@ -385,13 +431,67 @@ class _Converter:
             return ("l", RDF_NIL, None)
         head = subject = self.new_blank()
         for index, (_kind, term, _key) in enumerate(items):
-            if term is None:
-                raise Unsupported("list item pyld cannot serialize")
             rest = self.new_blank() if index + 1 < len(items) else RDF_NIL
             self.quads.append((subject, RDF_FIRST, term, graph))
             self.quads.append((subject, RDF_REST, rest, graph))
             subject = rest
         return ("l", head, None)
+
+
+def _coercion(ctx: ActiveContext, prop: str) -> tuple[bool | None, str | None, str | None]:
+    """How ``prop``'s scalars expand: (IRI with/without vocab or None, datatype, language)."""
+    mapping = ctx.term(prop)
+    if mapping is not None and "@direction" in mapping:
+        raise Unsupported("@direction")
+    coercion = ctx.type_mapping(prop)
+    iri_vocab = None if coercion not in ("@id", "@vocab") else coercion == "@vocab"
+    if coercion is not None and coercion not in ("@id", "@vocab", "@none"):
+        return iri_vocab, coercion, None
+    language = None if mapping is None else mapping.get("@language")
+    return iri_vocab, None, language
+
+
+_KeyPlan = str | tuple[str, str] | tuple[str, ActiveContext, tuple[str, ...], bool]
+
+
+def _key_plan(ctx: ActiveContext, key: str) -> _KeyPlan:
+    """A member name: its keyword, or (predicate, values' context, container, is @json),
+    or ("!", why the fast path leaves it to pyld)."""
+    expanded = ctx.expand_key(key)
+    if expanded is None or expanded.startswith("_:"):
+        return ("!", f"term {key!r} pyld drops or the strict canonicalizer refuses")
+    if expanded in KEYWORDS:
+        return expanded
+    if _SAFE_IRI.match(expanded) is None:
+        return ("!", f"property IRI {expanded[:60]!r}")
+    plan = _property_plan(ctx, key)
+    if isinstance(plan, str):
+        return ("!", plan)
+    return (f"<{expanded}>", *plan)
+
+
+def _property_plan(
+    ctx: ActiveContext, key: str
+) -> tuple[ActiveContext, tuple[str, ...], bool] | str:
+    """(context of the values, container, is @json) for ``key``; a string says why not."""
+    term_ctx = property_context(ctx, key)
+    for definition in (ctx.term(key), term_ctx.term(key)):
+        if definition is not None and (
+            definition.get("reverse") or "@nest" in definition or "@index" in definition
+        ):
+            return "@reverse, @nest or @index term"
+    container = tuple(ctx.container(key))
+    if any(c not in ("@set", "@list", "@graph") for c in container) or (
+        # pyld takes "inside a list" from the scoped context, the container from this one
+        term_ctx is not ctx and ("@list" in term_ctx.container(key)) != ("@list" in container)
+    ):
+        return "container"
+    if "@graph" in container and "@list" in container:
+        return "graph list"
+    is_json = ctx.type_mapping(key) == "@json"
+    if is_json and container:
+        return "@json with a container"
+    return term_ctx, container, is_json
 
 
 def _json_depth(value: Any) -> int:
@@ -402,8 +502,19 @@ def _json_depth(value: Any) -> int:
     return 0
 
 
+def _dedupe_key(item: _Item) -> Any:
+    kind, _term, raw = item
+    if kind == "v":
+        datatype, language, value = raw
+        return (datatype, language, _strict_key(value))
+    return (kind, raw)
+
+
 def _strict_key(value: Any) -> Any:
-    # pyld's _strict_eq: a boolean equals only a boolean; otherwise Python ``==``.
+    # pyld's _strict_eq: a boolean equals only a boolean; otherwise Python ``==``
+    # (so 1 and 1.0 are one value, and a string never equals a tuple).
     if isinstance(value, bool):
         return ("b", value)
-    return ("x", _json_key(value))
+    if isinstance(value, dict | list):
+        return _json_key(value)
+    return value

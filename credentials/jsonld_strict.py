@@ -62,13 +62,16 @@ def check_terms(
     """
     if not isinstance(document, Mapping):
         raise MalformedCredential("a JSON-LD document must be a JSON object")
+    # Below, JSON objects are dicts (as json.loads makes them): any other mapping inside
+    # is "not a JSON value". isinstance(x, dict) is also much quicker than Mapping.
+    document = dict(document)
     _check_size(document, max_depth, max_values)
     checker = _Checker()
     checker.top(document)
     return checker.warnings
 
 
-def _check_size(document: Mapping[str, Any], max_depth: int, max_values: int) -> None:
+def _check_size(document: dict[str, Any], max_depth: int, max_values: int) -> None:
     count, depth, level = 1, 0, [document]
     while level:
         if depth >= max_depth:
@@ -78,9 +81,9 @@ def _check_size(document: Mapping[str, Any], max_depth: int, max_values: int) ->
             )
         deeper: list[Any] = []
         for value in level:
-            children = value.values() if isinstance(value, Mapping) else value
+            children = value.values() if isinstance(value, dict) else value
             count += len(children)
-            deeper.extend(child for child in children if isinstance(child, Mapping | list))
+            deeper.extend(child for child in children if isinstance(child, dict | list))
         if count > max_values:
             raise DocumentTooLarge(f"the document holds more than {max_values} JSON values")
         level, depth = deeper, depth + 1
@@ -88,11 +91,11 @@ def _check_size(document: Mapping[str, Any], max_depth: int, max_values: int) ->
 
 def _first_at_depth(value: Any, depth: int, path: _Path) -> _Path | None:
     """The path of a JSON array or object ``depth`` levels down in ``value``."""
-    if not isinstance(value, Mapping | list):
+    if not isinstance(value, dict | list):
         return None
     if depth == 0:
         return path
-    children = value.items() if isinstance(value, Mapping) else enumerate(value)
+    children = value.items() if isinstance(value, dict) else enumerate(value)
     for key, child in children:
         found = _first_at_depth(child, depth - 1, _Path(path, key))
         if found is not None:
@@ -131,7 +134,7 @@ def check_context(context: Any, path: _Path) -> None:
     if not isinstance(context, list) or not context:
         raise ContextError(f"{where} must be a non-empty list of context URLs")
     for index, url in enumerate(context):
-        if isinstance(url, Mapping):
+        if isinstance(url, dict):
             raise ContextError(
                 f"{where}[{index}] is an inline context: only the hub's bundled context URLs "
                 "are accepted, so that every verifier reads the document with the same "
@@ -219,15 +222,20 @@ class _Checker:
             raise ContextError(f"{where}: {key!r} is not a valid IRI")
 
     def member(self, ctx: ActiveContext, key: str, value: Any, where: _Path) -> None:
-        container = set(ctx.container(key))
+        plan = ctx.memo.get(("strict", key))
+        if plan is None:
+            container = frozenset(ctx.container(key))
+            is_json = ctx.type_mapping(key) == "@json"
+            plan = ctx.remember(("strict", key), (container, is_json, property_context(ctx, key)))
+        container, is_json, term_ctx = plan
         if container - _CONTAINERS:
             raise ContextError(f"{where}: containers {sorted(container)} are not supported")
-        if ctx.type_mapping(key) == "@json":
+        if is_json:
             if value is None:
                 raise ContextError(f"{where} is null, which JSON-LD drops")
             self.json_value(value, where)
             return
-        self.values(property_context(ctx, key), key, value, where, in_list="@list" in container)
+        self.values(term_ctx, key, value, where, in_list="@list" in container)
 
     def values(
         self, ctx: ActiveContext, prop: str, value: Any, where: _Path, in_list: bool
@@ -241,10 +249,10 @@ class _Checker:
                 if isinstance(item, list):
                     raise ContextError(f"{where}[{index}]: JSON-LD flattens nested arrays")
                 self.values(ctx, prop, item, _Path(where, index), in_list)
-        elif isinstance(value, Mapping):
+        elif isinstance(value, dict):
             self.node(ctx, prop, value, where)
-        elif isinstance(value, str) and ctx.type_mapping(prop) in ("@id", "@vocab"):
-            self.iri(ctx, value, where, vocab=ctx.type_mapping(prop) == "@vocab")
+        elif isinstance(value, str) and (coercion := ctx.type_mapping(prop)) in ("@id", "@vocab"):
+            self.iri(ctx, value, where, vocab=coercion == "@vocab")
         else:
             self.scalar(value, where)
 
@@ -281,7 +289,7 @@ class _Checker:
             iri, how = type_ctx.expand_iri(datatype, vocab=True)
             if how in (RELATIVE, BLANK, DROPPED, KEYWORD) or _IRI.match(iri or "") is None:
                 raise ContextError(f"{where}.@type {datatype[:80]!r} is not an absolute IRI")
-        if isinstance(value, Mapping | list):
+        if isinstance(value, dict | list):
             raise ContextError(f"{where}.@value must be a string, number or boolean")
         self.scalar(value, _Path(where, "@value"))
 
@@ -364,7 +372,7 @@ class _Checker:
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise ContextError(f"{where}: not a finite number")
-        elif isinstance(value, Mapping):
+        elif isinstance(value, dict):
             for key, item in value.items():
                 self.json_value(key, where)
                 self.json_value(item, _Path(where, key))

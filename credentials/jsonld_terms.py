@@ -175,6 +175,7 @@ class ActiveContext:
         "_previous",
         "_scoped",
         "mappings",
+        "memo",
         "raw",
         "vocab",
     )
@@ -187,6 +188,8 @@ class ActiveContext:
             # The bundled contexts set none of these; expansion here ignores them.
             raise UnsupportedContext("@base, @language and @direction are not supported")
         self._keys: dict[str, tuple[str | None, str]] = {}
+        # for callers' own per-context derivations (bounded by remember())
+        self.memo: dict[Any, Any] = {}
         self._previous: ActiveContext | None = None
         self._scoped: dict[tuple[int, str], tuple[Any, ActiveContext]] = {}
         self._local: dict[tuple[str, ...] | None, ActiveContext] = {}
@@ -238,6 +241,12 @@ class ActiveContext:
             found = _PYLD.process(self.raw, list(key) if key is not None else None)
             self._local[key] = found
         return found
+
+    def remember(self, key: Any, value: Any) -> Any:
+        """Store ``value`` in :attr:`memo` unless the memo is full; return it."""
+        if len(self.memo) < _MAX_KEYS:
+            self.memo[key] = value
+        return value
 
     # -- terms and IRIs (JSON-LD 1.1 API §4.5) ---------------------------------
 

@@ -71,11 +71,16 @@ class _Canonicalizer:
         self.first_degree: dict[str, str] = {}
         # §4.4.3 step 2: blank node -> its quads, once per position it occupies (as pyld)
         self.blank_quads: dict[str, list[Quad]] = {}
+        blank_quads = self.blank_quads
         for quad in quads:
             s, _p, o, g = quad
-            for term in (s, o, g):
-                if term.startswith("_:"):
-                    self.blank_quads.setdefault(term, []).append(quad)
+            # terms: "<iri>", '"literal"...', "_:blank"; the default graph is ""
+            if s[0] == "_":
+                blank_quads.setdefault(s, []).append(quad)
+            if o[0] == "_":
+                blank_quads.setdefault(o, []).append(quad)
+            if g[:1] == "_":
+                blank_quads.setdefault(g, []).append(quad)
 
     def run(self) -> str:
         canonical = self.canonical

@@ -147,6 +147,12 @@ FIXED: dict[str, dict[str, Any]] = {
         "type": "VerifiableCredential",
         "credentialSubject": [{"x": {"y": {}}}, {"x": {"y": {}}}, {"x": {"y": {"z": 1}}}],
     },
+    "repeated-references": {
+        "@context": EX,
+        "type": "VerifiableCredential",
+        "credentialSubject": [{"id": "_:s"}, {"id": "_:s"}, "did:ex:1", {"id": "did:ex:1"}],
+        "evidence": [{"id": "urn:e", "p": [1, 1.0, "1"]}, {"id": "urn:e", "p": 1, "q": True}],
+    },
     "shared-blank-ids": {
         "@context": EX,
         "type": "VerifiableCredential",
