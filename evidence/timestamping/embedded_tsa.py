@@ -57,8 +57,22 @@ class EmbeddedTimestampAuthority:
         self._clock = clock
         cert_der = material.certificate.public_bytes(Encoding.DER)
         self._cert = asn1_x509.Certificate.load(cert_der)
-        self._chain = [asn1_x509.Certificate.load(der) for der in material.chain]
         self._cert_hash = hashlib.sha256(cert_der).digest()
+        # The parts of every token that never change, encoded once: asn1crypto re-encodes
+        # a value built from parsed pieces on every dump (names, certificates), while a
+        # value loaded from DER dumps its bytes as they are.
+        tbs = self._cert["tbs_certificate"]
+        self._tsa_name = asn1_x509.GeneralName(name="directory_name", value=tbs["subject"]).dump()
+        self._sid = cms.SignerIdentifier(
+            name="issuer_and_serial_number",
+            value={"issuer": tbs["issuer"], "serial_number": tbs["serial_number"]},
+        ).dump()
+        self._fixed_attributes = tuple(
+            attribute.dump() for attribute in self._constant_attributes()
+        )
+        self._certificate_set = cms.CertificateSet(
+            [asn1_x509.Certificate.load(der) for der in material.chain]
+        ).dump()
 
     @property
     def certificates(self) -> tuple[bytes, ...]:
@@ -97,12 +111,10 @@ class EmbeddedTimestampAuthority:
                 "gen_time": gen_time,
                 "accuracy": {"seconds": 1},
                 "nonce": nonce,
-                "tsa": asn1_x509.GeneralName(
-                    name="directory_name", value=self._cert["tbs_certificate"]["subject"]
-                ),
+                "tsa": asn1_x509.GeneralName.load(self._tsa_name),
             }
         )
-        token = self._sign(tst_info, cert_req=cert_req).dump()
+        token = self._sign(tst_info, cert_req=cert_req)
         return TimestampToken(
             token=token,
             gen_time=gen_time,
@@ -124,7 +136,8 @@ class EmbeddedTimestampAuthority:
                 "reload the TSA key material to renew it"
             )
 
-    def _signed_attributes(self, tst_der: bytes) -> list[Any]:
+    def _constant_attributes(self) -> list[Any]:
+        """contentType and signingCertificateV2: the signed attributes every token shares."""
         tbs = self._cert["tbs_certificate"]
         ess_cert_id = tsp.ESSCertIDv2(
             {
@@ -139,9 +152,6 @@ class EmbeddedTimestampAuthority:
         return [
             cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
             cms.CMSAttribute(
-                {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}
-            ),
-            cms.CMSAttribute(
                 {
                     "type": "signing_certificate_v2",
                     "values": [tsp.SigningCertificateV2({"certs": [ess_cert_id]})],
@@ -149,35 +159,43 @@ class EmbeddedTimestampAuthority:
             ),
         ]
 
-    def _sign(self, tst_info: Any, *, cert_req: bool) -> Any:
-        tst_der: bytes = tst_info.dump()
+    def _signed_attributes(self, tst_der: bytes) -> bytes:
+        """The DER SET OF signed attributes (tag 0x31), as RFC 5652 §5.4 has it signed."""
+        message_digest = cms.CMSAttribute(
+            {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}
+        ).dump()
         # DER orders a SET OF by the encodings of its elements (X.690 §11.6).
-        attributes = sorted(self._signed_attributes(tst_der), key=lambda a: a.dump())
-        signed_attrs = cms.CMSAttributes(attributes)
-        # RFC 5652 §5.4: the signature covers the attributes encoded as a SET (tag 0x31).
-        signature = self._material.private_key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
-        tbs = self._cert["tbs_certificate"]
+        encoded = sorted([*self._fixed_attributes, message_digest])
+        return bytes(cms.CMSAttributes([cms.CMSAttribute.load(der) for der in encoded]).dump())
+
+    def _sign(self, tst_info: Any, *, cert_req: bool) -> bytes:
+        # Each value built here is encoded once and handed on as DER: asn1crypto would
+        # encode a built value again on every later dump of anything holding it.
+        tst_der: bytes = tst_info.dump()
+        signed_attrs = self._signed_attributes(tst_der)
+        signature = self._material.private_key.sign(signed_attrs, ec.ECDSA(hashes.SHA256()))
         signer_info = cms.SignerInfo(
             {
                 "version": "v1",
-                "sid": cms.SignerIdentifier(
-                    name="issuer_and_serial_number",
-                    value={"issuer": tbs["issuer"], "serial_number": tbs["serial_number"]},
-                ),
+                "sid": cms.SignerIdentifier.load(self._sid),
                 "digest_algorithm": {"algorithm": "sha256"},
-                "signed_attrs": signed_attrs,
+                "signed_attrs": cms.CMSAttributes.load(signed_attrs),
                 "signature_algorithm": {"algorithm": "sha256_ecdsa"},
                 "signature": signature,
             }
-        )
+        ).dump()
         signed_data: dict[str, Any] = {
             "version": "v3",
             "digest_algorithms": [{"algorithm": "sha256"}],
-            "encap_content_info": {"content_type": "tst_info", "content": tst_info},
-            "signer_infos": [signer_info],
+            "encap_content_info": {
+                "content_type": "tst_info",
+                "content": tsp.TSTInfo.load(tst_der),
+            },
+            "signer_infos": [cms.SignerInfo.load(signer_info)],
         }
         if cert_req:
             # RFC 3161 §2.4.1: with certReq the TSA certificate MUST be present; the root
             # comes too so that the token verifies offline against a pinned root.
-            signed_data["certificates"] = self._chain
-        return cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+            signed_data["certificates"] = cms.CertificateSet.load(self._certificate_set)
+        content_info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+        return bytes(content_info.dump())
