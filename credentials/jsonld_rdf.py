@@ -17,19 +17,15 @@ strict canonicalizer refuses.
 
 A quad is four N-Quads term strings ``(subject, predicate, object, graph)``: an
 IRI is ``<iri>``, a blank node ``_:label``, a literal its escaped form; the
-default graph is ``""``. Duplicates are kept where pyld keeps them.
+default graph is ``""`` (terms are written by :mod:`credentials.rdf_terms`).
+Duplicates are kept where pyld keeps them.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
-
-from c14n.Canonicalize import canonicalize  # type: ignore[import-untyped]
-from pyld.nquads import escape
 
 from credentials.jsonld_terms import (
     KEYWORDS,
@@ -40,34 +36,30 @@ from credentials.jsonld_terms import (
     node_contexts,
     property_context,
 )
+from credentials.rdf_terms import (
+    RDF_FIRST,
+    RDF_NIL,
+    RDF_REST,
+    RDF_TYPE,
+    SAFE_IRI,
+    Quad,
+    Unsupported,
+    iri_term,
+    literal,
+    strict_key,
+)
 
-Quad = tuple[str, str, str, str]
+__all__ = ["MAX_DEPTH", "Quad", "Unsupported", "literal", "to_quads"]
+
+
 # (kind, object term, what pyld compares to merge duplicates or None if it never does):
 # "v" value (datatype, language, value), "n" node (its id), "t" type (IRI), "l" list (None)
 _Item = tuple[str, str, Any]
 
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_TYPE, RDF_FIRST, RDF_REST, RDF_NIL = (f"<{_RDF}{n}>" for n in ("type", "first", "rest", "nil"))
-RDF_JSON, RDF_LANGSTRING = _RDF + "JSON", _RDF + "langString"
-XSD_STRING, XSD_BOOLEAN = _XSD + "string", _XSD + "boolean"
-XSD_INTEGER, XSD_DOUBLE = _XSD + "integer", _XSD + "double"
-
-# IRIs both pyld (absolute, no white space) and the strict canonicalizer accept.
-_SAFE_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>"{}|^`\\\s]*$')
 _SAFE_BLANK = re.compile(r"^_:[A-Za-z0-9_.\-]+$")
-_SPECIAL = re.compile(r'[\x00-\x1f\x7f"\\]')  # to escape or to refuse
-_ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
-_DATATYPES: dict[str, str] = {}  # datatype IRI -> "^^<iri>"
-_UNSAFE_LITERAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_DOUBLE_EXPONENT = re.compile(r"(\d)0*E\+?(-)?0*(\d)")
 _SCALARS = (str, bool, int, float)
 # Deeper documents go to pyld, which has its own (larger) limit and error for them.
 MAX_DEPTH = 32
-
-
-class Unsupported(Exception):
-    """The document uses JSON-LD this converter leaves to pyld."""
 
 
 def to_quads(document: Mapping[str, Any]) -> list[Quad]:
@@ -78,99 +70,6 @@ def to_quads(document: Mapping[str, Any]) -> list[Quad]:
     except (UnsupportedContext, RecursionError) as error:
         raise Unsupported(str(error)) from error
     return converter.quads
-
-
-def _iri(value: str) -> str:
-    if _SAFE_IRI.match(value) is None:
-        raise Unsupported(f"IRI {value[:60]!r}")
-    return f"<{value}>"
-
-
-def _double(value: float) -> str:
-    if not math.isfinite(value):
-        raise Unsupported("non-finite number")
-    return _DOUBLE_EXPONENT.sub(r"\1E\2\3", f"{value:1.15E}")
-
-
-def _json_key(value: Any) -> Any:
-    """A hashable stand-in with Python ``==`` semantics (pyld compares @json values so)."""
-    if isinstance(value, dict):
-        return ("d", frozenset((k, _json_key(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return ("l", tuple(_json_key(v) for v in value))
-    return value
-
-
-def literal(value: Any, datatype: str | None, language: str | None) -> str:
-    """§8.2 Object to RDF Conversion for a value object, serialized as pyld does."""
-    if datatype == "@json":
-        lexical, datatype = _canonical_json(value), RDF_JSON
-    elif isinstance(value, bool):
-        lexical, datatype = ("true" if value else "false"), datatype or XSD_BOOLEAN
-    elif isinstance(value, float) and not value.is_integer():
-        lexical, datatype = _double(value), datatype or XSD_DOUBLE
-    elif datatype == XSD_DOUBLE:
-        try:
-            lexical = _double(float(value))
-        except ValueError:
-            lexical = value
-    elif isinstance(value, int | float) and abs(value) >= 1e21:
-        lexical, datatype = _double(value), datatype or XSD_DOUBLE
-    elif isinstance(value, int | float):
-        lexical, datatype = str(int(value)), datatype or XSD_INTEGER
-    elif language is not None:
-        lexical, datatype = value, datatype or RDF_LANGSTRING
-    else:
-        lexical, datatype = value, datatype or XSD_STRING
-    if not isinstance(lexical, str):
-        raise Unsupported("literal that is not a string")
-    if _SPECIAL.search(lexical) is not None:
-        if _UNSAFE_LITERAL.search(lexical):
-            raise Unsupported("literal the strict canonicalizer refuses")
-        lexical = escape(lexical)
-    if datatype == XSD_STRING:
-        return f'"{lexical}"'
-    if datatype == RDF_LANGSTRING:
-        return f'"{lexical}"@{language}' if language else f'"{lexical}"'
-    suffix = _DATATYPES.get(datatype)
-    if suffix is None:
-        suffix = "^^" + _iri(datatype)
-        if len(_DATATYPES) < 1024:
-            _DATATYPES[datatype] = suffix
-    return f'"{lexical}"{suffix}'
-
-
-def _canonical_json(value: Any) -> str:
-    """RFC 8785 JSON as pyld writes it (with the ``c14n`` package), quicker when it can be.
-
-    For strings, booleans, null and integers a double holds exactly, with object
-    keys in the Basic Multilingual Plane (where UTF-16 and code point orders agree),
-    the standard library writes the same text; numbers need ECMAScript's format.
-    """
-    if _plain_json(value):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    text: str = canonicalize(value).decode("utf-8")
-    return text
-
-
-def _plain_json(value: Any) -> bool:
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        kind = type(item)
-        if kind is dict:
-            for key in item:
-                if type(key) is not str or _ASTRAL.search(key):
-                    return False
-            pending.extend(item.values())
-        elif kind is list:
-            pending.extend(item)
-        elif kind is int:
-            if abs(item) > 2**53:
-                return False
-        elif kind is not str and kind is not bool and item is not None:
-            return False
-    return True
 
 
 class _Converter:
@@ -199,7 +98,7 @@ class _Converter:
             if term is None:
                 term = self._blank[iri] = f"_:d{len(self._blank)}"
             return term, term
-        return iri, _iri(iri)
+        return iri, iri_term(iri)
 
     def _link(self, graph: str, subject: str, predicate: str, item: _Item) -> None:
         _kind, term, raw = item
@@ -368,7 +267,7 @@ class _Converter:
     def _type_item(self, iri: str) -> _Item:
         if iri in KEYWORDS:
             raise Unsupported(f"keyword {iri} as a node type")
-        return ("t", _iri(iri), iri)
+        return ("t", iri_term(iri), iri)
 
     def _value_object(self, special: dict[str, Any], types: list[str]) -> list[_Item]:
         value = special.get("@value")
@@ -462,7 +361,7 @@ def _key_plan(ctx: ActiveContext, key: str) -> _KeyPlan:
         return ("!", f"term {key!r} pyld drops or the strict canonicalizer refuses")
     if expanded in KEYWORDS:
         return expanded
-    if _SAFE_IRI.match(expanded) is None:
+    if SAFE_IRI.match(expanded) is None:
         return ("!", f"property IRI {expanded[:60]!r}")
     plan = _property_plan(ctx, key)
     if isinstance(plan, str):
@@ -506,15 +405,5 @@ def _dedupe_key(item: _Item) -> Any:
     kind, _term, raw = item
     if kind == "v":
         datatype, language, value = raw
-        return (datatype, language, _strict_key(value))
+        return (datatype, language, strict_key(value))
     return (kind, raw)
-
-
-def _strict_key(value: Any) -> Any:
-    # pyld's _strict_eq: a boolean equals only a boolean; otherwise Python ``==``
-    # (so 1 and 1.0 are one value, and a string never equals a tuple).
-    if isinstance(value, bool):
-        return ("b", value)
-    if isinstance(value, dict | list):
-        return _json_key(value)
-    return value

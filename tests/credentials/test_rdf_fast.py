@@ -16,6 +16,7 @@ from bench.custody_sample import custody_credential, custody_proof_configuration
 from credentials.contexts import CREDENTIALS_EXAMPLES_V2, CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.errors import ContextError, CredentialError, MalformedCredential
 from credentials.jsonld_rdf import MAX_DEPTH, Unsupported, literal, to_quads
+from credentials.jsonld_terms import UnsupportedContext, root_context
 from credentials.rdf_fast import FastCanonicalizer
 from credentials.rdfc import Canonicalizer, PyldCanonicalizer
 
@@ -245,6 +246,23 @@ def test_deep_documents_go_to_pyld() -> None:
     assert outcome(FAST, document) == outcome(PYLD, document)
     with pytest.raises(Unsupported):
         to_quads(document)
+
+
+def test_contexts_are_processed_once() -> None:
+    root = root_context(HUB)
+    assert root_context(list(HUB)) is root
+    scoped = root.scoped_context("VerifiableCredential")
+    credential = root.with_type_scope(scoped)
+    assert root.with_type_scope(scoped) is credential
+    assert credential.reverted() is root  # a type-scoped context does not propagate
+    assert credential.expand_iri("issuer", vocab=True) == (
+        "https://www.w3.org/2018/credentials#issuer",
+        "term",
+    )
+    assert root.expand_iri("nh:x", vocab=False) == ("https://w3id.org/notary-hub#x", "compact IRI")
+    assert root.expand_iri("undefined", vocab=True, base=False) == ("undefined", "relative IRI")
+    with pytest.raises(UnsupportedContext):
+        root_context([CREDENTIALS_V2, {"x": "urn:x"}])
 
 
 def test_literal_forms() -> None:
