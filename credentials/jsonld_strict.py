@@ -145,6 +145,8 @@ def check_context(context: Any, path: _Path) -> None:
                 f"{where}[{index}] {str(url)[:80]!r} is not a bundled context "
                 "(contexts are never fetched)"
             )
+    if len(set(context)) != len(context):
+        raise ContextError(f"{where} lists a context twice")
     if context[0] != CREDENTIALS_V2:
         raise ContextError(f"{where}[0] must be {CREDENTIALS_V2} (VC Data Model 2.0 §4.3)")
 

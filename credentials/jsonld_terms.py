@@ -47,8 +47,10 @@ KEYWORD, DROPPED, TERM, COMPACT, ABSOLUTE, BLANK, VOCAB, RELATIVE = (
     "relative IRI",
 )
 
-_MAX_CONTEXTS = 4096  # distinct active contexts kept before the memo starts over
-_MAX_KEYS = 4096  # memoised key expansions per active context
+# Distinct active contexts kept before the memo starts over (each holds pyld's term
+# definitions, some 10-50 KB), and memoised entries per active context.
+_MAX_CONTEXTS = 512
+_MAX_KEYS = 1024
 
 
 class UnsupportedContext(Exception):
@@ -103,10 +105,12 @@ def _context_urls(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
     urls = (value,) if isinstance(value, str) else value
-    if not isinstance(urls, list | tuple) or not all(
-        isinstance(url, str) and url in CONTEXT_FILES for url in urls
+    if (
+        not isinstance(urls, list | tuple)
+        or not all(isinstance(url, str) and url in CONTEXT_FILES for url in urls)
+        or len(set(urls)) != len(urls)  # each at most once: the contexts stay few
     ):
-        raise UnsupportedContext("only bundled context URLs are processed")
+        raise UnsupportedContext("only bundled context URLs, each once, are processed")
     return tuple(urls)
 
 

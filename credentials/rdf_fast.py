@@ -75,4 +75,5 @@ def _bundled_contexts(context: Any) -> bool:
         isinstance(context, list)
         and bool(context)
         and all(isinstance(url, str) and url in CONTEXT_FILES for url in context)
+        and len(set(context)) == len(context)
     )

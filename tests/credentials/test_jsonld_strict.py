@@ -115,6 +115,7 @@ REFUSED = {
     ),
     "context-string": (_with_context(CREDENTIALS_V2), r"must be a non-empty list"),
     "context-not-v2-first": (_with_context([NOTARY_HUB_V1, CREDENTIALS_V2]), r"@context\[0\]"),
+    "context-twice": (_with_context([CREDENTIALS_V2, CREDENTIALS_V2]), r"lists a context twice"),
     "unbundled-context": (
         _with_context([CREDENTIALS_V2, "https://evil.example/ctx"]),
         r"not a bundled context",

@@ -13,7 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.custody_sample import custody_credential, custody_proof_configuration
-from credentials.contexts import CREDENTIALS_EXAMPLES_V2, CREDENTIALS_V2, NOTARY_HUB_V1
+from credentials.contexts import (
+    CREDENTIALS_EXAMPLES_V2,
+    CREDENTIALS_V2,
+    DATA_INTEGRITY_V2,
+    NOTARY_HUB_V1,
+)
 from credentials.errors import ContextError, CredentialError, MalformedCredential
 from credentials.jsonld_rdf import MAX_DEPTH, Unsupported, literal, to_quads
 from credentials.jsonld_terms import UnsupportedContext, root_context
@@ -433,15 +438,24 @@ _PROOF = st.builds(
     },
     _DATE,
     st.text("123456789ABCDEFGHJKLMNPQRSTUVWXYZabc", min_size=1, max_size=20),
-    st.sampled_from(["assertionMethod", "authentication"]),
+    st.sampled_from(
+        ["assertionMethod", "authentication", "keyAgreement", "https://x.example/purpose", "other"]
+    ),
 )
+
+
+HUB_CONTEXTS = [
+    [CREDENTIALS_V2, NOTARY_HUB_V1, CREDENTIALS_EXAMPLES_V2],
+    [CREDENTIALS_V2, CREDENTIALS_EXAMPLES_V2, NOTARY_HUB_V1],
+]
+PLAIN_CONTEXTS = [EX, [CREDENTIALS_V2, DATA_INTEGRITY_V2, CREDENTIALS_EXAMPLES_V2]]
 
 
 @st.composite
 def credentials(draw: st.DrawFn) -> dict[str, Any]:
     hub = draw(st.booleans())
     document: dict[str, Any] = {
-        "@context": [CREDENTIALS_V2, NOTARY_HUB_V1, CREDENTIALS_EXAMPLES_V2] if hub else EX,
+        "@context": draw(st.sampled_from(HUB_CONTEXTS if hub else PLAIN_CONTEXTS)),
         "type": ["VerifiableCredential", *draw(st.lists(_TYPE, max_size=2))],
         "issuer": draw(_ID | st.builds(lambda i: {"id": i, "name": "N"}, _ID)),
         "validFrom": draw(_DATE),
