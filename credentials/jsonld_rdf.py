@@ -206,7 +206,7 @@ class _Converter:
             plan = ctx.memo.get(("key", key))
             if plan is None:
                 plan = ctx.remember(("key", key), _key_plan(ctx, key))
-            if len(plan) == 2:
+            if isinstance(plan, tuple) and plan[0] == "!":
                 raise Unsupported(plan[1])
             if isinstance(plan, str):
                 expanded = plan

@@ -48,6 +48,7 @@ _NODE_KEYWORDS: Final = frozenset({"@context", "@id", "@type"})
 _VALUE_KEYWORDS: Final = frozenset({"@value", "@type", "@language"})
 _CONTAINERS: Final = frozenset({"@set", "@list", "@graph"})
 _IRI: Final = re.compile(r'^(?:[A-Za-z][A-Za-z0-9+.\-]*|_):[^\x00-\x20<>"{}|^`\\\s]*$')
+_LANGUAGE: Final = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")  # BCP 47, as pyld checks
 _SCHEME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
@@ -285,6 +286,8 @@ class _Checker:
             isinstance(value, str) and isinstance(element[by_keyword["@language"]], str)
         ):
             raise ContextError(f"{where}: only a string takes a @language, itself a string")
+        if "@language" in by_keyword and not _LANGUAGE.match(element[by_keyword["@language"]]):
+            raise ContextError(f"{where}.@language is not a BCP 47 language tag")
         if "@type" in by_keyword:
             if not isinstance(datatype, str):
                 raise ContextError(f"{where}.@type must be one IRI")

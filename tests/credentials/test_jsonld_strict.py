@@ -106,6 +106,10 @@ REFUSED = {
         custody(title={"@value": "x", "@language": "en", "@type": XSD + "string"}),
         r"@type or @language, not both",
     ),
+    "bad-language": (
+        custody(title={"@value": "x", "@language": "en US"}),
+        r"^credentialSubject\.title\.@language is not a BCP 47",
+    ),
     "null-value": (custody(title={"@value": None}), r"@value is null"),
     "value-with-property": (custody(title={"@value": "x", "fileName": "y"}), r"value object"),
     "relative-datatype": (custody(title={"@value": "x", "@type": "text"}), r"not an absolute IRI"),

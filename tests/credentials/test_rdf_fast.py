@@ -526,6 +526,9 @@ _WILD_VALUE = st.recursive(
                     "@foo",
                     "nope:x",
                     "rel",
+                    "proofPurpose",
+                    "statusMessage",
+                    "_:p",
                 ]
             ),
             inner,
@@ -547,7 +550,12 @@ _WILD_VALUE = st.recursive(
         _WILD_VALUE,
         max_size=4,
     ),
+    st.sampled_from([None, "VerifiableCredential", ["VerifiableCredential", "DataIntegrityProof"]]),
 )
-def test_property_odd_documents_match_pyld(context: list[str], members: dict[str, Any]) -> None:
+def test_property_odd_documents_match_pyld(
+    context: list[str], members: dict[str, Any], kind: Any
+) -> None:
+    if kind is not None:
+        members["type"] = kind  # so that the credential terms (proof, evidence...) apply
     # Malformed or unusual JSON-LD: the same canonical form or the same error.
     _differential({"@context": context, **members})
