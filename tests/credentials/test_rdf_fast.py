@@ -192,9 +192,10 @@ def test_graph_containers_make_blank_named_graphs() -> None:
 
 def test_n_degree_algorithm_with_a_larger_budget() -> None:
     # A six-cycle needs recursive Hash N-Degree Quads; the default budget refuses it.
-    assert FAST.try_canonize(ring(6)) is None
-    assert outcome(FAST, ring(6)) == outcome(PYLD, ring(6))
-    assert outcome(FAST, ring(6))[0] == "MalformedCredential"
+    for size in (2, 6):
+        assert FAST.try_canonize(ring(size)) is None
+        assert outcome(FAST, ring(size)) == outcome(PYLD, ring(size))
+        assert outcome(FAST, ring(size))[0] == "MalformedCredential"
     generous = FastCanonicalizer(max_work_factor=3)
     for size in (2, 3, 6):
         assert "_:c14n" in assert_fast_and_identical(ring(size), generous)
