@@ -41,6 +41,7 @@ from credentials.errors import (
     ProofError,
     UnsupportedAlgorithm,
 )
+from credentials.rdf_fast import FastCanonicalizer
 from credentials.verification import VerificationResult
 from credentials.verification_methods import (
     PROOF_PURPOSES,
@@ -100,7 +101,9 @@ class Cryptosuite(Protocol):
         ...
 
 
-SUITES: dict[str, Cryptosuite] = {"eddsa-rdfc-2022": EddsaRdfc2022()}
+# The fast canonicalizer is byte-identical to pyld's (differentially tested) and hands
+# anything it does not cover to pyld, so it is the one both issuing and verifying use.
+SUITES: dict[str, Cryptosuite] = {"eddsa-rdfc-2022": EddsaRdfc2022(FastCanonicalizer())}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials.data_integrity import Cryptosuite, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
+from credentials.jsonld_strict import check_terms
 from credentials.status_service import StatusService
 from credentials.vc_data_model import check_credential, format_date_time
 from credentials.vc_jose import enveloped_credential, sign_credential_jwt
@@ -202,6 +203,7 @@ class CredentialIssuer:
             entries = self._status.allocate(document["id"], status_purposes)
             document["credentialStatus"] = entries[0] if len(entries) == 1 else entries
         check_credential(document)
+        check_terms(document)  # never sign what JSON-LD would read differently
         return document
 
     def issue(

@@ -335,10 +335,12 @@ class _Checker:
         if isinstance(value, bool):
             return
         if isinstance(value, int):
-            if abs(value) >= 10**21:
+            # JavaScript processors (jsonld.js) read every JSON number as a double: beyond
+            # 2^53 their canonical form differs from pyld's, and a signature would not verify.
+            if abs(value) > _JSON_SAFE_INTEGER:
                 raise ContextError(
-                    f"{where}: JSON-LD turns integers of 10^21 and more into doubles, "
-                    "which loses digits; use a string"
+                    f"{where}: integers beyond 2^53 - 1 lose digits in JSON-LD processors "
+                    "that read numbers as doubles; use a string"
                 )
             return
         if isinstance(value, float):
