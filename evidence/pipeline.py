@@ -33,6 +33,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -53,6 +54,8 @@ ANCHOR_KIND = "deposit"
 IMPRINT_ALGORITHM = "sha256"
 
 _DEPOSITS = cast(Table, Deposit.__table__)
+# Read a whole anchor batch's receipts when the items wanted are at least this share of it.
+_WHOLE_BATCH_FACTOR = 4
 
 IssueLetter = Callable[[DepositRecord, TimestampToken, AnchorReceipt], dict[str, Any]]
 
@@ -76,6 +79,7 @@ class EvidencePipeline:
         *,
         interval: float = 0.5,
         batch_size: int = 100,
+        timestamp_concurrency: int = 8,
         lease_seconds: float = 60.0,
         retry_base: float = 1.0,
         retry_max: float = 300.0,
@@ -86,6 +90,12 @@ class EvidencePipeline:
         self._queue = queue
         self._issue_letter = issue_letter
         self._batch_size = batch_size
+        self._timestamp_concurrency = max(1, timestamp_concurrency)
+        self._timestamp_pool = (
+            ThreadPoolExecutor(self._timestamp_concurrency, thread_name_prefix="evidence-tsa")
+            if self._timestamp_concurrency > 1
+            else None
+        )
         self._lease = timedelta(seconds=lease_seconds)
         self._retry_base = retry_base
         self._retry_max = retry_max
@@ -157,26 +167,44 @@ class EvidencePipeline:
         claimed_at = self._clock()
         claimed = self._claim(DepositState.RECEIVED, Deposit.sha256, claimed_at)
         results: list[dict[str, Any]] = []
-        for index, (deposit_id, sha256) in enumerate(claimed):
+        window = self._timestamp_concurrency
+        for start in range(0, len(claimed), window):
             if self._lease_ending(claimed_at):
-                self._release([row[0] for row in claimed[index:]])
+                self._release([row[0] for row in claimed[start:]])
                 break
-            try:
-                token = self._authority.timestamp(bytes(sha256), hash_algorithm=IMPRINT_ALGORITHM)
-                _check_token(token, bytes(sha256))
-            except (TimestampUnavailable, TimestampError) as exc:
-                self._failed("timestamp", deposit_id, exc)
-                if isinstance(exc, TimestampUnavailable):
-                    # Every authority is down: the others wait for the next pass.
-                    self._release([row[0] for row in claimed[index + 1 :]])
-                    break
-                continue
-            results.append(_token_values(deposit_id, token, self._clock()))
-            self._errors.pop("timestamp", None)
+            chunk = claimed[start : start + window]
+            down = False
+            for (deposit_id, _), outcome in zip(chunk, self._tokens(chunk), strict=True):
+                if isinstance(outcome, Exception):
+                    self._failed("timestamp", deposit_id, outcome)
+                    down = down or isinstance(outcome, TimestampUnavailable)
+                    continue
+                results.append(_token_values(deposit_id, outcome, self._clock()))
+                self._errors.pop("timestamp", None)
+            if down:
+                # Every authority is down: the others wait for the next pass.
+                self._release([row[0] for row in claimed[start + window :]])
+                break
         moved = self._finish(DepositState.RECEIVED, DepositState.TIMESTAMPED, results)
         if moved:
             self._anchorer.wake()
         return moved
+
+    def _tokens(self, chunk: list[tuple[str, Any]]) -> list[TimestampToken | Exception]:
+        """A token (or the authority's error) for each ``(id, sha256)``, asked concurrently:
+        an external authority answers in network time, not CPU time."""
+        if len(chunk) == 1 or self._timestamp_pool is None:
+            return [self._token(bytes(sha256)) for _, sha256 in chunk]
+        futures = [self._timestamp_pool.submit(self._token, bytes(sha256)) for _, sha256 in chunk]
+        return [future.result() for future in futures]
+
+    def _token(self, sha256: bytes) -> TimestampToken | Exception:
+        try:
+            token = self._authority.timestamp(sha256, hash_algorithm=IMPRINT_ALGORITHM)
+            _check_token(token, sha256)
+        except (TimestampUnavailable, TimestampError) as exc:
+            return exc
+        return token
 
     # -- timestamped → anchored ---------------------------------------------------------------
 
@@ -256,6 +284,7 @@ class EvidencePipeline:
                 select(Deposit).where(Deposit.id.in_([row[0] for row in claimed]))
             ).all()
             work = [(DepositRecord.of(row), stored_token(row)) for row in deposits]
+        receipts = self._receipts([r.anchor_item_id for r, _ in work if r.anchor_item_id])
         results: list[dict[str, Any]] = []
         for index, (record, token) in enumerate(work):
             if self._lease_ending(claimed_at):
@@ -263,7 +292,7 @@ class EvidencePipeline:
                 break
             try:
                 assert record.anchor_item_id is not None  # ANCHORED invariant
-                receipt = self._queue.receipt(record.anchor_item_id)
+                receipt = receipts.get(record.anchor_item_id)
                 if receipt is None:
                     raise EvidenceError(f"anchor item {record.anchor_item_id} has no receipt")
                 letter = self._issue_letter(record, token, receipt)
@@ -274,6 +303,41 @@ class EvidencePipeline:
             self._errors.pop("certify", None)
             results.append({"id": record.id, "letter": letter, "certified_at": self._clock()})
         return self._finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
+
+    def _receipts(self, item_ids: list[int]) -> dict[int, AnchorReceipt]:
+        """The receipts of anchored items, by item id.
+
+        A batch the items are a good part of is read whole with
+        :meth:`AnchorQueue.batch_receipts` (one query, audit paths built incrementally);
+        a few items of a large batch are read one by one.
+        """
+        with self._sessions() as session:
+            rows = session.execute(
+                select(AnchorItem.id, AnchorItem.batch_id, AnchorBatch.size)
+                .join(AnchorBatch, AnchorBatch.id == AnchorItem.batch_id)
+                .where(AnchorItem.id.in_(item_ids), AnchorBatch.state == BatchState.ANCHORED)
+            ).all()
+        wanted: dict[int, set[int]] = {}
+        sizes: dict[int, int] = {}
+        for item_id, batch_id, size in rows:
+            wanted.setdefault(batch_id, set()).add(item_id)
+            sizes[batch_id] = size
+        receipts: dict[int, AnchorReceipt] = {}
+        for batch_id, items in wanted.items():
+            if sizes[batch_id] <= len(items) * _WHOLE_BATCH_FACTOR:
+                missing = set(items)
+                for item_id, receipt in self._queue.batch_receipts(batch_id):
+                    if item_id in missing:
+                        receipts[item_id] = receipt
+                        missing.discard(item_id)
+                        if not missing:
+                            break
+                continue
+            for item_id in items:
+                one = self._queue.receipt(item_id)
+                if one is not None:
+                    receipts[item_id] = one
+        return receipts
 
     # -- claims and results -----------------------------------------------------------------
 
