@@ -43,7 +43,9 @@ SEED = 20261124
 DEPOSITS = "/evidence/deposits"
 # Each shared content is deposited by several depositors (one blob, a row each).
 SHARED = [f"shared contract {i}\n".encode() * 500 for i in range(3)]
-# A killed process's claims lapse after the pipeline's lease; 60 s by default.
+# A killed process's claims lapse after the pipeline's lease (EvidencePipeline's
+# lease_seconds, 60 s by default): the restarted hub waits that long for them. Shorter
+# here once the hub reads it from NOTARY_HUB_EVIDENCE_LEASE_SECONDS.
 LEASE_SECONDS = 10
 HUB_ENV = {
     "NOTARY_HUB_LOG_FORMAT": "json",
