@@ -313,7 +313,7 @@ class EvidencePipeline:
         """
         with self._sessions() as session:
             rows = session.execute(
-                select(AnchorItem.id, AnchorItem.batch_id, AnchorBatch.size)
+                select(AnchorItem.id, AnchorBatch.id, AnchorBatch.size)
                 .join(AnchorBatch, AnchorBatch.id == AnchorItem.batch_id)
                 .where(AnchorItem.id.in_(item_ids), AnchorBatch.state == BatchState.ANCHORED)
             ).all()
