@@ -29,7 +29,13 @@ from evidence.deposits import DepositService
 from evidence.digests import SHA256, SM3, digest_multibase
 from evidence.errors import InvalidDeposit, TruncatedUpload, UploadTooLarge
 from evidence.models import DepositRecord, DepositState
-from evidence.multipart import MAX_FIELD_BYTES, MAX_FIELDS, MAX_FRAMING_BYTES, FormUploadParser
+from evidence.multipart import (
+    MAX_FIELD_BYTES,
+    MAX_FIELDS,
+    MAX_FRAMING_BYTES,
+    FormUpload,
+    FormUploadParser,
+)
 from evidence.principal import Principal
 
 PREFIX = "/evidence/deposits"
@@ -85,6 +91,23 @@ def content_disposition(file_name: str | None, deposit_id: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+async def receive_multipart(
+    request: Request, parser: FormUploadParser, feed_bytes: int = FEED_BYTES
+) -> FormUpload:
+    """Feed the request body to ``parser`` in ``feed_bytes`` slices, off the event loop
+    (hashing and encrypting are CPU work), and return the finished form."""
+    buffer = bytearray()
+    async for chunk in request.stream():
+        buffer += chunk
+        if len(buffer) >= feed_bytes:
+            data = bytes(buffer)
+            buffer.clear()
+            await run_in_threadpool(parser.feed, data)
+    if buffer:
+        await run_in_threadpool(parser.feed, bytes(buffer))
+    return parser.finish()
+
+
 def evidence_router(
     service: DepositService,
     principal: Callable[..., Principal],
@@ -107,17 +130,8 @@ def evidence_router(
             service.open_form_upload,
             max_file_bytes=service.max_upload_bytes,
         )
-        buffer = bytearray()
         try:
-            async for chunk in request.stream():
-                buffer += chunk
-                if len(buffer) >= feed_bytes:
-                    data = bytes(buffer)
-                    buffer.clear()
-                    await run_in_threadpool(parser.feed, data)
-            if buffer:
-                await run_in_threadpool(parser.feed, bytes(buffer))
-            form = parser.finish()
+            form = await receive_multipart(request, parser, feed_bytes)
         except ClientDisconnect:
             parser.abort()
             raise TruncatedUpload("the client went away before the upload was complete") from None

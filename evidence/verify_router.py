@@ -23,9 +23,9 @@ from evidence.digests import Digests, MultiDigest
 from evidence.errors import InvalidDeposit, TruncatedUpload
 from evidence.letter_verification import LetterVerifier
 from evidence.multipart import FILE_FIELD, FormUploadParser
+from evidence.router import receive_multipart
 
 MAX_JSON_BYTES = 1 << 20
-FEED_BYTES = 1 << 20
 
 
 class _HashingSink:
@@ -60,17 +60,8 @@ def verify_router(letters: LetterVerifier, *, max_file_bytes: int) -> APIRouter:
         parser = FormUploadParser(
             request.headers.get("content-type"), open_sink, max_file_bytes=max_file_bytes
         )
-        buffer = bytearray()
         try:
-            async for chunk in request.stream():
-                buffer += chunk
-                if len(buffer) >= FEED_BYTES:
-                    data = bytes(buffer)
-                    buffer.clear()
-                    await run_in_threadpool(parser.feed, data)
-            if buffer:
-                await run_in_threadpool(parser.feed, bytes(buffer))
-            form = parser.finish()
+            form = await receive_multipart(request, parser)
         except ClientDisconnect:
             raise TruncatedUpload("the client went away before the body was complete") from None
         if "letter" not in form.fields:

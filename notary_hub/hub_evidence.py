@@ -7,6 +7,7 @@ falls back to the next.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,11 +100,22 @@ def open_evidence(
     def issue_letter(
         record: DepositRecord, token: TimestampToken, receipt: AnchorReceipt
     ) -> dict[str, Any]:
-        letter = build_custody_letter(record, token, receipt, issuer=issuer.did)
+        # One id per deposit, so a letter signed again after a crash reuses its status entry.
+        letter_id = (
+            f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{issuer.did}/deposits/{record.id}')}"
+        )
+        letter = build_custody_letter(
+            record, token, receipt, issuer=issuer.did, credential_id=letter_id
+        )
         return issuer.issue(letter, status_purposes=("revocation",)).credential
 
     pipeline = EvidencePipeline(
-        sessions, timestamps, queue, issue_letter, interval=settings.evidence.poll_seconds
+        sessions,
+        timestamps,
+        queue,
+        issue_letter,
+        interval=settings.evidence.poll_seconds,
+        lease_seconds=settings.evidence.lease_seconds,
     )
     deposits.subscribe(pipeline.wake)
     batcher.subscribe_anchored(pipeline.on_batch_anchored)

@@ -133,6 +133,9 @@ class EvidenceSettings(BaseModel):
     s3_region: str = "us-east-1"
     max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, le=1024**4)
     poll_seconds: float = Field(default=0.5, gt=0, le=3600)
+    lease_seconds: float = Field(
+        default=60.0, ge=1, le=3600, description="How long a stage holds deposits it claimed."
+    )
 
 
 class ServerSettings(BaseModel):

@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
-from notary_hub.app import create_app
-from notary_hub.hub import Hub, open_hub
-from notary_hub.settings import Settings
-
-TOKEN = "t" * 40
+from notary_hub.hub import Hub
+from tests.fixtures.hub_app import AUTH
 
 
 @pytest.fixture
-def hub(tmp_path: Path, db_url: str, engine: Engine) -> Iterator[Hub]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database={"url": db_url},
-        server={"api_tokens": [TOKEN]},
-        anchoring={"batch_interval_seconds": 0.05},
-    )
-    hub = open_hub(settings)
-    yield hub
-    hub.close()
+def hub(hub_app: Hub) -> Hub:
+    return hub_app
 
 
 @pytest.fixture
-def client(hub: Hub) -> Iterator[TestClient]:
-    with TestClient(create_app(hub)) as client:
-        yield client
-
-
-AUTH = {"authorization": f"Bearer {TOKEN}"}
+def client(hub_client: TestClient) -> TestClient:
+    return hub_client
 
 
 def test_health_and_readiness(client: TestClient, hub: Hub) -> None:
