@@ -20,10 +20,15 @@ Three :class:`chain_adapter.worker.Worker` loops, each moving deposits of one st
 
 Every step is idempotent, so a process killed anywhere resumes without duplicates.
 Steps that call out (the TSA, the letter issuer) first claim their rows with a lease
-(``claimed_by``/``claimed_until``, claimed under ``SELECT ... FOR UPDATE SKIP LOCKED``
-on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite — see ``notary_hub.db``), work outside any
-transaction, then write their result only if the row is still theirs and still in the
-state they found. A killed process's claims lapse after ``lease_seconds``.
+(:mod:`evidence.deposit_claims`), work outside any transaction, then write their
+results only to rows still theirs and still in the state they found. A killed
+process's claims lapse after ``lease_seconds``.
+
+Each stage works a claimed batch at a time with a few transactions: one claim, one
+executemany write of all results, and reads of whole batches (a whole anchor batch's
+receipts at once when the deposits are a good part of it). Tokens from external
+authorities are asked for concurrently (``timestamp_concurrency``); the embedded TSA,
+which costs CPU rather than waiting, is called in a loop.
 """
 
 from __future__ import annotations
@@ -37,15 +42,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.models import AnchorBatch, AnchorItem, BatchState
 from chain_adapter.worker import Worker
+from evidence.deposit_claims import DepositClaims, changed_rows
 from evidence.errors import EvidenceError, TimestampError, TimestampUnavailable
-from evidence.models import ERROR_MAX_LENGTH, Deposit, DepositRecord, DepositState, as_utc
+from evidence.models import Deposit, DepositRecord, DepositState, as_utc
+from evidence.timestamping.client import TimestampClient
+from evidence.timestamping.embedded_tsa import EmbeddedTimestampAuthority
 from evidence.timestamping.protocol import TimestampAuthority, TimestampToken
 
 log = logging.getLogger(__name__)
@@ -90,17 +98,27 @@ class EvidencePipeline:
         self._queue = queue
         self._issue_letter = issue_letter
         self._batch_size = batch_size
-        self._timestamp_concurrency = max(1, timestamp_concurrency)
+        # Tokens from the embedded TSA cost CPU, not waiting: threads would only add
+        # overhead; an external authority answers in network time, so ask it concurrently.
+        concurrency = 1 if _answers_in_process(authority) else max(1, timestamp_concurrency)
+        self._timestamp_concurrency = concurrency
         self._timestamp_pool = (
-            ThreadPoolExecutor(self._timestamp_concurrency, thread_name_prefix="evidence-tsa")
-            if self._timestamp_concurrency > 1
+            ThreadPoolExecutor(concurrency, thread_name_prefix="evidence-tsa")
+            if concurrency > 1
             else None
         )
         self._lease = timedelta(seconds=lease_seconds)
-        self._retry_base = retry_base
-        self._retry_max = retry_max
         self._clock = clock
         self.owner = secrets.token_hex(8)  # this process's name on its claims
+        self._claims = DepositClaims(
+            sessions,
+            owner=self.owner,
+            batch_size=batch_size,
+            lease=self._lease,
+            retry_base=retry_base,
+            retry_max=retry_max,
+            clock=clock,
+        )
         self._errors: dict[str, str] = {}
         drain = self._drain
         self._timestamper = Worker("evidence-timestamp", drain(self.timestamp_pass), interval)
@@ -165,12 +183,12 @@ class EvidencePipeline:
 
     def timestamp_pass(self) -> int:
         claimed_at = self._clock()
-        claimed = self._claim(DepositState.RECEIVED, Deposit.sha256, claimed_at)
+        claimed = self._claims.claim(DepositState.RECEIVED, Deposit.sha256, claimed_at)
         results: list[dict[str, Any]] = []
         window = self._timestamp_concurrency
         for start in range(0, len(claimed), window):
             if self._lease_ending(claimed_at):
-                self._release([row[0] for row in claimed[start:]])
+                self._claims.release([row[0] for row in claimed[start:]])
                 break
             chunk = claimed[start : start + window]
             down = False
@@ -183,16 +201,16 @@ class EvidencePipeline:
                 self._errors.pop("timestamp", None)
             if down:
                 # Every authority is down: the others wait for the next pass.
-                self._release([row[0] for row in claimed[start + window :]])
+                self._claims.release([row[0] for row in claimed[start + window :]])
                 break
-        moved = self._finish(DepositState.RECEIVED, DepositState.TIMESTAMPED, results)
+        moved = self._claims.finish(DepositState.RECEIVED, DepositState.TIMESTAMPED, results)
         if moved:
             self._anchorer.wake()
         return moved
 
     def _tokens(self, chunk: list[tuple[str, Any]]) -> list[TimestampToken | Exception]:
-        """A token (or the authority's error) for each ``(id, sha256)``, asked concurrently:
-        an external authority answers in network time, not CPU time."""
+        """A token (or the authority's error) for each ``(id, sha256)``, concurrently when
+        the authority is external."""
         if len(chunk) == 1 or self._timestamp_pool is None:
             return [self._token(bytes(sha256)) for _, sha256 in chunk]
         futures = [self._timestamp_pool.submit(self._token, bytes(sha256)) for _, sha256 in chunk]
@@ -270,13 +288,13 @@ class EvidencePipeline:
                 ],
             )
         self._certifier.wake()
-        return _count(result, len(rows))
+        return changed_rows(result, len(rows))
 
     # -- anchored → certified ---------------------------------------------------------------
 
     def certify_pass(self) -> int:
         claimed_at = self._clock()
-        claimed = self._claim(DepositState.ANCHORED, Deposit.id, claimed_at)
+        claimed = self._claims.claim(DepositState.ANCHORED, Deposit.id, claimed_at)
         if not claimed:
             return 0
         with self._sessions() as session:
@@ -288,7 +306,7 @@ class EvidencePipeline:
         results: list[dict[str, Any]] = []
         for index, (record, token) in enumerate(work):
             if self._lease_ending(claimed_at):
-                self._release([r.id for r, _ in work[index:]])
+                self._claims.release([r.id for r, _ in work[index:]])
                 break
             try:
                 assert record.anchor_item_id is not None  # ANCHORED invariant
@@ -302,7 +320,7 @@ class EvidencePipeline:
                 continue
             self._errors.pop("certify", None)
             results.append({"id": record.id, "letter": letter, "certified_at": self._clock()})
-        return self._finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
+        return self._claims.finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
 
     def _receipts(self, item_ids: list[int]) -> dict[int, AnchorReceipt]:
         """The receipts of anchored items, by item id.
@@ -339,94 +357,15 @@ class EvidencePipeline:
                     receipts[item_id] = one
         return receipts
 
-    # -- claims and results -----------------------------------------------------------------
-
-    def _claim(self, state: DepositState, column: Any, now: datetime) -> list[tuple[str, Any]]:
-        """Lease up to a batch of due, unclaimed deposits in ``state``: ``(id, column)`` rows."""
-        with self._sessions() as session, session.begin():
-            rows = session.execute(
-                select(Deposit.id, column)
-                .where(
-                    Deposit.state == state,
-                    or_(Deposit.next_attempt_at.is_(None), Deposit.next_attempt_at <= now),
-                    or_(Deposit.claimed_until.is_(None), Deposit.claimed_until < now),
-                )
-                .order_by(Deposit.received_at)
-                .limit(self._batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if rows:
-                session.execute(
-                    update(Deposit)
-                    .where(Deposit.id.in_([row[0] for row in rows]))
-                    .values(claimed_by=self.owner, claimed_until=now + self._lease)
-                )
-        return [(row[0], row[1]) for row in rows]
-
-    def _finish(
-        self, before: DepositState, after: DepositState, results: list[dict[str, Any]]
-    ) -> int:
-        """Write each result to its row if the row is still claimed by us in ``before``."""
-        if not results:
-            return 0
-        columns = [name for name in results[0] if name != "id"]
-        statement = (
-            update(_DEPOSITS)
-            .where(
-                _DEPOSITS.c.id == bindparam("_id"),
-                _DEPOSITS.c.state == before,
-                _DEPOSITS.c.claimed_by == self.owner,
-            )
-            .values(
-                {
-                    **{name: bindparam(f"_{name}") for name in columns},
-                    "state": after,
-                    "claimed_by": None,
-                    "claimed_until": None,
-                    "attempts": 0,
-                    "last_error": None,
-                    "next_attempt_at": None,
-                }
-            )
-        )
-        values = [{f"_{name}": value for name, value in result.items()} for result in results]
-        with self._sessions() as session, session.begin():
-            outcome = session.execute(statement, values)
-        return _count(outcome, len(values))
-
-    def _release(self, deposit_ids: list[str]) -> None:
-        if not deposit_ids:
-            return
-        with self._sessions() as session, session.begin():
-            session.execute(
-                update(Deposit)
-                .where(Deposit.id.in_(deposit_ids), Deposit.claimed_by == self.owner)
-                .values(claimed_by=None, claimed_until=None)
-            )
-
     def _failed(self, stage: str, deposit_id: str, exc: Exception) -> None:
-        """Record ``exc`` on the deposit and put its next attempt off, exponentially."""
-        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        code = getattr(exc, "code", type(exc).__name__)
-        error = f"{code}: {message}"[:ERROR_MAX_LENGTH]
-        self._errors[stage] = error
-        now = self._clock()
-        with self._sessions() as session, session.begin():
-            row = session.get(Deposit, deposit_id)
-            if row is None or row.claimed_by != self.owner:
-                return
-            delay = min(self._retry_base * 2**row.attempts, self._retry_max)
-            row.attempts += 1
-            row.last_error = error
-            row.next_attempt_at = now + timedelta(seconds=delay)
-            row.claimed_by = None
-            row.claimed_until = None
+        self._errors[stage] = self._claims.fail(deposit_id, exc)
 
 
-def _count(result: Any, expected: int) -> int:
-    """Rows an executemany UPDATE changed, where the driver tells (else ``expected``)."""
-    count = getattr(result, "rowcount", -1)
-    return count if isinstance(count, int) and count >= 0 else expected
+def _answers_in_process(authority: TimestampAuthority) -> bool:
+    """Whether tokens come from the embedded TSA (first in line, for a fail-over client)."""
+    if isinstance(authority, TimestampClient):
+        authority = authority.authorities[0]
+    return isinstance(authority, EmbeddedTimestampAuthority)
 
 
 def _check_token(token: TimestampToken, sha256: bytes) -> None:
