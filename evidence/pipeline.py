@@ -102,11 +102,7 @@ class EvidencePipeline:
         # overhead; an external authority answers in network time, so ask it concurrently.
         concurrency = 1 if _answers_in_process(authority) else max(1, timestamp_concurrency)
         self._timestamp_concurrency = concurrency
-        self._timestamp_pool = (
-            ThreadPoolExecutor(concurrency, thread_name_prefix="evidence-tsa")
-            if concurrency > 1
-            else None
-        )
+        self._timestamp_pool: ThreadPoolExecutor | None = None  # made on first need
         self._lease = timedelta(seconds=lease_seconds)
         self._clock = clock
         self.owner = secrets.token_hex(8)  # this process's name on its claims
@@ -137,6 +133,9 @@ class EvidencePipeline:
     def stop(self) -> None:
         for worker in self.workers:
             worker.stop()
+        pool, self._timestamp_pool = self._timestamp_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     def wake(self) -> None:
         """New deposits: :meth:`DepositService.subscribe` this."""
@@ -211,8 +210,12 @@ class EvidencePipeline:
     def _tokens(self, chunk: list[tuple[str, Any]]) -> list[TimestampToken | Exception]:
         """A token (or the authority's error) for each ``(id, sha256)``, concurrently when
         the authority is external."""
-        if len(chunk) == 1 or self._timestamp_pool is None:
+        if len(chunk) == 1:
             return [self._token(bytes(sha256)) for _, sha256 in chunk]
+        if self._timestamp_pool is None:
+            self._timestamp_pool = ThreadPoolExecutor(
+                self._timestamp_concurrency, thread_name_prefix="evidence-tsa"
+            )
         futures = [self._timestamp_pool.submit(self._token, bytes(sha256)) for _, sha256 in chunk]
         return [future.result() for future in futures]
 
