@@ -39,8 +39,8 @@ token's ``iat``) and is measured two ways: **walk**, the chain walker on the
 embedded chain in process (what a verifier with a node does on every call), and
 **warm**, resolution answered from memory: for the vc+jwt rows the library's own
 :class:`~credentials.jose_key_cache.KeyCache` (``ttl_seconds=300``); for Data
-Integrity and the Verifier, which have no key cache, a memo of the resolver in this
-script (an upper bound: resolution made free). didkit resolves its did:key in process.
+Integrity and the Verifier the hub's :class:`~did_registry.caching_resolver.CachingResolver`
+(what the hub's verifier uses). didkit resolves its did:key in process.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ from credentials.rdfc import PyldCanonicalizer  # noqa: E402
 from credentials.status_anchor import RegistryPublisher  # noqa: E402
 from credentials.vc_jose import sign_credential_jwt, verify_credential_jwt  # noqa: E402
 from credentials.verifier import Verifier  # noqa: E402
-from did_registry.resolution import DidResolver, ResolutionOptions, ResolutionResult  # noqa: E402
+from did_registry.caching_resolver import CachingResolver  # noqa: E402
+from did_registry.chain_walker import ChainWalkerSource  # noqa: E402
 from tests.fixtures.notary_world import NotaryWorld, open_notary_world  # noqa: E402
 
 
@@ -101,19 +102,11 @@ def machine_info() -> str:
 # -- the hub --------------------------------------------------------------------------------
 
 
-class MemoResolver:
-    """The "warm" Data Integrity path: each (DID, options) resolved once, then from memory."""
-
-    def __init__(self, inner: DidResolver) -> None:
-        self._inner = inner
-        self._memo: dict[tuple[str, ResolutionOptions | None], ResolutionResult] = {}
-
-    def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult:
-        key = (did, options)
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = self._inner.resolve(did, options)
-        return found
+def cached(world: NotaryWorld) -> CachingResolver:
+    """The hub's resolution cache over the chain walker: a proof's ``created`` is in the
+    past, so after the first call its DID version comes from memory until evicted."""
+    walker = ChainWalkerSource(world.chain, world.deployment.did_registry.address)
+    return CachingResolver(world.resolver, walker.head)
 
 
 def chain_now(world: NotaryWorld) -> int:
@@ -141,7 +134,7 @@ def bench_data_integrity(
     key = SigningKey(f"{world.notary.did}#{fragment}", private_key)
     options = ProofOptions(created=datetime.fromtimestamp(chain_now(world), UTC))
     signed = add_proof(credential, suite=suite, key=key, options=options)
-    warm = MemoResolver(world.resolver)
+    warm = cached(world)
     with verifying_with(suite):
         for resolver in (world.resolver, warm):
             result = verify_proof(signed, resolver=resolver, expected_purpose="assertionMethod")
@@ -221,7 +214,7 @@ def bench_verifier(world: NotaryWorld, credential: dict[str, Any], seconds: floa
     # The hub's configuration: the status registry is known (the CLI finds it by its code).
     registry = world.deployment.status_lists.address if world.deployment.status_lists else None
     walk = Verifier(world.resolver, chain=world.chain, status_registry=registry)
-    warm = Verifier(MemoResolver(world.resolver), chain=world.chain, status_registry=registry)
+    warm = Verifier(cached(world), chain=world.chain, status_registry=registry)
     issuers: list[tuple[str, Callable[[], Any]]] = [
         ("eddsa-rdfc-2022 fast", partial(signer.sign, credential)),
         ("vc+jwt EdDSA", partial(signer.sign_jwt, credential)),
@@ -333,7 +326,7 @@ def main() -> None:
     print(
         "\nverify/s: hub resolves the notary's did:ethr by walking the embedded chain in process;"
         "\nwarm/s: hub vc+jwt with KeyCache(ttl_seconds=300); eddsa-rdfc-2022 and the Verifier"
-        " with resolution memoised in this script; didkit resolves did:key in process."
+        " with the hub's CachingResolver; didkit resolves did:key in process."
     )
 
 
