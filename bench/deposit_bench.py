@@ -2,21 +2,23 @@
 
 A script, not a test. Run from the repository root::
 
-    .venv/bin/python bench/deposit_bench.py [--deposits N] [--clients C]
+    .venv/bin/python bench/deposit_bench.py [--deposits 3000] [--clients 32]
         [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+        [--setting NOTARY_HUB_...=VALUE ...] [--hub-command "CMD ARGS"]
 
 For each backend (SQLite, the embedded default; with ``--postgres`` also a throwaway
 PostgreSQL database created next to the one named and dropped afterwards) a fresh hub
-is started as its own process with ``notary-hub serve`` on the embedded chain and TSA.
-One warm-up deposit is taken to certified first (it creates and anchors the first status
+is started as its own process with ``notary-hub serve`` on the embedded chain and TSA,
+with the hub's default settings unless ``--setting`` says otherwise. One warm-up deposit is taken to certified first (it creates and anchors the first status
 list). Then ``C`` client threads, each with a keep-alive ``httpx.Client``, POST ``N``
 JSON digest deposits (``/evidence/deposits``, ``Depositor`` header, Bearer token), and
 the bench watches the hub's database until all ``N`` are certified.
 
 Figures: accepted/s (first request sent to last 201 received), certified/s end to end
 (first request sent to the last ``certified_at`` the pipeline recorded), when each stage
-finished its last deposit, and the hub process's CPU seconds per deposit. A sample of
-letters is fetched over HTTP and checked with ``POST /evidence/verify``.
+finished its last deposit, and CPU per deposit of the hub process (``/proc``, all its
+threads) and of the client. A sample of letters is fetched over HTTP and checked with
+``POST /evidence/verify``. The machine is shared and noisy: compare rows of one run.
 """
 
 from __future__ import annotations
@@ -311,7 +313,7 @@ def machine_info() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--deposits", type=int, default=5000)
+    parser.add_argument("--deposits", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--postgres", default=None, help="admin URL of a PostgreSQL server")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
