@@ -9,8 +9,9 @@ A script, not a test. Run from the repository root::
 For each backend (SQLite, the embedded default; with ``--postgres`` also a throwaway
 PostgreSQL database created next to the one named and dropped afterwards) a fresh hub
 is started as its own process with ``notary-hub serve`` on the embedded chain and TSA,
-with the hub's default settings unless ``--setting`` says otherwise. One warm-up deposit is taken to certified first (it creates and anchors the first status
-list). Then ``C`` client threads, each with a keep-alive ``httpx.Client``, POST ``N``
+with the hub's default settings unless ``--setting`` says otherwise. One warm-up
+deposit is taken to certified first (it creates and anchors the first status list).
+Then ``C`` client threads, each with a keep-alive ``httpx.Client``, POST ``N``
 JSON digest deposits (``/evidence/deposits``, ``Depositor`` header, Bearer token), and
 the bench watches the hub's database until all ``N`` are certified.
 
