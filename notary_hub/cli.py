@@ -31,16 +31,14 @@ from did_registry.errors import DidError
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
-    StartupError,
-    existing_deployment,
     make_transactor,
     node_account,
     open_chain,
     open_database,
     open_hub,
     open_keystore,
-    record_deployment,
 )
+from notary_hub.hub_deployment import StartupError, existing_deployment, record_deployment
 from notary_hub.logging import configure_logging
 from notary_hub.settings import InsecureSettings, Settings
 

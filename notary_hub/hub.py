@@ -11,28 +11,22 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.deploy import (
     DID_REGISTRY,
-    STATUS_LIST_REGISTRY,
     Deployment,
-    attach_all,
-    deploy_all,
-    deploy_status_lists,
 )
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.keystore import FileKeyStore, KeyStore, load_master_key
-from chain_adapter.models import ContractRecord
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.worker import Worker
@@ -48,18 +42,15 @@ from did_registry.registrar import Registrar
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub_credentials import CredentialParts, open_credentials
+from notary_hub.hub_deployment import (
+    StartupError,
+    find_deployment,
+)
 from notary_hub.hub_evidence import EvidenceParts, open_evidence
 from notary_hub.settings import Settings
 
 NODE_KEY = "node"
 CONSORTIUM_POLL_SECONDS = 5.0
-
-
-class StartupError(Exception):
-    """The hub cannot start with this configuration; the message says what to do."""
-
-    code = "startup_error"
-    status_code = 503
 
 
 @dataclass
@@ -203,103 +194,6 @@ def make_transactor(settings: Settings, chain: Chain, node: LocalAccount) -> Tra
         receipt_timeout=settings.chain.receipt_timeout,
         poll_interval=0.05 if settings.chain.embedded else settings.chain.poll_interval,
     )
-
-
-def configured_addresses(settings: Settings) -> dict[str, str] | None:
-    cfg = settings.chain
-    values = {
-        "EthereumDIDRegistry": cfg.did_registry_address,
-        "AnchorRegistry": cfg.anchor_registry_address,
-        "ConsortiumRegistry": cfg.consortium_address,
-    }
-    if not any(values.values()):
-        return None
-    missing = [name for name, address in values.items() if not address]
-    if missing:
-        raise StartupError(f"contract addresses are configured only in part; missing {missing}")
-    # Optional: hubs deployed before status lists existed get it deployed at start.
-    if cfg.status_list_registry_address:
-        values[STATUS_LIST_REGISTRY] = cfg.status_list_registry_address
-    return {name: address for name, address in values.items() if address}
-
-
-def record_deployment(sessions: sessionmaker[Session], chain_id: int, dep: Deployment) -> None:
-    with sessions() as session, session.begin():
-        for name, address in dep.addresses().items():
-            session.merge(
-                ContractRecord(
-                    chain_id=chain_id,
-                    name=name,
-                    address=address,
-                    block_number=dep.blocks.get(name),
-                )
-            )
-
-
-def existing_deployment(
-    settings: Settings, sessions: sessionmaker[Session] | None, chain: Chain
-) -> Deployment | None:
-    """The hub's contracts on ``chain``: configured, else recorded in the database; never deploys.
-
-    ``sessions`` is None when there is no migrated database to consult. Raises
-    :class:`ContractNotFound` when an address holds no (or the wrong) code.
-    """
-    configured = configured_addresses(settings)
-    rows: Sequence[ContractRecord] = ()
-    if sessions is not None:
-        with sessions() as session:
-            rows = session.scalars(
-                select(ContractRecord).where(ContractRecord.chain_id == chain.chain_id)
-            ).all()
-    if configured is not None:
-        # A status list registry the hub deployed itself is recorded, not configured.
-        recorded = {row.name: row.address for row in rows}
-        if STATUS_LIST_REGISTRY not in configured and STATUS_LIST_REGISTRY in recorded:
-            configured[STATUS_LIST_REGISTRY] = recorded[STATUS_LIST_REGISTRY]
-        return attach_all(chain, configured)
-    if not rows:
-        return None
-    return attach_all(
-        chain,
-        {row.name: row.address for row in rows},
-        blocks={row.name: row.block_number for row in rows if row.block_number is not None},
-    )
-
-
-def find_deployment(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    transactor: Transactor,
-    created: list[str],
-) -> Deployment:
-    chain = transactor.chain
-    existing = existing_deployment(settings, sessions, chain)
-    if existing is not None:
-        if existing.status_lists is None:
-            # A hub deployed before status lists existed: add the one missing contract.
-            registry = deploy_status_lists(transactor)
-            existing = replace(existing, status_lists=registry)
-            created.append(f"{STATUS_LIST_REGISTRY} at {registry.address}")
-            record_deployment(sessions, chain.chain_id, existing)
-        elif configured_addresses(settings) is not None:
-            record_deployment(sessions, chain.chain_id, existing)
-        return existing
-    if not settings.chain.embedded:
-        raise StartupError(
-            "no contracts are configured for this chain: run `notary-hub chain deploy`, or set "
-            "NOTARY_HUB_CHAIN_DID_REGISTRY_ADDRESS, _ANCHOR_REGISTRY_ADDRESS and "
-            "_CONSORTIUM_ADDRESS"
-        )
-    deployment = deploy_all(
-        transactor,
-        organisation_name=settings.chain.organisation_name,
-        threshold_bps=settings.chain.consortium_threshold_bps,
-    )
-    record_deployment(sessions, chain.chain_id, deployment)
-    for name, address in deployment.addresses().items():
-        created.append(f"{name} at {address}")
-    created.append(f"consortium founding member and service node {transactor.address}")
-    return deployment
 
 
 def open_hub(settings: Settings) -> Hub:

@@ -24,7 +24,7 @@ from notary_hub import migrate
 from tests.fixtures.database import create_postgres_database, drop_postgres_database
 from tests.fixtures.hub_process import HubProcess, free_port, run_cli
 
-CONTRACTS = ("EthereumDIDRegistry", "AnchorRegistry", "ConsortiumRegistry")
+CONTRACTS = ("EthereumDIDRegistry", "AnchorRegistry", "ConsortiumRegistry", "StatusListRegistry")
 ITEM = "0x" + "5a" * 32
 
 
