@@ -37,8 +37,15 @@ pytest: $(VENV)/.installed-test node_modules/.installed
 	$(BIN)/pytest -n 2 -q
 
 bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/merkle_bench.py
 	$(BIN)/python bench/anchoring_bench.py
+	$(BIN)/python bench/did_resolution_bench.py
+	$(BIN)/python bench/canonicalization_bench.py
+	$(BIN)/python bench/credentials_bench.py
+	$(BIN)/python bench/blob_store_bench.py
+	$(BIN)/python bench/deposit_bench.py
+	$(BIN)/python bench/upload_bench.py
 
 contracts: node_modules/.installed
 	node scripts/build_contracts.mjs
