@@ -305,7 +305,7 @@ class _Checker:
         if how == RELATIVE and _SCHEME.match(value) is None:
             raise ContextError(
                 f"{where}: {value[:80]!r} is a relative IRI; with no base JSON-LD would "
-                "resolve it against a placeholder or drop it"
+                "resolve it against a stand-in base or drop it"
             )
         if how in (DROPPED, KEYWORD) or _IRI.match(iri or "") is None:
             raise ContextError(f"{where}: {value[:80]!r} is not a valid absolute IRI")

@@ -8,7 +8,7 @@ transition the expansion algorithm (§5.1) makes from it: reverting a type-scope
 context, applying a property-scoped context (step 3 and 13.4), an embedded
 ``@context`` (step 9) and a type-scoped context (step 11). §4.5 "IRI Expansion"
 is mirrored in :meth:`ActiveContext.expand_iri` with pyld's quirks (a relative
-IRI is resolved against pyld's placeholder base ``http://example.org/base/``),
+IRI is resolved against pyld's stand-in base ``http://example.org/base/``),
 and reports *how* a value expanded so that :mod:`credentials.jsonld_strict` can
 reject what would be silently dropped or altered.
 
@@ -287,7 +287,7 @@ class ActiveContext:
     def expand_iri(self, value: str, *, vocab: bool, base: bool = True) -> tuple[str | None, str]:
         """``(expanded, how)`` as pyld's ``_expand_iri(value, vocab=vocab, base='' or None)``.
 
-        With ``base`` a relative IRI is resolved against pyld's placeholder base (as
+        With ``base`` a relative IRI is resolved against pyld's stand-in base (as
         ``jsonld.normalize`` does by default), without it is returned as it is.
         """
         if value in KEYWORDS:

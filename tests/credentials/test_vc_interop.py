@@ -246,17 +246,17 @@ def test_notary_status_lists_check_in_npm(world: NotaryWorld, rpc_url: str) -> N
 def issued_by_npm() -> dict[str, Any]:
     """Two credentials and a presentation issued in node by a did:key from a fixed seed."""
     seed = bytes(range(32))
-    placeholder = "did:example:replaced-by-node"
+    stand_in = "did:example:replaced-by-node"
     answer = npm(
         {
             "command": "issue",
             "seed": seed.hex(),
             "items": [
-                {"credential": without_issuer(custody(placeholder))},
-                {"credential": without_issuer(plain(placeholder))},
+                {"credential": without_issuer(custody(stand_in))},
+                {"credential": without_issuer(plain(stand_in))},
                 {
                     "presentation": {
-                        "credentials": [without_issuer(plain(placeholder))],
+                        "credentials": [without_issuer(plain(stand_in))],
                         "challenge": CHALLENGE,
                         "domain": DOMAIN,
                     }
