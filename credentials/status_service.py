@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,6 +58,8 @@ MAX_CREDENTIAL_ID = 512  # status_entries.credential_id
 MAX_ENTRIES = 262_144
 _RANDOM_TRIES = 32  # then pick among the free indexes: a nearly full list stays fast
 _ATTEMPTS = 8  # transactions retried after a unique-constraint conflict
+_IN_CHUNK = 500  # credential ids per IN (...) lookup
+_SYSTEM_RANDOM = secrets.SystemRandom()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +116,35 @@ class StatusService:
         A list that is full is left for a new one. Call :meth:`publish` before handing
         out the credential: a new list is served once its first version is anchored.
         """
-        _check_credential_id(credential_id)
+        return self.allocate_many([credential_id], purposes)[0]
+
+    def allocate_many(
+        self, credential_ids: Sequence[str], purposes: Sequence[str] = (REVOCATION,)
+    ) -> list[list[dict[str, str]]]:
+        """:meth:`allocate` for many credentials at once, in one transaction.
+
+        Each list touched is locked once, its allocation rewritten once and its new
+        entries inserted in one statement, so a batch costs about what one entry does.
+        The result is in the order of ``credential_ids``; an id given twice gets the
+        same entries twice.
+        """
+        ids = list(credential_ids)
+        for credential_id in ids:
+            _check_credential_id(credential_id)
         wanted = _check_purposes(purposes)
+        if not ids:
+            return []
+        unique = list(dict.fromkeys(ids))
         for _ in range(_ATTEMPTS):
             try:
                 with self._sessions() as session, session.begin():
                     # Lists are locked in one order, so two allocations cannot deadlock.
-                    entries = {p: self._entry(session, credential_id, p) for p in sorted(wanted)}
-                return [entries[p] for p in wanted]
+                    by_purpose = {p: self._entries(session, unique, p) for p in sorted(wanted)}
+                return [[by_purpose[p][credential_id] for p in wanted] for credential_id in ids]
             except IntegrityError:
-                continue  # a concurrent allocation took the index (or this credential)
-        raise StatusError(f"could not allocate a status entry for {credential_id!r}; try again")
+                continue  # a concurrent allocation took an index (or one of these ids)
+        what = repr(ids[0]) if len(unique) == 1 else f"{len(unique)} credentials"
+        raise StatusError(f"could not allocate status entries for {what}; try again")
 
     def set_status(self, credential_id: str, purpose: str, value: bool) -> bool:
         """Set (True) or clear (False) a credential's bit; True when it changed.
@@ -201,27 +221,51 @@ class StatusService:
 
     # -- internals -------------------------------------------------------------------
 
-    def _entry(self, session: Session, credential_id: str, purpose: str) -> dict[str, str]:
-        existing = session.execute(
-            select(StatusListRow.url, StatusEntryRow.status_index)
-            .join(StatusListRow, StatusListRow.id == StatusEntryRow.list_pk)
-            .where(StatusEntryRow.credential_id == credential_id, StatusEntryRow.purpose == purpose)
-        ).first()
-        if existing is not None:
-            return build_entry(existing.url, purpose, existing.status_index)
-        list_pk, url, index = self._reserve(session, purpose)
-        session.add(
-            StatusEntryRow(
-                list_pk=list_pk, status_index=index, purpose=purpose, credential_id=credential_id
+    def _entries(
+        self, session: Session, credential_ids: list[str], purpose: str
+    ) -> dict[str, dict[str, str]]:
+        """The ``purpose`` entry of each credential: the existing one, or a new one."""
+        entries: dict[str, dict[str, str]] = {}
+        for start in range(0, len(credential_ids), _IN_CHUNK):
+            chunk = credential_ids[start : start + _IN_CHUNK]
+            existing = session.execute(
+                select(StatusEntryRow.credential_id, StatusListRow.url, StatusEntryRow.status_index)
+                .join(StatusListRow, StatusListRow.id == StatusEntryRow.list_pk)
+                .where(StatusEntryRow.credential_id.in_(chunk), StatusEntryRow.purpose == purpose)
+            ).all()
+            for row in existing:
+                entries[row.credential_id] = build_entry(row.url, purpose, row.status_index)
+        missing = [c for c in credential_ids if c not in entries]
+        while missing:
+            list_pk, url, indexes = self._reserve(session, purpose, len(missing))
+            taken, missing = missing[: len(indexes)], missing[len(indexes) :]
+            session.execute(
+                insert(StatusEntryRow),
+                [
+                    {
+                        "list_pk": list_pk,
+                        "status_index": index,
+                        "purpose": purpose,
+                        "credential_id": credential_id,
+                    }
+                    for credential_id, index in zip(taken, indexes, strict=True)
+                ],
             )
-        )
-        session.flush()
-        return build_entry(url, purpose, index)
+            for credential_id, index in zip(taken, indexes, strict=True):
+                entries[credential_id] = build_entry(url, purpose, index)
+        return entries
 
-    def _reserve(self, session: Session, purpose: str) -> tuple[int, str, int]:
-        """Take a random free index of the oldest open list of ``purpose`` (locked)."""
+    def _reserve(self, session: Session, purpose: str, count: int) -> tuple[int, str, list[int]]:
+        """Take up to ``count`` random free indexes of the oldest open list of ``purpose``
+        (locked); fewer when it fills up, and the caller goes on with the next list."""
         row = session.execute(
-            select(StatusListRow.id, StatusListRow.url, StatusListRow.allocation)
+            select(
+                StatusListRow.id,
+                StatusListRow.url,
+                StatusListRow.allocation,
+                StatusListRow.size,
+                StatusListRow.allocated,
+            )
             .where(StatusListRow.purpose == purpose, StatusListRow.allocated < StatusListRow.size)
             .order_by(StatusListRow.id)
             .limit(1)
@@ -229,16 +273,19 @@ class StatusService:
         ).first()
         if row is None:
             list_pk, url, allocation = self._new_list(session, purpose)
+            room = len(allocation)
         else:
             list_pk, url, allocation = row.id, row.url, Bitstring.from_bytes(row.allocation)
-        index = _random_free_index(allocation)
-        allocation.set(index, True)
+            room = row.size - row.allocated
+        indexes = _random_free_indexes(allocation, min(count, room))
+        for index in indexes:
+            allocation.set(index, True)
         session.execute(
             update(StatusListRow)
             .where(StatusListRow.id == list_pk)
-            .values(allocation=bytes(allocation), allocated=StatusListRow.allocated + 1)
+            .values(allocation=bytes(allocation), allocated=StatusListRow.allocated + len(indexes))
         )
-        return list_pk, url, index
+        return list_pk, url, indexes
 
     def _new_list(self, session: Session, purpose: str) -> tuple[int, str, Bitstring]:
         list_id = secrets.token_hex(8)  # not a counter: says nothing about issuance volume
@@ -326,16 +373,26 @@ class StatusService:
             )
 
 
-def _random_free_index(allocation: Bitstring) -> int:
+def _random_free_indexes(allocation: Bitstring, count: int) -> list[int]:
+    """``count`` distinct free indexes, each uniformly random among those still free."""
     size = len(allocation)
-    for _ in range(_RANDOM_TRIES):
+    result: list[int] = []  # in the order drawn: a set's order would follow the index
+    picked: set[int] = set()
+    misses = 0
+    while len(result) < count and misses < _RANDOM_TRIES:
         index = secrets.randbelow(size)
-        if not allocation.get(index):
-            return index
-    free = allocation.unset_positions()
-    if not free:  # the caller only reserves in a list with room
-        raise StatusError("the status list is full")
-    return free[secrets.randbelow(len(free))]
+        if allocation.get(index) or index in picked:
+            misses += 1
+            continue
+        result.append(index)
+        picked.add(index)
+        misses = 0
+    if len(result) < count:
+        free = [i for i in allocation.unset_positions() if i not in picked]
+        if len(free) < count - len(result):  # the caller only asks for the room left
+            raise StatusError("the status list is full")
+        result.extend(_SYSTEM_RANDOM.sample(free, count - len(result)))
+    return result
 
 
 def _check_credential_id(credential_id: object) -> None:

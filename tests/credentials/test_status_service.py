@@ -288,3 +288,100 @@ def test_a_signer_that_alters_the_list_is_refused(
     unsigned = make_service(sessions, notary_world, sign=lambda d: d)
     with pytest.raises(StatusError, match="no proof"):
         unsigned.publish()
+
+
+def test_allocate_many_is_idempotent(service: StatusService) -> None:
+    (single,) = service.allocate("urn:b1")
+    batch = service.allocate_many(["urn:b1", "urn:b2", "urn:b2", "urn:b3"])
+    assert batch[0] == [single]  # allocated before: given back
+    assert batch[1] == batch[2]  # an id twice in one call: one entry
+    assert service.allocate_many(["urn:b3", "urn:b2"]) == [batch[3], batch[1]]
+    assert service.allocate("urn:b2") == batch[1]
+    assert service.allocate_many([]) == []
+
+
+def test_allocate_many_in_one_call(service: StatusService, sessions: sessionmaker[Session]) -> None:
+    ids = [f"urn:many{i}" for i in range(300)]
+    entries = service.allocate_many(ids, ("revocation", "suspension"))
+    assert [[e["statusPurpose"] for e in pair] for pair in entries] == [
+        ["revocation", "suspension"]
+    ] * 300
+    for purpose in (0, 1):
+        indexes = [int(pair[purpose]["statusListIndex"]) for pair in entries]
+        assert len(set(indexes)) == 300
+        assert indexes != sorted(indexes)  # handed out in random order
+        assert {i * 4 // MIN_ENTRIES for i in indexes} == {0, 1, 2, 3}
+        assert len({pair[purpose]["statusListCredential"] for pair in entries}) == 1
+    with sessions() as session:
+        rows = session.execute(
+            select(StatusListRow.purpose, StatusListRow.allocated, StatusListRow.allocation)
+        ).all()
+    assert sorted((r.purpose, r.allocated) for r in rows) == [
+        ("revocation", 300),
+        ("suspension", 300),
+    ]
+    assert all(Bitstring.from_bytes(r.allocation).count() == 300 for r in rows)
+    with pytest.raises(StatusError, match="non-empty"):
+        service.allocate_many(["urn:ok", ""])
+
+
+def test_allocate_many_spills_into_a_new_list(
+    service: StatusService, sessions: sessionmaker[Session]
+) -> None:
+    (first,) = service.allocate("urn:s0")
+    free = {9, 4242, MIN_ENTRIES - 2} - {int(first["statusListIndex"])}
+    allocation = Bitstring.from_bytes(b"\xff" * (MIN_ENTRIES // 8))
+    for index in free:
+        allocation.set(index, False)
+    with sessions() as session, session.begin():
+        session.execute(
+            update(StatusListRow).values(
+                allocation=bytes(allocation), allocated=MIN_ENTRIES - len(free)
+            )
+        )
+    batch = [entry for (entry,) in service.allocate_many([f"urn:s{i + 1}" for i in range(10)])]
+    old = [e for e in batch if e["statusListCredential"] == first["statusListCredential"]]
+    new = [e for e in batch if e["statusListCredential"] != first["statusListCredential"]]
+    assert {int(e["statusListIndex"]) for e in old} == free
+    assert len(new) == 10 - len(free) and len({e["statusListCredential"] for e in new}) == 1
+    assert len({e["statusListIndex"] for e in new}) == len(new)
+    with sessions() as session:
+        lists = session.execute(
+            select(StatusListRow.allocated, StatusListRow.size).order_by(StatusListRow.id)
+        ).all()
+    assert [tuple(r) for r in lists] == [(MIN_ENTRIES, MIN_ENTRIES), (len(new), MIN_ENTRIES)]
+
+
+def test_concurrent_batches_never_share_an_index(
+    service: StatusService, sessions: sessionmaker[Session]
+) -> None:
+    threads, batches, each = 6, 4, 25
+    results: list[dict[str, str]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def worker(n: int) -> None:
+        start.wait()
+        try:
+            for b in range(batches):
+                # Every batch also holds one id all threads race for.
+                ids = [f"urn:p{n}-{b}-{i}" for i in range(each)] + ["urn:everyone"]
+                got = service.allocate_many(ids, ("suspension", "revocation"))
+                with lock:
+                    results.extend(e for pair in got[:-1] for e in pair)
+                    results.extend({**e, "shared": "1"} for e in got[-1])
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    run(worker, threads)
+    assert errors == []
+    shared = {tuple(sorted(e.items())) for e in results if e.pop("shared", None)}
+    assert len(shared) == 2
+    own = threads * batches * each * 2
+    positions = {(e["statusListCredential"], e["statusListIndex"]) for e in results}
+    assert len(positions) == own + 2
+    with sessions() as session:
+        count = session.scalar(select(func.count()).select_from(StatusEntryRow))
+        allocated = session.scalar(select(func.sum(StatusListRow.allocated)))
+    assert count == allocated == own + 2
