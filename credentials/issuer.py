@@ -180,6 +180,28 @@ class CredentialIssuer:
         status_purposes: Sequence[str] = (),
     ) -> dict[str, Any]:
         """The unsecured credential as it will be signed: issuer, id, validity and status set."""
+        return self.prepare_many([credential], status_purposes=status_purposes)[0]
+
+    def prepare_many(
+        self,
+        credentials: Sequence[Mapping[str, Any]],
+        *,
+        status_purposes: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """:meth:`prepare` for many credentials; their status entries in one allocation."""
+        documents = [self._complete(c, bool(status_purposes)) for c in credentials]
+        if status_purposes and documents:
+            if self._status is None:
+                raise IssuanceError("this hub has no status lists")
+            allocated = self._status.allocate_many([d["id"] for d in documents], status_purposes)
+            for document, entries in zip(documents, allocated, strict=True):
+                document["credentialStatus"] = entries[0] if len(entries) == 1 else entries
+        for document in documents:
+            check_credential(document)
+            check_terms(document)  # never sign what JSON-LD would read differently
+        return documents
+
+    def _complete(self, credential: Mapping[str, Any], with_status: bool) -> dict[str, Any]:
         if not isinstance(credential, Mapping):
             raise MalformedCredential("a credential must be a JSON object")
         if "proof" in credential:
@@ -195,15 +217,8 @@ class CredentialIssuer:
         document.setdefault("validFrom", format_date_time(now))
         if self._validity is not None:
             document.setdefault("validUntil", format_date_time(now + self._validity))
-        if status_purposes:
-            if "credentialStatus" in document:
-                raise MalformedCredential("credentialStatus is assigned by the issuer")
-            if self._status is None:
-                raise IssuanceError("this hub has no status lists")
-            entries = self._status.allocate(document["id"], status_purposes)
-            document["credentialStatus"] = entries[0] if len(entries) == 1 else entries
-        check_credential(document)
-        check_terms(document)  # never sign what JSON-LD would read differently
+        if with_status and "credentialStatus" in document:
+            raise MalformedCredential("credentialStatus is assigned by the issuer")
         return document
 
     def issue(
@@ -214,13 +229,30 @@ class CredentialIssuer:
         alg: str = "EdDSA",
         status_purposes: Sequence[str] = ("revocation",),
     ) -> Issued:
+        return self.issue_many(
+            [credential], mechanism=mechanism, alg=alg, status_purposes=status_purposes
+        )[0]
+
+    def issue_many(
+        self,
+        credentials: Sequence[Mapping[str, Any]],
+        *,
+        mechanism: Mechanism = "eddsa-rdfc-2022",
+        alg: str = "EdDSA",
+        status_purposes: Sequence[str] = ("revocation",),
+    ) -> list[Issued]:
+        """Issue ``credentials`` together: one status allocation, one publish, then each
+        signed. All or nothing: a bad credential fails the call before anything is signed
+        (its siblings' entries stay allocated, and a retry with the same ids reuses them)."""
         if mechanism not in MECHANISMS:
             raise IssuanceError(f"unknown securing mechanism {mechanism!r}; use {MECHANISMS}")
-        document = self.prepare(credential, status_purposes=status_purposes)
-        if status_purposes and self._status is not None:
+        documents = self.prepare_many(credentials, status_purposes=status_purposes)
+        if status_purposes and documents and self._status is not None:
             # A new list is served (and checkable) once its first version is anchored.
             self._status.publish()
         if mechanism == "vc+jwt":
-            token = self._signer.sign_jwt(document, alg=alg)
-            return Issued(document["id"], mechanism, enveloped_credential(token))
-        return Issued(document["id"], mechanism, self._signer.sign(document))
+            return [
+                Issued(d["id"], mechanism, enveloped_credential(self._signer.sign_jwt(d, alg=alg)))
+                for d in documents
+            ]
+        return [Issued(d["id"], mechanism, self._signer.sign(d)) for d in documents]
