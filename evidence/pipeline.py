@@ -14,9 +14,11 @@ Three :class:`chain_adapter.worker.Worker` loops, each moving deposits of one st
   leaf hash (``SHA-256(0x00 ‖ leaf)``) keeps leaves apart from inner nodes. Once the
   item's batch is anchored on chain the deposit is ``anchored``; a chain that is down
   only delays that (the batcher retries).
-- **certify**: the custody letter is issued through ``issue_letter`` (which signs it and
-  allocates its status entry) and stored in the same statement that marks the deposit
-  ``certified``.
+- **certify**: the custody letters are issued through ``issue_letters``, a whole claimed
+  batch at once (one status allocation and one list publication for all), or one by one
+  through ``issue_letter``; a batch that fails is retried letter by letter, so one bad
+  deposit only holds back itself. Each letter is stored in the same statement that marks
+  its deposit ``certified``.
 
 Every step is idempotent, so a process killed anywhere resumes without duplicates.
 Steps that call out (the TSA, the letter issuer) first claim their rows with a lease
@@ -33,11 +35,9 @@ which costs CPU rather than waiting, is called in a loop.
 
 from __future__ import annotations
 
-import base64
-import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -50,8 +50,9 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.models import AnchorBatch, AnchorItem, BatchState
 from chain_adapter.worker import Worker
 from evidence.deposit_claims import DepositClaims, changed_rows
+from evidence.deposit_tokens import IMPRINT_ALGORITHM, check_token, stored_token, token_values
 from evidence.errors import EvidenceError, TimestampError, TimestampUnavailable
-from evidence.models import Deposit, DepositRecord, DepositState, as_utc
+from evidence.models import Deposit, DepositRecord, DepositState
 from evidence.timestamping.client import TimestampClient
 from evidence.timestamping.embedded_tsa import EmbeddedTimestampAuthority
 from evidence.timestamping.protocol import TimestampAuthority, TimestampToken
@@ -59,13 +60,14 @@ from evidence.timestamping.protocol import TimestampAuthority, TimestampToken
 log = logging.getLogger(__name__)
 
 ANCHOR_KIND = "deposit"
-IMPRINT_ALGORITHM = "sha256"
 
 _DEPOSITS = cast(Table, Deposit.__table__)
 # Read a whole anchor batch's receipts when the items wanted are at least this share of it.
 _WHOLE_BATCH_FACTOR = 4
 
 IssueLetter = Callable[[DepositRecord, TimestampToken, AnchorReceipt], dict[str, Any]]
+LetterWork = tuple[DepositRecord, TimestampToken, AnchorReceipt]
+IssueLetters = Callable[[Sequence[LetterWork]], list[dict[str, Any]]]
 
 
 def anchor_leaf(sha256: bytes) -> bytes:
@@ -83,8 +85,9 @@ class EvidencePipeline:
         sessions: sessionmaker[Session],
         authority: TimestampAuthority,
         queue: AnchorQueue,
-        issue_letter: IssueLetter,
+        issue_letter: IssueLetter | None = None,
         *,
+        issue_letters: IssueLetters | None = None,
         interval: float = 0.5,
         batch_size: int = 100,
         timestamp_concurrency: int = 8,
@@ -96,7 +99,10 @@ class EvidencePipeline:
         self._sessions = sessions
         self._authority = authority
         self._queue = queue
+        if issue_letter is None and issue_letters is None:
+            raise EvidenceError("the pipeline needs a custody letter issuer")
         self._issue_letter = issue_letter
+        self._issue_letters = issue_letters
         self._batch_size = batch_size
         # Tokens from the embedded TSA cost CPU, not waiting: threads would only add
         # overhead; an external authority answers in network time, so ask it concurrently.
@@ -196,7 +202,7 @@ class EvidencePipeline:
                     self._failed("timestamp", deposit_id, outcome)
                     down = down or isinstance(outcome, TimestampUnavailable)
                     continue
-                results.append(_token_values(deposit_id, outcome, self._clock()))
+                results.append(token_values(deposit_id, outcome, self._clock()))
                 self._errors.pop("timestamp", None)
             if down:
                 # Every authority is down: the others wait for the next pass.
@@ -222,7 +228,7 @@ class EvidencePipeline:
     def _token(self, sha256: bytes) -> TimestampToken | Exception:
         try:
             token = self._authority.timestamp(sha256, hash_algorithm=IMPRINT_ALGORITHM)
-            _check_token(token, sha256)
+            check_token(token, sha256)
         except (TimestampUnavailable, TimestampError) as exc:
             return exc
         return token
@@ -306,24 +312,63 @@ class EvidencePipeline:
             ).all()
             work = [(DepositRecord.of(row), stored_token(row)) for row in deposits]
         receipts = self._receipts([r.anchor_item_id for r, _ in work if r.anchor_item_id])
+        ready: list[LetterWork] = []
+        for record, token in work:
+            assert record.anchor_item_id is not None  # ANCHORED invariant
+            receipt = receipts.get(record.anchor_item_id)
+            if receipt is None:
+                missing = EvidenceError(f"anchor item {record.anchor_item_id} has no receipt")
+                self._failed("certify", record.id, missing)
+                continue
+            ready.append((record, token, receipt))
+        results = self._letters(ready, claimed_at)
+        return self._claims.finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
+
+    def _letters(self, ready: list[LetterWork], claimed_at: datetime) -> list[dict[str, Any]]:
+        """The results of issuing ``ready``'s letters: as one batch when there is a batch
+        issuer, else (or when the batch fails) one by one."""
+        if (
+            self._issue_letters is not None
+            and len(ready) > 1
+            and not self._lease_ending(claimed_at)
+        ):
+            try:
+                letters = self._issue_letters(ready)
+                if len(letters) != len(ready):
+                    raise EvidenceError(f"{len(letters)} letters issued for {len(ready)} deposits")
+            except Exception:  # the issuer is injected: find the failing deposit one by one
+                log.warning("custody letters not issued as a batch", extra={"count": len(ready)})
+            else:
+                self._errors.pop("certify", None)
+                return [
+                    {"id": record.id, "letter": letter, "certified_at": self._clock()}
+                    for (record, _, _), letter in zip(ready, letters, strict=True)
+                ]
         results: list[dict[str, Any]] = []
-        for index, (record, token) in enumerate(work):
+        for index, (record, token, receipt) in enumerate(ready):
             if self._lease_ending(claimed_at):
-                self._claims.release([r.id for r, _ in work[index:]])
+                self._claims.release([r.id for r, _, _ in ready[index:]])
                 break
             try:
-                assert record.anchor_item_id is not None  # ANCHORED invariant
-                receipt = receipts.get(record.anchor_item_id)
-                if receipt is None:
-                    raise EvidenceError(f"anchor item {record.anchor_item_id} has no receipt")
-                letter = self._issue_letter(record, token, receipt)
+                letter = self._letter(record, token, receipt)
             except Exception as exc:  # the issuer is injected: any failure waits for a retry
                 log.warning("custody letter not issued", extra={"deposit": record.id})
                 self._failed("certify", record.id, exc)
                 continue
             self._errors.pop("certify", None)
             results.append({"id": record.id, "letter": letter, "certified_at": self._clock()})
-        return self._claims.finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
+        return results
+
+    def _letter(
+        self, record: DepositRecord, token: TimestampToken, receipt: AnchorReceipt
+    ) -> dict[str, Any]:
+        if self._issue_letter is not None:
+            return self._issue_letter(record, token, receipt)
+        assert self._issue_letters is not None  # one of the two is required
+        letters = self._issue_letters([(record, token, receipt)])
+        if len(letters) != 1:
+            raise EvidenceError(f"{len(letters)} letters issued for one deposit")
+        return letters[0]
 
     def _receipts(self, item_ids: list[int]) -> dict[int, AnchorReceipt]:
         """The receipts of anchored items, by item id.
@@ -369,38 +414,3 @@ def _answers_in_process(authority: TimestampAuthority) -> bool:
     if isinstance(authority, TimestampClient):
         authority = authority.authorities[0]
     return isinstance(authority, EmbeddedTimestampAuthority)
-
-
-def _check_token(token: TimestampToken, sha256: bytes) -> None:
-    if token.hash_algorithm != IMPRINT_ALGORITHM or not hmac.compare_digest(
-        token.message_imprint, sha256
-    ):
-        raise TimestampError(f"{token.tsa} time-stamped another digest than the one sent")
-
-
-def _token_values(deposit_id: str, token: TimestampToken, now: datetime) -> dict[str, Any]:
-    return {
-        "id": deposit_id,
-        "timestamped_at": now,
-        "timestamp_token": token.token,
-        "tsa": token.tsa[:500],
-        "gen_time": token.gen_time,
-        "timestamp_serial": str(token.serial_number),
-        "timestamp_hash_algorithm": token.hash_algorithm,
-        "timestamp_certificates": [base64.b64encode(der).decode() for der in token.certificates],
-    }
-
-
-def stored_token(row: Deposit) -> TimestampToken:
-    """The :class:`TimestampToken` recorded on a timestamped deposit's row."""
-    if row.timestamp_token is None or row.gen_time is None or row.timestamp_serial is None:
-        raise EvidenceError(f"deposit {row.id} has no timestamp token")
-    return TimestampToken(
-        token=bytes(row.timestamp_token),
-        gen_time=as_utc(row.gen_time),
-        serial_number=int(row.timestamp_serial),
-        tsa=row.tsa or "",
-        hash_algorithm=row.timestamp_hash_algorithm or IMPRINT_ALGORITHM,
-        message_imprint=bytes(row.sha256),
-        certificates=tuple(base64.b64decode(c) for c in row.timestamp_certificates or ()),
-    )

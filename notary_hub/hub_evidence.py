@@ -8,6 +8,7 @@ falls back to the next.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,23 +98,27 @@ def open_evidence(
     deposits = DepositService(sessions, blobs, max_upload_bytes=settings.evidence.max_upload_bytes)
     issuer = credentials.issuer
 
-    def issue_letter(
-        record: DepositRecord, token: TimestampToken, receipt: AnchorReceipt
-    ) -> dict[str, Any]:
+    def issue_letters(
+        work: Sequence[tuple[DepositRecord, TimestampToken, AnchorReceipt]],
+    ) -> list[dict[str, Any]]:
         # One id per deposit, so a letter signed again after a crash reuses its status entry.
-        letter_id = (
-            f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{issuer.did}/deposits/{record.id}')}"
-        )
-        letter = build_custody_letter(
-            record, token, receipt, issuer=issuer.did, credential_id=letter_id
-        )
-        return issuer.issue(letter, status_purposes=("revocation",)).credential
+        letters = [
+            build_custody_letter(
+                record, token, receipt, issuer=issuer.did, credential_id=letter_id(record.id)
+            )
+            for record, token, receipt in work
+        ]
+        issued = issuer.issue_many(letters, status_purposes=("revocation",))
+        return [one.credential for one in issued]
+
+    def letter_id(deposit_id: str) -> str:
+        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{issuer.did}/deposits/{deposit_id}')}"
 
     pipeline = EvidencePipeline(
         sessions,
         timestamps,
         queue,
-        issue_letter,
+        issue_letters=issue_letters,
         interval=settings.evidence.poll_seconds,
         lease_seconds=settings.evidence.lease_seconds,
     )
