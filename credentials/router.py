@@ -117,7 +117,7 @@ def credentials_router(
     issuer: CredentialIssuer,
     verifier: Verifier,
     status: StatusService | None,
-    require_caller: Callable[..., str],
+    require_caller: Callable[..., Any],  # a FastAPI dependency, sync or async
 ) -> APIRouter:
     router = APIRouter(tags=["credentials"])
     authorised = [Depends(require_caller)]

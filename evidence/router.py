@@ -110,7 +110,7 @@ async def receive_multipart(
 
 def evidence_router(
     service: DepositService,
-    principal: Callable[..., Principal],
+    principal: Callable[..., Any],  # a FastAPI dependency giving a Principal, sync or async
     *,
     feed_bytes: int = FEED_BYTES,
 ) -> APIRouter:

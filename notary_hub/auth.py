@@ -7,7 +7,7 @@ dependency that every protected route uses, so swapping it is one change.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,11 +15,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 _bearer = HTTPBearer(auto_error=False)
 
 
-def api_token_dependency(api_tokens: list[str]) -> Callable[..., str]:
+def api_token_dependency(api_tokens: list[str]) -> Callable[..., Awaitable[str]]:
     """A dependency that admits a request only with one of ``api_tokens`` as bearer token."""
     tokens = [token.encode() for token in api_tokens]
 
-    def require_token(
+    # async: it does no blocking I/O, so FastAPI runs it on the event loop instead of
+    # handing it to the thread pool (one hop less per request).
+    async def require_token(
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
     ) -> str:
         if credentials is None or credentials.scheme.lower() != "bearer":
