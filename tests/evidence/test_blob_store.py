@@ -51,9 +51,7 @@ from tests.fixtures.s3_server import S3Bucket, S3Server
 
 
 class BlobStoreContract:
-    @pytest.fixture
-    def backend(self) -> Backend:
-        raise NotImplementedError
+    """The tests every store passes; each subclass provides the ``backend`` fixture."""
 
     @pytest.fixture
     def store(self, backend: Backend) -> BlobStore:

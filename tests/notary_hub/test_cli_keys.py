@@ -69,6 +69,7 @@ def test_show_on_first_start_publishes_the_notary_keys(data_dir: Path) -> None:
     assert "created notary ed25519 key notary-ed25519-1" in result.stderr
     assert sorted(p.name for p in (data_dir / "keys").iterdir()) == [
         "node.key.json", "notary-ed25519-1.key.json", "notary-x25519-1.key.json",
+        "tsa-root-ca.key.json", "tsa-signing.key.json",
     ]  # fmt: skip
 
     again = run("keys", "show")
