@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from credentials.bitstring_status_list import (
     MIN_ENTRIES,
-    PURPOSES,
     REVOCATION,
     Bitstring,
     build_entry,
@@ -41,6 +40,11 @@ from credentials.bitstring_status_list import (
     parse_list_credential,
 )
 from credentials.errors import CredentialNotFound, StatusError, StatusListNotFound
+from credentials.status_allocation import (
+    check_credential_id,
+    check_purposes,
+    random_free_indexes,
+)
 from credentials.status_anchor import (
     RegistryPublisher,
     StatusListAnchor,
@@ -51,15 +55,12 @@ from credentials.status_models import StatusEntryRow, StatusListRow
 
 Signer = Callable[[dict[str, Any]], dict[str, Any]]
 
-MAX_CREDENTIAL_ID = 512  # status_entries.credential_id
 # 2**18 entries: 32 KiB of bits, at most 32 KiB and a few dozen bytes gzipped (deflate
 # falls back to stored blocks), about half of status_anchor.MAX_ENCODED_LIST; and
 # twice the §3.2 minimum.
 MAX_ENTRIES = 262_144
-_RANDOM_TRIES = 32  # then pick among the free indexes: a nearly full list stays fast
 _ATTEMPTS = 8  # transactions retried after a unique-constraint conflict
 _IN_CHUNK = 500  # credential ids per IN (...) lookup
-_SYSTEM_RANDOM = secrets.SystemRandom()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,8 @@ class StatusService:
         """
         ids = list(credential_ids)
         for credential_id in ids:
-            _check_credential_id(credential_id)
-        wanted = _check_purposes(purposes)
+            check_credential_id(credential_id)
+        wanted = check_purposes(purposes)
         if not ids:
             return []
         unique = list(dict.fromkeys(ids))
@@ -152,7 +153,7 @@ class StatusService:
         Revocation is permanent (§2.1): clearing a revocation bit is refused. The
         change is served from the next :meth:`publish`.
         """
-        _check_purposes([purpose])
+        check_purposes([purpose])
         with self._sessions() as session, session.begin():
             found = session.execute(
                 select(StatusEntryRow.list_pk, StatusEntryRow.status_index).where(
@@ -277,7 +278,7 @@ class StatusService:
         else:
             list_pk, url, allocation = row.id, row.url, Bitstring.from_bytes(row.allocation)
             room = row.size - row.allocated
-        indexes = _random_free_indexes(allocation, min(count, room))
+        indexes = random_free_indexes(allocation, min(count, room))
         for index in indexes:
             allocation.set(index, True)
         session.execute(
@@ -371,45 +372,6 @@ class StatusService:
                 .where(StatusListRow.id == list_pk, condition)
                 .values(published_revision=revision, **(values or {}))
             )
-
-
-def _random_free_indexes(allocation: Bitstring, count: int) -> list[int]:
-    """``count`` distinct free indexes, each uniformly random among those still free."""
-    size = len(allocation)
-    result: list[int] = []  # in the order drawn: a set's order would follow the index
-    picked: set[int] = set()
-    misses = 0
-    while len(result) < count and misses < _RANDOM_TRIES:
-        index = secrets.randbelow(size)
-        if allocation.get(index) or index in picked:
-            misses += 1
-            continue
-        result.append(index)
-        picked.add(index)
-        misses = 0
-    if len(result) < count:
-        free = [i for i in allocation.unset_positions() if i not in picked]
-        if len(free) < count - len(result):  # the caller only asks for the room left
-            raise StatusError("the status list is full")
-        result.extend(_SYSTEM_RANDOM.sample(free, count - len(result)))
-    return result
-
-
-def _check_credential_id(credential_id: object) -> None:
-    if not isinstance(credential_id, str) or not credential_id:
-        raise StatusError("a credential id is a non-empty string")
-    if len(credential_id) > MAX_CREDENTIAL_ID:
-        raise StatusError(f"a credential id is at most {MAX_CREDENTIAL_ID} characters")
-
-
-def _check_purposes(purposes: Iterable[str]) -> list[str]:
-    wanted = list(purposes)
-    if not wanted or len(set(wanted)) != len(wanted):
-        raise StatusError("give each status purpose once, and at least one")
-    unknown = [p for p in wanted if p not in PURPOSES]
-    if unknown:
-        raise StatusError(f"unsupported status purpose {unknown[0]!r}: use one of {PURPOSES}")
-    return wanted
 
 
 def _check_signed(signed: object, url: str, bits: Bitstring, anchor: StatusListAnchor) -> None:
