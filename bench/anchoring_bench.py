@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import functools
 import json
 import os
-import platform
 import random
 import shutil
 import socket
@@ -39,6 +37,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import machine_info
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,21 +69,6 @@ class Clock:
                 return fn(*args, **kwargs)
 
         return timed  # type: ignore[return-value]
-
-
-def machine_info() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}  "
-        f"python {sys.version.split()[0]} ({platform.python_implementation()}), "
-        f"{platform.system()} {platform.release()}, nproc {usable}, {cpu}"
-    )
 
 
 def database_info(engine: Any) -> str:

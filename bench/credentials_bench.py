@@ -49,7 +49,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -67,6 +66,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 
 from bench.custody_sample import custody_credential  # noqa: E402
 from bench.didkit_reference import Row, bench_didkit, rate, version  # noqa: E402
+from bench.machine import machine_info  # noqa: E402
 from credentials import data_integrity  # noqa: E402
 from credentials.bitstring_status_list import Bitstring, compress_bits  # noqa: E402
 from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof  # noqa: E402
@@ -81,23 +81,6 @@ from credentials.verifier import Verifier  # noqa: E402
 from did_registry.caching_resolver import CachingResolver  # noqa: E402
 from did_registry.chain_walker import ChainWalkerSource  # noqa: E402
 from tests.fixtures.notary_world import NotaryWorld, open_notary_world  # noqa: E402
-
-
-def machine_info() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{datetime.now(UTC).isoformat(timespec='seconds')}  python {platform.python_version()} "
-        f"({platform.python_implementation()}), {platform.system()} {platform.release()}, "
-        f"nproc {usable}, {cpu}; load average {os.getloadavg()[0]:.2f}; "
-        f"didkit {version()}"
-    )
-
 
 # -- the hub --------------------------------------------------------------------------------
 
@@ -279,7 +262,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
     args = parser.parse_args()
     seconds: float = args.seconds
-    print(machine_info())
+    print(machine_info(f"didkit {version()}"))
     with tempfile.TemporaryDirectory(prefix="credentials-bench-") as directory:
         world = open_notary_world(Path(directory))
         try:

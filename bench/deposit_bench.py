@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -50,6 +49,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import machine_info
 from evidence.models import Deposit, DepositState, as_utc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,19 +297,6 @@ def run_backend(name: str, database_url: str | None, options: Options) -> dict[s
         "client_cpu_ms": client_cpu * 1000 / done,
         "verified": verified,
     }
-
-
-def machine_info() -> str:
-    cpu = "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    return (
-        f"{now}  python {platform.python_version()}, Linux {platform.release()}, "
-        f"nproc {os.cpu_count()}, {cpu}, load {os.getloadavg()[0]:.2f}"
-    )
 
 
 def main() -> None:
