@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials.data_integrity import Cryptosuite, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
+from credentials.issuing_policy import check_caller_credential
 from credentials.jsonld_strict import check_terms
 from credentials.status_service import StatusService
 from credentials.vc_data_model import check_credential, format_date_time
@@ -232,6 +233,21 @@ class CredentialIssuer:
         return self.issue_many(
             [credential], mechanism=mechanism, alg=alg, status_purposes=status_purposes
         )[0]
+
+    def issue_requested(
+        self,
+        credential: Mapping[str, Any],
+        *,
+        mechanism: Mechanism = "eddsa-rdfc-2022",
+        alg: str = "EdDSA",
+        status_purposes: Sequence[str] = ("revocation",),
+    ) -> Issued:
+        """:meth:`issue` for an outside caller (the VC API): only what
+        :func:`~credentials.issuing_policy.check_caller_credential` allows."""
+        if not isinstance(credential, Mapping):
+            raise MalformedCredential("a credential must be a JSON object")
+        check_caller_credential(credential)
+        return self.issue(credential, mechanism=mechanism, alg=alg, status_purposes=status_purposes)
 
     def issue_many(
         self,

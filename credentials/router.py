@@ -4,7 +4,9 @@ Thin: request parsing and status codes only. ``POST /credentials/issue`` (§3.2.
 authorised callers; 201 with ``verifiableCredential``), ``POST /credentials/verify``
 (§3.3.1) and ``POST /presentations/verify`` (§3.3.2), ``POST /credentials/status``
 (§3.2.3, authorised), and ``GET /credentials/status/{list}`` serving the status list
-credentials named in ``statusListCredential``.
+credentials named in ``statusListCredential``. Issuing refuses what only the hub's
+services may issue (:mod:`credentials.issuing_policy`); verifying reports whether
+the issuer is trusted (:mod:`credentials.issuer_trust`) as its own ``issuer`` check.
 
 Verification answers 200 when the document verifies, 422 with the same result body
 when a well-formed document does not, and 400 when it is not a credential at all
@@ -24,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from credentials.errors import CredentialNotFound
 from credentials.issuer import CredentialIssuer
+from credentials.issuer_trust import IssuerTrust, check_issuer_trust
 from credentials.status_service import StatusService
 from credentials.verification import VerificationResult
 from credentials.verifier import Verifier
@@ -118,6 +121,7 @@ def credentials_router(
     verifier: Verifier,
     status: StatusService | None,
     require_caller: Callable[..., Any],  # a FastAPI dependency, sync or async
+    trust: IssuerTrust | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["credentials"])
     authorised = [Depends(require_caller)]
@@ -127,7 +131,7 @@ def credentials_router(
         credential = dict(request.credential)
         if request.options.credential_id is not None:
             credential.setdefault("id", request.options.credential_id)
-        issued = issuer.issue(
+        issued = issuer.issue_requested(
             credential,
             mechanism=request.options.securing_mechanism,
             alg=request.options.alg,
@@ -137,11 +141,12 @@ def credentials_router(
 
     @router.post("/credentials/verify")
     def verify_credential(request: VerifyCredentialRequest) -> JSONResponse:
-        return result_response(
-            verifier.verify_credential(
-                request.verifiable_credential, check_status=request.options.check_status
-            )
+        result = verifier.verify_credential(
+            request.verifiable_credential, check_status=request.options.check_status
         )
+        if trust is not None:  # reported, not required: a valid credential from anyone
+            check_issuer_trust(result, trust, required=False)
+        return result_response(result)
 
     @router.post("/presentations/verify")
     def verify_presentation(request: VerifyPresentationRequest) -> JSONResponse:

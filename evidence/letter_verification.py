@@ -13,6 +13,13 @@ Trust comes from three independent parties, each checked here on its own:
    the chain (:func:`chain_adapter.anchoring.verify.verify_receipt`) and its leaf must
    be the content's SHA-256 (the leaf the deposit pipeline anchors).
 
+Genuine evidence proves nothing about who wrote the letter around it: anyone can
+copy a real token and receipt into a credential of their own. So a letter is
+valid only from an issuer the verifier trusts
+(:func:`credentials.issuer_trust.check_issuer_trust`, required): a notary the
+consortium admitted as of the proof's time, or a DID the verifier pinned. And its
+``type`` must mean the hub's term, so it must use the hub's context.
+
 With the file itself, its SHA-256 and SM3 must equal ``digestMultibase`` and
 ``sm3DigestMultibase``: the bytes in hand are the bytes deposited.
 """
@@ -31,7 +38,9 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.errors import ChainError
 from chain_adapter.protocol import Chain
+from credentials.contexts import NOTARY_HUB_V1
 from credentials.errors import CredentialError, MalformedCredential, ProofError
+from credentials.issuer_trust import IssuerTrust, check_issuer_trust
 from credentials.verification import Problem, VerificationResult
 from credentials.verifier import Verifier
 from evidence.custody_letter import ANCHOR_EVIDENCE_TYPE, CREDENTIAL_TYPE, TIMESTAMP_EVIDENCE_TYPE
@@ -88,10 +97,12 @@ class LetterVerifier:
         verifier: Verifier,
         chain: Chain,
         *,
+        trust: IssuerTrust,
         tsa_roots: Sequence[x509.Certificate] = (),
     ) -> None:
         self._verifier = verifier
         self._chain = chain
+        self._trust = trust
         self._roots = list(tsa_roots)
 
     def verify(
@@ -104,8 +115,14 @@ class LetterVerifier:
         """The credential's checks, then ``timestamp``, ``anchor`` and, given the file's
         ``content`` (or its ``digests``, computed while it streamed in), ``file``."""
         result = self._verifier.verify_credential(letter)
+        check_issuer_trust(result, self._trust, required=True)
         if not isinstance(letter, Mapping) or CREDENTIAL_TYPE not in _types(letter):
             result.fail("evidence", MalformedCredential(f"not a {CREDENTIAL_TYPE}"))
+            return result
+        contexts = letter.get("@context")
+        if not isinstance(contexts, list) or NOTARY_HUB_V1 not in contexts:
+            needed = MalformedCredential(f"a letter's @context names {NOTARY_HUB_V1}")
+            result.fail("evidence", needed)
             return result
         subject = letter.get("credentialSubject")
         if not isinstance(subject, Mapping):

@@ -104,7 +104,9 @@ def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
     if hub.credentials is not None:
         parts = hub.credentials
         app.include_router(
-            credentials_router(parts.issuer, parts.verifier, parts.status, authorised)
+            credentials_router(
+                parts.issuer, parts.verifier, parts.status, authorised, trust=parts.trust
+            )
         )
     if hub.evidence is not None:
         parts_e = hub.evidence

@@ -17,6 +17,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -52,8 +53,16 @@ app.add_typer(db_app, name="db")
 app.add_typer(chain_app, name="chain")
 app.add_typer(receipt_app, name="receipt")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Documents, chain data and DIDs are untrusted text: no emoji codes (every did:key has
+# ":z6Mk...:" shapes) and no automatic highlighting; callers escape markup (plain()).
+out = Console(soft_wrap=True, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+
+
+def plain(value: object) -> str:
+    """``value`` as text that rich prints verbatim, whatever brackets it holds."""
+    return escape(str(value))
+
 
 EXPECTED_ERRORS = (ChainError, KeyStoreError, DidError, StartupError, InsecureSettings, OSError)
 

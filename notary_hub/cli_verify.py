@@ -5,6 +5,12 @@ JSON-RPC alone (its ERC-1056 registry found from the chain's logs unless
 ``--registry`` names it), status comes from a list credential handed in (file or
 mirror URL) or from the copy published on chain. Exit 0 only when everything
 verifies; 1 when the document does not; 2 for bad usage.
+
+Whom it trusts (:mod:`credentials.issuer_trust`): issuers pinned with ``--issuer``
+or a ``--trust-file``, and the notaries the consortium registry admitted as of the
+proof's time (the registry named by ``--consortium``, else the chain's founding
+one). A custody letter from anyone else is invalid; for other credentials the
+trust status is reported on its own line.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from rich.table import Table
 
 from chain_adapter.json_guard import too_deep
 from chain_adapter.jsonrpc_chain import JsonRpcChain
+from credentials.consortium_trust import ConsortiumTrust, NoConsortium, founding_consortium
+from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers, check_issuer_trust
 from credentials.router import result_body
 from credentials.verification import VerificationResult
 from credentials.verifier import StaticStatusLists, Verifier
@@ -32,7 +40,7 @@ from did_registry.ethr_resolver import EthrResolver
 from did_registry.registry_discovery import DiscoveringSource
 from evidence.custody_letter import CREDENTIAL_TYPE
 from evidence.letter_verification import FILE_CHUNK, LetterVerifier
-from notary_hub.cli import cli_errors, err, fail, out
+from notary_hub.cli import cli_errors, err, fail, out, plain
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 MAX_STATUS_LIST_BYTES = 4 * 1024 * 1024
@@ -117,6 +125,33 @@ def _certificate(path: Path) -> x509.Certificate:
         fail("invalid_certificate", f"{path} is not a PEM certificate", 2)
 
 
+def _trust_file(path: Path) -> list[str]:
+    """A trust file: a JSON array of DIDs, or one DID a line (``#`` comments)."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        fail("file_not_found", f"{path}: {exc.strerror}", 2)
+    if text.lstrip().startswith("["):
+        try:
+            dids = json.loads(text)
+        except json.JSONDecodeError as exc:
+            fail("invalid_trust_file", f"{path} is not a JSON array: {exc.msg}", 2)
+        if not isinstance(dids, list) or not all(isinstance(d, str) for d in dids):
+            fail("invalid_trust_file", f"{path} must be a JSON array of DID strings", 2)
+        return dids
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def _trust(chain: JsonRpcChain, pinned: list[str], consortium: str | None) -> IssuerTrust:
+    sources: list[IssuerTrust] = [PinnedIssuers(pinned)]
+    try:
+        address = consortium or founding_consortium(chain)
+    except NoConsortium:
+        return AnyOf(sources)
+    return AnyOf([*sources, ConsortiumTrust(chain, address)])
+
+
 def _report(result: VerificationResult, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result_body(result), indent=2) + "\n")
@@ -126,17 +161,25 @@ def _report(result: VerificationResult, as_json: bool) -> None:
     details = Table(show_header=False, box=None)
     for key in ("issuer", "id", "type"):
         if result.details.get(key):
-            details.add_row(key, str(result.details[key]))
+            details.add_row(key, plain(result.details[key]))
+    trust = result.details.get("issuerTrust")
+    if isinstance(trust, dict):
+        verdict = "trusted" if trust.get("trusted") else "NOT trusted"
+        details.add_row("issuer trust", plain(f"{verdict}: {trust.get('reason')}"))
     for proof in result.details.get("proofs", []):
-        details.add_row("signed by", f"{proof['verificationMethod']} at {proof.get('created')}")
+        details.add_row(
+            "signed by", plain(f"{proof['verificationMethod']} at {proof.get('created')}")
+        )
     for status in result.details.get("status", []):
         details.add_row(
             "status",
-            f"{status['purpose']}: {'set' if status['status'] else 'clear'} "
-            f"(list version {status['listVersion']})",
+            plain(
+                f"{status['purpose']}: {'set' if status['status'] else 'clear'} "
+                f"(list version {status['listVersion']})"
+            ),
         )
     for key, value in result.details.get("evidence", {}).items():
-        details.add_row(key, str(value))
+        details.add_row(plain(key), plain(value))
     out.print(details)
     passed = sorted(set(result.checks))
     if passed:
@@ -178,6 +221,18 @@ def verify(
     ] = None,
     challenge: Annotated[str | None, typer.Option(help="Expected presentation challenge.")] = None,
     domain: Annotated[str | None, typer.Option(help="Expected presentation domain.")] = None,
+    issuer: Annotated[
+        list[str] | None,
+        typer.Option("--issuer", help="An issuer DID to trust (repeatable)."),
+    ] = None,
+    trust_file: Annotated[
+        Path | None,
+        typer.Option(help="Issuer DIDs to trust: a JSON array, or one DID a line."),
+    ] = None,
+    consortium: Annotated[
+        str | None,
+        typer.Option(help="The consortium registry whose notaries are trusted (default: found)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Verify a credential or presentation without the hub. Exit 0 only if valid."""
@@ -188,6 +243,7 @@ def verify(
     roots = [_certificate(path) for path in tsa_root or []]
     if file is not None and not file.is_file():
         fail("file_not_found", f"{file} is not a file", 2)
+    pinned = [*(issuer or []), *(_trust_file(trust_file) if trust_file else [])]
     with cli_errors():
         chain = JsonRpcChain.connect(rpc, expected_chain_id=None, timeout=10.0, retries=2)
         try:
@@ -196,14 +252,16 @@ def verify(
                 {"ethr": EthrResolver({chain.chain_id: source}), "key": DidKeyResolver()}
             )
             verifier = Verifier(resolver, chain=chain, status_lists=StaticStatusLists(lists))
+            trust = _trust(chain, pinned, consortium)
             if _is_presentation(document):
                 result = verifier.verify_presentation(document, challenge=challenge, domain=domain)
             elif file is not None or _is_letter(document):
-                letters = LetterVerifier(verifier, chain, tsa_roots=roots)
+                letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
                 content = _chunks(file) if file is not None else None
                 result = letters.verify(document, content=content)
             else:
                 result = verifier.verify_credential(document)
+                check_issuer_trust(result, trust, required=False)
         finally:
             chain.close()
     _report(result, as_json)

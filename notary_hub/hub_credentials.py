@@ -17,8 +17,10 @@ from chain_adapter.deploy import Deployment
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.worker import Worker
+from credentials.consortium_trust import ConsortiumTrust
 from credentials.data_integrity import SUITES
 from credentials.issuer import CredentialIssuer, NotarySigner
+from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers
 from credentials.status_anchor import RegistryPublisher
 from credentials.status_service import StatusService
 from credentials.verifier import Verifier
@@ -37,6 +39,7 @@ class CredentialParts:
     issuer: CredentialIssuer
     verifier: Verifier
     status_base_url: str
+    trust: IssuerTrust  # whose letters this hub's verifier accepts
 
     def workers(self, interval: float) -> list[Worker]:
         # Status changes made by set_status are published at once; this catches the
@@ -89,4 +92,10 @@ def open_credentials(
         chain=chain,
         status_registry=deployment.status_lists.address,
     )
-    return CredentialParts(signer, status, issuer, verifier, base_url)
+    trust = AnyOf(
+        [
+            PinnedIssuers(settings.credentials.trusted_issuers),
+            ConsortiumTrust(chain, deployment.consortium.address),
+        ]
+    )
+    return CredentialParts(signer, status, issuer, verifier, base_url, trust)

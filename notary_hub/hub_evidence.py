@@ -124,5 +124,5 @@ def open_evidence(
     )
     deposits.subscribe(pipeline.wake)
     batcher.subscribe_anchored(pipeline.on_batch_anchored)
-    letters = LetterVerifier(credentials.verifier, chain, tsa_roots=roots)
+    letters = LetterVerifier(credentials.verifier, chain, trust=credentials.trust, tsa_roots=roots)
     return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots)

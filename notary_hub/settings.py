@@ -109,6 +109,10 @@ class CredentialSettings(BaseModel):
     status_publish_seconds: float = Field(default=1.0, gt=0, le=86_400)
     default_validity_days: int | None = Field(default=None, ge=1, le=365_000)
     max_document_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    trusted_issuers: list[str] = Field(
+        default_factory=list,
+        description="Issuer DIDs trusted besides the consortium's admitted notaries.",
+    )
 
 
 class TimestampSettings(BaseModel):

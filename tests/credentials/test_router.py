@@ -31,9 +31,12 @@ def client(hub_client: TestClient) -> TestClient:
 
 def credential(**extra: Any) -> dict[str, Any]:
     return {
-        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/notary-hub/v1"],
-        "type": ["VerifiableCredential", "DataDepositCredential"],
-        "credentialSubject": {"id": "did:example:holder", "type": "DataDeposit", "title": "T"},
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://www.w3.org/ns/credentials/examples/v2",
+        ],
+        "type": ["VerifiableCredential", "MembershipCredential"],
+        "credentialSubject": {"id": "did:example:holder", "memberOf": "Example Guild"},
         **extra,
     }
 
