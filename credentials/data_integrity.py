@@ -6,12 +6,15 @@ https://www.w3.org/TR/vc-data-integrity/:
 - §2.1 "Proofs": the members of a ``DataIntegrityProof`` (``type``, ``cryptosuite``,
   ``created`` and ``expires`` as XML Schema dateTimeStamp, ``verificationMethod``,
   ``proofPurpose``, ``challenge``, ``domain``, ``nonce``, ``id``, ``proofValue``);
-- §2.1.1 "Proof Sets": ``proof`` as a single proof or an unordered set; proof
-  chains (``previousProof``, §2.1.2) are refused;
+- §2.1.1 "Proof Sets": ``proof`` as a single proof or an unordered set, each proof
+  once; proof chains (``previousProof``, §2.1.2) are refused;
 - §2.2 "Proof Purposes"; §4.2 "Add Proof" (with §4.3 for a document already
   holding proofs); §4.4 "Verify Proof" and §4.5 "Verify Proof Sets and Chains";
 - §3 "Cryptographic Suites": :data:`SUITES` maps ``cryptosuite`` identifiers to
-  the suites this hub accepts, an explicit allow-list.
+  the suites this hub accepts, an explicit allow-list;
+- the proof's ``@context`` (vc-di-eddsa §3.3.1 step 2 / §3.3.2 step 4): every proof
+  added records the document's ``@context``, and a document whose ``@context`` is not
+  the one its proofs were signed under is refused (:mod:`credentials.proof_sets`).
 
 The key is resolved with :func:`credentials.verification_methods.resolve_verification_key`
 as of the proof's ``created`` (unless told otherwise), so a credential signed
@@ -33,6 +36,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from credentials import proof_sets
 from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
 from credentials.errors import (
     CredentialError,
@@ -176,12 +180,16 @@ def add_proof(
     suite: Cryptosuite | str,
     key: SigningKey,
     options: ProofOptions | None = None,
+    record_context: bool = True,
 ) -> dict[str, Any]:
     """The secured document: a copy of ``document`` with a new proof by ``key``.
 
     A document that already has proofs gets one more in its proof set (§4.3,
-    without ``previousProof``). Raises :class:`ProofGenerationError` for bad options
-    and the canonicalizer's errors (ContextError, MalformedCredential) for a
+    without ``previousProof``). The proof records the document's ``@context``
+    unless ``record_context`` is false (which reproduces the specification's
+    test vectors, whose proofs have none); the signature is the same either way.
+    Raises :class:`ProofGenerationError` for bad options or a proof the set already
+    holds, and the canonicalizer's errors (ContextError, MalformedCredential) for a
     document that cannot be signed faithfully.
     """
     if isinstance(suite, str):
@@ -200,12 +208,19 @@ def add_proof(
     for member in ("domain", "challenge"):  # steps 3-4
         if member in proof_options and proof.get(member) != proof_options[member]:
             raise ProofGenerationError(f"the {suite.name} proof changed its {member}")
+    if record_context:
+        proof = proof_sets.with_context(proof, unsecured)
     secured = copy.deepcopy(dict(document))  # step 5
     existing = document.get("proof")
     if existing is None:
         secured["proof"] = proof  # step 6
-    else:
-        secured["proof"] = [*copy.deepcopy(_as_proofs(existing)), proof]
+        return secured
+    try:  # the same key signing the same document in the same second signs alike
+        proofs = [*copy.deepcopy(_as_proofs(existing)), proof]
+        proof_sets.check_distinct(proofs)
+    except proof_sets.DuplicateProof as exc:
+        raise ProofGenerationError(exc.message) from None
+    secured["proof"] = proofs
     return secured
 
 
@@ -262,6 +277,11 @@ def verify_proof(
                 "created": proof.get("created"),
             }
         )
+    if not result.errors:
+        try:  # once every proof verifies: is this the @context they were signed under?
+            proof_sets.check_signed_contexts(document, proofs)
+        except CredentialError as exc:
+            result.fail(CHECK, exc)
     result.details["proofs"] = described
     if not result.errors:
         result.document = copy.deepcopy(unsecured)
@@ -269,7 +289,7 @@ def verify_proof(
 
 
 def _as_proofs(value: Any) -> list[Mapping[str, Any]]:
-    """§2.1.1: a proof or a non-empty set of proofs, all maps, none chained."""
+    """§2.1.1: a proof or a non-empty set of proofs, all maps, none chained, none twice."""
     if value is None:
         raise ProofVerificationError("the document has no proof")
     proofs = value if isinstance(value, list) else [value]
@@ -280,6 +300,7 @@ def _as_proofs(value: Any) -> list[Mapping[str, Any]]:
             raise MalformedCredential("a proof must be a JSON object")
         if "previousProof" in proof:
             raise UnsupportedAlgorithm("proof chains (previousProof) are not supported")
+    proof_sets.check_distinct(proofs)
     return proofs
 
 

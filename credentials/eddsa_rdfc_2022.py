@@ -7,6 +7,10 @@ Verify Proof, §3.2.3 Transformation, §3.2.4 Hashing, §3.2.5 Proof Configurati
 drafts). Each step is one method below, named after its section, so the
 specification's test vectors (Appendix B.1) can be checked step by step.
 
+A proof that records its ``@context`` (as the hub's do, :mod:`credentials.proof_sets`)
+must have the document's ``@context`` start with it: the rule of §3.3.2 step 4, which
+§3.2.2 lacks, applied here too.
+
 The suite knows nothing of DIDs or proof purposes: the Data Integrity layer
 (:mod:`credentials.data_integrity`) checks those and resolves the key; this
 module canonicalizes, hashes, signs and checks signatures. Canonicalization is a
@@ -25,6 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgorithm
+from credentials.proof_sets import SignedContextMismatch, starts_with
 from credentials.rdfc import Canonicalizer, PyldCanonicalizer
 from credentials.verification_methods import VerificationKey
 from did_registry.did_key import b58decode, b58encode
@@ -77,14 +82,19 @@ class EddsaRdfc2022:
         """
         proof_options = {k: v for k, v in proof.items() if k != "proofValue"}  # step 2
         proof_bytes = decode_proof_value(proof.get("proofValue"))  # step 3
-        if "@context" in proof_options and proof_options["@context"] != unsecured_document.get(
-            "@context"
-        ):
-            # §3.2.5 signs the document's @context with the proof; a different one in
-            # the proof itself would be a claim the signature does not cover.
-            raise ProofError("the proof's @context differs from the document's @context")
         transformed = self.transformation(unsecured_document, proof_options)  # step 4
         canonical_proof_config = self.proof_configuration(unsecured_document, proof_options)
+        if "@context" in proof_options and not starts_with(
+            unsecured_document.get("@context"), proof_options["@context"]
+        ):
+            # §3.2.5 signs under the document's @context; a proof recording another one
+            # (§3.3.2 step 4: the document's must start with it) was signed over other
+            # contexts. Checked after canonicalizing, whose reasons (an unknown context,
+            # a dropped term) say more.
+            raise SignedContextMismatch(
+                "the proof's @context differs from the document's: the document's @context "
+                "does not start with it"
+            )
         hash_data = self.hashing(transformed, canonical_proof_config)  # step 6
         if key.ed25519 is None:
             raise ProofError(f"{CRYPTOSUITE} needs an Ed25519 key; {key.id} is a {key.type}")

@@ -25,6 +25,7 @@ from credentials.errors import MalformedCredential, ValidityError
 CREDENTIAL_TYPE = "VerifiableCredential"
 PRESENTATION_TYPE = "VerifiablePresentation"
 ENVELOPED_CREDENTIAL = "EnvelopedVerifiableCredential"
+ENVELOPED_PRESENTATION = "EnvelopedVerifiablePresentation"
 
 # XML Schema dateTimeStamp: a date-time with a mandatory time zone.
 _DATE_TIME_STAMP = re.compile(

@@ -6,7 +6,12 @@ https://www.w3.org/TR/vc-jose-cose/):
 - §3.1.1 / §3.1.2: the unsecured credential (presentation) *is* the JWS payload, no ``vc``
   / ``vp`` claim (§3.1.3: they MUST NOT be present); ``typ`` ``vc+jwt`` / ``vp+jwt``,
   ``cty`` ``vc`` / ``vp`` when present; credentials inside a presentation are
-  ``EnvelopedVerifiableCredential`` objects whose ``id`` is ``data:application/vc+jwt,<jwt>``.
+  ``EnvelopedVerifiableCredential`` objects whose ``id`` is ``data:application/vc+jwt,<jwt>``,
+  and a presentation may itself travel as an ``EnvelopedVerifiablePresentation``
+  (``data:application/vp+jwt,<jwt>``). VC Data Model 2.0 §4.13.1 / §4.13.2 give such an
+  object an ``@context``, an ``id`` and a ``type``, and nothing else: every claim is inside
+  the envelope, so an envelope with other members (an ``issuer`` or ``credentialSubject``
+  beside the token, signed by no one) is refused (:class:`EnvelopeError`).
 - §3.1.3: ``iat`` / ``exp`` are the signature's times (distinct from ``validFrom`` /
   ``validUntil``, which the generic verifier checks).
 - §4.1.1 ``kid`` MUST be present for a DID URL key; §4.1.2 ``iss``, if present, MUST equal
@@ -67,6 +72,7 @@ from credentials.jose_key_cache import DEFAULT_KEY_CACHE, KeyCache
 from credentials.vc_data_model import (
     CREDENTIAL_TYPE,
     ENVELOPED_CREDENTIAL,
+    ENVELOPED_PRESENTATION,
     PRESENTATION_TYPE,
     check_credential,
     check_presentation,
@@ -82,7 +88,15 @@ from did_registry.resolution import DidResolver
 log = logging.getLogger(__name__)
 
 ENVELOPED_PREFIX = "data:application/vc+jwt,"
+ENVELOPED_VP_PREFIX = "data:application/vp+jwt,"
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+ENVELOPE_MEMBERS = frozenset({"@context", "id", "type"})
+
+
+class EnvelopeError(MalformedCredential):
+    """An enveloped credential or presentation with members outside its envelope."""
+
+    code = "ENVELOPE_EXTRA_PROPERTY_ERROR"
 
 
 # -- signing ------------------------------------------------------------------------------
@@ -145,17 +159,36 @@ def enveloped_credential(token: str) -> dict[str, Any]:
     return {"@context": VC_CONTEXT, "id": ENVELOPED_PREFIX + token, "type": ENVELOPED_CREDENTIAL}
 
 
-def enveloped_token(entry: object, index: int = 0) -> str:
-    """The ``vc+jwt`` inside an ``EnvelopedVerifiableCredential`` (VC 2.0: a data: URL id)."""
-    where = f"verifiableCredential[{index}]"
-    if not isinstance(entry, Mapping) or ENVELOPED_CREDENTIAL not in types_of(entry):
-        raise MalformedCredential(
-            f"{where} must be an {ENVELOPED_CREDENTIAL}: credentials in a vp+jwt are JOSE-secured"
+def enveloped_token(entry: object, index: int = 0, *, where: str | None = None) -> str:
+    """The ``vc+jwt`` inside an ``EnvelopedVerifiableCredential`` (VC 2.0 §4.13.1: a data:
+    URL id); ``where`` names it in messages (default ``verifiableCredential[index]``)."""
+    return _envelope_token(
+        entry, ENVELOPED_CREDENTIAL, ENVELOPED_PREFIX, where or f"verifiableCredential[{index}]"
+    )
+
+
+def enveloped_presentation_token(entry: object) -> str:
+    """The ``vp+jwt`` inside an ``EnvelopedVerifiablePresentation`` (VC 2.0 §4.13.2)."""
+    return _envelope_token(entry, ENVELOPED_PRESENTATION, ENVELOPED_VP_PREFIX, "the presentation")
+
+
+def _envelope_token(entry: object, kind: str, prefix: str, where: str) -> str:
+    if not isinstance(entry, Mapping) or kind not in types_of(entry):
+        raise MalformedCredential(f"{where} must be an {kind}: it is JOSE-secured here")
+    extra = ", ".join(sorted(str(member) for member in entry if member not in ENVELOPE_MEMBERS))
+    if extra:
+        listed = extra if len(extra) <= 120 else extra[:117] + "..."
+        raise EnvelopeError(
+            f"{where} has {listed} outside its envelope: an {kind} holds only @context, "
+            "id and type, and what lies beside the token is signed by no one"
         )
+    context = entry.get("@context")
+    if VC_CONTEXT not in (context if isinstance(context, list) else [context]):
+        raise MalformedCredential(f"{where}.@context must include {VC_CONTEXT}")
     ident = entry.get("id")
-    if not isinstance(ident, str) or not ident.startswith(ENVELOPED_PREFIX):
-        raise MalformedCredential(f"{where}.id must be a {ENVELOPED_PREFIX} URL")
-    return ident[len(ENVELOPED_PREFIX) :]
+    if not isinstance(ident, str) or not ident.startswith(prefix):
+        raise MalformedCredential(f"{where}.id must be a {prefix} URL")
+    return ident[len(prefix) :]
 
 
 # -- verification -------------------------------------------------------------------------

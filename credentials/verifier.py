@@ -15,7 +15,12 @@ in this order, each a named check in the result:
 
 Presentations (§4.13) are checked with proof purpose ``authentication``, the
 verifier's challenge and domain, and the holder bound to the signing key; then
-each credential in them as above. Nothing here raises for a bad document.
+each credential in them as above. A presentation naming a ``holder`` proves that
+holder only by a proof: without one it is refused as unsigned
+(:class:`UnsignedHolder`), never reported as the holder's. Enveloped credentials
+and presentations (§4.13.1 / §4.13.2) are judged as envelopes, nothing beside the
+token accepted (:func:`credentials.vc_jose.enveloped_token`). Nothing here raises
+for a bad document.
 """
 
 from __future__ import annotations
@@ -33,12 +38,14 @@ from credentials.errors import (
     CredentialError,
     KeyResolutionError,
     MalformedCredential,
+    ProofError,
     StatusError,
 )
 from credentials.jsonld_strict import check_terms
 from credentials.status_check import StatusCheck, check_status, check_status_on_chain
 from credentials.vc_data_model import (
     ENVELOPED_CREDENTIAL,
+    ENVELOPED_PRESENTATION,
     check_credential,
     check_presentation,
     check_validity_period,
@@ -48,12 +55,23 @@ from credentials.vc_data_model import (
     status_entries,
     types_of,
 )
-from credentials.vc_jose import enveloped_token, verify_credential_jwt, verify_presentation_jwt
+from credentials.vc_jose import (
+    enveloped_presentation_token,
+    enveloped_token,
+    verify_credential_jwt,
+    verify_presentation_jwt,
+)
 from credentials.verification import Problem, VerificationResult
 from did_registry.resolution import DidResolver
 
 STATUS_ENTRY = "BitstringStatusListEntry"
 STATUS_CACHE_SIZE = 16_384
+
+
+class UnsignedHolder(ProofError):
+    """A presentation naming a holder but carrying no proof: the claim is anyone's."""
+
+    code = "UNSIGNED_HOLDER_ERROR"
 
 
 class StatusLists(Protocol):
@@ -103,7 +121,12 @@ class Verifier:
     def verify_credential(
         self, credential: Any, *, check_status: bool = True
     ) -> VerificationResult:
-        token = self._token_of(credential)
+        try:
+            token = self._token_of(credential)
+        except CredentialError as exc:
+            result = VerificationResult()
+            result.fail("structure", exc)
+            return result
         if token is not None:
             result = verify_credential_jwt(token, resolver=self._resolver, at=int(self._clock()))
             if result.document is None:
@@ -124,13 +147,12 @@ class Verifier:
         return result
 
     def _token_of(self, credential: Any) -> str | None:
+        """The vc+jwt of a token or an envelope; None for a Data Integrity credential.
+        A bad envelope raises: it is refused as one, never read as a credential."""
         if isinstance(credential, str):
             return credential
         if isinstance(credential, Mapping) and ENVELOPED_CREDENTIAL in _types(credential):
-            try:
-                return enveloped_token(credential)
-            except MalformedCredential:
-                return None
+            return enveloped_token(credential, where="the credential")
         return None
 
     def _secured_credential(
@@ -246,6 +268,9 @@ class Verifier:
             return self._jwt_presentation(presentation, challenge, domain)
         result = VerificationResult()
         try:
+            if isinstance(presentation, Mapping) and ENVELOPED_PRESENTATION in _types(presentation):
+                token = enveloped_presentation_token(presentation)
+                return self._jwt_presentation(token, challenge, domain)
             document = check_presentation(presentation)
         except CredentialError as exc:
             result.fail("structure", exc)
@@ -253,7 +278,18 @@ class Verifier:
         result.passed("structure")
         if not self._terms(document, result):
             return result
-        if "proof" in document or challenge is not None or domain is not None:
+        holder = holder_id(document)
+        if "proof" not in document and holder is not None:
+            # VC DM 2.0 §4.13: the holder is known from the securing mechanism; a
+            # holder member nobody signed is a claim anyone could have written.
+            result.fail(
+                "proof",
+                UnsignedHolder(
+                    f"the presentation names {holder[:200]} as its holder but has no proof: "
+                    "an unsigned holder claim"
+                ),
+            )
+        elif "proof" in document or challenge is not None or domain is not None:
             proofs = verify_proof(
                 document,
                 resolver=self._resolver,
@@ -262,7 +298,6 @@ class Verifier:
                 domain=domain,
             )
             result.merge(proofs)
-            holder = holder_id(document)
             for proof in proofs.details.get("proofs", []):
                 if holder is not None and _did_of(proof["verificationMethod"]) != holder:
                     result.fail(
@@ -272,6 +307,8 @@ class Verifier:
                             f"not by its holder {holder}"
                         ),
                     )
+            if holder is not None and not result.errors:
+                result.details["holder"] = holder  # proven: every proof is the holder's
         for index, credential in enumerate(credentials_of(document)):
             inner = self.verify_credential(credential)
             result.merge(inner, prefix=f"verifiableCredential[{index}].")

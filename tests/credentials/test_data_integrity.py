@@ -26,6 +26,7 @@ from did_registry.dispatch import DispatchingResolver
 from did_registry.resolution import ResolutionOptions, ResolutionResult
 
 NOW = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp())
+DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
 CREATED = datetime(2025, 5, 31, 12, 0, 0, tzinfo=UTC)
 
 
@@ -118,7 +119,20 @@ def test_add_proof_by_name_or_instance(
     options = ProofOptions(created=datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC))
     by_name = add_proof(document, suite="eddsa-rdfc-2022", key=vector_key, options=options)
     by_instance = add_proof(document, suite=EddsaRdfc2022(), key=vector_key, options=options)
-    assert by_name == by_instance == vector_b1["signedDocument"]
+    # The proof records the @context it was signed under (vc-di-eddsa §3.3.1 step 2); the
+    # signature is the vector's, and without the record the whole document is.
+    expected = copy.deepcopy(vector_b1["signedDocument"])
+    expected["proof"] = {"@context": document["@context"], **expected["proof"]}
+    assert by_name == by_instance == expected
+    assert next(iter(by_name["proof"])) == "@context"
+    bare = add_proof(
+        document, suite="eddsa-rdfc-2022", key=vector_key, options=options, record_context=False
+    )
+    assert bare == vector_b1["signedDocument"]
+    assert check(by_name, key_resolver).verified and check(bare, key_resolver).verified
+    # Issue 9 item 7: a context appended after signing (see test_proof_sets).
+    appended = {**by_name, "@context": [*document["@context"], DATA_INTEGRITY_V2]}
+    assert codes(check(appended, key_resolver)) == ["SIGNED_CONTEXT_MISMATCH_ERROR"]
     assert document == original  # the input is not changed
     assert set(SUITES) == {"eddsa-rdfc-2022"}
     with pytest.raises(UnsupportedAlgorithm, match="'ecdsa-rdfc-2019' is not supported"):
@@ -159,11 +173,14 @@ def test_proof_set(
     ]
     assert result.document == vector_b1["unsecuredDocument"]
     # Every proof of a set must verify (Data Integrity §4.5).
-    once["proof"][1]["proofValue"] = once["proof"][0]["proofValue"]
+    once["proof"][1]["proofValue"] = "z" + once["proof"][0]["proofValue"][:0:-1]
     broken = check(once, key_resolver)
     assert not broken.verified and broken.checks == ["proof"]
     assert codes(broken) == ["CRYPTOGRAPHIC_SECURITY_ERROR"]
     assert broken.document is None
+    # Issue 9 item 6: a set holds each proof once (§2.1.1; see test_proof_sets).
+    twice = {**once, "proof": [once["proof"][0], copy.deepcopy(once["proof"][0])]}
+    assert codes(check(twice, key_resolver)) == ["DUPLICATE_PROOF_ERROR"]
 
 
 # -- verify_proof -------------------------------------------------------------------------

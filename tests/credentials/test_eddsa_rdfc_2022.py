@@ -167,17 +167,23 @@ def test_malformed_proof_values(vector_b1: dict[str, Any], value: Any, message: 
         )
 
 
-def test_proof_context_must_be_the_documents(vector_b1: dict[str, Any]) -> None:
+def test_the_documents_context_must_start_with_the_proofs(vector_b1: dict[str, Any]) -> None:
+    """vc-di-eddsa §3.3.2 step 4: the document's @context starts with the proof's, in order.
+    (A document listing more than any proof of its set is refused by data_integrity.)"""
     proof = dict(vector_b1["signedDocument"]["proof"])
     key = vector_verification_key(vector_b1)
-    SUITE.verify_proof(
-        vector_b1["unsecuredDocument"],
-        {**proof, "@context": vector_b1["unsecuredDocument"]["@context"]},
-        key,
-    )
-    other = {**proof, "@context": ["https://www.w3.org/ns/credentials/v2"]}
-    with pytest.raises(ProofError, match="@context differs"):
-        SUITE.verify_proof(vector_b1["unsecuredDocument"], other, key)
+    document = vector_b1["unsecuredDocument"]
+    SUITE.verify_proof(document, {**proof, "@context": document["@context"]}, key)
+    SUITE.verify_proof(document, {**proof, "@context": document["@context"][:1]}, key)
+    for other in (
+        list(reversed(document["@context"])),
+        [*document["@context"], "https://w3id.org/notary-hub/v1"],
+        ["https://w3id.org/notary-hub/v1"],
+        [],
+    ):
+        with pytest.raises(ProofError, match="@context differs") as caught:
+            SUITE.verify_proof(document, {**proof, "@context": other}, key)
+        assert caught.value.code == "SIGNED_CONTEXT_MISMATCH_ERROR"
 
 
 @pytest.mark.parametrize(
@@ -278,6 +284,25 @@ def test_notary_signs_and_verifies(notary_world: NotaryWorld) -> None:
     assert result.verified, result.errors
     assert result.details["proofs"][0]["verificationMethod"].endswith("#delegate-1")
     assert result.document == deposit_credential(notary_world)
+
+
+def test_a_context_appended_after_signing_is_refused(notary_world: NotaryWorld) -> None:
+    """Issue 9 item 7. The Data Integrity context changes no statement of the credential, so
+    its canonical N-Quads and the signature stay the same; the proof records the @context it
+    was signed under (vc-di-eddsa §3.3.1 step 2), and the document no longer matches it."""
+    signed = sign(notary_world, deposit_credential(notary_world))
+    assert signed["proof"]["@context"] == signed["@context"]
+    appended = copy.deepcopy(signed)
+    appended["@context"].append("https://w3id.org/security/data-integrity/v2")
+    unsecured = {k: v for k, v in appended.items() if k != "proof"}
+    assert SUITE.transformation(unsecured, signed["proof"]) == SUITE.transformation(
+        deposit_credential(notary_world), signed["proof"]
+    )  # why the signature alone cannot tell
+    result = verify(notary_world, appended)
+    assert [(p.check, p.code) for p in result.errors] == [
+        ("proof", "SIGNED_CONTEXT_MISMATCH_ERROR")
+    ]
+    assert result.document is None
 
 
 def test_signed_before_rotation_verifies_after_it(notary_world: NotaryWorld) -> None:

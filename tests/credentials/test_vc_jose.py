@@ -27,7 +27,10 @@ from credentials.jose_algorithms import ALGORITHMS, SECP256K1_ORDER, SigningKey
 from credentials.jose_key_cache import KeyCache
 from credentials.jws_compact import MAX_TOKEN_LENGTH, serialize, signing_input
 from credentials.vc_jose import (
+    EnvelopeError,
     enveloped_credential,
+    enveloped_presentation_token,
+    enveloped_token,
     sign_credential_jwt,
     sign_presentation_jwt,
     verify_credential_jwt,
@@ -562,6 +565,72 @@ def test_the_presentation_must_be_signed_by_its_holder(world: NotaryWorld) -> No
     }
     token = forge(header(holder, typ="vp+jwt", cty="vp"), not_jwt, holder)
     rejected(verify_presentation_jwt(token, resolver=world.resolver), PARSING)
+
+
+ENVELOPE = "ENVELOPE_EXTRA_PROPERTY_ERROR"
+
+
+def test_an_envelope_carries_nothing_beside_its_token(world: NotaryWorld) -> None:
+    """Issue 9 item 4: VC DM 2.0 §4.13.1 / §4.13.2, an enveloped credential or presentation
+    is @context, id and type; claims beside the token are signed by no one."""
+    holder, issuer = ed25519_did_key(), ed25519_did_key()
+    token = issue(issuer)
+    dressed = {
+        **enveloped_credential(token),
+        "issuer": "did:example:mallory",
+        "credentialSubject": {"id": "did:example:mallory", "name": "Mallory"},
+    }
+    with pytest.raises(EnvelopeError, match="credentialSubject, issuer") as caught:
+        enveloped_token(dressed)
+    assert caught.value.code == ENVELOPE
+    assert enveloped_token(enveloped_credential(token)) == token
+    with pytest.raises(EnvelopeError):  # the signer refuses to sign what no verifier accepts
+        sign_presentation_jwt(
+            {**presentation(holder.did), "verifiableCredential": [dressed]},
+            key=holder.key,
+            kid=holder.kid,
+            alg="EdDSA",
+        )
+    # A holder signing a vp+jwt over the dressed envelope: the holder's signature does not
+    # make the issuer say what sits beside its token.
+    payload = {**presentation(holder.did), "verifiableCredential": [dressed]}
+    forged = forge(header(holder, typ="vp+jwt", cty="vp"), payload, holder)
+    result = verify_presentation_jwt(forged, resolver=world.resolver)
+    rejected(result, ENVELOPE)
+    assert result.errors[0].check == "structure"
+    assert "verifiableCredential[0]" in result.errors[0].message
+
+    vp = sign_presentation_jwt(
+        presentation(holder.did, token), key=holder.key, kid=holder.kid, alg="EdDSA"
+    )
+    envelope = {
+        "@context": "https://www.w3.org/ns/credentials/v2",
+        "id": "data:application/vp+jwt," + vp,
+        "type": "EnvelopedVerifiablePresentation",
+    }
+    assert enveloped_presentation_token(envelope) == vp
+    with pytest.raises(EnvelopeError, match="holder"):
+        enveloped_presentation_token({**envelope, "holder": "did:example:mallory"})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"@context": None}, "must include"),
+        ({"@context": ["https://www.w3.org/ns/credentials/examples/v2"]}, "must include"),
+        ({"type": "VerifiableCredential"}, "must be an EnvelopedVerifiableCredential"),
+        ({"id": "data:application/vp+jwt,a.b.c"}, r"data:application/vc\+jwt, URL"),
+    ],
+    ids=["no-context", "other-context", "type", "vp-in-vc"],
+)
+def test_envelope_members_are_the_specifications(change: dict[str, Any], message: str) -> None:
+    entry = {**enveloped_credential("a.b.c"), **change}
+    entry = {k: v for k, v in entry.items() if v is not None}
+    with pytest.raises(MalformedCredential, match=message) as caught:
+        enveloped_token(entry)
+    assert caught.value.code == PARSING
+    listed = {**enveloped_credential("a.b.c"), "@context": ["https://www.w3.org/ns/credentials/v2"]}
+    assert enveloped_token(listed) == "a.b.c"
 
 
 def test_the_notary_authenticates_with_its_controller_key_only(world: NotaryWorld) -> None:

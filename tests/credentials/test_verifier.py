@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from credentials.data_integrity import SUITES, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
 from credentials.issuer import CredentialIssuer, NotarySigner
-from credentials.vc_jose import enveloped_credential, sign_credential_jwt
+from credentials.vc_jose import enveloped_credential, sign_credential_jwt, sign_presentation_jwt
 from credentials.verifier import Verifier
 from did_registry.did_key import did_key
 from tests.fixtures.notary_world import NotaryWorld
@@ -263,3 +263,129 @@ def test_oversized_and_deeply_nested_documents(
     wide = issuer.issue(unsigned(notary_world), status_purposes=()).credential
     wide["credentialSubject"]["many"] = [{"n": i} for i in range(200_000)]
     assert not verifier.verify_credential(wide).verified
+
+
+# -- issue 9, items 4-7: holes found by attacking the verifier ----------------------------
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+
+
+def holder_signed(document: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """``document`` (a presentation) signed by a fresh did:key holder, and that holder."""
+    key = Ed25519PrivateKey.generate()
+    did = did_key(ED25519_PUB, key.public_key().public_bytes_raw())
+    signing = SigningKey(f"{did}#{did.split(':')[2]}", key)
+    signed = add_proof(
+        {**document, "holder": did},
+        suite="eddsa-rdfc-2022",
+        key=signing,
+        options=ProofOptions(proof_purpose="authentication"),
+    )
+    return signed, did
+
+
+def test_an_enveloped_credential_with_claims_beside_its_token_is_refused(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
+) -> None:
+    """Item 4: VC DM 2.0 §4.13.1, the envelope is @context, id and type."""
+    enveloped = issuer.issue(
+        unsigned(notary_world), mechanism="vc+jwt", status_purposes=()
+    ).credential
+    assert verifier.verify_credential(enveloped).verified
+    dressed = {
+        **enveloped,
+        "issuer": "did:example:mallory",
+        "credentialSubject": {"id": "did:example:mallory", "title": "Not the notary's"},
+    }
+    result = verifier.verify_credential(dressed)
+    assert codes(result) == [("structure", "ENVELOPE_EXTRA_PROPERTY_ERROR")]
+    assert "the credential has credentialSubject, issuer" in result.errors[0].message
+    # Inside a presentation the holder signed: the holder's proof is not the issuer's.
+    listed = {**enveloped, "@context": [V2]}
+    presentation = {"@context": [V2], "type": ["VerifiablePresentation"]}
+    honest, _ = holder_signed({**presentation, "verifiableCredential": [listed]})
+    assert verifier.verify_presentation(honest).verified, verifier.verify_presentation(
+        honest
+    ).to_json()
+    named = {**listed, "name": "Official notary letter"}
+    signed, _ = holder_signed({**presentation, "verifiableCredential": [named]})
+    result = verifier.verify_presentation(signed)
+    assert codes(result) == [("verifiableCredential[0].structure", "ENVELOPE_EXTRA_PROPERTY_ERROR")]
+    # A bad envelope is judged as one, never read as a Data Integrity credential.
+    assert codes(verifier.verify_credential({**enveloped, "id": "urn:uuid:x"})) == [
+        ("structure", "PARSING_ERROR")
+    ]
+
+
+def test_an_enveloped_presentation_is_its_vp_jwt_and_nothing_beside(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
+) -> None:
+    """Item 4: VC DM 2.0 §4.13.2."""
+    token = issuer.issue(unsigned(notary_world), mechanism="vc+jwt", status_purposes=())
+    key = Ed25519PrivateKey.generate()
+    did = did_key(ED25519_PUB, key.public_key().public_bytes_raw())
+    vp = sign_presentation_jwt(
+        {
+            "@context": [V2],
+            "type": ["VerifiablePresentation"],
+            "holder": did,
+            "verifiableCredential": [token.credential],
+        },
+        key=key,
+        kid=f"{did}#{did.split(':')[2]}",
+        alg="EdDSA",
+        challenge="c-1",
+    )
+    envelope = {
+        "@context": V2,
+        "id": "data:application/vp+jwt," + vp,
+        "type": "EnvelopedVerifiablePresentation",
+    }
+    result = verifier.verify_presentation(envelope, challenge="c-1")
+    assert result.verified, result.to_json()
+    assert result.details["holder"] == did
+    assert codes(verifier.verify_presentation(envelope, challenge="c-2")) == [
+        ("proof", "CRYPTOGRAPHIC_SECURITY_ERROR")
+    ]
+    dressed = {**envelope, "holder": "did:example:mallory"}
+    assert codes(verifier.verify_presentation(dressed, challenge="c-1")) == [
+        ("structure", "ENVELOPE_EXTRA_PROPERTY_ERROR")
+    ]
+
+
+def test_a_holder_without_a_proof_is_an_unsigned_claim(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
+) -> None:
+    """Item 5: VC DM 2.0 §4.13, the holder is known through the securing mechanism."""
+    secured = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    presentation = {
+        "@context": [V2],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [secured],
+    }
+    anonymous = verifier.verify_presentation(presentation)
+    assert anonymous.verified and "holder" not in anonymous.details
+    claimed = verifier.verify_presentation({**presentation, "holder": notary_world.notary.did})
+    assert not claimed.verified and "holder" not in claimed.details
+    assert codes(claimed) == [("proof", "UNSIGNED_HOLDER_ERROR")]
+    assert "verifiableCredential[0].proof" in claimed.checks  # its credentials still judged
+    as_object = verifier.verify_presentation({**presentation, "holder": {"id": "did:example:h"}})
+    assert codes(as_object) == [("proof", "UNSIGNED_HOLDER_ERROR")]
+    signed, holder = holder_signed(presentation)
+    proven = verifier.verify_presentation(signed)
+    assert proven.verified and proven.details["holder"] == holder
+
+
+def test_a_repeated_proof_and_an_appended_context_are_refused(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
+) -> None:
+    """Items 6 and 7: Data Integrity §2.1.1 proof sets; vc-di-eddsa §3.3.2 step 4."""
+    secured = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    assert secured["proof"]["@context"] == secured["@context"]
+    twice = {**secured, "proof": [secured["proof"], copy.deepcopy(secured["proof"])]}
+    assert codes(verifier.verify_credential(twice)) == [("proof", "DUPLICATE_PROOF_ERROR")]
+    appended = copy.deepcopy(secured)
+    appended["@context"].append("https://www.w3.org/ns/credentials/examples/v2")
+    result = verifier.verify_credential(appended)
+    assert codes(result) == [("proof", "SIGNED_CONTEXT_MISMATCH_ERROR")]
+    assert "examples/v2" in result.errors[0].message
