@@ -62,6 +62,23 @@ class FormUpload:
     file_size: int
 
 
+def quotes_closed(header: str) -> bool:
+    """Whether every RFC 9110 §5.6.4 quoted-string in ``header`` is closed.
+
+    python-multipart keeps an unterminated value, opening quote and all, as if it
+    were the parameter: a name the client never meant is refused instead.
+    """
+    quoted = escaped = False
+    for char in header:
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+    return not quoted
+
+
 def check_file_name(name: str) -> str:
     """``name`` if it is a plain file name; :class:`InvalidFileName` says why it is not."""
     if not name or name in {".", ".."}:
@@ -210,7 +227,10 @@ class FormUploadParser:
 
     def _on_headers_finished(self) -> None:
         part = self._part
-        disposition, options = parse_options_header(part.headers.get("content-disposition"))
+        raw_disposition = part.headers.get("content-disposition", "")
+        if not quotes_closed(raw_disposition):
+            raise InvalidDeposit("Content-Disposition has an unterminated quoted string")
+        disposition, options = parse_options_header(raw_disposition)
         if disposition != b"form-data" or b"name" not in options:
             raise InvalidDeposit("every part needs Content-Disposition: form-data; name=...")
         part.name = _utf8(options[b"name"], "a part name")

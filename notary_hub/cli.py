@@ -125,7 +125,14 @@ def serve(
     if hub.embedded_chain is not None:
         out.print(f"chain JSON-RPC at http://{host}:{port}/rpc", markup=False, highlight=False)
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            create_app(hub),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+        )
     finally:
         hub.close()
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel, Field
 
 from chain_adapter.anchoring.queue import AnchorQueue, InvalidAnchorItem
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.protocol import Chain
+
+MAX_ITEM_ID = 2**63 - 1  # the id column is a signed 64-bit integer on PostgreSQL
 
 
 class EnqueueRequest(BaseModel):
@@ -48,7 +50,7 @@ def anchoring_router(queue: AnchorQueue, chain: Chain, authorised: Callable[...,
         return {"pending": queue.pending_count()}
 
     @router.get("/items/{item_id}", dependencies=[Depends(authorised)])
-    def item(item_id: int) -> dict[str, Any]:
+    def item(item_id: Annotated[int, Path(ge=1, le=MAX_ITEM_ID)]) -> dict[str, Any]:
         status = queue.status(item_id)
         receipt = queue.receipt(item_id)
         return {

@@ -1,0 +1,50 @@
+"""Security headers on every response, the hub's own and its errors alike.
+
+OWASP Secure Headers Project (https://owasp.org/www-project-secure-headers/):
+``Content-Security-Policy`` (CSP Level 3, https://www.w3.org/TR/CSP3/) with
+``frame-ancestors 'none'`` plus the legacy ``X-Frame-Options: DENY`` (RFC 7034)
+against framing; ``X-Content-Type-Options: nosniff``; ``Referrer-Policy:
+no-referrer``. The API answers JSON, so its policy allows nothing at all; only the
+interactive docs pages load Swagger UI / ReDoc, and get a policy that allows
+exactly their assets. No ``Server`` banner: uvicorn is started with
+``server_header=False`` and any banner a server adds is dropped here.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# FastAPI's docs pages load their assets from jsDelivr and run one inline script.
+DOCS_POLICY = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else API_POLICY
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = policy
+                headers["X-Frame-Options"] = "DENY"
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                del headers["server"]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
