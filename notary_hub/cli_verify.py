@@ -102,7 +102,7 @@ def _is_presentation(document: Any) -> bool:
         return isinstance(header, dict) and header.get("typ") == "vp+jwt"
     kinds = document.get("type") if isinstance(document, dict) else None
     kinds = [kinds] if isinstance(kinds, str) else kinds or []
-    return "VerifiablePresentation" in kinds
+    return "VerifiablePresentation" in kinds or "EnvelopedVerifiablePresentation" in kinds
 
 
 def _is_letter(document: Any) -> bool:

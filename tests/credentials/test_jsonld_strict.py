@@ -253,3 +253,22 @@ def test_property_accepted_odd_documents_canonicalize(
     context: list[str], members: dict[str, Any]
 ) -> None:
     _accepted_implies_canonicalizable({"@context": context, **members})
+
+
+def test_an_envelope_inside_a_presentation_may_name_its_context_as_one_url() -> None:
+    """VC-JOSE-COSE §3.1.1 writes the enveloped credential's ``@context`` as a string."""
+    envelope = {
+        "@context": CREDENTIALS_V2,
+        "id": "data:application/vc+jwt,eyJ.eyJ.sig",
+        "type": "EnvelopedVerifiableCredential",
+    }
+    presentation = {
+        "@context": [CREDENTIALS_V2],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [envelope],
+    }
+    assert check_terms(presentation) == []
+    with pytest.raises(ContextError):
+        check_terms({**presentation, "@context": CREDENTIALS_V2})  # the top level is a list
+    with pytest.raises(ContextError):
+        check_terms({**presentation, "verifiableCredential": [{**envelope, "@context": "x:y"}]})
