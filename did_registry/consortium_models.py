@@ -4,7 +4,9 @@ The chain is the authority on members, nodes and proposals (``ConsortiumRegistry
 structs, mirrored by the frozen records below); the table keeps what the chain
 does not: the organisation's certificate path (whose SHA-256 is the proposals'
 ``evidenceHash``, see :func:`did_registry.x509_checks.evidence_hash`), its DID,
-and which proposals carry the application through its two votes.
+the signed application as received (issue 9 item 10: the organisation's and its
+node's signatures, :mod:`did_registry.consortium_application`) with its nonce, and
+which proposals carry the application through its two votes.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ class ConsortiumApplication(ConsortiumBase):
     certificate_chain_pem: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of the leaf's DER
     evidence_hash: Mapped[str] = mapped_column(String(66))  # 0x + hex SHA-256 of the DER path
+    # 0x + 64 hex; None only for applications made before they were signed (migration 0006).
+    nonce: Mapped[str | None] = mapped_column(String(66), default=None)
+    # The signed application JSON as received: the applicant's own proof of its claims.
+    signed_application: Mapped[str | None] = mapped_column(Text, default=None)
     member_proposal_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     node_proposal_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     state: Mapped[ApplicationState] = mapped_column(
@@ -86,6 +92,8 @@ class ConsortiumApplication(ConsortiumBase):
         # advance() scans the open applications; apply() looks for one open per node.
         Index("ix_consortium_applications_state", "state"),
         Index("ix_consortium_applications_node", "node_address"),
+        # A signed application is accepted once per registry (replay protection).
+        Index("ix_consortium_applications_nonce", "consortium_address", "nonce", unique=True),
     )
 
 
@@ -225,6 +233,7 @@ class Application:
     node_type: NodeType
     fingerprint: str
     evidence_hash: str
+    nonce: str | None
     member_proposal_id: int | None
     node_proposal_id: int | None
     state: ApplicationState

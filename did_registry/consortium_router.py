@@ -1,12 +1,16 @@
 """HTTP for consortium membership (issue 3 §8): apply, proposals, votes, members, nodes.
 
 Thin: parsing and status codes only; the work is in :mod:`did_registry.consortium`.
-Refusals are :class:`~did_registry.errors.DidError` subclasses carrying ``code`` and
-``status_code`` (422 with the certificate check that failed, 400 for a malformed
-DID, 403 for a non-member, 404 for an unknown proposal, 409 for a conflict with
-the chain state), which the hub's error handlers turn into
-``{"error": code, "message": reason}``. Every route needs an authorised caller:
-applying and voting make the hub sign transactions.
+``POST /consortium/applications`` takes the signed application document of
+:mod:`did_registry.consortium_application` (issue 9 item 10; what
+``notary-hub consortium sign-application`` writes). Refusals are
+:class:`~did_registry.errors.DidError` subclasses carrying ``code`` and
+``status_code`` (400 for an unsigned or malformed application or DID, 422 with the
+certificate check or the signature check that failed, 403 for a non-member, 404 for
+an unknown proposal, 409 for a conflict with the chain state or a replayed nonce),
+which the hub's error handlers turn into ``{"error": code, "message": reason}``.
+Every route needs an authorised caller: applying and voting make the hub sign
+transactions.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from did_registry.consortium import ConsortiumService
+from did_registry.consortium_application import SignedApplication
 from did_registry.consortium_models import to_json
 from did_registry.x509_checks import MAX_CHAIN_PEM_BYTES
 
@@ -28,22 +33,53 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class ApplicationRequest(_Body):
-    certificate_chain: str = Field(
-        alias="certificateChain",
-        min_length=1,
-        max_length=MAX_CHAIN_PEM_BYTES,
-        description="PEM certificates, the organisation's end-entity certificate first",
+class ApplicationFields(_Body):
+    """What the applicant signed (EIP-712 ``ConsortiumApplication`` and its domain)."""
+
+    organisation: str = Field(
+        min_length=1, max_length=64, description="as the certificate names it"
     )
     did: str = Field(min_length=1, max_length=256, description="did:ethr on this chain, or did:key")
-    node_address: str = Field(alias="nodeAddress", max_length=42)
-    node_type: Literal["service", "producer"] = Field(alias="nodeType")
     organisation_address: str | None = Field(
         default=None,
         alias="organisationAddress",
         max_length=42,
         description="required with a did:key; must match the identity of a did:ethr",
     )
+    node_address: str = Field(alias="nodeAddress", max_length=42)
+    node_type: Literal["service", "producer"] = Field(alias="nodeType")
+    certificate_chain_sha256: str = Field(alias="certificateChainSha256", max_length=66)
+    chain_id: StrictInt = Field(alias="chainId")
+    consortium: str = Field(max_length=42, description="the ConsortiumRegistry address")
+    expires: StrictInt = Field(description="unix seconds")
+    nonce: str = Field(max_length=66)
+
+
+class DidProofBody(_Body):
+    verification_method: str = Field(alias="verificationMethod", max_length=512)
+    signature: str = Field(max_length=200)
+
+
+class NodeProofBody(_Body):
+    signature: str = Field(max_length=200)
+
+
+class Proofs(_Body):
+    did: DidProofBody | None = None
+    node: NodeProofBody | None = None
+
+
+class ApplicationRequest(_Body):
+    """A signed application (docs/consortium-application.md); proofs are checked, not optional."""
+
+    application: ApplicationFields
+    certificate_chain: str = Field(
+        alias="certificateChain",
+        min_length=1,
+        max_length=MAX_CHAIN_PEM_BYTES,
+        description="PEM certificates, the organisation's end-entity certificate first",
+    )
+    proofs: Proofs | None = None
 
 
 class VoteRequest(_Body):
@@ -63,13 +99,8 @@ def consortium_router(service: ConsortiumService, authorised: Callable[..., Any]
 
     @router.post("/applications", status_code=201)
     def apply(request: ApplicationRequest) -> dict[str, Any]:
-        application = service.apply(
-            request.certificate_chain.encode("utf-8"),
-            request.did,
-            request.node_address,
-            request.node_type,
-            request.organisation_address,
-        )
+        body = request.model_dump(by_alias=True, exclude_none=True)
+        application = service.apply(SignedApplication.from_json(body))
         ids = [application.member_proposal_id, application.node_proposal_id]
         return {
             "application": to_json(application),

@@ -1,9 +1,14 @@
-"""``notary-hub consortium``: apply for membership, list proposals, vote, list members, nodes.
+"""``notary-hub consortium``: sign and submit applications, list proposals, vote, list members.
 
-Each command opens the hub as ``serve`` does (creating the embedded default on
-first use) and acts as the hub's member account. Failures are one line,
-``error: <code>: <reason>``, as everywhere in the CLI; a refused certificate names
-the check that failed, and nothing is sent.
+An applicant signs its application offline with ``sign-application`` (issue 9 item
+10: its DID key and its node key sign the EIP-712 payload of
+:mod:`did_registry.consortium_application`, for the chain id and registry address
+the consortium publishes); a member's hub submits it with ``apply``. Every other
+command opens the hub as ``serve`` does (creating the embedded default on first use)
+and acts as the hub's member account. Failures are one line,
+``error: <code>: <reason>``, as everywhere in the CLI; a refused application names
+the check that failed (certificate, signature, expiry, target, nonce), and nothing
+is sent.
 
 The trusted CA roots (a PEM bundle) come from ``--trusted-ca`` or
 ``NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE``, CRLs from ``--crl`` (repeatable) or
@@ -21,13 +26,18 @@ from typing import Annotated, Any
 
 import typer
 from cryptography import x509
+from cryptography.x509.oid import NameOID
+from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
 from did_registry.consortium import ConsortiumService
+from did_registry.consortium_application import DEFAULT_LIFETIME, SignedApplication
+from did_registry.consortium_errors import MalformedApplication
 from did_registry.consortium_models import to_json
+from did_registry.consortium_signing import load_private_key, new_content, sign_application
 from did_registry.errors import DidError
-from did_registry.x509_checks import load_certificates, load_crl
+from did_registry.x509_checks import load_certificates, load_crl, parse_chain
 from notary_hub.hub import ethr_networks, open_hub
 
 consortium_app = typer.Typer(
@@ -57,8 +67,14 @@ def consortium_errors() -> Iterator[None]:
 
 @contextmanager
 def open_service(
-    trusted_ca: Path | None = None, crl_files: Sequence[Path] = (), *, need_roots: bool = False
+    trusted_ca: Path | None = None,
+    crl_files: Sequence[Path] = (),
+    *,
+    need_roots: bool = False,
+    resolve_dids: bool = False,
 ) -> Iterator[ConsortiumService]:
+    """The hub's consortium service; ``resolve_dids``: first bring the DID index up to the
+    chain (``serve`` keeps it there; a command run alone must, to judge DID keys)."""
     settings = hub_cli.load_settings()
     trusted_ca = trusted_ca or settings.consortium.trusted_ca_file
     crl_files = list(crl_files) or settings.consortium.crl_files
@@ -71,12 +87,15 @@ def open_service(
         crls = [_read_crl(path) for path in crl_files]
         hub = open_hub(settings)
         try:
+            if resolve_dids:
+                hub.indexer.catch_up()
             yield ConsortiumService(
                 hub.deployment.consortium,
                 hub.transactor,
                 hub.sessions,
                 roots,
                 crls,
+                resolver=hub.resolver,
                 networks=ethr_networks(settings, hub.chain.chain_id),
             )
         finally:
@@ -118,15 +137,89 @@ def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-@consortium_app.command("apply")
-def apply(
+@consortium_app.command("sign-application")
+def sign(
     chain: Annotated[Path, typer.Option("--chain", help="PEM certificate chain, leaf first.")],
     did: Annotated[str, typer.Option("--did", help="The organisation's did:ethr (or did:key).")],
-    node: Annotated[str, typer.Option("--node", help="Address of the node to admit.")],
+    did_key: Annotated[
+        Path, typer.Option("--did-key", help="Private key of the DID (hex, or PEM PKCS#8).")
+    ],
+    node_key: Annotated[Path, typer.Option("--node-key", help="Private key of the node (hex).")],
     node_type: Annotated[str, typer.Option("--type", help="service or producer.")],
+    chain_id: Annotated[int, typer.Option("--chain-id", help="The consortium chain's id.")],
+    consortium: Annotated[
+        str, typer.Option("--consortium", help="The ConsortiumRegistry address.")
+    ],
     organisation: Annotated[
-        str | None, typer.Option("--organisation", help="Member address (with a did:key).")
+        str | None, typer.Option("--organisation", help="Name; default: the certificate's O.")
     ] = None,
+    organisation_address: Annotated[
+        str | None, typer.Option("--organisation-address", help="Member address (did:key).")
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option("--verification-method", help="DID key id; default #controller / did:key."),
+    ] = None,
+    lifetime: Annotated[
+        int, typer.Option("--lifetime", min=60, help="Seconds the signature stays valid.")
+    ] = DEFAULT_LIFETIME,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write here (default: standard output).")
+    ] = None,
+) -> None:
+    """Sign an application with the DID key and the node key (offline; see the docs)."""
+    with consortium_errors():
+        chain_pem = chain.read_bytes()
+        signer = _key(did_key, "DID key")
+        node = _key(node_key, "node key")
+        if not isinstance(node, LocalAccount):
+            hub_cli.fail("invalid_key_file", f"the node key {node_key} must be a secp256k1 key")
+        content = new_content(
+            organisation=organisation or _organisation_of(chain_pem),
+            did=did,
+            organisation_address=organisation_address,
+            node_address=node.address,
+            node_type=node_type,
+            certificate_chain=chain_pem,
+            chain_id=chain_id,
+            consortium=consortium,
+            lifetime=lifetime,
+        )
+        signed = sign_application(
+            content, chain_pem, did_key=signer, node_key=node, verification_method=method
+        )
+        document = json.dumps(signed.to_json(), indent=2) + "\n"
+        if out is None:
+            sys.stdout.write(document)
+            return
+        out.write_text(document)
+    hub_cli.out.print(
+        f"signed the application of {content.organisation} ({did}) for node {node.address} "
+        f"on chain {chain_id}, registry {consortium}; expires {content.expires}: {out}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _key(path: Path, what: str) -> Any:
+    try:
+        return load_private_key(path.read_bytes(), what)
+    except ValueError as exc:
+        hub_cli.fail("invalid_key_file", f"{path}: {exc}")
+
+
+def _organisation_of(chain_pem: bytes) -> str:
+    names = parse_chain(chain_pem)[0].subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    if not names:
+        hub_cli.fail("invalid_application", "the certificate names no organisation: --organisation")
+    return str(names[0].value).strip()
+
+
+@consortium_app.command("apply")
+def apply(
+    application_file: Annotated[
+        Path, typer.Argument(help="Signed application (JSON, from sign-application); - for stdin.")
+    ],
     trusted_ca: Annotated[
         Path | None, typer.Option("--trusted-ca", help=f"Trusted roots (PEM); or {TRUSTED_CA_ENV}.")
     ] = None,
@@ -135,11 +228,19 @@ def apply(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check an organisation's certificate chain and propose it (and its node) to the members."""
+    """Check a signed application and propose the organisation (and its node) to the members."""
     with consortium_errors():
-        chain_pem = chain.read_bytes()
-    with open_service(trusted_ca, crl or (), need_roots=True) as service, consortium_errors():
-        application = service.apply(chain_pem, did, node, node_type, organisation)
+        text = sys.stdin.read() if str(application_file) == "-" else application_file.read_text()
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MalformedApplication(f"{application_file} is not JSON: {exc}") from None
+        signed = SignedApplication.from_json(document)
+    with (
+        open_service(trusted_ca, crl or (), need_roots=True, resolve_dids=True) as service,
+        consortium_errors(),
+    ):
+        application = service.apply(signed)
     body = to_json(application)
     if as_json:
         sys.stdout.write(json.dumps(body, indent=2) + "\n")

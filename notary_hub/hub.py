@@ -231,6 +231,7 @@ def open_hub(settings: Settings) -> Hub:
             sessions,
             settings.consortium.trusted_ca_file,
             settings.consortium.crl_files,
+            resolver=resolver,
             networks=ethr_networks(settings, chain.chain_id),
         )
     except Exception:

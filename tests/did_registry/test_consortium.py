@@ -1,7 +1,9 @@
 """Consortium membership end to end: the embedded chain, the deployed contracts, a real database.
 
 The hub's node account founds the consortium (``deploy_all``); organisations B and
-C apply with certificates from a CA made in ``test_x509_checks``; members vote
+C apply with certificates from a CA made in ``test_x509_checks``, each application
+signed by the organisation's DID key and its node key (B a did:ethr, C an Ed25519
+did:key) and checked through a real DID resolver walking the chain; members vote
 from their own accounts; an admitted Service node anchors, and stops being able
 to once its member is voted out. Every refusal is checked to have sent nothing:
 the senders' nonces and the block height do not move.
@@ -27,7 +29,9 @@ from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.errors import CallReverted
 from chain_adapter.transactor import Transactor
 from did_registry import errors
+from did_registry.chain_walker import ChainWalkerSource
 from did_registry.consortium import ConsortiumService, service_from_files
+from did_registry.consortium_application import SignedApplication
 from did_registry.consortium_models import (
     ApplicationState,
     ConsortiumApplication,
@@ -35,11 +39,16 @@ from did_registry.consortium_models import (
     ProposalKind,
     to_json,
 )
+from did_registry.consortium_signing import DidSigningKey
+from did_registry.did_key import DidKeyResolver
+from did_registry.dispatch import DispatchingResolver
+from did_registry.ethr_resolver import EthrResolver
+from tests.did_registry.application_support import ed25519_did, make_application
 from tests.did_registry.test_x509_checks import NOW, Pki, issue, make_crl, make_pki
 
 CHAIN_ID = 0x539
 FUNDS = 10**24
-DID_KEY = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+DID_KEY, DID_KEY_SECRET = ed25519_did()  # organisation C's
 
 
 @dataclass
@@ -50,6 +59,7 @@ class World:
     sessions: sessionmaker[Session]
     pki: Pki
     accounts: dict[str, LocalAccount]
+    resolver: DispatchingResolver
 
     def transactor(self, name: str) -> Transactor:
         return Transactor(self.chain, self.accounts[name], receipt_timeout=30, poll_interval=0.02)
@@ -62,6 +72,36 @@ class World:
 
     def did(self, name: str) -> str:
         return f"did:ethr:{hex(CHAIN_ID)}:{self.address(name)}"
+
+    def application(
+        self,
+        organisation: str,
+        did: str,
+        node: str,
+        node_type: str | int | NodeType,
+        organisation_address: str | None = None,
+        *,
+        chain_pem: bytes | None = None,
+        signer: DidSigningKey | None = None,
+        node_address: str | None = None,
+        **fields: object,
+    ) -> SignedApplication:
+        """``organisation``'s application for node account ``node``, signed by the DID's
+        key (``did`` an account name: its did:ethr; DID_KEY: C's key) and the node's."""
+        if not did.startswith("did:"):
+            signer = signer or self.accounts[did]
+            did = self.did(did)
+        return make_application(
+            chain_pem if chain_pem is not None else self.chain_for(organisation),
+            organisation=organisation,
+            did=did,
+            did_key=signer or (DID_KEY_SECRET if did == DID_KEY else self.accounts["b"]),
+            node_key=self.accounts[node],
+            node_type=node_type,
+            organisation_address=organisation_address,
+            node_address=node_address,
+            **{"chain_id": CHAIN_ID, "consortium": self.deployment.consortium.address, **fields},  # type: ignore[arg-type]
+        )
 
     def activity(self) -> tuple[int, ...]:
         """Block height and every account's nonce: unchanged means nothing was sent."""
@@ -87,9 +127,12 @@ def world(tmp_path: Path, sessions: sessionmaker[Session]) -> Iterator[World]:
     hub = Transactor(chain, accounts["hub"], receipt_timeout=30, poll_interval=0.02)
     deployment = deploy_all(hub, organisation_name="Founding Notary")
     pki = make_pki()
-    service = ConsortiumService(deployment.consortium, hub, sessions, pki.roots)
+    walker = ChainWalkerSource(chain, deployment.did_registry.address)
+    ethr = EthrResolver({CHAIN_ID: walker}, names={"notary": CHAIN_ID})
+    resolver = DispatchingResolver({"ethr": ethr, "key": DidKeyResolver()})
+    service = ConsortiumService(deployment.consortium, hub, sessions, pki.roots, resolver=resolver)
     try:
-        yield World(chain, deployment, service, sessions, pki, accounts)
+        yield World(chain, deployment, service, sessions, pki, accounts, resolver)
     finally:
         chain.close()
 
@@ -99,9 +142,7 @@ def test_admission_by_vote_from_one_to_three_members(world: World) -> None:
     assert [m.address for m in service.members()] == [hub]
 
     # B applies; the hub proposes B as a member, with the certificate path as evidence.
-    app = service.apply(
-        world.chain_for("Org B"), world.did("b"), world.address("node_b"), "service"
-    )
+    app = service.apply(world.application("Org B", "b", "node_b", "service"))
     assert (app.state, app.member_proposal_id, app.node_proposal_id) == (
         ApplicationState.MEMBER_PROPOSED,
         1,
@@ -145,7 +186,7 @@ def test_admission_by_vote_from_one_to_three_members(world: World) -> None:
 
     # C applies with a did:key (so with an explicit address) for a Producer node.
     c_app = service.apply(
-        world.chain_for("Org C"), DID_KEY, world.address("node_c"), "producer", world.address("c")
+        world.application("Org C", DID_KEY, "node_c", "producer", world.address("c"))
     )
     assert not service.vote(c_app.member_proposal_id or 0, True).executed  # 1 of 2
     assert service.vote(c_app.member_proposal_id or 0, True, world.transactor("b")).executed
@@ -194,9 +235,7 @@ def test_admission_by_vote_from_one_to_three_members(world: World) -> None:
 
 
 def test_evidence_hash_is_the_stored_path(world: World) -> None:
-    app = world.service.apply(
-        world.chain_for("Org B"), world.did("b"), world.address("node_b"), NodeType.PRODUCER
-    )
+    app = world.service.apply(world.application("Org B", "b", "node_b", NodeType.PRODUCER))
     from did_registry.x509_checks import evidence_hash, load_certificates
 
     path = load_certificates(app.certificate_chain_pem.encode())
@@ -207,9 +246,7 @@ def test_evidence_hash_is_the_stored_path(world: World) -> None:
 
 
 def test_rejected_application(world: World) -> None:
-    app = world.service.apply(
-        world.chain_for("Org B"), world.did("b"), world.address("node_b"), "service"
-    )
+    app = world.service.apply(world.application("Org B", "b", "node_b", "service"))
     outcome = world.service.vote(app.member_proposal_id or 0, False)
     assert outcome.rejected and not outcome.executed
     assert world.service.application(app.id).state is ApplicationState.REJECTED
@@ -235,8 +272,9 @@ def test_bad_certificates_send_nothing(world: World) -> None:
     ]
     before = world.activity()
     for chain_pem, error in cases:
+        application = world.application("Org B", "b", "node_b", "service", chain_pem=chain_pem)
         with pytest.raises(error) as info:
-            world.service.apply(chain_pem, world.did("b"), world.address("node_b"), "service")
+            world.service.apply(application)
         assert info.value.status_code == 422
     assert world.activity() == before
     assert world.service.applications() == []
@@ -270,17 +308,25 @@ def test_bad_applications_send_nothing(
     did = did.format(b=world.address("b"), did_b=world.did("b"), did_hub=world.did("hub"))
     node_address = {"zero": "0x" + "00" * 20, "0x1234": "0x1234"}.get(node) or world.address(node)
     org_address = world.address(organisation) if organisation else None
+    signer = world.accounts["hub"] if did == world.did("hub") else None
+    application = world.application(
+        "Org B",
+        did,
+        "node_b" if node in ("zero", "0x1234") else node,
+        node_type,
+        org_address,
+        signer=signer,
+        node_address=node_address,
+    )
     before = world.activity()
     with pytest.raises(error, match=match):
-        world.service.apply(world.chain_for("Org B"), did, node_address, node_type, org_address)
+        world.service.apply(application)
     assert world.activity() == before
     assert world.service.applications() == []
 
 
 def test_existing_member_adds_a_node_directly(world: World) -> None:
-    app = world.service.apply(
-        world.chain_for("Founding Notary"), world.did("hub"), world.address("node_b"), "producer"
-    )
+    app = world.service.apply(world.application("Founding Notary", "hub", "node_b", "producer"))
     assert (app.state, app.member_proposal_id) == (ApplicationState.NODE_PROPOSED, None)
     assert world.service.vote(app.node_proposal_id or 0, True).executed
     assert world.service.application(app.id).state is ApplicationState.ADMITTED
@@ -288,12 +334,10 @@ def test_existing_member_adds_a_node_directly(world: World) -> None:
 
 def test_one_open_application_per_node_and_no_double_votes(world: World) -> None:
     service = world.service
-    app = service.apply(
-        world.chain_for("Org B"), world.did("b"), world.address("node_b"), "service"
-    )
+    app = service.apply(world.application("Org B", "b", "node_b", "service"))
     before = world.activity()
     with pytest.raises(errors.ConsortiumError, match=f"application {app.id} .* still open"):
-        service.apply(world.chain_for("Org C"), world.did("c"), world.address("node_b"), "service")
+        service.apply(world.application("Org C", "c", "node_b", "service"))
     with pytest.raises(errors.UnknownProposal):
         service.vote(99, True)
     assert world.activity() == before
@@ -309,9 +353,7 @@ def test_one_open_application_per_node_and_no_double_votes(world: World) -> None
 
 def test_a_submission_interrupted_by_a_crash_is_reconciled(world: World) -> None:
     """The row is written before the proposal is sent; advance() adopts the proposal."""
-    app = world.service.apply(
-        world.chain_for("Org B"), world.did("b"), world.address("node_b"), "service"
-    )
+    app = world.service.apply(world.application("Org B", "b", "node_b", "service"))
     with world.sessions() as session, session.begin():
         row = session.get(ConsortiumApplication, app.id)
         assert row is not None
@@ -325,6 +367,7 @@ def test_a_submission_interrupted_by_a_crash_is_reconciled(world: World) -> None
         world.transactor("hub"),
         world.sessions,
         world.pki.roots,
+        resolver=world.resolver,
         clock=lambda: datetime.now(UTC) + timedelta(hours=1),
     )
     with world.sessions() as session, session.begin():
@@ -345,18 +388,19 @@ def test_named_networks_of_this_chain_only(world: World) -> None:
         world.transactor("hub"),
         world.sessions,
         world.pki.roots,
+        resolver=world.resolver,
         networks={"notary": CHAIN_ID, "mainnet": 1},
     )
+    b_key = world.accounts["b"]
     before = world.activity()
     with pytest.raises(errors.UnknownNetwork, match="mainnet"):
-        named.apply(world.chain_for("Org B"), f"did:ethr:{world.address('b')}",
-                    world.address("node_b"), "service")  # fmt: skip
+        named.apply(world.application("Org B", f"did:ethr:{world.address('b')}", "node_b",
+                                      "service", signer=b_key))  # fmt: skip
     assert world.activity() == before
     app = named.apply(
-        world.chain_for("Org B"),
-        f"did:ethr:notary:{world.address('b')}",
-        world.address("node_b"),
-        2,
+        world.application(
+            "Org B", f"did:ethr:notary:{world.address('b')}", "node_b", 2, signer=b_key
+        )
     )
     assert app.organisation_address == world.address("b")
 
@@ -367,13 +411,19 @@ def test_service_from_files_rereads_crls(world: World, tmp_path: Path) -> None:
     leaf = world.pki.leaf_for("node.b.example", "Org B")
     crl.write_bytes(make_crl(world.pki.inter, [leaf.cert]).public_bytes(Encoding.PEM))
     service = service_from_files(
-        world.deployment.consortium, world.transactor("hub"), world.sessions, roots, [crl]
+        world.deployment.consortium,
+        world.transactor("hub"),
+        world.sessions,
+        roots,
+        [crl],
+        resolver=world.resolver,
     )
     chain_pem = world.pki.chain(leaf, world.pki.inter)
+    application = world.application("Org B", "b", "node_b", "service", chain_pem=chain_pem)
     with pytest.raises(errors.CertificateRevoked):
-        service.apply(chain_pem, world.did("b"), world.address("node_b"), "service")
+        service.apply(application)
     crl.write_bytes(make_crl(world.pki.inter).public_bytes(Encoding.DER))  # the CA un-revoked it
-    app = service.apply(chain_pem, world.did("b"), world.address("node_b"), "service")
+    app = service.apply(application)  # a refused application used no nonce
     assert app.state is ApplicationState.MEMBER_PROPOSED
 
 
@@ -382,7 +432,11 @@ def test_unreadable_configuration_is_a_clear_error(world: World, tmp_path: Path)
     garbage.write_bytes(b"not PEM")
     with pytest.raises(errors.ConsortiumMisconfigured, match="trusted CA bundle"):
         service_from_files(
-            world.deployment.consortium, world.transactor("hub"), world.sessions, garbage
+            world.deployment.consortium,
+            world.transactor("hub"),
+            world.sessions,
+            garbage,
+            resolver=world.resolver,
         )
     roots = tmp_path / "roots.pem"
     roots.write_bytes(world.pki.root.pem)
@@ -392,9 +446,10 @@ def test_unreadable_configuration_is_a_clear_error(world: World, tmp_path: Path)
         world.sessions,
         roots,
         [tmp_path / "missing.crl"],
+        resolver=world.resolver,
     )
     before = world.activity()
     with pytest.raises(errors.ConsortiumMisconfigured, match="CRL") as info:
-        service.apply(world.chain_for("Org B"), world.did("b"), world.address("node_b"), "service")
+        service.apply(world.application("Org B", "b", "node_b", "service"))
     assert info.value.status_code == 503
     assert world.activity() == before

@@ -1,7 +1,12 @@
-"""The consortium HTTP routes over a real service: embedded chain, deployed contracts, SQLite."""
+"""The consortium HTTP routes over a real service: embedded chain, deployed contracts, SQLite.
+
+Applications are signed documents (issue 9 item 10): the organisation's did:ethr key
+and its node key sign; the service resolves the DID through a chain-walking resolver.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,13 +22,18 @@ from chain_adapter.deploy import deploy_all
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.errors import ChainError
 from chain_adapter.transactor import Transactor
+from did_registry.chain_walker import ChainWalkerSource
 from did_registry.consortium import ConsortiumService
 from did_registry.consortium_router import consortium_router
+from did_registry.did_key import DidKeyResolver
+from did_registry.dispatch import DispatchingResolver
 from did_registry.errors import DidError
+from did_registry.ethr_resolver import EthrResolver
 from notary_hub import migrate
 from notary_hub.auth import api_token_dependency
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.errors import install_error_handlers
+from tests.did_registry.application_support import make_application
 from tests.did_registry.test_x509_checks import NOW, Pki, make_pki
 
 TOKEN = "c" * 40
@@ -38,15 +48,26 @@ class Api:
     hub: LocalAccount
     org: LocalAccount
     node: LocalAccount
+    consortium: str
 
     def body(self, chain_pem: bytes | None = None, **changes: object) -> dict[str, object]:
-        body: dict[str, object] = {
-            "certificateChain": (chain_pem or self.pki.chain()).decode(),
-            "did": f"did:ethr:0x539:{self.org.address}",
-            "nodeAddress": self.node.address,
-            "nodeType": "service",
-        }
-        return {**body, **changes}
+        """A signed application; ``changes`` replace application fields (or add members)
+        after signing, as a tampering client would."""
+        signed = make_application(
+            chain_pem or self.pki.chain(),
+            organisation="Acme Notaries",
+            did=f"did:ethr:0x539:{self.org.address}",
+            did_key=self.org,
+            node_key=self.node,
+            node_type="service",
+            chain_id=0x539,
+            consortium=self.consortium,
+        ).to_json()
+        fields = {name: value for name, value in changes.items() if name != "unexpected"}
+        signed["application"] = {**signed["application"], **fields}
+        if "unexpected" in changes:
+            signed["unexpected"] = changes["unexpected"]
+        return signed
 
 
 @pytest.fixture
@@ -58,8 +79,10 @@ def api(tmp_path: Path) -> Iterator[Api]:
     transactor = Transactor(chain, hub, receipt_timeout=30, poll_interval=0.02)
     deployment = deploy_all(transactor, organisation_name="Founding Notary")
     pki = make_pki()
+    walker = ChainWalkerSource(chain, deployment.did_registry.address)
+    resolver = DispatchingResolver({"ethr": EthrResolver({0x539: walker}), "key": DidKeyResolver()})
     service = ConsortiumService(
-        deployment.consortium, transactor, session_factory(engine), pki.roots
+        deployment.consortium, transactor, session_factory(engine), pki.roots, resolver=resolver
     )
     app = FastAPI()
     install_error_handlers(app)
@@ -68,7 +91,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
     app.include_router(consortium_router(service, api_token_dependency([TOKEN])))
     try:
         with TestClient(app) as client:
-            yield Api(client, chain, pki, hub, org, node)
+            yield Api(client, chain, pki, hub, org, node, deployment.consortium.address)
     finally:
         chain.close()
         engine.dispose()
@@ -174,3 +197,32 @@ def test_vote_and_removal_errors(api: Api) -> None:
     assert "not a consortium member" in response.json()["message"]
     response = client.post("/consortium/members/0x1234/removal", headers=AUTH)
     assert response.status_code == 422
+
+
+def test_what_an_application_must_prove_is_checked_before_anything_is_sent(api: Api) -> None:
+    height = api.chain.block_number()
+    signed = api.body()
+    unsigned = {**signed, "proofs": {"node": signed["proofs"]["node"]}}  # type: ignore[index]
+    cases: list[tuple[dict[str, object], int, str]] = [
+        ({key: value for key, value in signed.items() if key != "proofs"}, 400,
+         "applicationUnsigned"),
+        (unsigned, 400, "applicationUnsigned"),
+        (api.body(nodeType="producer"), 422, "applicationSignatureInvalid"),  # altered
+        (api.body(expires=int(time.time()) - 1), 422, "applicationExpired"),
+        (api.body(chainId=1), 422, "applicationWrongDomain"),
+        (api.body(organisation="Evil Corp"), 422, "organisationMismatch"),
+        (api.body(nonce="0x" + "AB" * 32), 400, "applicationMalformed"),
+    ]  # fmt: skip
+    for body, status, error in cases:
+        response = api.client.post("/consortium/applications", json=body, headers=AUTH)
+        assert (response.status_code, response.json()["error"]) == (status, error), response.text
+    assert api.client.get("/consortium/proposals", headers=AUTH).json() == {"proposals": []}
+    assert api.client.get("/consortium/applications", headers=AUTH).json() == {"applications": []}
+    assert api.chain.block_number() == height
+
+    # Accepted once; the same document again is a replay.
+    assert api.client.post("/consortium/applications", json=signed, headers=AUTH).status_code == 201
+    response = api.client.post("/consortium/applications", json=signed, headers=AUTH)
+    assert (response.status_code, response.json()["error"]) == (409, "applicationReplayed")
+    proposals = api.client.get("/consortium/proposals", headers=AUTH).json()["proposals"]
+    assert len(proposals) == 1

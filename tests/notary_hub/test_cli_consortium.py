@@ -1,7 +1,9 @@
 """``notary-hub consortium`` in-process (CliRunner) on an embedded-default hub in a tmp directory.
 
 Every command opens the hub from the environment as the real CLI does; the
-sub-app is mounted here as ``cli.py`` will mount it. Failures must be one
+sub-app is mounted here as ``cli.py`` mounts it (with ``chain info``, where an
+applicant reads the chain id and registry address it signs for). Applications are
+signed with ``sign-application`` from key files. Failures must be one
 ``error: <code>: <reason>`` line on stderr with exit 1, and a refused application
 must leave the chain without any proposal.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,13 +23,17 @@ import pytest
 import typer
 from cryptography.hazmat.primitives.serialization import Encoding
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
+from notary_hub.cli import chain_app
 from notary_hub.cli_consortium import TRUSTED_CA_ENV, consortium_app
+from tests.did_registry.application_support import make_application
 from tests.did_registry.test_x509_checks import NOW, Pki, make_crl, make_pki
 
 app = typer.Typer()
 app.add_typer(consortium_app, name="consortium")
+app.add_typer(chain_app, name="chain")
 
 
 @dataclass
@@ -34,11 +41,41 @@ class Cli:
     runner: CliRunner
     workdir: Path
     pki: Pki
-    org: str
-    node: str
+    org_key: LocalAccount
+    node_key: LocalAccount
+
+    @property
+    def org(self) -> str:
+        return str(self.org_key.address)
+
+    @property
+    def node(self) -> str:
+        return str(self.node_key.address)
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> Any:
         return self.runner.invoke(app, ["consortium", *args], env=env, catch_exceptions=False)
+
+    def target(self) -> tuple[int, str]:
+        """The chain id and registry address an applicant signs for (``chain info``)."""
+        assert self.run("members").exit_code == 0  # the hub exists, its contracts deployed
+        result = self.runner.invoke(app, ["chain", "info", "--json"], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        info = json.loads(result.stdout)
+        return info["chainId"], info["contracts"]["ConsortiumRegistry"]
+
+    def sign(self, chain_file: str, did: str, *extra: str, name: str = "application") -> str:
+        """``sign-application`` with the organisation's and the node's key files."""
+        chain_id, registry = self.target()
+        did_key = self.write("org.key", self.org_key.key.hex().encode())
+        node_key = self.write("node.key", ("0x" + self.node_key.key.hex()).encode())
+        out = str(self.workdir / f"{name}.json")
+        result = self.run(
+            "sign-application", "--chain", chain_file, "--did", did, "--did-key", did_key,
+            "--node-key", node_key, "--chain-id", str(chain_id), "--consortium", registry,
+            "--out", out, *extra,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        return out
 
     def json(self, *args: str) -> Any:
         result = self.run(*args, "--json")
@@ -66,8 +103,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
             monkeypatch.delenv(name)
     monkeypatch.setenv("NOTARY_HUB_DATA_DIR", str(tmp_path / "data"))
     pki = make_pki()
-    org, node = Account.create().address, Account.create().address
-    yield Cli(CliRunner(), tmp_path, pki, org, node)
+    yield Cli(CliRunner(), tmp_path, pki, Account.create(), Account.create())
 
 
 def test_apply_vote_and_list(cli: Cli) -> None:
@@ -76,12 +112,19 @@ def test_apply_vote_and_list(cli: Cli) -> None:
     roots = cli.write("roots.pem", cli.pki.root.pem)
     chain = cli.write("chain.pem", cli.pki.chain())
     did = f"did:ethr:0x539:{cli.org}"
-    apply = ("apply", "--chain", chain, "--did", did, "--node", cli.node, "--type", "service")
+    signed = cli.sign(chain, did, "--type", "service")
+    document = json.loads(Path(signed).read_text())
+    assert document["application"]["organisation"] == "Acme Notaries"  # the certificate's O
+    assert document["application"]["nodeAddress"] == cli.node
+    assert set(document["proofs"]) == {"did", "node"}
 
-    result = cli.run(*apply, env={TRUSTED_CA_ENV: roots})
+    result = cli.run("apply", signed, env={TRUSTED_CA_ENV: roots})
     assert result.exit_code == 0, result.stderr
     assert "member_proposed, proposal 1; evidence 0x" in result.stdout
     assert "Acme Notaries" in result.stdout
+    # The same signed application again: its nonce is spent, whatever became of it.
+    line = cli.error("apply", signed, env={TRUSTED_CA_ENV: roots})
+    assert line.startswith("error: applicationReplayed: ")
 
     proposals = cli.run("proposals")
     assert proposals.exit_code == 0
@@ -117,33 +160,96 @@ def test_refusals_are_one_line_and_send_nothing(cli: Cli) -> None:
     chain = cli.write("chain.pem", pki.chain())
     bad_chain = cli.write("expired.pem", pki.chain(expired, pki.inter))
     did = f"did:ethr:0x539:{cli.org}"
+    good = cli.sign(chain, did, "--type", "service", name="good")
+    with_roots = ("--trusted-ca", roots)
 
-    def apply(chain_file: str, did: str = did, *extra: str) -> list[str]:
-        return ["apply", "--chain", chain_file, "--did", did, "--node", cli.node, *extra]
-
-    line = cli.error(*apply(chain, did, "--type", "service"))
+    line = cli.error("apply", good)
     assert line.startswith("error: no_trusted_roots: ")
-    with_roots = ("--type", "service", "--trusted-ca", roots)
-    line = cli.error(*apply(bad_chain, did, *with_roots))
+    line = cli.error("apply", cli.sign(bad_chain, did, "--type", "service"), *with_roots)
     assert line.startswith("error: certificateExpired: ")
     assert "CN=old" in line
-    line = cli.error(*apply(chain, "did:ethr:0x539:0xnope", *with_roots))
+    line = cli.error("apply", unsignable(cli, chain, "did:ethr:0x539:0xnope"), *with_roots)
     assert line.startswith("error: invalidDid: ")
-    line = cli.error(*apply(chain, did, "--type", "validator", "--trusted-ca", roots))
+    line = cli.error("apply", cli.sign(chain, did, "--type", "validator"), *with_roots)
     assert line.startswith("error: invalidApplication: ")
-    line = cli.error(*apply(str(cli.workdir / "missing.pem"), did, *with_roots))
+    line = cli.error("apply", str(cli.workdir / "missing.json"), *with_roots)
     assert line.startswith("error: FileNotFoundError: ")
-    line = cli.error(*apply(chain, did, "--type", "service", "--trusted-ca", chain + "x"))
+    line = cli.error("apply", good, "--trusted-ca", chain + "x")
     assert line.startswith("error: FileNotFoundError: ")
     crl = cli.write("inter.crl", make_crl(pki.inter, [pki.leaf.cert]).public_bytes(Encoding.DER))
-    line = cli.error(*apply(chain, did, *with_roots, "--crl", crl))
+    line = cli.error("apply", good, *with_roots, "--crl", crl)
     assert line.startswith("error: certificateRevoked: ")
-    line = cli.error(*apply(chain, did, *with_roots, "--crl", chain))
+    line = cli.error("apply", good, *with_roots, "--crl", chain)
     assert line.startswith("error: invalid_crl: ")
     garbage = cli.write("garbage.pem", b"not a bundle")
-    line = cli.error(*apply(chain, did, "--type", "service", "--trusted-ca", garbage))
+    line = cli.error("apply", good, "--trusted-ca", garbage)
     assert line.startswith("error: invalid_trusted_ca: ")
+
+    # What an applicant must prove, refused before anything is recorded or sent.
+    document = json.loads(Path(good).read_text())
+    unsigned = cli.write("unsigned.json", json.dumps({**document, "proofs": {}}).encode())
+    assert cli.error("apply", unsigned, *with_roots).startswith("error: applicationUnsigned: ")
+    tampered = json.loads(Path(good).read_text())
+    tampered["application"]["nodeType"] = "producer"
+    forged = cli.write("tampered.json", json.dumps(tampered).encode())
+    line = cli.error("apply", forged, *with_roots)
+    assert line.startswith("error: applicationSignatureInvalid: ")
+    other_chain = ("--chain-id", "1", "--organisation-address", cli.org)  # signed for chain 1
+    line = cli.error("apply", cli.sign(chain, did, "--type", "service", *other_chain), *with_roots)
+    assert line.startswith("error: applicationWrongDomain: ")
+    line = cli.error(
+        "apply", cli.sign(chain, did, "--type", "service", "--organisation", "Evil Corp"),
+        *with_roots,
+    )  # fmt: skip
+    assert line.startswith("error: organisationMismatch: ")
+    assert cli.error("apply", cli.write("x.json", b"{"), *with_roots).startswith(
+        "error: applicationMalformed: "
+    )
+    assert cli.error("apply", expired_application(cli, chain, did), *with_roots).startswith(
+        "error: applicationExpired: "
+    )
+    bad_key = cli.write("bad.key", b"not a key")
+    line = cli.error(
+        "sign-application", "--chain", chain, "--did", did, "--did-key", bad_key,
+        "--node-key", bad_key, "--type", "service", "--chain-id", "1337",
+        "--consortium", "0x" + "11" * 20,
+    )  # fmt: skip
+    assert line.startswith("error: invalid_key_file: ")
+    assert "not a key" not in line  # a key file's content is never echoed
 
     assert cli.json("proposals") == {"proposals": []}
     assert cli.json("applications") == {"applications": []}
     assert cli.run("vote", "1").exit_code == 2  # --yes or --no is required
+
+
+def unsignable(cli: Cli, chain_file: str, did: str) -> str:
+    """An application whose DID cannot even be parsed (sign-application would refuse it)."""
+    chain_id, registry = cli.target()
+    application = make_application(
+        Path(chain_file).read_bytes(),
+        organisation="Acme Notaries",
+        did=did,
+        did_key=cli.org_key,
+        node_key=cli.node_key,
+        node_type="service",
+        chain_id=chain_id,
+        consortium=registry,
+        organisation_address=cli.org,
+    )
+    return cli.write("unsignable.json", json.dumps(application.to_json()).encode())
+
+
+def expired_application(cli: Cli, chain_file: str, did: str) -> str:
+    chain_id, registry = cli.target()
+    application = make_application(
+        Path(chain_file).read_bytes(),
+        organisation="Acme Notaries",
+        did=did,
+        did_key=cli.org_key,
+        node_key=cli.node_key,
+        node_type="service",
+        chain_id=chain_id,
+        consortium=registry,
+        expires=int(time.time()) - 1,
+    )
+    return cli.write("expired.json", json.dumps(application.to_json()).encode())
