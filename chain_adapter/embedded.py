@@ -13,6 +13,11 @@ run the whole hub. It behaves like a single-validator consortium chain:
 
 Blocks, receipts and state live in py-evm's key-value layout (``kvstore``); a
 side table indexes logs so ``eth_getLogs`` does not replay receipt tries.
+
+One lock serialises the writer and the short reads; ``call`` and ``estimate_gas``
+never take it: they run on read-only snapshots of the store, under an optional gas
+cap and deadline (:mod:`chain_adapter.rpc_execution`), so a slow call cannot hold
+up sealing, anchoring or readiness checks.
 """
 
 from __future__ import annotations
@@ -29,39 +34,28 @@ from eth import constants as evm_constants
 from eth.abc import BlockAPI, BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
-from eth.exceptions import (
-    BlockNotFound as EvmBlockNotFound,
-)
-from eth.exceptions import (
-    CanonicalHeadNotFound,
-    HeaderNotFound,
-    Revert,
-    TransactionNotFound,
-    UnrecognizedTransactionType,
-    VMError,
-)
-from eth.vm.forks.cancun import CancunVM
-from eth.vm.spoof import SpoofTransaction
+from eth.exceptions import TransactionNotFound, UnrecognizedTransactionType
 from eth_typing import Address, BlockNumber, Hash32
-from eth_utils.address import to_canonical_address, to_checksum_address
+from eth_utils.address import to_canonical_address
 from eth_utils.exceptions import ValidationError as EthUtilsValidationError
 from eth_utils.hexadecimal import decode_hex, encode_hex
 from rlp import encode as rlp_encode
 from rlp.exceptions import DecodingError, DeserializationError
 
 from chain_adapter.errors import (
-    BlockNotFound,
-    CallReverted,
     ChainUnavailable,
     TransactionRejected,
     WrongChainId,
 )
 from chain_adapter.evm_records import (
+    INDEX_SCHEMA,
     ReceiptExtras,
     Transaction,
     build_receipt,
-    call_reverted,
     describe_transaction,
+    log_from_row,
+    log_query,
+    log_rows,
 )
 from chain_adapter.kvstore import SqliteKV, open_database
 from chain_adapter.protocol import (
@@ -73,29 +67,14 @@ from chain_adapter.protocol import (
     LogFilter,
     Receipt,
 )
+from chain_adapter.rpc_execution import DeadlineCancunVM, SnapshotCalls, resolve_header
 
 GAS_LIMIT = 30_000_000
 
-_INDEX_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS logs (
-    block_number INTEGER NOT NULL,
-    log_index INTEGER NOT NULL,
-    tx_index INTEGER NOT NULL,
-    tx_hash BLOB NOT NULL,
-    block_hash BLOB NOT NULL,
-    address BLOB NOT NULL,
-    topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB,
-    data BLOB NOT NULL,
-    PRIMARY KEY (block_number, log_index)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS logs_address ON logs (address, block_number);
-CREATE INDEX IF NOT EXISTS logs_topic0 ON logs (topic0, block_number);
-"""
-
 
 class _ConsortiumChain(MiningChain):
-    vm_configuration = ((BlockNumber(0), CancunVM),)
+    # Cancun; its executions honour a deadline when one is set (only read-only calls set one).
+    vm_configuration = ((BlockNumber(0), DeadlineCancunVM),)
 
     def create_header_from_parent(
         self, parent_header: BlockHeaderAPI, **header_params: Any
@@ -115,6 +94,8 @@ class EmbeddedChain:
         self._lock = threading.RLock()
         self._closed = False
         self._evm = chain_class(AtomicDB(self._kv))
+        path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+        self._calls = SnapshotCalls(Path(path), chain_class)
 
     @classmethod
     def open(
@@ -129,7 +110,7 @@ class EmbeddedChain:
 
         ``prefund`` only matters at genesis; an existing chain keeps its state.
         """
-        conn = open_database(Path(data_dir) / "chain.sqlite3", _INDEX_SCHEMA)
+        conn = open_database(Path(data_dir) / "chain.sqlite3", INDEX_SCHEMA)
         chain_class: type[_ConsortiumChain] = type(
             "ConsortiumChain", (_ConsortiumChain,), {"chain_id": chain_id}
         )
@@ -218,19 +199,26 @@ class EmbeddedChain:
             nonce: int = self._state(block).get_nonce(to_canonical_address(address))
             return nonce
 
-    def call(self, request: CallRequest, block: BlockId = "latest") -> bytes:
-        with self._guard(), _execution():
-            header = self._header(block)
-            tx = self._spoof(request, gas=request.gas or header.gas_limit)
-            output: bytes = self._evm.get_transaction_result(tx, header)  # type: ignore[arg-type]
-            return output
+    def call(
+        self,
+        request: CallRequest,
+        block: BlockId = "latest",
+        *,
+        gas_cap: int | None = None,
+        deadline: float | None = None,
+    ) -> bytes:
+        """Run ``request`` against the state after ``block``, on a snapshot, without the lock.
 
-    def estimate_gas(self, request: CallRequest) -> int:
-        with self._guard(), _execution():
-            header = self._evm.get_canonical_head()
-            tx = self._spoof(request, gas=header.gas_limit)
-            gas: int = self._evm.estimate_gas(tx, header)  # type: ignore[arg-type]
-            return gas
+        ``gas`` above ``gas_cap`` is clamped to it; past ``deadline`` (``time.monotonic``)
+        the execution aborts with :class:`~chain_adapter.rpc_execution.ExecutionTimeout`.
+        """
+        return self._calls.call(request, block, gas_cap=gas_cap, deadline=deadline)
+
+    def estimate_gas(
+        self, request: CallRequest, *, gas_cap: int | None = None, deadline: float | None = None
+    ) -> int:
+        """The gas ``request`` needs at the head, searched up to ``gas_cap``; as :meth:`call`."""
+        return self._calls.estimate_gas(request, gas_cap=gas_cap, deadline=deadline)
 
     def fee_params(self) -> FeeParams:
         with self._guard():
@@ -281,45 +269,12 @@ class EmbeddedChain:
 
     def get_logs(self, flt: LogFilter) -> list[Log]:
         with self._guard():
-            to_block = self._header(flt.to_block).block_number
-            clauses = ["block_number BETWEEN ? AND ?"]
-            params: list[Any] = [flt.from_block, to_block]
-            if flt.address is not None:
-                addresses = (flt.address,) if isinstance(flt.address, str) else flt.address
-                clauses.append(f"address IN ({','.join('?' * len(addresses))})")
-                params.extend(to_canonical_address(a) for a in addresses)
-            for position, topic in enumerate(flt.topics[:4]):
-                if topic is None:
-                    continue
-                options = (topic,) if isinstance(topic, str) else topic
-                clauses.append(f"topic{position} IN ({','.join('?' * len(options))})")
-                params.extend(decode_hex(t) for t in options)
-            # The clauses hold only fixed column names and '?' markers; values are bound.
-            columns = (
-                "block_number, log_index, tx_index, tx_hash, block_hash, address, "
-                "topic0, topic1, topic2, topic3, data"
-            )
-            where = " AND ".join(clauses)
-            query = f"SELECT {columns} FROM logs WHERE {where} ORDER BY block_number, log_index"  # noqa: S608
-            rows = self._conn.execute(
-                query,
-                params,
-            ).fetchall()
-        return [
-            Log(
-                address=to_checksum_address(row[5]),
-                topics=tuple(encode_hex(t) for t in row[6:10] if t is not None),
-                data=row[10],
-                block_number=row[0],
-                block_hash=encode_hex(row[4]),
-                transaction_hash=encode_hex(row[3]),
-                transaction_index=row[2],
-                log_index=row[1],
-            )
-            for row in rows
-        ]
+            query, params = log_query(flt, self._header(flt.to_block).block_number)
+            rows = self._conn.execute(query, params).fetchall()
+        return [log_from_row(row) for row in rows]
 
     def close(self) -> None:
+        self._calls.close()  # a call still running finishes on its own connection
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -388,26 +343,7 @@ class EmbeddedChain:
         self._kv.commit()
 
     def _index_logs(self, evm_block: BlockAPI) -> None:
-        receipts = evm_block.get_receipts(self._evm.chaindb)
-        rows = []
-        log_index = 0
-        pairs = zip(evm_block.transactions, receipts, strict=True)
-        for tx_index, (tx, receipt) in enumerate(pairs):
-            for log in receipt.logs:
-                topics = [t.to_bytes(32, "big") for t in log.topics] + [None] * 4
-                rows.append(
-                    (
-                        evm_block.header.block_number,
-                        log_index,
-                        tx_index,
-                        tx.hash,
-                        evm_block.header.hash,
-                        log.address,
-                        *topics[:4],
-                        log.data,
-                    )
-                )
-                log_index += 1
+        rows = log_rows(evm_block, evm_block.get_receipts(self._evm.chaindb))
         self._conn.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _tx_index(self, tx_hash: bytes) -> tuple[int, int] | None:
@@ -422,50 +358,8 @@ class EmbeddedChain:
         return self._evm.get_vm(self._header(block)).state
 
     def _header(self, block: BlockId) -> BlockHeaderAPI:
-        if block in ("latest", "pending", "safe", "finalized"):
-            return self._evm.get_canonical_head()
-        if block == "earliest":
-            block = 0
-        try:
-            if isinstance(block, int):
-                return self._evm.get_canonical_block_header_by_number(BlockNumber(block))
-            header = self._evm.get_block_header_by_hash(Hash32(decode_hex(block)))
-        except (HeaderNotFound, EvmBlockNotFound, CanonicalHeadNotFound, ValueError):
-            raise BlockNotFound(f"no block {block}") from None
-        return header
+        return resolve_header(self._evm, block)
 
     def _block(self, block: BlockId) -> BlockAPI:
         header = self._header(block)
         return self._evm.get_block_by_header(header)
-
-    def _spoof(self, request: CallRequest, *, gas: int) -> SpoofTransaction:
-        sender = (
-            to_canonical_address(request.from_address)
-            if request.from_address
-            else evm_constants.ZERO_ADDRESS
-        )
-        vm = self._evm.get_vm()
-        state = vm.state
-        unsigned = vm.create_unsigned_transaction(
-            nonce=state.get_nonce(sender),
-            gas_price=0,
-            gas=gas,
-            # py-evm spells contract creation as an empty ``to``.
-            to=to_canonical_address(request.to) if request.to else Address(b""),
-            value=request.value,
-            data=request.data,
-        )
-        return SpoofTransaction(unsigned, from_=sender)
-
-
-@contextmanager
-def _execution() -> Iterator[None]:
-    """Map py-evm's execution failures of a call or estimate to :class:`CallReverted`."""
-    try:
-        yield
-    except Revert as exc:
-        raise call_reverted(exc) from None
-    except VMError as exc:
-        raise CallReverted(f"execution failed: {exc!r}") from None
-    except EthUtilsValidationError as exc:  # e.g. a value above the sender's balance
-        raise CallReverted(f"invalid call: {exc}") from None

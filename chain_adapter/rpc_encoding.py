@@ -30,6 +30,7 @@ from chain_adapter.rpc_dispatch import InvalidParams
 BLOCK_TAGS: frozenset[str] = frozenset(get_args(BlockTag))
 UINT64_MAX = 2**64 - 1
 UINT256_MAX = 2**256 - 1
+MAX_FILTER_ITEMS = 1_000  # addresses, or options of one topic position, per eth_getLogs
 
 _QUANTITY = re.compile(r"0[xX](0|[1-9a-fA-F][0-9a-fA-F]*)")
 _DATA = re.compile(r"0[xX](?:[0-9a-fA-F]{2})*")
@@ -287,6 +288,49 @@ def parse_call_request(value: Any) -> CallRequest:
         value=0 if value.get("value") is None else parse_quantity(value["value"], "value"),
         gas=None if gas is None else parse_quantity(gas, "gas", maximum=UINT64_MAX),
     )
+
+
+def parse_slot(value: Any) -> int:
+    # Geth takes a storage key either as a quantity or as 32-byte data; so do we.
+    if isinstance(value, str) and len(value) == 66:
+        return int.from_bytes(parse_data(value, "storage slot", size=32), "big")
+    return parse_quantity(value, "storage slot")
+
+
+def parse_log_addresses(value: Any) -> str | tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_address(value)
+    if not isinstance(value, list) or len(value) > MAX_FILTER_ITEMS:
+        raise InvalidParams(
+            f"invalid address filter: expected an address or an array of at most "
+            f"{MAX_FILTER_ITEMS} addresses"
+        )
+    # An empty array filters nothing out, as in geth.
+    return tuple(parse_address(a) for a in value) or None
+
+
+def parse_topics(value: Any) -> tuple[str | tuple[str, ...] | None, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > 4:
+        raise InvalidParams("invalid topics: expected an array of at most 4 positions")
+    positions: list[str | tuple[str, ...] | None] = []
+    for index, position in enumerate(value):
+        if position is None or isinstance(position, str):
+            positions.append(None if position is None else parse_hash(position, "topic"))
+            continue
+        if not isinstance(position, list) or len(position) > MAX_FILTER_ITEMS:
+            raise InvalidParams(
+                f"invalid topics[{index}]: expected null, a topic or an array of at most "
+                f"{MAX_FILTER_ITEMS} topics"
+            )
+        options = [None if t is None else parse_hash(t, "topic") for t in position]
+        # A null or an empty array in a position matches anything there, as in geth.
+        matches_any = not options or None in options
+        positions.append(None if matches_any else tuple(o for o in options if o is not None))
+    return tuple(positions)
 
 
 def _show(value: Any) -> str:

@@ -14,11 +14,19 @@ Tags: with instant sealing there is never a pending block, and a single sealer
 finalises each block as it seals it, so ``pending``, ``safe`` and ``finalized``
 all name the latest block.
 
+Limits (issue 9, item 3; :mod:`chain_adapter.rpc_execution`): ``eth_call`` and
+``eth_estimateGas`` run with their gas clamped to :attr:`CallLimits.gas_cap`
+(geth's RPCGasCap) and abort at the request's deadline, answered ``-32000``
+``execution timeout``. A request's deadline is :attr:`CallLimits.timeout` after it
+arrives, and a batch shares it: one request buys at most that much execution time.
+
 The server is pure: it takes parsed JSON and returns JSON, and knows nothing of HTTP.
 """
 
 from __future__ import annotations
 
+import time
+from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -44,13 +52,16 @@ from chain_adapter.rpc_encoding import (
     parse_call_request,
     parse_data,
     parse_hash,
-    parse_quantity,
+    parse_log_addresses,
+    parse_slot,
+    parse_topics,
     quantity,
     render_block,
     render_log,
     render_receipt,
     render_transaction,
 )
+from chain_adapter.rpc_execution import CallLimits
 from chain_adapter.rpc_fees import (
     fee_history,
     next_base_fee,
@@ -63,7 +74,6 @@ REVERT_ERROR = 3  # geth's code for a revert that returned data
 LIMIT_EXCEEDED = -32005  # the "limit exceeded" code of EIP-1474, as Infura and others use it
 MAX_LOG_BLOCK_RANGE = 10_000
 MAX_LOG_RESULTS = 10_000
-MAX_FILTER_ITEMS = 1_000  # addresses, or options of one topic position, per eth_getLogs
 READ_ONLY_MESSAGE = "read-only; sending raw transactions is disabled by configuration"
 
 
@@ -75,12 +85,24 @@ def _client_version() -> str:
     return f"notary-hub/v{own}/embedded-py-evm"
 
 
+# The deadline of the request being handled in this context (a handler's signature
+# has room for its params only).
+_DEADLINE: ContextVar[float | None] = ContextVar("rpc_request_deadline", default=None)
+
+
 class RpcServer:
     """The JSON-RPC 2.0 dispatcher for an :class:`EmbeddedChain`."""
 
-    def __init__(self, chain: EmbeddedChain, *, allow_send_raw: bool = False) -> None:
+    def __init__(
+        self,
+        chain: EmbeddedChain,
+        *,
+        allow_send_raw: bool = False,
+        limits: CallLimits | None = None,
+    ) -> None:
         self._chain = chain
         self._allow_send_raw = allow_send_raw
+        self.limits = limits or CallLimits()
         self._client_version = _client_version()
         methods: dict[str, Handler] = {
             "web3_clientVersion": self._web3_client_version,
@@ -110,9 +132,19 @@ class RpcServer:
         }
         self._dispatcher = Dispatcher(methods, translate=_translate)
 
-    def handle(self, payload: Any) -> Any | None:
-        """Answer a parsed request or batch; ``None`` when no response is due."""
-        return self._dispatcher.handle(payload)
+    def handle(self, payload: Any, *, deadline: float | None = None) -> Any | None:
+        """Answer a parsed request or batch; ``None`` when no response is due.
+
+        EVM executions abort at ``deadline`` (``time.monotonic``); by default
+        ``limits.timeout`` from now.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + self.limits.timeout
+        token = _DEADLINE.set(deadline)
+        try:
+            return self._dispatcher.handle(payload)
+        finally:
+            _DEADLINE.reset(token)
 
     # -- web3 / net / client ----------------------------------------------------------
 
@@ -219,7 +251,7 @@ class RpcServer:
     def _eth_get_storage_at(self, params: list[Any]) -> str:
         account, slot, block = arguments(params, required=2, optional=1)
         value = self._chain.get_storage_at(
-            parse_address(account), _parse_slot(slot), parse_block_id(block)
+            parse_address(account), parse_slot(slot), parse_block_id(block)
         )
         return data(value.to_bytes(32, "big"))
 
@@ -235,7 +267,11 @@ class RpcServer:
         request, block, overrides = arguments(params, required=1, optional=2)
         if overrides is not None:
             raise InvalidParams("state overrides are not supported")
-        return data(self._chain.call(parse_call_request(request), parse_block_id(block)))
+        call = parse_call_request(request)
+        output = self._chain.call(
+            call, parse_block_id(block), gas_cap=self.limits.gas_cap, deadline=_DEADLINE.get()
+        )
+        return data(output)
 
     def _eth_estimate_gas(self, params: list[Any]) -> str:
         request, block, overrides = arguments(params, required=1, optional=2)
@@ -249,7 +285,9 @@ class RpcServer:
             wanted = self._chain.get_block(parse_block_id(block))
             if wanted.hash != head.hash:
                 raise InvalidParams("eth_estimateGas only runs against the latest block")
-        return quantity(self._chain.estimate_gas(call))
+        return quantity(
+            self._chain.estimate_gas(call, gas_cap=self.limits.gas_cap, deadline=_DEADLINE.get())
+        )
 
     # -- logs -------------------------------------------------------------------------
 
@@ -283,8 +321,8 @@ class RpcServer:
         flt = LogFilter(
             from_block=first,
             to_block=last,
-            address=_parse_log_addresses(criteria.get("address")),
-            topics=_parse_topics(criteria.get("topics")),
+            address=parse_log_addresses(criteria.get("address")),
+            topics=parse_topics(criteria.get("topics")),
         )
         logs = self._chain.get_logs(flt)
         if len(logs) > MAX_LOG_RESULTS:
@@ -358,46 +396,3 @@ def _resolve(block: int | BlockTag, head: int) -> int:
     if block == "earliest":
         return 0
     return head if isinstance(block, str) else block
-
-
-def _parse_slot(value: Any) -> int:
-    # Geth takes a storage key either as a quantity or as 32-byte data; so do we.
-    if isinstance(value, str) and len(value) == 66:
-        return int.from_bytes(parse_data(value, "storage slot", size=32), "big")
-    return parse_quantity(value, "storage slot")
-
-
-def _parse_log_addresses(value: Any) -> str | tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return parse_address(value)
-    if not isinstance(value, list) or len(value) > MAX_FILTER_ITEMS:
-        raise InvalidParams(
-            f"invalid address filter: expected an address or an array of at most "
-            f"{MAX_FILTER_ITEMS} addresses"
-        )
-    # An empty array filters nothing out, as in geth.
-    return tuple(parse_address(a) for a in value) or None
-
-
-def _parse_topics(value: Any) -> tuple[str | tuple[str, ...] | None, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or len(value) > 4:
-        raise InvalidParams("invalid topics: expected an array of at most 4 positions")
-    positions: list[str | tuple[str, ...] | None] = []
-    for index, position in enumerate(value):
-        if position is None or isinstance(position, str):
-            positions.append(None if position is None else parse_hash(position, "topic"))
-            continue
-        if not isinstance(position, list) or len(position) > MAX_FILTER_ITEMS:
-            raise InvalidParams(
-                f"invalid topics[{index}]: expected null, a topic or an array of at most "
-                f"{MAX_FILTER_ITEMS} topics"
-            )
-        options = [None if t is None else parse_hash(t, "topic") for t in position]
-        # A null or an empty array in a position matches anything there, as in geth.
-        matches_any = not options or None in options
-        positions.append(None if matches_any else tuple(o for o in options if o is not None))
-    return tuple(positions)

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 
 from chain_adapter.anchoring.router import anchoring_router
 from chain_adapter.errors import ChainError
+from chain_adapter.rpc_execution import CallLimits
+from chain_adapter.rpc_limits import RateLimiter
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
 from credentials.router import credentials_router
@@ -121,6 +123,11 @@ def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
             app.include_router(tsa_router(parts_e.tsa))
     embedded = hub.embedded_chain
     if embedded is not None:
-        server = RpcServer(embedded, allow_send_raw=hub.settings.chain.rpc_allow_send_raw)
-        app.include_router(rpc_router(lambda: server))
+        cfg = hub.settings.chain
+        limits = CallLimits(gas_cap=cfg.rpc_call_gas_cap, timeout=cfg.rpc_call_timeout)
+        server = RpcServer(embedded, allow_send_raw=cfg.rpc_allow_send_raw, limits=limits)
+        rate = RateLimiter(cfg.rpc_rate_limit, cfg.rpc_rate_burst)
+        app.include_router(
+            rpc_router(lambda: server, rate_limiter=rate, max_concurrent=cfg.rpc_max_concurrent)
+        )
     return app

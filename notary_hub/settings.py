@@ -52,6 +52,26 @@ class ChainSettings(BaseModel):
     rpc_allow_send_raw: bool = Field(
         default=False, description="Serve eth_sendRawTransaction on the embedded chain's /rpc."
     )
+    # Limits of the embedded chain's unauthenticated /rpc (chain_adapter.rpc_execution,
+    # rpc_limits). Flat rpc_* fields, as the env names split off one section only.
+    rpc_call_gas_cap: int = Field(
+        default=10_000_000,
+        ge=100_000,
+        le=1_000_000_000,
+        description="Gas of an eth_call/eth_estimateGas on /rpc; more is clamped to this.",
+    )
+    rpc_call_timeout: float = Field(
+        default=3.0, gt=0, le=300, description="Seconds a /rpc request may execute the EVM."
+    )
+    rpc_rate_limit: float = Field(
+        default=20.0, gt=0, le=100_000, description="/rpc requests a second per client IP."
+    )
+    rpc_rate_burst: int = Field(
+        default=100, ge=1, le=1_000_000, description="/rpc requests a client IP may burst."
+    )
+    rpc_max_concurrent: int = Field(
+        default=4, ge=1, le=64, description="/rpc requests executing at once."
+    )
     organisation_name: str = Field(default="Notary Office", min_length=1, max_length=64)
 
     @property
