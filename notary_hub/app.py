@@ -30,6 +30,7 @@ from notary_hub.db import ping
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub import Hub
 from notary_hub.middleware import JsonGuardMiddleware
+from notary_hub.security_headers import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,17 @@ def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
         finally:
             hub.stop_background()
 
-    app = FastAPI(title="Notary Hub", version=__version__, lifespan=lifespan)
+    docs = hub.settings.server.docs_enabled(hub.settings.dev)
+    app = FastAPI(
+        title="Notary Hub",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.add_middleware(JsonGuardMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: errors get the headers too
     install_error_handlers(app)
     authorised = api_token_dependency(hub.api_tokens)
     app.include_router(health_router(hub))

@@ -168,6 +168,13 @@ class ServerSettings(BaseModel):
     api_tokens: list[SecretStr] = Field(
         default_factory=list, description="Bearer tokens of authorised API callers."
     )
+    docs: bool | None = Field(
+        default=None,
+        description="Serve /docs, /redoc and /openapi.json (default: in dev mode only).",
+    )
+
+    def docs_enabled(self, dev: bool) -> bool:
+        return dev if self.docs is None else self.docs
 
 
 class Settings(BaseSettings):
