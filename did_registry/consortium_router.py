@@ -27,6 +27,7 @@ from did_registry.consortium_models import to_json
 from did_registry.x509_checks import MAX_CHAIN_PEM_BYTES
 
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in the database
 
 
 class _Body(BaseModel):
@@ -112,7 +113,7 @@ def consortium_router(service: ConsortiumService, authorised: Callable[..., Any]
         return {"applications": [to_json(a) for a in service.applications()]}
 
     @router.get("/applications/{application_id}")
-    def application(application_id: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
+    def application(application_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         return to_json(service.application(application_id))
 
     @router.get("/proposals")
@@ -120,7 +121,9 @@ def consortium_router(service: ConsortiumService, authorised: Callable[..., Any]
         return {"proposals": [to_json(p) for p in service.proposals(open_only=open_only)]}
 
     @router.post("/proposals/{proposal_id}/votes", status_code=201)
-    def vote(proposal_id: Annotated[int, Path(ge=1)], request: VoteRequest) -> dict[str, Any]:
+    def vote(
+        proposal_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: VoteRequest
+    ) -> dict[str, Any]:
         """The hub votes as its member account."""
         return to_json(service.vote(proposal_id, request.support))
 

@@ -112,3 +112,12 @@ def test_a_served_hub_sends_no_server_banner(hub_process: HubProcess) -> None:
         ["curl", "-si", f"{hub_process.url}/healthz"], capture_output=True, text=True, timeout=10
     ).stdout
     assert not re.search(r"(?im)^server:", raw), raw
+
+
+def test_consortium_ids_are_bounded(hub_client: TestClient) -> None:
+    huge = "99999999999999999999"
+    assert hub_client.get(f"/consortium/applications/{huge}", headers=AUTH).status_code == 422
+    vote = hub_client.post(
+        f"/consortium/proposals/{huge}/votes", json={"support": True}, headers=AUTH
+    )
+    assert vote.status_code == 422, vote.text
