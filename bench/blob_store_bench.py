@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evidence.blob_store import BlobStore
+from evidence.blob_store import BlobNames, BlobStore
 from evidence.key_encryption import LocalKeyEncryptionKey
 from evidence.local_blob_store import LocalBlobStore
 
@@ -85,11 +85,13 @@ def main() -> None:
         f"size {size} bytes; sha256sum {_mb_s(size, sha256sum_s):.0f} MB/s; "
         f"openssl sm3 {_mb_s(size, sm3_s):.0f} MB/s"
     )
-    kek = LocalKeyEncryptionKey(os.urandom(32))
+    master = os.urandom(32)
+    kek, names = LocalKeyEncryptionKey(master), BlobNames(master)
     try:
-        results = [run_store("local", LocalBlobStore(root / "store", kek), source, size)]
+        store = LocalBlobStore(root / "store", kek, names=names)
+        results = [run_store("local", store, source, size)]
         if args.s3:
-            results.append(_run_s3(kek, source, size))
+            results.append(_run_s3(kek, names, source, size))
     finally:
         shutil.rmtree(root / "store", ignore_errors=True)
         source.unlink()
@@ -105,7 +107,9 @@ def main() -> None:
     print(f"peak RSS {peak_mb:.0f} MB")
 
 
-def _run_s3(kek: LocalKeyEncryptionKey, source: Path, size: int) -> dict[str, Any]:
+def _run_s3(
+    kek: LocalKeyEncryptionKey, names: BlobNames, source: Path, size: int
+) -> dict[str, Any]:
     import socket
 
     import boto3
@@ -136,7 +140,7 @@ def _run_s3(kek: LocalKeyEncryptionKey, source: Path, size: int) -> dict[str, An
                 break
             except Exception:
                 time.sleep(0.1)
-        return run_store("s3 (moto)", S3BlobStore(client, "bench", kek), source, size)
+        return run_store("s3 (moto)", S3BlobStore(client, "bench", kek, names=names), source, size)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

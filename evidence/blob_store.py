@@ -6,17 +6,30 @@ The Protocols here are what the deposit service uses; :mod:`evidence.local_blob_
 and :mod:`evidence.s3_blob_store` implement them, both on top of
 :class:`EncryptingBlobWriter`, which owns the rules every writer shares (size limit,
 expected digest, nothing stored unless committed).
+
+Where a blob is stored is not its digest but :class:`BlobNames` of it (issue 9 item 11):
+HMAC-SHA256 (RFC 2104, FIPS 198-1) of the SHA-256 under a key that HKDF-SHA256
+(RFC 5869) derives from the master key with its own ``info``. Whoever can list the
+store cannot confirm that a file they hold is in it (the digest of a known file would
+otherwise be its name); the name is still a function of the content, so storing the
+same file twice still stores it once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from chain_adapter.keystore import MASTER_KEY_SIZE, InvalidMasterKey, load_master_key
 from evidence.digests import Digests
 from evidence.envelope import EnvelopeEncryptor
 from evidence.errors import DigestMismatch, EvidenceError, InvalidDeposit, UploadTooLarge
@@ -25,6 +38,7 @@ from evidence.key_encryption import KeyEncryptionKey
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "SHA256_SIZE",
+    "BlobNames",
     "BlobStore",
     "BlobWriter",
     "EncryptingBlobWriter",
@@ -34,6 +48,35 @@ __all__ = [
 
 SHA256_SIZE = 32
 DEFAULT_MAX_SIZE = 4 << 30  # 4 GiB, the deposit limit unless configured otherwise
+# Its own HKDF info: the naming key is never the key-encryption key (nor the master key).
+_NAMES_INFO = b"notary-hub/evidence/blob-names/v1"
+
+
+class BlobNames:
+    """Stored names of blobs: 64 hex digits of HMAC-SHA256(naming key, SHA-256 of content).
+
+    The naming key is HKDF-SHA256 of the hub's 32-byte master key with ``info``
+    ``notary-hub/evidence/blob-names/v1`` (no salt, as the key-encryption key is derived).
+    A name reveals nothing about the content to whoever lacks the master key, and the
+    same content always gets the same name (content addressing, dedupe).
+    """
+
+    def __init__(self, master_key: bytes) -> None:
+        if not isinstance(master_key, bytes | bytearray) or len(master_key) != MASTER_KEY_SIZE:
+            raise InvalidMasterKey(f"the master key must be {MASTER_KEY_SIZE} bytes")
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_NAMES_INFO)
+        self._key = hkdf.derive(bytes(master_key))
+
+    @classmethod
+    def load(cls, value: str | None, path: Path | None, *, create: bool) -> BlobNames:
+        """From the master key setting, as :meth:`LocalKeyEncryptionKey.load` reads it."""
+        return cls(load_master_key(value, path, create=create))
+
+    def name(self, sha256: bytes) -> str:
+        return hmac.new(self._key, check_sha256(sha256), hashlib.sha256).hexdigest()
+
+    def __repr__(self) -> str:
+        return "BlobNames(HMAC-SHA256, key derived from the master key)"
 
 
 @dataclass(frozen=True)

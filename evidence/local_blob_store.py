@@ -2,9 +2,21 @@
 
 Layout under the store directory (directories 0o700, files 0o600)::
 
-    objects/ab/cd/abcd…(64 hex digits)   one envelope (evidence.envelope) per content
-    tmp/<random>.tmp                     uploads in progress
-    tmp/.lock                            serialises temp-file creation with the sweep
+    keyed/ab/cd/abcd…(64 hex digits)   one envelope (evidence.envelope) per content, named
+                                       by BlobNames (HMAC-SHA256 of its SHA-256, issue 9 #11)
+    tmp/<random>.tmp                   uploads in progress
+    tmp/.lock                          serialises temp-file creation with the sweep
+
+Stores made before issue 9 named each envelope by the content's SHA-256 itself, under
+``objects/ab/cd/``. Opening a store moves those to their keyed names (``rename``, one
+file at a time), then removes the emptied ``objects/`` tree. Migrating rather than
+looking up both names, because the point is that a listing no longer confirms which
+files are stored, and a rename is atomic and costs no copy: a crash leaves each
+envelope under one of its names, and the next open finishes the move. (The envelope
+binds its content's SHA-256, not its file name, so a moved envelope opens unchanged.)
+A hub of an older version must not run on the same directory meanwhile: it would
+not find the moved blobs. Opening also tightens the store's directories to 0o700 if
+they were looser (say, restored from a backup under another umask), and logs it.
 
 A writer streams ciphertext into its temporary file, then fsyncs it, hard-links it to
 its content address (``link`` fails if the address is taken, which is how a second
@@ -20,12 +32,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import logging
 import os
+import re
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from evidence.blob_store import EncryptingBlobWriter, check_sha256
+from evidence.blob_store import BlobNames, EncryptingBlobWriter, check_sha256
 from evidence.digests import Digests
 from evidence.envelope import DEFAULT_CHUNK_SIZE, decrypt, plaintext_size, read_header
 from evidence.errors import BlobNotFound, BlobStoreUnavailable
@@ -33,8 +48,12 @@ from evidence.key_encryption import KeyEncryptionKey
 
 __all__ = ["LocalBlobStore", "LocalBlobWriter"]
 
+log = logging.getLogger(__name__)
+
 _TMP_SUFFIX = ".tmp"
 _LOCK_NAME = ".lock"
+_LEGACY_DIR = "objects"  # digest-named envelopes of stores made before issue 9
+_HEX_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -43,6 +62,14 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _tighten(directory: Path) -> None:
+    """Mode 0o700 for a directory that was looser; logged (a path, no content)."""
+    mode = stat.S_IMODE(os.stat(directory).st_mode)
+    if mode & 0o077:
+        os.chmod(directory, 0o700)
+        log.warning("tightened blob store directory %s from %o to 700", directory, mode)
 
 
 def _make_dir(path: Path) -> None:
@@ -126,18 +153,25 @@ class LocalBlobStore:
     """Encrypted content-addressed blobs in ``directory`` (see the module docstring)."""
 
     def __init__(
-        self, directory: Path, kek: KeyEncryptionKey, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+        self,
+        directory: Path,
+        kek: KeyEncryptionKey,
+        *,
+        names: BlobNames,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
         self._root = Path(directory)
         self._kek = kek
+        self._names = names
         self._chunk_size = chunk_size
-        self.objects_dir = self._root / "objects"
+        self.objects_dir = self._root / "keyed"
         self.tmp_dir = self._root / "tmp"
         try:
             for directory_ in (self._root, self.objects_dir, self.tmp_dir):
                 _make_dir(directory_)
-            os.chmod(self._root, 0o700)
+            self._tighten_directories()
             self.remove_abandoned_uploads()
+            self.migrate_legacy_names()
         except OSError as exc:
             raise BlobStoreUnavailable(
                 f"cannot open the blob store at {self._root}: {exc}"
@@ -149,8 +183,65 @@ class LocalBlobStore:
 
     def path(self, sha256: bytes) -> Path:
         """Where the object for ``sha256`` lives (whether or not it exists)."""
-        name = check_sha256(sha256).hex()
+        name = self._names.name(check_sha256(sha256))
         return self.objects_dir / name[:2] / name[2:4] / name
+
+    def _tighten_directories(self) -> None:
+        for directory in (self._root, self.objects_dir, self.tmp_dir):
+            _tighten(directory)
+        # The fan-out levels only: listing the last level would list every blob.
+        for first in self.objects_dir.iterdir():
+            if first.is_dir():
+                _tighten(first)
+                for second in first.iterdir():
+                    if second.is_dir():
+                        _tighten(second)
+
+    def migrate_legacy_names(self) -> int:
+        """Move digest-named envelopes (``objects/``) to their keyed names; how many moved.
+
+        Idempotent and safe to interrupt (see the module docstring). Only files whose
+        name is a SHA-256 in its own fan-out directories are moved; anything else is left.
+        """
+        legacy = self._root / _LEGACY_DIR
+        if not legacy.is_dir():
+            return 0
+        moved = 0
+        for first in sorted(legacy.iterdir()):
+            for second in sorted(first.iterdir()) if first.is_dir() else ():
+                for entry in sorted(second.iterdir()) if second.is_dir() else ():
+                    name = entry.name
+                    if not _HEX_NAME.fullmatch(name) or (name[:2], name[2:4]) != (
+                        first.name,
+                        second.name,
+                    ):
+                        continue
+                    target = self.path(bytes.fromhex(name))
+                    _make_dir(target.parent)
+                    try:
+                        # Same content under either name: replacing a twin is harmless.
+                        os.rename(entry, target)
+                    except FileNotFoundError:  # another process moved it first
+                        continue
+                    # rename(2) does nothing when both names are links to one file (a move
+                    # interrupted after linking): the old name must still go.
+                    with contextlib.suppress(FileNotFoundError):
+                        entry.unlink()
+                    _fsync_dir(target.parent)
+                    moved += 1
+                with contextlib.suppress(OSError):  # not empty: something else lives there
+                    second.rmdir()
+            with contextlib.suppress(OSError):
+                first.rmdir()
+        with contextlib.suppress(OSError):
+            legacy.rmdir()
+            _fsync_dir(self._root)
+        if moved:
+            # A count only: the names moved away from are the digests this hides.
+            log.warning(
+                "moved %d blob(s) from digest names to keyed names in %s", moved, self._root
+            )
+        return moved
 
     def remove_abandoned_uploads(self) -> int:
         """Delete temporary files no live writer holds (crashed uploads); how many."""
@@ -224,7 +315,7 @@ class LocalBlobStore:
             ) from None
 
     def __repr__(self) -> str:
-        return f"LocalBlobStore(directory={str(self._root)!r}, kek={self._kek!r})"
+        return f"LocalBlobStore(directory={str(self._root)!r}, kek={self._kek!r}, names=keyed)"
 
 
 def _closing_chunks(file: io.FileIO, chunks: Iterator[bytes], sha256: bytes) -> Iterator[bytes]:

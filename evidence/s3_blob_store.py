@@ -1,7 +1,10 @@
 """A :class:`~evidence.blob_store.BlobStore` on S3 (or any S3-compatible service), via boto3.
 
-Objects are envelopes (:mod:`evidence.envelope`) under ``prefix + sha256 hex``. The
-digest is only known once the upload ends, so a writer streams the ciphertext as a
+Objects are envelopes (:mod:`evidence.envelope`) under ``prefix + "keyed/" + name``,
+``name`` being :class:`~evidence.blob_store.BlobNames` of the content's SHA-256
+(HMAC-SHA256 under a key derived from the master key, issue 9 item 11), so listing
+the bucket does not confirm which files are stored. The digest is only known once the
+upload ends, so a writer streams the ciphertext as a
 multipart upload (Amazon S3 API: CreateMultipartUpload / UploadPart /
 CompleteMultipartUpload; every part but the last at least 5 MiB) to a temporary key
 under ``prefix + "tmp/"``, then server-side copies it to its content address and
@@ -13,6 +16,16 @@ Two writers racing to store the same new content both copy it and both report
 ``created``; the stored bytes are equivalent, so only that flag can be off. A
 bucket lifecycle rule ``AbortIncompleteMultipartUpload`` (or
 :meth:`S3BlobStore.remove_abandoned_uploads`) reclaims uploads of crashed processes.
+
+Stores made before issue 9 keyed each object by the digest itself
+(``prefix + sha256 hex``). S3 has no rename: moving an object is a full server-side
+copy and a delete, across a bucket that may hold terabytes and serve several hub
+replicas, which no hub should do while it starts. So this store looks up both names:
+reads, ``exists`` and ``stat`` try the keyed key, then the digest key; a write finds
+a digest-keyed copy and stores nothing (dedupe holds); ``delete`` removes both. An
+operator moves the old objects when it suits with :meth:`S3BlobStore.migrate_legacy_keys`
+(copy, then delete; safe to interrupt and to run again), after which no key names a
+digest.
 
 botocore errors become :class:`~evidence.errors.BlobNotFound` (a missing key) or
 :class:`~evidence.errors.BlobStoreUnavailable` (anything else).
@@ -31,7 +44,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError
 
-from evidence.blob_store import EncryptingBlobWriter, check_sha256
+from evidence.blob_store import BlobNames, EncryptingBlobWriter, check_sha256
 from evidence.digests import Digests
 from evidence.envelope import (
     DEFAULT_CHUNK_SIZE,
@@ -51,6 +64,7 @@ DEFAULT_PART_SIZE = 8 << 20
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 _TRANSPORT_ERRORS = (BotoCoreError, HTTPError, OSError)
 _CONTENT_RANGE = re.compile(r"bytes \d+-\d+/(\d+)")
+_LEGACY_NAME = re.compile(r"[0-9a-f]{64}")
 # Copies up to 5 GiB are one CopyObject; beyond, UploadPartCopy in 1 GiB parts.
 _COPY_CONFIG = TransferConfig(multipart_threshold=5 << 30, multipart_chunksize=1 << 30)
 
@@ -189,6 +203,7 @@ class S3BlobStore:
         bucket: str,
         kek: KeyEncryptionKey,
         *,
+        names: BlobNames,
         prefix: str = "",
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         part_size: int = DEFAULT_PART_SIZE,
@@ -199,28 +214,48 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix
         self.tmp_prefix = prefix + "tmp/"
+        self.keyed_prefix = prefix + "keyed/"
         self.part_size = part_size
         self._kek = kek
+        self._names = names
         self._chunk_size = chunk_size
 
     def key(self, sha256: bytes) -> str:
+        """The object key for ``sha256`` (its keyed name)."""
+        return self.keyed_prefix + self._names.name(check_sha256(sha256))
+
+    def legacy_key(self, sha256: bytes) -> str:
+        """Where a store made before keyed names kept it (see the module docstring)."""
         return self.prefix + check_sha256(sha256).hex()
 
     def writer(self, *, max_size: int) -> S3BlobWriter:
         return S3BlobWriter(self, self._kek, max_size=max_size, chunk_size=self._chunk_size)
 
     def _get(self, sha256: bytes, **extra: str) -> dict[str, Any]:
+        for key in (self.key(sha256), self.legacy_key(sha256)):
+            try:
+                response: dict[str, Any] = self.client.get_object(
+                    Bucket=self.bucket, Key=key, **extra
+                )
+            except ClientError as exc:
+                if _error_code(exc) in _NOT_FOUND:
+                    continue
+                raise _unavailable("get", exc) from None
+            except _TRANSPORT_ERRORS as exc:
+                raise _unavailable("get", exc) from None
+            return response
+        raise BlobNotFound(f"no blob {sha256.hex()}")
+
+    def _head(self, key: str) -> bool:
         try:
-            response: dict[str, Any] = self.client.get_object(
-                Bucket=self.bucket, Key=self.key(sha256), **extra
-            )
+            self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _error_code(exc) in _NOT_FOUND:
-                raise BlobNotFound(f"no blob {sha256.hex()}") from None
-            raise _unavailable("get", exc) from None
+                return False
+            raise _unavailable("head", exc) from None
         except _TRANSPORT_ERRORS as exc:
-            raise _unavailable("get", exc) from None
-        return response
+            raise _unavailable("head", exc) from None
+        return True
 
     def open(self, sha256: bytes) -> Iterator[bytes]:
         body = _Body(self._get(sha256)["Body"])
@@ -232,15 +267,7 @@ class S3BlobStore:
         return _closing_chunks(body, chunks)
 
     def exists(self, sha256: bytes) -> bool:
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
-        except ClientError as exc:
-            if _error_code(exc) in _NOT_FOUND:
-                return False
-            raise _unavailable("head", exc) from None
-        except _TRANSPORT_ERRORS as exc:
-            raise _unavailable("head", exc) from None
-        return True
+        return self._head(self.key(sha256)) or self._head(self.legacy_key(sha256))
 
     def stat(self, sha256: bytes) -> int | None:
         # One ranged GET gives the header and, in Content-Range, the stored size.
@@ -259,12 +286,43 @@ class S3BlobStore:
         return plaintext_size(len(header_bytes), header.chunk_size, stored_size)
 
     def delete(self, sha256: bytes) -> None:
-        if not self.exists(sha256):
+        keys = [k for k in (self.key(sha256), self.legacy_key(sha256)) if self._head(k)]
+        if not keys:
             raise BlobNotFound(f"no blob {sha256.hex()}")
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self.key(sha256))
+            for key in keys:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
         except (ClientError, *_TRANSPORT_ERRORS) as exc:
             raise _unavailable("delete", exc) from None
+
+    def migrate_legacy_keys(self) -> int:
+        """Move digest-keyed objects to their keyed names (copy, then delete); how many.
+
+        Only keys directly under the prefix whose name is 64 lowercase hex digits are
+        taken. Interrupted, an object is under one name or both (then the digest copy is
+        deleted next time); a copy identical to one already keyed is not made again.
+        """
+        moved = 0
+        try:
+            pages = self.client.get_paginator("list_objects_v2")
+            for page in pages.paginate(Bucket=self.bucket, Prefix=self.prefix, Delimiter="/"):
+                for entry in page.get("Contents", []):
+                    name = str(entry["Key"])[len(self.prefix) :]
+                    if not _LEGACY_NAME.fullmatch(name):
+                        continue
+                    sha256 = bytes.fromhex(name)
+                    if not self._head(self.key(sha256)):
+                        self.client.copy(
+                            {"Bucket": self.bucket, "Key": entry["Key"]},
+                            self.bucket,
+                            self.key(sha256),
+                            Config=_COPY_CONFIG,
+                        )
+                    self.client.delete_object(Bucket=self.bucket, Key=entry["Key"])
+                    moved += 1
+        except (ClientError, *_TRANSPORT_ERRORS) as exc:
+            raise _unavailable("migration", exc) from None
+        return moved
 
     def remove_abandoned_uploads(self, older_than: timedelta = timedelta(days=1)) -> int:
         """Abort multipart uploads and delete temporary objects older than ``older_than``."""
@@ -290,7 +348,10 @@ class S3BlobStore:
         return removed
 
     def __repr__(self) -> str:
-        return f"S3BlobStore(bucket={self.bucket!r}, prefix={self.prefix!r}, kek={self._kek!r})"
+        return (
+            f"S3BlobStore(bucket={self.bucket!r}, prefix={self.prefix!r}, kek={self._kek!r}, "
+            "names=keyed)"
+        )
 
 
 def _closing_chunks(body: _Body, chunks: Iterator[bytes]) -> Iterator[bytes]:

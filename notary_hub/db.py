@@ -2,12 +2,22 @@
 
 Every component declares its tables on a ``DeclarativeBase`` of its own;
 :data:`METADATA` lists them all for Alembic and for the schema tests.
+
+The database is not encrypted: deposit metadata (titles, file names, descriptions,
+tags, depositor DIDs, digests) is in it as plaintext. So a SQLite file is the owner's
+alone (issue 9 item 11): created mode 0o600 before SQLite opens it (SQLite gives its
+``-wal`` / ``-shm`` files the database's mode), tightened to 0o600 if it (or those
+files) already exist with looser modes, which is logged; a directory made for it is
+0o700. :func:`tighten_mode` is also how the hub keeps its data directory private.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +30,10 @@ from credentials.status_models import STATUS_METADATA
 from did_registry.consortium_models import ConsortiumBase
 from did_registry.models import DidIndexBase
 from evidence.models import EvidenceBase
+
+log = logging.getLogger(__name__)
+
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps next to a database
 
 METADATA: tuple[MetaData, ...] = (
     ChainBase.metadata,
@@ -35,7 +49,7 @@ def create_db_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> En
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         engine = create_engine(
             url,
             echo=echo,
@@ -47,6 +61,41 @@ def create_db_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> En
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+
+
+def tighten_mode(path: Path, allowed: int, *, warn: bool = True) -> bool:
+    """Drop every permission bit of ``path`` outside ``allowed`` (never adds one).
+
+    Returns whether it changed anything; says so in the log (the path and the modes,
+    nothing of the content), as a warning unless ``warn`` is false (for what this
+    process has just created).
+    """
+    current = stat.S_IMODE(os.stat(path).st_mode)
+    tightened = current & allowed
+    if tightened == current:
+        return False
+    os.chmod(path, tightened)
+    log.log(
+        logging.WARNING if warn else logging.DEBUG,
+        "tightened permissions of %s from %o to %o",
+        path,
+        current,
+        tightened,
+    )
+    return True
+
+
+def private_sqlite_file(path: Path) -> None:
+    """``path`` (and its -wal/-shm) mode 0o600, created so if missing; see the docstring."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path.parent, 0o700)  # mkdir's mode is filtered by the umask
+    with suppress(FileExistsError):
+        # An empty file is an empty SQLite database; made here so it is never world-readable.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for each in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANIONS)):
+        with suppress(FileNotFoundError):
+            tighten_mode(each, 0o600)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -40,7 +41,7 @@ from did_registry.indexer import RegistryIndexer
 from did_registry.notary_identity import NotaryIdentity, open_notary_identity
 from did_registry.registrar import Registrar
 from notary_hub import migrate
-from notary_hub.db import create_db_engine, session_factory
+from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
 from notary_hub.hub_credentials import CredentialParts, open_credentials
 from notary_hub.hub_deployment import (
     StartupError,
@@ -114,9 +115,30 @@ def is_embedded_default(settings: Settings) -> bool:
     return settings.chain.embedded and settings.database.url is None
 
 
+def private_data_dir(data_dir: Path, *, warn: bool = True) -> None:
+    """The data directory and the directories in it mode 0o700, its SQLite files 0o600.
+
+    Issue 9 item 11: created so, and tightened if they exist with looser modes (logged,
+    as a warning unless ``warn`` is false: the end of a first start tightens what the
+    components just made under the umask). Two levels deep (``chain``, ``keys``, ``tsa``,
+    ``blobs/keyed``, ...): below are only the blob store's fan-out directories, which it
+    keeps 0o700 itself, and walking them would list every blob.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tighten_mode(data_dir, 0o700, warn=warn)
+    for child in sorted(data_dir.iterdir()):
+        for path in (child, *(sorted(child.iterdir()) if child.is_dir() else ())):
+            if path.is_symlink():
+                continue
+            if path.is_dir():
+                tighten_mode(path, 0o700, warn=warn)
+            elif path.name.endswith((".sqlite3", *SQLITE_COMPANIONS)):
+                tighten_mode(path, 0o600, warn=warn)
+
+
 def open_keystore(settings: Settings, created: list[str] | None = None) -> KeyStore:
     data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_data_dir(data_dir)
     key_path = settings.master_key_path
     existed = key_path.exists()
     secret = settings.keys.master_key.get_secret_value() if settings.keys.master_key else None
@@ -285,6 +307,7 @@ def open_hub(settings: Settings) -> Hub:
     except Exception:
         hub.close()
         raise
+    private_data_dir(settings.data_dir, warn=False)  # what the components made just now
     return hub
 
 

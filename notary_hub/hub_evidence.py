@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
-from chain_adapter.keystore import KeyStore
+from chain_adapter.keystore import KeyStore, load_master_key
 from chain_adapter.protocol import Chain
-from evidence.blob_store import BlobStore
+from evidence.blob_store import BlobNames, BlobStore
 from evidence.custody_letter import build_custody_letter
 from evidence.deposits import DepositService
 from evidence.key_encryption import LocalKeyEncryptionKey
@@ -55,15 +55,17 @@ class EvidenceParts:
 
 def open_blob_store(settings: Settings) -> BlobStore:
     secret = settings.keys.master_key.get_secret_value() if settings.keys.master_key else None
-    kek = LocalKeyEncryptionKey.load(secret, settings.master_key_path, create=settings.dev)
+    master = load_master_key(secret, settings.master_key_path, create=settings.dev)
+    # Both from the master key, each with its own HKDF label: wrapping keys, naming blobs.
+    kek, names = LocalKeyEncryptionKey(master), BlobNames(master)
     cfg = settings.evidence
     if cfg.blob_store == "s3":
         client: Any = boto3.client(
             "s3", endpoint_url=cfg.s3_endpoint_url, region_name=cfg.s3_region
         )
         assert cfg.s3_bucket is not None  # Settings refuses s3 without a bucket
-        return S3BlobStore(client, cfg.s3_bucket, kek, prefix=cfg.s3_prefix)
-    return LocalBlobStore(cfg.blob_dir or settings.data_dir / "blobs", kek)
+        return S3BlobStore(client, cfg.s3_bucket, kek, names=names, prefix=cfg.s3_prefix)
+    return LocalBlobStore(cfg.blob_dir or settings.data_dir / "blobs", kek, names=names)
 
 
 def trust_roots(settings: Settings) -> list[x509.Certificate]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence.blob_store import BlobStore, StoredBlob
+from evidence.blob_store import BlobNames, BlobStore, StoredBlob
 from evidence.key_encryption import LocalKeyEncryptionKey
 from evidence.local_blob_store import LocalBlobStore
 from evidence.s3_blob_store import MIN_PART_SIZE, S3BlobStore
@@ -18,6 +18,7 @@ from tests.fixtures.s3_server import S3Bucket
 REPO = Path(__file__).resolve().parents[2]
 CHUNK = 1024  # small chunks: multi-chunk objects stay tiny
 MASTER = bytes(range(32))
+NAMES = BlobNames(MASTER)
 LIMIT = 64 << 20
 PREFIX = "evidence/"
 
@@ -61,7 +62,7 @@ def sha(data: bytes) -> bytes:
 
 
 def local_backend(directory: Path) -> Backend:
-    store = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), chunk_size=CHUNK)
+    store = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES, chunk_size=CHUNK)
 
     def write_raw(sha256: bytes, data: bytes) -> None:
         store.path(sha256).write_bytes(data)
@@ -74,7 +75,7 @@ def local_backend(directory: Path) -> Backend:
         lambda sha256: store.path(sha256).read_bytes(),
         write_raw,
         leftovers,
-        lambda kek: LocalBlobStore(directory, kek, chunk_size=CHUNK),
+        lambda kek: LocalBlobStore(directory, kek, names=NAMES, chunk_size=CHUNK),
     )
 
 
@@ -82,8 +83,12 @@ CRASHING_WRITER = """
 import os, sys
 from pathlib import Path
 from evidence.key_encryption import LocalKeyEncryptionKey
+from evidence.blob_store import BlobNames
 from evidence.local_blob_store import LocalBlobStore
-store = LocalBlobStore(Path(sys.argv[1]), LocalKeyEncryptionKey(bytes(range(32))), chunk_size=1024)
+master = bytes(range(32))
+store = LocalBlobStore(
+    Path(sys.argv[1]), LocalKeyEncryptionKey(master), names=BlobNames(master), chunk_size=1024
+)
 writer = store.writer(max_size=1 << 20)
 writer.write(os.urandom(5000))
 os._exit(9)  # a crash: no commit, no abort, no cleanup
@@ -93,6 +98,7 @@ MEMORY_PROBE = """
 import os, sys
 from pathlib import Path
 from evidence.key_encryption import LocalKeyEncryptionKey
+from evidence.blob_store import BlobNames
 from evidence.local_blob_store import LocalBlobStore
 
 def peak_kib():
@@ -100,7 +106,8 @@ def peak_kib():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
 
-store = LocalBlobStore(Path(sys.argv[1]), LocalKeyEncryptionKey(os.urandom(32)))
+master = os.urandom(32)
+store = LocalBlobStore(Path(sys.argv[1]), LocalKeyEncryptionKey(master), names=BlobNames(master))
 piece = os.urandom(1 << 20)
 warm = store.writer(max_size=1 << 30)  # load every module and pool thread first
 warm.write(piece)
@@ -124,7 +131,12 @@ print(peak_kib() - before)
 
 def s3_backend(bucket: S3Bucket) -> Backend:
     client, name = bucket.client, bucket.name
-    kwargs: dict[str, Any] = {"prefix": PREFIX, "chunk_size": CHUNK, "part_size": MIN_PART_SIZE}
+    kwargs: dict[str, Any] = {
+        "names": NAMES,
+        "prefix": PREFIX,
+        "chunk_size": CHUNK,
+        "part_size": MIN_PART_SIZE,
+    }
     store = S3BlobStore(client, name, LocalKeyEncryptionKey(MASTER), **kwargs)
 
     def read_raw(sha256: bytes) -> bytes:

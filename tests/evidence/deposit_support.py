@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from did_registry.did_key import ED25519, did_key
+from evidence.blob_store import BlobNames
 from evidence.deposits import DepositService
 from evidence.key_encryption import LocalKeyEncryptionKey
 from evidence.local_blob_store import LocalBlobStore
@@ -69,7 +70,10 @@ def multipart_body(
 
 @pytest.fixture
 def blobs(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs", LocalKeyEncryptionKey(os.urandom(32)))
+    master = os.urandom(32)
+    return LocalBlobStore(
+        tmp_path / "blobs", LocalKeyEncryptionKey(master), names=BlobNames(master)
+    )
 
 
 @pytest.fixture

@@ -2,12 +2,16 @@
 
 :class:`BlobStoreContract` holds every behaviour both stores promise; each subclass
 supplies a :class:`Backend` (the store plus raw access to what it stored, for
-tampering) and adds what only its medium has. The S3 store talks HTTP to moto's server.
+tampering) and a listing of every stored name, and adds what only its medium has. The
+S3 store talks HTTP to moto's server. Stored names are keyed (HMAC-SHA256 of the
+digest, issue 9 item 11): no listing shows a content's digest, and stores made with
+digest names keep working (the local one moves them on open, S3 looks up both).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -17,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.blob_store import BlobStore, BlobWriter, StoredBlob
+from evidence.blob_store import BlobNames, BlobStore, BlobWriter, StoredBlob
 from evidence.envelope import TAG_SIZE, read_header
 from evidence.errors import (
     BlobCorrupt,
@@ -37,6 +41,7 @@ from tests.evidence.blob_store_support import (
     LIMIT,
     MASTER,
     MEMORY_PROBE,
+    NAMES,
     PREFIX,
     REPO,
     Backend,
@@ -56,6 +61,10 @@ class BlobStoreContract:
     @pytest.fixture
     def store(self, backend: Backend) -> BlobStore:
         return backend.store
+
+    def listed(self, backend: Backend) -> list[str]:
+        """Every name (path, key) the backend's storage shows to whoever can list it."""
+        raise NotImplementedError
 
     # -- round trips -------------------------------------------------------------------------
 
@@ -103,6 +112,20 @@ class BlobStoreContract:
         assert second.commit().sha256 == sha(two)
         assert first.commit().sha256 == sha(one)
         assert (get(store, sha(one)), get(store, sha(two))) == (one, two)
+
+    def test_listing_reveals_no_digest(self, backend: Backend) -> None:
+        contents = [os.urandom(size) for size in (0, 10, 3 * CHUNK)]
+        blobs = [put(backend.store, content) for content in contents]
+        assert not put(backend.store, contents[1]).created  # still content-addressed
+        listed = self.listed(backend)
+        assert len([n for n in listed if NAMES.name(blobs[0].sha256) in n]) == 1
+        for blob in blobs:
+            for digest in (blob.sha256.hex(), blob.sha256.hex().upper(), blob.sm3.hex()):
+                assert not any(digest in name for name in listed), digest
+            assert any(NAMES.name(blob.sha256) in name for name in listed)
+        # The names are keyed: another master key names the same content otherwise.
+        other = BlobNames(os.urandom(32))
+        assert all(other.name(b.sha256) != NAMES.name(b.sha256) for b in blobs)
 
     def test_protocols(self, store: BlobStore) -> None:
         assert isinstance(store, BlobStore)
@@ -274,39 +297,107 @@ class TestLocalBlobStore(BlobStoreContract):
     def backend(self, tmp_path: Path) -> Backend:
         return local_backend(tmp_path / "blobs")
 
+    def listed(self, backend: Backend) -> list[str]:
+        assert isinstance(backend.store, LocalBlobStore)
+        return [str(path) for path in backend.store.directory.rglob("*")]
+
     def test_layout_and_permissions(self, tmp_path: Path) -> None:
         old_umask = os.umask(0o022)
         try:
-            store = LocalBlobStore(tmp_path / "blobs", LocalKeyEncryptionKey(MASTER))
+            store = LocalBlobStore(tmp_path / "blobs", LocalKeyEncryptionKey(MASTER), names=NAMES)
             blob = put(store, b"evidence")
         finally:
             os.umask(old_umask)
-        hexdigest = blob.sha256.hex()
-        path = tmp_path / "blobs" / "objects" / hexdigest[:2] / hexdigest[2:4] / hexdigest
+        name = NAMES.name(blob.sha256)
+        path = tmp_path / "blobs" / "keyed" / name[:2] / name[2:4] / name
         assert store.path(blob.sha256) == path and path.is_file()
+        assert blob.sha256.hex() not in str(path)
         assert path.stat().st_mode & 0o777 == 0o600
         for directory in (path.parent, path.parent.parent, store.objects_dir, store.tmp_dir):
             assert directory.stat().st_mode & 0o777 == 0o700
         assert (tmp_path / "blobs").stat().st_mode & 0o777 == 0o700
         assert b"evidence" not in path.read_bytes()
 
+    def test_digest_named_blobs_are_moved_to_keyed_names_on_open(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A store from before keyed names: its envelopes are renamed, and read as before."""
+        directory = tmp_path / "blobs"
+        store = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
+        contents = [os.urandom(3 * CHUNK), b"second", b""]
+        blobs = [put(store, content) for content in contents]
+        for blob in blobs[:2]:  # the old layout: objects/ab/cd/<sha256 hex>
+            digest = blob.sha256.hex()
+            legacy = directory / "objects" / digest[:2] / digest[2:4] / digest
+            legacy.parent.mkdir(parents=True, exist_ok=True)
+            store.path(blob.sha256).rename(legacy)
+        stray = directory / "objects" / "zz" / "not-a-blob"  # not ours: left alone
+        stray.parent.mkdir()
+        stray.write_bytes(b"?")
+        assert not store.exists(blobs[0].sha256)
+
+        with caplog.at_level(logging.WARNING, logger="evidence.local_blob_store"):
+            reopened = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
+        assert "moved 2 blob(s) from digest names to keyed names" in caplog.text
+        assert all(blob.sha256.hex() not in caplog.text for blob in blobs)
+        for blob, content in zip(blobs, contents, strict=True):
+            assert get(reopened, blob.sha256) == content
+            assert reopened.stat(blob.sha256) == len(content)
+        assert not put(reopened, contents[0]).created  # dedupe across the move
+        names = [p.name for p in directory.rglob("*")]
+        assert not any(blob.sha256.hex() in name for blob in blobs for name in names)
+        assert stray.read_bytes() == b"?" and not (directory / "objects" / "ab").exists()
+        stray.unlink()
+        stray.parent.rmdir()
+        # Nothing left to move: the next open removes the empty tree and moves nothing.
+        caplog.clear()
+        LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
+        assert not (directory / "objects").exists() and "moved" not in caplog.text
+
+    def test_an_interrupted_move_is_finished_by_the_next_open(self, tmp_path: Path) -> None:
+        directory = tmp_path / "blobs"
+        store = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
+        blob = put(store, b"moved twice?")
+        digest = blob.sha256.hex()
+        legacy = directory / "objects" / digest[:2] / digest[2:4] / digest
+        legacy.parent.mkdir(parents=True)
+        os.link(store.path(blob.sha256), legacy)  # crashed between the two names
+        reopened = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
+        assert not legacy.exists() and get(reopened, blob.sha256) == b"moved twice?"
+
+    def test_looser_directories_are_tightened_on_open(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        directory = tmp_path / "blobs"
+        store = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
+        path = store.path(put(store, b"restored from a backup").sha256)
+        loose = [directory, store.objects_dir, store.tmp_dir, path.parent, path.parent.parent]
+        for each in loose:
+            each.chmod(0o755)
+        with caplog.at_level(logging.WARNING, logger="evidence.local_blob_store"):
+            LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
+        assert [each.stat().st_mode & 0o777 for each in loose] == [0o700] * len(loose)
+        assert caplog.text.count("tightened blob store directory") == len(loose)
+        assert "from 755 to 700" in caplog.text
+
     def test_crash_leaves_temporaries_that_the_next_open_removes(self, tmp_path: Path) -> None:
         directory = tmp_path / "blobs"
-        LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER))
+        LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
         crashed = subprocess.run(
             [sys.executable, "-c", CRASHING_WRITER, str(directory)], cwd=REPO, timeout=60
         )
         assert crashed.returncode == 9
         assert len(list((directory / "tmp").glob("*.tmp"))) == 1
-        assert not any(path.is_file() for path in (directory / "objects").rglob("*"))
+        assert not any(path.is_file() for path in (directory / "keyed").rglob("*"))
 
-        live = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER)).writer(max_size=LIMIT)
+        live = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES).writer(
+            max_size=LIMIT
+        )
         live.write(b"in progress")
         assert len(list((directory / "tmp").glob("*.tmp"))) == 1  # the crashed one is gone
         # A live writer's file survives another process (or store) opening the directory.
-        assert (
-            LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER)).remove_abandoned_uploads() == 0
-        )
+        again = LocalBlobStore(directory, LocalKeyEncryptionKey(MASTER), names=NAMES)
+        assert again.remove_abandoned_uploads() == 0
         assert live.commit().sha256 == sha(b"in progress")
         assert list((directory / "tmp").glob("*.tmp")) == []
 
@@ -321,7 +412,7 @@ class TestLocalBlobStore(BlobStoreContract):
             put(store, data)
         assert backend.leftovers() == []
         with pytest.raises(BlobStoreUnavailable):
-            LocalBlobStore(blocker / "store", LocalKeyEncryptionKey(MASTER))
+            LocalBlobStore(blocker / "store", LocalKeyEncryptionKey(MASTER), names=NAMES)
 
     def test_streaming_200_mib_keeps_memory_flat(self, tmp_path: Path) -> None:
         probe = subprocess.run(
@@ -344,6 +435,12 @@ class TestS3BlobStore(BlobStoreContract):
     def backend(self, s3_bucket: S3Bucket) -> Backend:
         return s3_backend(s3_bucket)
 
+    def listed(self, backend: Backend) -> list[str]:
+        store = backend.store
+        assert isinstance(store, S3BlobStore)
+        contents = store.client.list_objects_v2(Bucket=store.bucket).get("Contents", [])
+        return [str(entry["Key"]) for entry in contents]
+
     def test_keys(self, s3_bucket: S3Bucket) -> None:
         backend = s3_backend(s3_bucket)
         small, large = os.urandom(100), os.urandom(MIN_PART_SIZE + 1)
@@ -351,11 +448,44 @@ class TestS3BlobStore(BlobStoreContract):
         put(backend.store, large, piece=1 << 20)  # multipart via a temporary key
         listed = s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name)["Contents"]
         assert sorted(entry["Key"] for entry in listed) == sorted(
-            PREFIX + sha(content).hex() for content in (small, large)
+            PREFIX + "keyed/" + NAMES.name(sha(content)) for content in (small, large)
         )
         assert backend.leftovers() == []
         assert not put(backend.store, large, piece=1 << 20).created
         assert backend.leftovers() == []
+
+    def test_digest_keyed_objects_are_found_and_can_be_moved(self, s3_bucket: S3Bucket) -> None:
+        """A bucket from before keyed names: both names are looked up, then migrated."""
+        backend = s3_backend(s3_bucket)
+        store = backend.store
+        assert isinstance(store, S3BlobStore)
+        client, bucket = s3_bucket.client, s3_bucket.name
+        small, large = os.urandom(100), os.urandom(MIN_PART_SIZE + 1)
+        blobs = [put(store, small), put(store, large, piece=1 << 20)]
+        for blob in blobs:  # the old layout: prefix + sha256 hex
+            client.copy_object(
+                Bucket=bucket,
+                Key=store.legacy_key(blob.sha256),
+                CopySource={"Bucket": bucket, "Key": store.key(blob.sha256)},
+            )
+            client.delete_object(Bucket=bucket, Key=store.key(blob.sha256))
+        assert store.legacy_key(blobs[0].sha256) == PREFIX + blobs[0].sha256.hex()
+
+        assert store.exists(blobs[0].sha256) and store.stat(blobs[0].sha256) == 100
+        assert get(store, blobs[0].sha256) == small
+        assert not put(store, large, piece=1 << 20).created  # dedupe against the old name
+        assert get(store, blobs[1].sha256) == large
+        assert self.listed(backend) == sorted(store.legacy_key(b.sha256) for b in blobs)
+
+        unrelated = PREFIX + "notes.txt"  # not a digest: never touched
+        client.put_object(Bucket=bucket, Key=unrelated, Body=b"")
+        assert store.migrate_legacy_keys() == 2
+        assert store.migrate_legacy_keys() == 0
+        listed = self.listed(backend)
+        assert sorted(listed) == sorted([unrelated, *(store.key(b.sha256) for b in blobs)])
+        assert get(store, blobs[1].sha256) == large
+        store.delete(blobs[0].sha256)
+        assert not store.exists(blobs[0].sha256)
 
     def test_remove_abandoned_uploads(self, s3_bucket: S3Bucket) -> None:
         backend = s3_backend(s3_bucket)
@@ -376,9 +506,11 @@ class TestS3BlobStore(BlobStoreContract):
 
     def test_unreachable_or_missing_bucket_is_unavailable(self, s3_server: S3Server) -> None:
         kek = LocalKeyEncryptionKey(MASTER)
-        missing_bucket = S3BlobStore(s3_server.client(), "no-such-bucket", kek)
+        missing_bucket = S3BlobStore(s3_server.client(), "no-such-bucket", kek, names=NAMES)
         dead = S3Server("http://127.0.0.1:9", s3_server.log_path)  # the discard port: refused
-        unreachable = S3BlobStore(dead.client(retries={"max_attempts": 1}), "bucket", kek)
+        unreachable = S3BlobStore(
+            dead.client(retries={"max_attempts": 1}), "bucket", kek, names=NAMES
+        )
         digest = sha(b"anything")
         for store in (missing_bucket, unreachable):
             with pytest.raises(BlobStoreUnavailable):
@@ -397,5 +529,9 @@ class TestS3BlobStore(BlobStoreContract):
     def test_part_size_floor(self, s3_bucket: S3Bucket) -> None:
         with pytest.raises(ValueError):
             S3BlobStore(
-                s3_bucket.client, s3_bucket.name, LocalKeyEncryptionKey(MASTER), part_size=1 << 20
+                s3_bucket.client,
+                s3_bucket.name,
+                LocalKeyEncryptionKey(MASTER),
+                names=NAMES,
+                part_size=1 << 20,
             )

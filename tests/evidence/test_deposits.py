@@ -65,7 +65,7 @@ def test_a_file_is_stored_encrypted_and_streams_back_to_its_owner_only(
     assert record.sha256 == hashlib.sha256(content).digest() and record.sm3 == sm3(content)
     assert record.size == len(content) and record.depositor == alice.did
     assert len(record.id) == 22  # 128 random bits, base64url
-    (stored,) = [p for p in blob_files(blobs) if "objects" in p.parts]
+    (stored,) = [p for p in blob_files(blobs) if "keyed" in p.parts]
     assert content[:64] not in stored.read_bytes()  # encrypted at rest
     assert service.get(alice, record.id) == record
     got, chunks = service.open_content(alice, record.id)
@@ -88,7 +88,7 @@ def test_the_same_file_twice_is_stored_once_with_a_deposit_each(
     first = service.deposit_file(alice, DepositMetadata(title="mine"), [content])
     second = service.deposit_file(bob, DepositMetadata(title="mine too"), [content])
     assert first.id != second.id and first.sha256 == second.sha256
-    assert len([p for p in blob_files(blobs) if "objects" in p.parts]) == 1
+    assert len([p for p in blob_files(blobs) if "keyed" in p.parts]) == 1
     assert b"".join(service.open_content(bob, second.id)[1]) == content
 
 

@@ -32,6 +32,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from evidence.blob_store import BlobNames
 from tests.evidence.deposit_support import new_did_key
 from tests.fixtures.database import create_postgres_database, drop_postgres_database
 from tests.fixtures.hub_process import HubProcess, run_cli
@@ -363,9 +364,11 @@ def check_tables(engine: Engine, accepted: list[Accepted], roots: dict[str, str]
 
 def check_blob_store(blobs: Path, accepted: list[Accepted]) -> None:
     """One object per content, whoever deposited it; no upload left half-way."""
-    stored = {d.sha256 for d in accepted if d.content is not None}
-    objects = [p for p in (blobs / "objects").rglob("*") if p.is_file()]
-    names = [bytes.fromhex(p.name) for p in objects]
+    # Objects are named by the keyed hash of their digest (issue 9 item 11).
+    names_of = BlobNames.load(None, blobs.parent / "master.key", create=False)
+    stored = {names_of.name(d.sha256) for d in accepted if d.content is not None}
+    objects = [p for p in (blobs / "keyed").rglob("*") if p.is_file()]
+    names = [p.name for p in objects]
     # Uploads the hub committed without answering may add objects, never copies.
     assert len(names) == len(set(names))
     assert stored <= set(names)

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from evidence.blob_store import BlobNames
 from tests.evidence.deposit_support import new_did_key
 from tests.evidence.timestamping_support import OpenSslTsa, closed_port_url, serve
 from tests.fixtures.hardhat import HardhatNode
@@ -406,9 +407,8 @@ def test_the_same_file_twice_is_stored_once_with_a_deposit_each(hub_process: Hub
                 verified(client, letter, content)
     finally:
         hub_process.stop()
-    objects = [
-        p
-        for p in (hub_process.workdir / ".notary-hub" / "blobs" / "objects").rglob("*")
-        if p.is_file()
-    ]
-    assert [p.name for p in objects] == [mine["sha256"]]
+    data_dir = hub_process.workdir / ".notary-hub"
+    objects = [p for p in (data_dir / "blobs" / "keyed").rglob("*") if p.is_file()]
+    # Named by the keyed hash of the digest, never the digest (issue 9 item 11).
+    names_of = BlobNames.load(None, data_dir / "master.key", create=False)
+    assert [p.name for p in objects] == [names_of.name(bytes.fromhex(mine["sha256"]))]

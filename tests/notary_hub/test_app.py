@@ -118,3 +118,33 @@ def test_embedded_rpc_is_mounted_and_read_only(client: TestClient, hub: Hub) -> 
         json={"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": ["0x00"]},
     ).json()
     assert refused["error"]["code"] == -32601
+
+
+def test_a_consortium_application_must_be_signed(client: TestClient, hub: Hub) -> None:
+    """Issue 9 item 10, on both databases: nothing reaches the chain for a forged application."""
+    from eth_account import Account
+
+    from tests.did_registry.application_support import make_application
+    from tests.did_registry.test_x509_checks import make_pki
+
+    organisation, node = Account.create(), Account.create()
+    signed = make_application(
+        make_pki().chain(),
+        organisation="Acme Notaries",
+        did=f"did:ethr:0x539:{organisation.address}",
+        did_key=organisation,
+        node_key=node,
+        node_type="service",
+        chain_id=hub.chain.chain_id,
+        consortium=hub.deployment.consortium.address,
+    ).to_json()
+    elsewhere = {**signed, "application": {**signed["application"], "chainId": 1}}
+    before = hub.consortium.proposals()
+    for body, status, code in (
+        ({**signed, "proofs": {}}, 400, "applicationUnsigned"),
+        (elsewhere, 422, "applicationWrongDomain"),
+    ):
+        response = client.post("/consortium/applications", json=body, headers=AUTH)
+        assert (response.status_code, response.json()["error"]) == (status, code), response.text
+    assert hub.consortium.proposals() == before
+    assert client.get("/consortium/applications", headers=AUTH).json() == {"applications": []}
