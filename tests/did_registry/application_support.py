@@ -36,8 +36,10 @@ PLACEHOLDER = b"\x01" * 65
 HOUR = 3600
 
 
-def ed25519_did() -> tuple[str, Ed25519PrivateKey]:
-    key = Ed25519PrivateKey.generate()
+def ed25519_did(seed: bytes | None = None) -> tuple[str, Ed25519PrivateKey]:
+    """A did:key; from ``seed`` when given, so that it can name a test (xdist workers must
+    collect the same ids)."""
+    key = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
     raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return did_key(ED25519, raw), key
 

@@ -48,7 +48,7 @@ from tests.did_registry.test_x509_checks import NOW, Pki, issue, make_crl, make_
 
 CHAIN_ID = 0x539
 FUNDS = 10**24
-DID_KEY, DID_KEY_SECRET = ed25519_did()  # organisation C's
+DID_KEY, DID_KEY_SECRET = ed25519_did(bytes(range(7, 39)))  # organisation C's
 
 
 @dataclass
