@@ -50,9 +50,9 @@ def main() -> None:
 
     from bench.custody_sample import NOTARY_DID, custody_credential, custody_proof_configuration
     from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
-    from credentials.jsonld_strict import check_terms
-    from credentials.rdf_fast import FastCanonicalizer
-    from credentials.rdfc import PyldCanonicalizer
+    from credentials.jsonld.rdf_fast import FastCanonicalizer
+    from credentials.jsonld.rdfc import PyldCanonicalizer
+    from credentials.jsonld.strict import check_terms
     from credentials.verification_methods import VerificationKey
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -19,8 +19,8 @@ Rows:
   signs), the ceiling for any Ed25519 mechanism;
 - **hub eddsa-rdfc-2022**: :func:`credentials.data_integrity.add_proof` /
   :func:`~credentials.data_integrity.verify_proof` with pyld's canonicalizer
-  (:class:`~credentials.rdfc.PyldCanonicalizer`) and with the fast one
-  (:class:`~credentials.rdf_fast.FastCanonicalizer`);
+  (:class:`~credentials.jsonld.rdfc.PyldCanonicalizer`) and with the fast one
+  (:class:`~credentials.jsonld.rdf_fast.FastCanonicalizer`);
 - **hub vc+jwt**: :func:`credentials.vc_jose.sign_credential_jwt` /
   :func:`~credentials.vc_jose.verify_credential_jwt`, EdDSA with the notary's
   Ed25519 key and ES256K with its controller key (``#controller``, an address-only
@@ -73,8 +73,8 @@ from credentials.data_integrity import ProofOptions, SigningKey, add_proof, veri
 from credentials.eddsa_rdfc_2022 import EddsaRdfc2022  # noqa: E402
 from credentials.issuer import NotarySigner  # noqa: E402
 from credentials.jose_key_cache import KeyCache  # noqa: E402
-from credentials.rdf_fast import FastCanonicalizer  # noqa: E402
-from credentials.rdfc import PyldCanonicalizer  # noqa: E402
+from credentials.jsonld.rdf_fast import FastCanonicalizer  # noqa: E402
+from credentials.jsonld.rdfc import PyldCanonicalizer  # noqa: E402
 from credentials.status_anchor import RegistryPublisher  # noqa: E402
 from credentials.vc_jose import sign_credential_jwt, verify_credential_jwt  # noqa: E402
 from credentials.verifier import Verifier  # noqa: E402

@@ -26,8 +26,8 @@ from typing import Any
 
 import didkit
 
-from credentials.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
-from credentials.document_loader import load_context
+from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
+from credentials.jsonld.document_loader import load_context
 
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
 V2_TERMS = ("digestMultibase", "mediaType", "BitstringStatusListEntry")

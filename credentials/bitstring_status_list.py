@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from credentials.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.errors import StatusError
+from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 
 MIN_ENTRIES = 131_072  # §3.2 step 2: 16 KB of 1-bit entries
 MAX_LIST_BYTES = 16 * 1024 * 1024  # decompressed: refuses gzip bombs (128 Mi entries)

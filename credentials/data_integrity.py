@@ -45,7 +45,7 @@ from credentials.errors import (
     ProofError,
     UnsupportedAlgorithm,
 )
-from credentials.rdf_fast import FastCanonicalizer
+from credentials.jsonld.rdf_fast import FastCanonicalizer
 from credentials.verification import VerificationResult
 from credentials.verification_methods import (
     PROOF_PURPOSES,

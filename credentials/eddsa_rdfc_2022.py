@@ -14,7 +14,7 @@ must have the document's ``@context`` start with it: the rule of §3.3.2 step 4,
 The suite knows nothing of DIDs or proof purposes: the Data Integrity layer
 (:mod:`credentials.data_integrity`) checks those and resolves the key; this
 module canonicalizes, hashes, signs and checks signatures. Canonicalization is a
-:class:`~credentials.rdfc.Canonicalizer`, pyld's by default.
+:class:`~credentials.jsonld.rdfc.Canonicalizer`, pyld's by default.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgorithm
+from credentials.jsonld.rdfc import Canonicalizer, PyldCanonicalizer
 from credentials.proof_sets import SignedContextMismatch, starts_with
-from credentials.rdfc import Canonicalizer, PyldCanonicalizer
 from credentials.verification_methods import VerificationKey
 from did_registry.did_key import b58decode, b58encode
 

@@ -27,8 +27,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from credentials.contexts import CONTEXT_FILES, NOTARY_HUB_V1
 from credentials.errors import CredentialError, MalformedCredential
+from credentials.jsonld.contexts import CONTEXT_FILES, NOTARY_HUB_V1
 from credentials.vc_data_model import parse_date_time
 
 HUB_VOCABULARY = "https://w3id.org/notary-hub#"
@@ -57,7 +57,7 @@ class CallerEvidence(CredentialError):
 @cache
 def reserved_terms() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(type names, property names, evidence member names) the hub's context defines."""
-    resource = files("credentials.contexts").joinpath(CONTEXT_FILES[NOTARY_HUB_V1])
+    resource = files("credentials.jsonld.contexts").joinpath(CONTEXT_FILES[NOTARY_HUB_V1])
     context: dict[str, Any] = json.loads(resource.read_text("utf-8"))["@context"]
     types: set[str] = set()
     properties: set[str] = set()

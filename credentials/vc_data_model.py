@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from credentials.contexts import CREDENTIALS_V2
 from credentials.errors import MalformedCredential, ValidityError
+from credentials.jsonld.contexts import CREDENTIALS_V2
 
 CREDENTIAL_TYPE = "VerifiableCredential"
 PRESENTATION_TYPE = "VerifiablePresentation"

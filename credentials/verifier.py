@@ -5,7 +5,7 @@ in this order, each a named check in the result:
 
 1. ``structure`` — §4 rules (:mod:`credentials.vc_data_model`);
 2. ``context`` — bundled contexts only, no term JSON-LD would drop
-   (:mod:`credentials.jsonld_strict`);
+   (:mod:`credentials.jsonld.strict`);
 3. ``proof`` — Data Integrity (:mod:`credentials.data_integrity`) or
    ``vc+jwt`` (:mod:`credentials.vc_jose`), the issuer's DID resolved through the
    chain as of the proof's creation, and the signing key bound to the issuer;
@@ -41,7 +41,7 @@ from credentials.errors import (
     ProofError,
     StatusError,
 )
-from credentials.jsonld_strict import check_terms
+from credentials.jsonld.strict import check_terms
 from credentials.status_check import StatusCheck, check_status, check_status_on_chain
 from credentials.vc_data_model import (
     ENVELOPED_CREDENTIAL,

@@ -5,7 +5,7 @@ W3C Verifiable Credentials Data Model 2.0 (https://www.w3.org/TR/vc-data-model-2
 §4.8 ``credentialSubject``, §4.9 ``validFrom``, §5.6 ``evidence``; §5.3 "Integrity of
 Related Resources" for ``digestMultibase`` (a multibase multihash, see
 :mod:`evidence.digests`). Every other term comes from the hub's context
-``https://w3id.org/notary-hub/v1`` (``credentials/contexts/notary-hub-v1.jsonld``):
+``https://w3id.org/notary-hub/v1`` (``credentials/jsonld/contexts/notary-hub-v1.jsonld``):
 the ``DataDeposit`` subject, ``RFC3161TimestampEvidence`` and ``ChainAnchorEvidence``.
 
 The timestamp token is the DER ``TimeStampToken`` of RFC 3161 §2.4.2 in multibase
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chain_adapter.anchoring.receipt import AnchorReceipt
-from credentials.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
+from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.vc_data_model import format_date_time
 from evidence.digests import SHA256, SM3, digest_multibase
 from evidence.models import DepositRecord

@@ -38,9 +38,9 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.errors import ChainError
 from chain_adapter.protocol import Chain
-from credentials.contexts import NOTARY_HUB_V1
 from credentials.errors import CredentialError, MalformedCredential, ProofError
 from credentials.issuer_trust import IssuerTrust, check_issuer_trust
+from credentials.jsonld.contexts import NOTARY_HUB_V1
 from credentials.verification import Problem, VerificationResult
 from credentials.verifier import Verifier
 from evidence.custody_letter import ANCHOR_EVIDENCE_TYPE, CREDENTIAL_TYPE, TIMESTAMP_EVIDENCE_TYPE

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof
 from credentials.eddsa_rdfc_2022 import EddsaRdfc2022, decode_proof_value
 from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgorithm
+from credentials.jsonld.rdfc import PyldCanonicalizer
 from credentials.multikey import decode_public_key, decode_secret_key
-from credentials.rdfc import PyldCanonicalizer
 from credentials.verification import VerificationResult
 from credentials.verification_methods import VerificationKey
 from did_registry.did_key import b58encode

@@ -35,7 +35,7 @@ from credentials.bitstring_status_list import encode_list as encode_bits
 from credentials.data_integrity import SUITES, ProofOptions, SigningKey, add_proof, verify_proof
 from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
 from credentials.issuer import CredentialIssuer, NotarySigner
-from credentials.rdf_fast import FastCanonicalizer
+from credentials.jsonld.rdf_fast import FastCanonicalizer
 from credentials.status_anchor import RegistryPublisher
 from credentials.verifier import StaticStatusLists, Verifier
 from did_registry.did_key import ED25519, did_key, multibase_key

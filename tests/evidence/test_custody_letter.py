@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.keystore import MemoryKeyStore
 from chain_adapter.merkle import MerkleTree, hash_leaves
-from credentials.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
-from credentials.rdfc import PyldCanonicalizer
+from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
+from credentials.jsonld.rdfc import PyldCanonicalizer
 from evidence.custody_letter import build_custody_letter, multibase_base64url
 from evidence.digests import SHA256, SM3, digest_multibase, parse_digest
 from evidence.models import DepositRecord, DepositState

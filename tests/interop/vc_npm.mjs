@@ -49,7 +49,7 @@ import { JsonRpcProvider } from 'ethers'
 
 const HUB_CONTEXT_URL = 'https://w3id.org/notary-hub/v1'
 const HUB_CONTEXT_FILE = fileURLToPath(
-  new URL('../../credentials/contexts/notary-hub-v1.jsonld', import.meta.url)
+  new URL('../../credentials/jsonld/contexts/notary-hub-v1.jsonld', import.meta.url)
 )
 const DID_CONTEXT_URL = 'https://www.w3.org/ns/did/v1'
 const ED25519_2018 = 'Ed25519VerificationKey2018'

@@ -106,7 +106,7 @@ def holder_proof(document: dict[str, Any], holder: Holder) -> dict[str, Any]:
 
 
 def listed_context(enveloped: dict[str, Any]) -> dict[str, Any]:
-    # JSON-LD presentations here list every @context (credentials.jsonld_strict).
+    # JSON-LD presentations here list every @context (credentials.jsonld.strict).
     return {**enveloped, "@context": [V2]}
 
 

@@ -9,10 +9,10 @@ context, applying a property-scoped context (step 3 and 13.4), an embedded
 ``@context`` (step 9) and a type-scoped context (step 11). §4.5 "IRI Expansion"
 is mirrored in :meth:`ActiveContext.expand_iri` with pyld's quirks (a relative
 IRI is resolved against pyld's stand-in base ``http://example.org/base/``),
-and reports *how* a value expanded so that :mod:`credentials.jsonld_strict` can
+and reports *how* a value expanded so that :mod:`credentials.jsonld.strict` can
 reject what would be silently dropped or altered.
 
-Only string contexts served by :mod:`credentials.document_loader` are processed:
+Only string contexts served by :mod:`credentials.jsonld.document_loader` are processed:
 anything else raises :class:`UnsupportedContext`.
 """
 
@@ -26,8 +26,8 @@ from typing import Any, Final
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
-from credentials.contexts import CONTEXT_FILES
-from credentials.document_loader import document_loader
+from credentials.jsonld.contexts import CONTEXT_FILES
+from credentials.jsonld.document_loader import document_loader
 
 KEYWORDS: Final = frozenset(jsonld.KEYWORDS)
 _KEYWORD_LIKE = re.compile(r"^@[a-zA-Z]+$")

@@ -9,7 +9,7 @@ this one works on tuples of already serialized terms (a quad's N-Quads line is
 one format call) and visits permutations in pyld's order
 (``pyld.canon.permutations``, Steinhaus-Johnson-Trotter), so that it makes exactly
 the Hash N-Degree Quads calls pyld makes and so gives up exactly where
-:class:`credentials.rdfc.PyldCanonicalizer` does.
+:class:`credentials.jsonld.rdfc.PyldCanonicalizer` does.
 
 Terms: ``<iri>``, ``_:label``, a serialized literal; the default graph is ``""``.
 """
@@ -20,7 +20,7 @@ from hashlib import sha256
 
 from pyld.canon import permutations
 
-from credentials.rdfc import MAX_WORK_FACTOR
+from credentials.jsonld.rdfc import MAX_WORK_FACTOR
 
 Quad = tuple[str, str, str, str]
 

@@ -1,4 +1,4 @@
-"""A fast :class:`~credentials.rdfc.Canonicalizer`, byte-identical to the pyld one.
+"""A fast :class:`~credentials.jsonld.rdfc.Canonicalizer`, byte-identical to the pyld one.
 
 RDF Dataset Canonicalization (https://www.w3.org/TR/rdf-canon/) of a JSON-LD
 document (JSON-LD 1.1 API §8 "RDF Serialization/Deserialization",
@@ -6,12 +6,12 @@ https://www.w3.org/TR/json-ld11-api/#rdf-serialization-deserialization-algorithm
 Data Integrity's eddsa-rdfc-2022 canonicalizes twice per signature and twice per
 verification; pyld spends most of that time in generic expansion and its node
 map. Here the active contexts are processed once by pyld and memoised
-(:mod:`credentials.jsonld_terms`), the compacted document goes straight to quads
-(:mod:`credentials.jsonld_rdf`) and RDFC-1.0 runs on tuples of serialized terms
-(:mod:`credentials.rdf_canon`).
+(:mod:`credentials.jsonld.terms`), the compacted document goes straight to quads
+(:mod:`credentials.jsonld.to_rdf`) and RDFC-1.0 runs on tuples of serialized terms
+(:mod:`credentials.jsonld.rdf_canon`).
 
 Whatever the fast path does not implement, and whatever pyld refuses, goes to
-the reference :class:`~credentials.rdfc.PyldCanonicalizer` unchanged: its result
+the reference :class:`~credentials.jsonld.rdfc.PyldCanonicalizer` unchanged: its result
 or its error is the answer. So the fast path never has to reproduce an error.
 """
 
@@ -21,10 +21,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from credentials.contexts import CONTEXT_FILES
-from credentials.jsonld_rdf import Unsupported, to_quads
-from credentials.rdf_canon import WorkLimitExceeded, canonicalize
-from credentials.rdfc import MAX_WORK_FACTOR, Canonicalizer, PyldCanonicalizer
+from credentials.jsonld.contexts import CONTEXT_FILES
+from credentials.jsonld.rdf_canon import WorkLimitExceeded, canonicalize
+from credentials.jsonld.rdfc import MAX_WORK_FACTOR, Canonicalizer, PyldCanonicalizer
+from credentials.jsonld.to_rdf import Unsupported, to_quads
 
 _log = logging.getLogger(__name__)
 

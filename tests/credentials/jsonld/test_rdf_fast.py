@@ -13,19 +13,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.custody_sample import custody_credential, custody_proof_configuration
-from credentials.contexts import (
+from credentials.errors import ContextError, CredentialError, MalformedCredential
+from credentials.jsonld.contexts import (
     CREDENTIALS_EXAMPLES_V2,
     CREDENTIALS_V2,
     DATA_INTEGRITY_V2,
     NOTARY_HUB_V1,
 )
-from credentials.errors import ContextError, CredentialError, MalformedCredential
-from credentials.jsonld_rdf import MAX_DEPTH, Unsupported, literal, to_quads
-from credentials.jsonld_terms import UnsupportedContext, root_context
-from credentials.rdf_fast import FastCanonicalizer
-from credentials.rdfc import Canonicalizer, PyldCanonicalizer
+from credentials.jsonld.rdf_fast import FastCanonicalizer
+from credentials.jsonld.rdfc import Canonicalizer, PyldCanonicalizer
+from credentials.jsonld.terms import UnsupportedContext, root_context
+from credentials.jsonld.to_rdf import MAX_DEPTH, Unsupported, literal, to_quads
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = Path(__file__).parents[1] / "vectors"
 EX = [CREDENTIALS_V2, CREDENTIALS_EXAMPLES_V2]
 HUB = [CREDENTIALS_V2, NOTARY_HUB_V1]
 XSD = "http://www.w3.org/2001/XMLSchema#"

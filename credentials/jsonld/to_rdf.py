@@ -6,7 +6,7 @@ Algorithm", §5.3 "Value Expansion", §7.2 "Node Map Generation" and §8.1 / §8
 that never builds the expanded form. It follows pyld 3.3 step for step (the
 order of context transitions, which duplicate values collapse, the lexical
 forms of numbers) because its output must be byte-identical to
-:class:`credentials.rdfc.PyldCanonicalizer`, which also decides what is refused.
+:class:`credentials.jsonld.rdfc.PyldCanonicalizer`, which also decides what is refused.
 
 Anything outside the subset raises :class:`Unsupported` and the caller falls back
 to pyld: ``@reverse``, ``@nest``, ``@included``, ``@index``/``@direction``,
@@ -17,7 +17,7 @@ strict canonicalizer refuses.
 
 A quad is four N-Quads term strings ``(subject, predicate, object, graph)``: an
 IRI is ``<iri>``, a blank node ``_:label``, a literal its escaped form; the
-default graph is ``""`` (terms are written by :mod:`credentials.rdf_terms`).
+default graph is ``""`` (terms are written by :mod:`credentials.jsonld.rdf_terms`).
 Duplicates are kept where pyld keeps them.
 """
 
@@ -27,16 +27,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from credentials.jsonld_terms import (
-    KEYWORDS,
-    RELATIVE,
-    ActiveContext,
-    UnsupportedContext,
-    initial_context,
-    node_contexts,
-    property_context,
-)
-from credentials.rdf_terms import (
+from credentials.jsonld.rdf_terms import (
     RDF_FIRST,
     RDF_NIL,
     RDF_REST,
@@ -47,6 +38,15 @@ from credentials.rdf_terms import (
     iri_term,
     literal,
     strict_key,
+)
+from credentials.jsonld.terms import (
+    KEYWORDS,
+    RELATIVE,
+    ActiveContext,
+    UnsupportedContext,
+    initial_context,
+    node_contexts,
+    property_context,
 )
 
 __all__ = ["MAX_DEPTH", "Quad", "Unsupported", "literal", "to_quads"]

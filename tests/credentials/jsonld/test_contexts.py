@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from credentials.contexts import (
+from credentials.errors import ContextError
+from credentials.jsonld.contexts import (
     BITSTRING_STATUS_LIST_V1,
     CONTEXT_FILES,
     CREDENTIALS_V2,
@@ -15,11 +16,10 @@ from credentials.contexts import (
     DID_V1,
     MULTIKEY_V1,
 )
-from credentials.document_loader import document_loader, load_context
-from credentials.errors import ContextError
-from credentials.rdfc import PyldCanonicalizer
+from credentials.jsonld.document_loader import document_loader, load_context
+from credentials.jsonld.rdfc import PyldCanonicalizer
 
-NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
 
 # URL -> the file Digital Bazaar's npm context package (or did-context) publishes for it.
 PUBLISHED = {
@@ -35,7 +35,9 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("url", sorted(PUBLISHED))
 def test_bundled_context_is_byte_identical_to_the_npm_package(url: str) -> None:
-    bundled = resources.files("credentials.contexts").joinpath(CONTEXT_FILES[url]).read_bytes()
+    bundled = (
+        resources.files("credentials.jsonld.contexts").joinpath(CONTEXT_FILES[url]).read_bytes()
+    )
     published = (NODE_MODULES / PUBLISHED[url]).read_bytes()
     assert bundled == published
 

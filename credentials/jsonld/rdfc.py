@@ -33,8 +33,8 @@ from pyld import jsonld
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
-from credentials.document_loader import document_loader as bundled_document_loader
 from credentials.errors import ContextError, CredentialError, MalformedCredential
+from credentials.jsonld.document_loader import document_loader as bundled_document_loader
 
 DocumentLoader = Callable[[str, dict[str, Any]], dict[str, Any]]
 

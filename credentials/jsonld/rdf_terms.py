@@ -7,7 +7,7 @@ literals in RFC 8785 form via the ``c14n`` package) and its N-Quads escaping
 (``JsonLdProcessor.compare_values``). Terms are N-Quads strings: ``<iri>``,
 ``"lexical"^^<datatype>``, ``"lexical"@lang``, ``"lexical"``.
 
-Whatever :class:`credentials.rdfc.PyldCanonicalizer` refuses (control characters,
+Whatever :class:`credentials.jsonld.rdfc.PyldCanonicalizer` refuses (control characters,
 IRIs with spaces or ``<>"{}|^`\\``), or pyld would write in a way not reproduced
 here (non-finite numbers), raises :class:`Unsupported`.
 """

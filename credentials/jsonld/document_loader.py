@@ -4,7 +4,7 @@ JSON-LD 1.1 API §9.4 "LoadDocumentCallback"
 (https://www.w3.org/TR/json-ld11-api/#loaddocumentcallback). VC Data Model 2.0
 §4.3 "Contexts" lets a verifier pin the contexts it accepts; Data Integrity §4.5
 ("Contexts and Vocabularies") warns that fetching them is a tracking and
-tampering risk. So every URL outside :data:`credentials.contexts.CONTEXT_FILES`
+tampering risk. So every URL outside :data:`credentials.jsonld.contexts.CONTEXT_FILES`
 is a :class:`~credentials.errors.ContextError`, whether or not it would resolve.
 """
 
@@ -16,14 +16,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from credentials.contexts import CONTEXT_FILES
 from credentials.errors import ContextError
+from credentials.jsonld.contexts import CONTEXT_FILES
 
 
 @cache
 def _load(url: str) -> dict[str, Any]:
     name = CONTEXT_FILES[url]
-    text = resources.files("credentials.contexts").joinpath(name).read_text("utf-8")
+    text = resources.files("credentials.jsonld.contexts").joinpath(name).read_text("utf-8")
     document = json.loads(text)
     assert isinstance(document, dict)
     return document

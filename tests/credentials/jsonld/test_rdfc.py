@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from credentials.contexts import CREDENTIALS_EXAMPLES_V2, CREDENTIALS_V2
-from credentials.document_loader import document_loader
 from credentials.errors import ContextError, MalformedCredential
-from credentials.rdfc import Canonicalizer, PyldCanonicalizer
+from credentials.jsonld.contexts import CREDENTIALS_EXAMPLES_V2, CREDENTIALS_V2
+from credentials.jsonld.document_loader import document_loader
+from credentials.jsonld.rdfc import Canonicalizer, PyldCanonicalizer
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = Path(__file__).parents[1] / "vectors"
 CONTEXT = [CREDENTIALS_V2, CREDENTIALS_EXAMPLES_V2]
 V2 = [CREDENTIALS_V2]  # no @vocab: undefined terms are dropped, not mapped
 

@@ -6,7 +6,7 @@ Considerations"); whatever JSON-LD expansion (JSON-LD 1.1 API §5.1.2,
 https://www.w3.org/TR/json-ld11-api/#expansion-algorithm) drops or rewrites is
 unsigned yet still shown to whoever reads the JSON. :func:`check_terms` walks the
 document with the active contexts expansion would use (type-scoped,
-property-scoped and embedded ones, from :mod:`credentials.jsonld_terms`) and
+property-scoped and embedded ones, from :mod:`credentials.jsonld.terms`) and
 names the path of the first offending member: undefined terms, unknown or
 unsupported keywords, ``null`` members, relative or malformed IRIs, numbers the
 ``xsd:double`` canonical form would change, characters RDFC-1.0 implementations
@@ -23,9 +23,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from credentials.contexts import CONTEXT_FILES, CREDENTIALS_V2
 from credentials.errors import ContextError, DocumentTooLarge, MalformedCredential
-from credentials.jsonld_terms import (
+from credentials.jsonld.contexts import CONTEXT_FILES, CREDENTIALS_V2
+from credentials.jsonld.terms import (
     ABSOLUTE,
     BLANK,
     COMPACT,
