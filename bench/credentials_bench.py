@@ -21,8 +21,8 @@ Rows:
   :func:`~credentials.data_integrity.verify_proof` with pyld's canonicalizer
   (:class:`~credentials.jsonld.rdfc.PyldCanonicalizer`) and with the fast one
   (:class:`~credentials.jsonld.rdf_fast.FastCanonicalizer`);
-- **hub vc+jwt**: :func:`credentials.vc_jose.sign_credential_jwt` /
-  :func:`~credentials.vc_jose.verify_credential_jwt`, EdDSA with the notary's
+- **hub vc+jwt**: :func:`credentials.jose.vc_jose.sign_credential_jwt` /
+  :func:`~credentials.jose.vc_jose.verify_credential_jwt`, EdDSA with the notary's
   Ed25519 key and ES256K with its controller key (``#controller``, an address-only
   method: the public key is recovered from the signature);
 - **hub Verifier, full**: the lead's :class:`credentials.verifier.Verifier` (structure,
@@ -38,7 +38,7 @@ Hub verification resolves the issuer's did:ethr as of the proof's ``created`` (t
 token's ``iat``) and is measured two ways: **walk**, the chain walker on the
 embedded chain in process (what a verifier with a node does on every call), and
 **warm**, resolution answered from memory: for the vc+jwt rows the library's own
-:class:`~credentials.jose_key_cache.KeyCache` (``ttl_seconds=300``); for Data
+:class:`~credentials.jose.key_cache.KeyCache` (``ttl_seconds=300``); for Data
 Integrity and the Verifier the hub's :class:`~did_registry.caching_resolver.CachingResolver`
 (what the hub's verifier uses). didkit resolves its did:key in process.
 """
@@ -72,11 +72,11 @@ from credentials.bitstring_status_list import Bitstring, compress_bits  # noqa: 
 from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof  # noqa: E402
 from credentials.eddsa_rdfc_2022 import EddsaRdfc2022  # noqa: E402
 from credentials.issuer import NotarySigner  # noqa: E402
-from credentials.jose_key_cache import KeyCache  # noqa: E402
+from credentials.jose.key_cache import KeyCache  # noqa: E402
+from credentials.jose.vc_jose import sign_credential_jwt, verify_credential_jwt  # noqa: E402
 from credentials.jsonld.rdf_fast import FastCanonicalizer  # noqa: E402
 from credentials.jsonld.rdfc import PyldCanonicalizer  # noqa: E402
 from credentials.status_anchor import RegistryPublisher  # noqa: E402
-from credentials.vc_jose import sign_credential_jwt, verify_credential_jwt  # noqa: E402
 from credentials.verifier import Verifier  # noqa: E402
 from did_registry.caching_resolver import CachingResolver  # noqa: E402
 from did_registry.chain_walker import ChainWalkerSource  # noqa: E402

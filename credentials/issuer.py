@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from credentials.data_integrity import Cryptosuite, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
 from credentials.issuing_policy import check_caller_credential
+from credentials.jose.vc_jose import enveloped_credential, sign_credential_jwt
 from credentials.jsonld.strict import check_terms
 from credentials.status_service import StatusService
 from credentials.vc_data_model import check_credential, format_date_time
-from credentials.vc_jose import enveloped_credential, sign_credential_jwt
 from did_registry.notary_identity import NotaryIdentity
 
 Mechanism = Literal["eddsa-rdfc-2022", "vc+jwt"]

@@ -7,7 +7,7 @@ in this order, each a named check in the result:
 2. ``context`` — bundled contexts only, no term JSON-LD would drop
    (:mod:`credentials.jsonld.strict`);
 3. ``proof`` — Data Integrity (:mod:`credentials.data_integrity`) or
-   ``vc+jwt`` (:mod:`credentials.vc_jose`), the issuer's DID resolved through the
+   ``vc+jwt`` (:mod:`credentials.jose.vc_jose`), the issuer's DID resolved through the
    chain as of the proof's creation, and the signing key bound to the issuer;
 4. ``validity`` — §4.9 validFrom / validUntil against the verifier's clock;
 5. ``status`` — Bitstring Status List entries, from a list credential handed in
@@ -19,7 +19,7 @@ each credential in them as above. A presentation naming a ``holder`` proves that
 holder only by a proof: without one it is refused as unsigned
 (:class:`UnsignedHolder`), never reported as the holder's. Enveloped credentials
 and presentations (§4.13.1 / §4.13.2) are judged as envelopes, nothing beside the
-token accepted (:func:`credentials.vc_jose.enveloped_token`). Nothing here raises
+token accepted (:func:`credentials.jose.vc_jose.enveloped_token`). Nothing here raises
 for a bad document.
 """
 
@@ -41,6 +41,12 @@ from credentials.errors import (
     ProofError,
     StatusError,
 )
+from credentials.jose.vc_jose import (
+    enveloped_presentation_token,
+    enveloped_token,
+    verify_credential_jwt,
+    verify_presentation_jwt,
+)
 from credentials.jsonld.strict import check_terms
 from credentials.status_check import StatusCheck, check_status, check_status_on_chain
 from credentials.vc_data_model import (
@@ -54,12 +60,6 @@ from credentials.vc_data_model import (
     issuer_id,
     status_entries,
     types_of,
-)
-from credentials.vc_jose import (
-    enveloped_presentation_token,
-    enveloped_token,
-    verify_credential_jwt,
-    verify_presentation_jwt,
 )
 from credentials.verification import Problem, VerificationResult
 from did_registry.resolution import DidResolver

@@ -20,7 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from credentials.data_integrity import SUITES, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
 from credentials.issuer import CredentialIssuer, NotarySigner
-from credentials.vc_jose import enveloped_credential, sign_credential_jwt, sign_presentation_jwt
+from credentials.jose.vc_jose import (
+    enveloped_credential,
+    sign_credential_jwt,
+    sign_presentation_jwt,
+)
 from credentials.verifier import Verifier
 from did_registry.did_key import did_key
 from tests.fixtures.notary_world import NotaryWorld

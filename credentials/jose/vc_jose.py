@@ -20,7 +20,7 @@ https://www.w3.org/TR/vc-jose-cose/):
 - §5.1: verification follows RFC 7519 §7.2; on success the document is the decoded payload.
 
 With RFC 8725 (JWT BCP) §3.11 explicit typing (``typ`` checked, compared as a media type
-per RFC 7515 §4.1.9) and §3.1 algorithm verification (:mod:`credentials.jose_algorithms`).
+per RFC 7515 §4.1.9) and §3.1 algorithm verification (:mod:`credentials.jose.algorithms`).
 Unknown ``crit`` extensions are refused (RFC 7515 §4.1.11), as is ``b64`` (RFC 7797).
 
 Binding: the ``kid``'s DID must be the credential's issuer (the presentation's holder).
@@ -48,7 +48,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from credentials import jose_algorithms
 from credentials.errors import (
     CredentialError,
     IssuanceError,
@@ -56,8 +55,9 @@ from credentials.errors import (
     MalformedCredential,
     ProofError,
 )
-from credentials.jose_algorithms import SigningKey
-from credentials.jose_envelope import (
+from credentials.jose import algorithms as jose_algorithms
+from credentials.jose.algorithms import SigningKey
+from credentials.jose.envelope import (
     VC_JWT,
     VP_JWT,
     Opened,
@@ -68,7 +68,7 @@ from credentials.jose_envelope import (
     open_token,
     sign_envelope,
 )
-from credentials.jose_key_cache import DEFAULT_KEY_CACHE, KeyCache
+from credentials.jose.key_cache import DEFAULT_KEY_CACHE, KeyCache
 from credentials.vc_data_model import (
     CREDENTIAL_TYPE,
     ENVELOPED_CREDENTIAL,
@@ -201,7 +201,7 @@ def verify_credential_jwt(
 
     On success ``result.document`` is the credential and ``result.details`` names the
     issuer, key, algorithm and the time the key was resolved at. ``keys`` reuses key
-    resolutions (default: did:key only, see :mod:`credentials.jose_key_cache`).
+    resolutions (default: did:key only, see :mod:`credentials.jose.key_cache`).
     """
     result = VerificationResult()
     try:

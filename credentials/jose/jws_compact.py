@@ -19,7 +19,7 @@ Stricter than RFC 7515 requires, so that one signature has exactly one token:
 - the whole token is at most :data:`MAX_TOKEN_LENGTH` characters.
 
 This module only parses; the header's meaning (``alg``, ``typ``, ``kid``, ``crit``) is
-judged by :mod:`credentials.jose_envelope`.
+judged by :mod:`credentials.jose.envelope`.
 """
 
 from __future__ import annotations

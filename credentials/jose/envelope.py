@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from credentials import jose_algorithms
 from credentials.errors import (
     CredentialError,
     IssuanceError,
@@ -29,8 +28,9 @@ from credentials.errors import (
     MalformedCredential,
     ValidityError,
 )
-from credentials.jose_algorithms import JoseAlgorithm, SigningKey
-from credentials.jws_compact import CompactJws, parse_compact, serialize, signing_input
+from credentials.jose import algorithms as jose_algorithms
+from credentials.jose.algorithms import JoseAlgorithm, SigningKey
+from credentials.jose.jws_compact import CompactJws, parse_compact, serialize, signing_input
 
 VC_JWT = "vc+jwt"
 VP_JWT = "vp+jwt"

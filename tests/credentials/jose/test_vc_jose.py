@@ -21,12 +21,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
 from jwcrypto.common import base64url_decode, base64url_encode  # type: ignore[import-untyped]
 
-from credentials import jose_algorithms
 from credentials.errors import IssuanceError, MalformedCredential, UnsupportedAlgorithm
-from credentials.jose_algorithms import ALGORITHMS, SECP256K1_ORDER, SigningKey
-from credentials.jose_key_cache import KeyCache
-from credentials.jws_compact import MAX_TOKEN_LENGTH, serialize, signing_input
-from credentials.vc_jose import (
+from credentials.jose import algorithms as jose_algorithms
+from credentials.jose.algorithms import ALGORITHMS, SECP256K1_ORDER, SigningKey
+from credentials.jose.jws_compact import MAX_TOKEN_LENGTH, serialize, signing_input
+from credentials.jose.key_cache import KeyCache
+from credentials.jose.vc_jose import (
     EnvelopeError,
     enveloped_credential,
     enveloped_presentation_token,

@@ -17,7 +17,6 @@ from eth_account import Account
 from jwcrypto import jwk, jws  # type: ignore[import-untyped]
 from jwcrypto.common import base64url_decode, base64url_encode  # type: ignore[import-untyped]
 
-from credentials import jose_algorithms
 from credentials.errors import (
     DocumentTooLarge,
     KeyResolutionError,
@@ -25,8 +24,9 @@ from credentials.errors import (
     ProofError,
     UnsupportedAlgorithm,
 )
-from credentials.jose_algorithms import ALGORITHMS, SECP256K1_ORDER
-from credentials.jws_compact import (
+from credentials.jose import algorithms as jose_algorithms
+from credentials.jose.algorithms import ALGORITHMS, SECP256K1_ORDER
+from credentials.jose.jws_compact import (
     MAX_JSON_DEPTH,
     MAX_TOKEN_LENGTH,
     parse_compact,
