@@ -49,7 +49,7 @@ def main() -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from bench.custody_sample import NOTARY_DID, custody_credential, custody_proof_configuration
-    from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
+    from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022
     from credentials.jsonld.rdf_fast import FastCanonicalizer
     from credentials.jsonld.rdfc import PyldCanonicalizer
     from credentials.jsonld.strict import check_terms

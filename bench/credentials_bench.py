@@ -17,8 +17,8 @@ Rows:
 
 - **Ed25519 (cryptography)**: raw sign / verify of 64 bytes (what eddsa-rdfc-2022
   signs), the ceiling for any Ed25519 mechanism;
-- **hub eddsa-rdfc-2022**: :func:`credentials.data_integrity.add_proof` /
-  :func:`~credentials.data_integrity.verify_proof` with pyld's canonicalizer
+- **hub eddsa-rdfc-2022**: :func:`credentials.data_integrity.proofs.add_proof` /
+  :func:`~credentials.data_integrity.proofs.verify_proof` with pyld's canonicalizer
   (:class:`~credentials.jsonld.rdfc.PyldCanonicalizer`) and with the fast one
   (:class:`~credentials.jsonld.rdf_fast.FastCanonicalizer`);
 - **hub vc+jwt**: :func:`credentials.jose.vc_jose.sign_credential_jwt` /
@@ -67,10 +67,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 from bench.custody_sample import custody_credential  # noqa: E402
 from bench.didkit_reference import Row, bench_didkit, rate, version  # noqa: E402
 from bench.machine import machine_info  # noqa: E402
-from credentials import data_integrity  # noqa: E402
 from credentials.bitstring_status_list import Bitstring, compress_bits  # noqa: E402
-from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof  # noqa: E402
-from credentials.eddsa_rdfc_2022 import EddsaRdfc2022  # noqa: E402
+from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022  # noqa: E402
+from credentials.data_integrity.proofs import (  # noqa: E402
+    SUITES,
+    ProofOptions,
+    SigningKey,
+    add_proof,
+    verify_proof,
+)
 from credentials.issuer import NotarySigner  # noqa: E402
 from credentials.jose.key_cache import KeyCache  # noqa: E402
 from credentials.jose.vc_jose import sign_credential_jwt, verify_credential_jwt  # noqa: E402
@@ -102,12 +107,12 @@ def chain_now(world: NotaryWorld) -> int:
 @contextlib.contextmanager
 def verifying_with(suite: EddsaRdfc2022) -> Iterator[None]:
     """verify_proof looks suites up in ``SUITES`` by name: point the name at ``suite``."""
-    saved = data_integrity.SUITES[suite.name]
-    data_integrity.SUITES[suite.name] = suite
+    saved = SUITES[suite.name]
+    SUITES[suite.name] = suite
     try:
         yield
     finally:
-        data_integrity.SUITES[suite.name] = saved
+        SUITES[suite.name] = saved
 
 
 def bench_data_integrity(

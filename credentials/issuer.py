@@ -22,7 +22,7 @@ from typing import Any, Literal
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from credentials.data_integrity import Cryptosuite, ProofOptions, SigningKey, add_proof
+from credentials.data_integrity.proofs import Cryptosuite, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
 from credentials.issuing_policy import check_caller_credential
 from credentials.jose.vc_jose import enveloped_credential, sign_credential_jwt

@@ -6,7 +6,7 @@ in this order, each a named check in the result:
 1. ``structure`` — §4 rules (:mod:`credentials.vc_data_model`);
 2. ``context`` — bundled contexts only, no term JSON-LD would drop
    (:mod:`credentials.jsonld.strict`);
-3. ``proof`` — Data Integrity (:mod:`credentials.data_integrity`) or
+3. ``proof`` — Data Integrity (:mod:`credentials.data_integrity.proofs`) or
    ``vc+jwt`` (:mod:`credentials.jose.vc_jose`), the issuer's DID resolved through the
    chain as of the proof's creation, and the signing key bound to the issuer;
 4. ``validity`` — §4.9 validFrom / validUntil against the verifier's clock;
@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chain_adapter.protocol import Chain
-from credentials.data_integrity import verify_proof
+from credentials.data_integrity.proofs import verify_proof
 from credentials.errors import (
     CredentialError,
     KeyResolutionError,

@@ -18,7 +18,7 @@ from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.worker import Worker
 from credentials.consortium_trust import ConsortiumTrust
-from credentials.data_integrity import SUITES
+from credentials.data_integrity.proofs import SUITES
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers
 from credentials.status_anchor import RegistryPublisher

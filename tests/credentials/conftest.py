@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from credentials.data_integrity import SigningKey
+from credentials.data_integrity.proofs import SigningKey
 from credentials.multikey import decode_secret_key
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver

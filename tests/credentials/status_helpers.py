@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from credentials.data_integrity import SigningKey, add_proof, verify_proof
+from credentials.data_integrity.proofs import SigningKey, add_proof, verify_proof
 from credentials.status_anchor import RegistryPublisher
 from credentials.status_service import StatusService
 from credentials.verification import VerificationResult

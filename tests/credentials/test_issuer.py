@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from credentials.data_integrity import SUITES
+from credentials.data_integrity.proofs import SUITES
 from credentials.errors import IssuanceError, MalformedCredential
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.status_models import StatusEntryRow

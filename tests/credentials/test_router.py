@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from credentials.data_integrity import ProofOptions, SigningKey, add_proof
+from credentials.data_integrity.proofs import ProofOptions, SigningKey, add_proof
 from did_registry.did_key import did_key
 from notary_hub.hub import Hub
 from tests.fixtures.hub_app import AUTH

@@ -32,8 +32,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials.bitstring_status_list import Bitstring, build_list_credential, compress_bits
 from credentials.bitstring_status_list import encode_list as encode_bits
-from credentials.data_integrity import SUITES, ProofOptions, SigningKey, add_proof, verify_proof
-from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
+from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022
+from credentials.data_integrity.proofs import (
+    SUITES,
+    ProofOptions,
+    SigningKey,
+    add_proof,
+    verify_proof,
+)
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.jsonld.rdf_fast import FastCanonicalizer
 from credentials.status_anchor import RegistryPublisher

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from credentials.data_integrity import SUITES, ProofOptions, SigningKey, add_proof
+from credentials.data_integrity.proofs import SUITES, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.jose.vc_jose import (

@@ -35,7 +35,7 @@ from chain_adapter.models import AnchorItem
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
 from chain_adapter.transactor import Transactor
-from credentials.data_integrity import SigningKey, add_proof, verify_proof
+from credentials.data_integrity.proofs import SigningKey, add_proof, verify_proof
 from evidence.custody_letter import build_custody_letter
 from evidence.deposit_request import DepositMetadata
 from evidence.deposits import DepositService

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
-from credentials.data_integrity import SUITES
+from credentials.data_integrity.proofs import SUITES
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.verifier import Verifier
 from evidence.custody_letter import build_custody_letter

@@ -32,7 +32,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from credentials.data_integrity import ProofOptions, SigningKey, add_proof
+from credentials.data_integrity.proofs import ProofOptions, SigningKey, add_proof
 from credentials.jose.envelope import VP_JWT, sign_envelope
 from credentials.jose.vc_jose import sign_presentation_jwt
 from did_registry.did_key import ED25519, did_key

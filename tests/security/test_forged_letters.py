@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from credentials.data_integrity import SigningKey, add_proof
+from credentials.data_integrity.proofs import SigningKey, add_proof
 from did_registry.did_key import ED25519, did_key
 from tests.security.conftest import CONTRACT, ServedHub, error_codes
 

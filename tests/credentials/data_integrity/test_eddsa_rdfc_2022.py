@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from credentials.data_integrity import ProofOptions, SigningKey, add_proof, verify_proof
-from credentials.eddsa_rdfc_2022 import EddsaRdfc2022, decode_proof_value
+from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022, decode_proof_value
+from credentials.data_integrity.proofs import ProofOptions, SigningKey, add_proof, verify_proof
 from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgorithm
 from credentials.jsonld.rdfc import PyldCanonicalizer
 from credentials.multikey import decode_public_key, decode_secret_key

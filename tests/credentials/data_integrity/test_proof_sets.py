@@ -15,14 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from credentials.data_integrity import (
-    ProofGenerationError,
-    ProofOptions,
-    SigningKey,
-    add_proof,
-    verify_proof,
-)
-from credentials.proof_sets import (
+from credentials.data_integrity.proof_sets import (
     DuplicateProof,
     SignedContextMismatch,
     check_distinct,
@@ -30,6 +23,13 @@ from credentials.proof_sets import (
     context_list,
     starts_with,
     with_context,
+)
+from credentials.data_integrity.proofs import (
+    ProofGenerationError,
+    ProofOptions,
+    SigningKey,
+    add_proof,
+    verify_proof,
 )
 from credentials.verification import VerificationResult
 from did_registry.did_key import ED25519, did_key

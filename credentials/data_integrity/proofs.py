@@ -14,7 +14,8 @@ https://www.w3.org/TR/vc-data-integrity/:
   the suites this hub accepts, an explicit allow-list;
 - the proof's ``@context`` (vc-di-eddsa §3.3.1 step 2 / §3.3.2 step 4): every proof
   added records the document's ``@context``, and a document whose ``@context`` is not
-  the one its proofs were signed under is refused (:mod:`credentials.proof_sets`).
+  the one its proofs were signed under is refused
+  (:mod:`credentials.data_integrity.proof_sets`).
 
 The key is resolved with :func:`credentials.verification_methods.resolve_verification_key`
 as of the proof's ``created`` (unless told otherwise), so a credential signed
@@ -36,8 +37,8 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from credentials import proof_sets
-from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
+from credentials.data_integrity import proof_sets
+from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022
 from credentials.errors import (
     CredentialError,
     IssuanceError,

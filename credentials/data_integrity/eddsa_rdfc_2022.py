@@ -7,12 +7,12 @@ Verify Proof, §3.2.3 Transformation, §3.2.4 Hashing, §3.2.5 Proof Configurati
 drafts). Each step is one method below, named after its section, so the
 specification's test vectors (Appendix B.1) can be checked step by step.
 
-A proof that records its ``@context`` (as the hub's do, :mod:`credentials.proof_sets`)
-must have the document's ``@context`` start with it: the rule of §3.3.2 step 4, which
-§3.2.2 lacks, applied here too.
+A proof that records its ``@context`` (as the hub's do,
+:mod:`credentials.data_integrity.proof_sets`) must have the document's ``@context``
+start with it: the rule of §3.3.2 step 4, which §3.2.2 lacks, applied here too.
 
 The suite knows nothing of DIDs or proof purposes: the Data Integrity layer
-(:mod:`credentials.data_integrity`) checks those and resolves the key; this
+(:mod:`credentials.data_integrity.proofs`) checks those and resolves the key; this
 module canonicalizes, hashes, signs and checks signatures. Canonicalization is a
 :class:`~credentials.jsonld.rdfc.Canonicalizer`, pyld's by default.
 """
@@ -28,9 +28,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from credentials.data_integrity.proof_sets import SignedContextMismatch, starts_with
 from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgorithm
 from credentials.jsonld.rdfc import Canonicalizer, PyldCanonicalizer
-from credentials.proof_sets import SignedContextMismatch, starts_with
 from credentials.verification_methods import VerificationKey
 from did_registry.did_key import b58decode, b58encode
 

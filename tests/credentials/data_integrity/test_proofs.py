@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from credentials.data_integrity import (
+from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022
+from credentials.data_integrity.proofs import (
     SUITES,
     ProofGenerationError,
     ProofOptions,
@@ -18,7 +19,6 @@ from credentials.data_integrity import (
     format_datetime,
     verify_proof,
 )
-from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
 from credentials.errors import MalformedCredential, UnsupportedAlgorithm
 from credentials.verification import VerificationResult
 from did_registry.did_key import ED25519, did_key
