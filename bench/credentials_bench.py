@@ -67,7 +67,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 from bench.custody_sample import custody_credential  # noqa: E402
 from bench.didkit_reference import Row, bench_didkit, rate, version  # noqa: E402
 from bench.machine import machine_info  # noqa: E402
-from credentials.bitstring_status_list import Bitstring, compress_bits  # noqa: E402
 from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022  # noqa: E402
 from credentials.data_integrity.proofs import (  # noqa: E402
     SUITES,
@@ -81,7 +80,8 @@ from credentials.jose.key_cache import KeyCache  # noqa: E402
 from credentials.jose.vc_jose import sign_credential_jwt, verify_credential_jwt  # noqa: E402
 from credentials.jsonld.rdf_fast import FastCanonicalizer  # noqa: E402
 from credentials.jsonld.rdfc import PyldCanonicalizer  # noqa: E402
-from credentials.status_anchor import RegistryPublisher  # noqa: E402
+from credentials.status.anchor import RegistryPublisher  # noqa: E402
+from credentials.status.bitstring import Bitstring, compress_bits  # noqa: E402
 from credentials.verifier import Verifier  # noqa: E402
 from did_registry.caching_resolver import CachingResolver  # noqa: E402
 from did_registry.chain_walker import ChainWalkerSource  # noqa: E402

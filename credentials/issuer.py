@@ -27,7 +27,7 @@ from credentials.errors import IssuanceError, MalformedCredential
 from credentials.issuing_policy import check_caller_credential
 from credentials.jose.vc_jose import enveloped_credential, sign_credential_jwt
 from credentials.jsonld.strict import check_terms
-from credentials.status_service import StatusService
+from credentials.status.service import StatusService
 from credentials.vc_data_model import check_credential, format_date_time
 from did_registry.notary_identity import NotaryIdentity
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from credentials.errors import CredentialNotFound
 from credentials.issuer import CredentialIssuer
 from credentials.issuer_trust import IssuerTrust, check_issuer_trust
-from credentials.status_service import StatusService
+from credentials.status.service import StatusService
 from credentials.verification import VerificationResult
 from credentials.verifier import Verifier
 

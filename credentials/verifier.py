@@ -48,7 +48,7 @@ from credentials.jose.vc_jose import (
     verify_presentation_jwt,
 )
 from credentials.jsonld.strict import check_terms
-from credentials.status_check import StatusCheck, check_status, check_status_on_chain
+from credentials.status.check import StatusCheck, check_status, check_status_on_chain
 from credentials.vc_data_model import (
     ENVELOPED_CREDENTIAL,
     ENVELOPED_PRESENTATION,

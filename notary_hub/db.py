@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.models import ChainBase
-from credentials.status_models import STATUS_METADATA
+from credentials.status.models import STATUS_METADATA
 from did_registry.consortium_models import ConsortiumBase
 from did_registry.models import DidIndexBase
 from evidence.models import EvidenceBase

@@ -21,8 +21,8 @@ from credentials.consortium_trust import ConsortiumTrust
 from credentials.data_integrity.proofs import SUITES
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers
-from credentials.status_anchor import RegistryPublisher
-from credentials.status_service import StatusService
+from credentials.status.anchor import RegistryPublisher
+from credentials.status.service import StatusService
 from credentials.verifier import Verifier
 from did_registry.caching_resolver import CachingResolver
 from did_registry.notary_identity import NotaryIdentity

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from credentials.data_integrity.proofs import SigningKey, add_proof, verify_proof
-from credentials.status_anchor import RegistryPublisher
-from credentials.status_service import StatusService
+from credentials.status.anchor import RegistryPublisher
+from credentials.status.service import StatusService
 from credentials.verification import VerificationResult
 from tests.fixtures.notary_world import NotaryWorld
 

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, func, select
 from credentials.data_integrity.proofs import SUITES
 from credentials.errors import IssuanceError, MalformedCredential
 from credentials.issuer import CredentialIssuer, NotarySigner
-from credentials.status_models import StatusEntryRow
-from credentials.status_service import StatusService
+from credentials.status.models import StatusEntryRow
+from credentials.status.service import StatusService
 from credentials.verifier import Verifier
 from notary_hub.db import session_factory
 from tests.credentials.status_helpers import make_service

@@ -30,8 +30,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from credentials.bitstring_status_list import Bitstring, build_list_credential, compress_bits
-from credentials.bitstring_status_list import encode_list as encode_bits
 from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022
 from credentials.data_integrity.proofs import (
     SUITES,
@@ -42,7 +40,9 @@ from credentials.data_integrity.proofs import (
 )
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.jsonld.rdf_fast import FastCanonicalizer
-from credentials.status_anchor import RegistryPublisher
+from credentials.status.anchor import RegistryPublisher
+from credentials.status.bitstring import Bitstring, build_list_credential, compress_bits
+from credentials.status.bitstring import encode_list as encode_bits
 from credentials.verifier import StaticStatusLists, Verifier
 from did_registry.did_key import ED25519, did_key, multibase_key
 from tests.credentials.vc_npm import (

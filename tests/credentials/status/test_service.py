@@ -13,7 +13,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from credentials.bitstring_status_list import (
+from credentials.errors import CredentialNotFound, StatusError, StatusListNotFound
+from credentials.status.anchor import anchor_list_id
+from credentials.status.bitstring import (
     MIN_ENTRIES,
     Bitstring,
     decode_list,
@@ -21,10 +23,8 @@ from credentials.bitstring_status_list import (
     encoded_list_bytes,
     status_of,
 )
-from credentials.errors import CredentialNotFound, StatusError, StatusListNotFound
-from credentials.status_anchor import anchor_list_id
-from credentials.status_models import STATUS_METADATA, StatusEntryRow, StatusListRow
-from credentials.status_service import MAX_ENTRIES, StatusService
+from credentials.status.models import STATUS_METADATA, StatusEntryRow, StatusListRow
+from credentials.status.service import MAX_ENTRIES, StatusService
 from notary_hub.db import session_factory
 from tests.credentials.status_helpers import BASE_URL, list_verifier, make_service
 from tests.fixtures.notary_world import NotaryWorld

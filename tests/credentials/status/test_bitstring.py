@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from credentials.bitstring_status_list import (
+from credentials.errors import StatusError
+from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
+from credentials.status.bitstring import (
     MIN_ENTRIES,
     Bitstring,
     MalformedStatusValue,
@@ -30,8 +32,6 @@ from credentials.bitstring_status_list import (
     parse_list_credential,
     status_of,
 )
-from credentials.errors import StatusError
-from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 
 # §2.2 "Example BitstringStatusListCredential" (https://www.w3.org/TR/vc-bitstring-status-list/)
 SPEC_LIST = {

@@ -1,7 +1,7 @@
 """The verifier side of Bitstring Status Lists, with each list version checked on chain.
 
 https://www.w3.org/TR/vc-bitstring-status-list/ §3.2 Validate Algorithm (steps 3-10),
-strengthened by the hub's anchor (:mod:`credentials.status_anchor`). Two ways in:
+strengthened by the hub's anchor (:mod:`credentials.status.anchor`). Two ways in:
 
 * :func:`check_status` with a list credential fetched from anywhere (the hub, a
   mirror, the holder): it is accepted only when signed by the credential's issuer,
@@ -9,7 +9,7 @@ strengthened by the hub's anchor (:mod:`credentials.status_anchor`). Two ways in
   own chain, and holding the latest version the issuer published there; an old copy
   (stale), an altered one (tampered) and one never published are refused;
 * :func:`check_status_on_chain` with nothing but a chain node: the latest version is
-  read from the registry's log (:mod:`credentials.status_mirror`).
+  read from the registry's log (:mod:`credentials.status.mirror`).
 
 Both read the same on-chain copy and evaluate the bit in it, so the two cannot
 disagree. Every problem is a :class:`credentials.errors.StatusError` (the spec's
@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain_adapter.protocol import Chain
-from credentials.bitstring_status_list import (
+from credentials.status.anchor import (
+    StatusListAnchor,
+    anchor_list_id,
+    bits_digest,
+    publisher_address,
+)
+from credentials.status.bitstring import (
     REVOCATION,
     SUSPENSION,
     StatusEntry,
@@ -35,13 +41,7 @@ from credentials.bitstring_status_list import (
     parse_entry,
     parse_list_credential,
 )
-from credentials.status_anchor import (
-    StatusListAnchor,
-    anchor_list_id,
-    bits_digest,
-    publisher_address,
-)
-from credentials.status_mirror import (
+from credentials.status.mirror import (
     AmbiguousStatusRegistry,
     ChainListVersion,
     StatusDigestMismatch,

@@ -3,7 +3,7 @@
 https://www.w3.org/TR/vc-bitstring-status-list/ — §2.1 entries, §3.1 Generate Algorithm,
 §5.1-5.2 privacy (random indexes, herd privacy: a list is filled before the next
 one starts). Every published version is anchored first in the StatusListRegistry
-(:mod:`credentials.status_anchor`) and only then served, so what a verifier fetches
+(:mod:`credentials.status.anchor`) and only then served, so what a verifier fetches
 is always the version the chain names as latest. The chain also carries each
 version's list (the credential's GZIP bytes), within the contract's 64 KiB cap:
 lists are at most :data:`MAX_ENTRIES` entries, whose bitstring fits under the cap
@@ -29,7 +29,19 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from credentials.bitstring_status_list import (
+from credentials.errors import CredentialNotFound, StatusError, StatusListNotFound
+from credentials.status.allocation import (
+    check_credential_id,
+    check_purposes,
+    random_free_indexes,
+)
+from credentials.status.anchor import (
+    RegistryPublisher,
+    StatusListAnchor,
+    bits_digest,
+    publisher_address,
+)
+from credentials.status.bitstring import (
     MIN_ENTRIES,
     REVOCATION,
     Bitstring,
@@ -39,19 +51,7 @@ from credentials.bitstring_status_list import (
     is_url,
     parse_list_credential,
 )
-from credentials.errors import CredentialNotFound, StatusError, StatusListNotFound
-from credentials.status_allocation import (
-    check_credential_id,
-    check_purposes,
-    random_free_indexes,
-)
-from credentials.status_anchor import (
-    RegistryPublisher,
-    StatusListAnchor,
-    bits_digest,
-    publisher_address,
-)
-from credentials.status_models import StatusEntryRow, StatusListRow
+from credentials.status.models import StatusEntryRow, StatusListRow
 
 Signer = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.deploy import deploy_status_lists
 from chain_adapter.transactor import Transactor
-from credentials.bitstring_status_list import (
+from credentials.errors import StatusError
+from credentials.status.anchor import StatusListAnchor, anchor_list_id, bits_digest
+from credentials.status.bitstring import (
     Bitstring,
     StatusVerificationError,
     build_list_credential,
@@ -22,10 +24,8 @@ from credentials.bitstring_status_list import (
     decode_list,
     encode_list,
 )
-from credentials.errors import StatusError
-from credentials.status_anchor import StatusListAnchor, anchor_list_id, bits_digest
-from credentials.status_check import StatusCheck, check_status
-from credentials.status_service import StatusService
+from credentials.status.check import StatusCheck, check_status
+from credentials.status.service import StatusService
 from credentials.verification import VerificationResult
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory

@@ -7,7 +7,7 @@ latest digest, a version counter, the block time and block number in storage, an
 list itself (its GZIP bytes, §3.3) in the version's event log. A verifier holding a
 list from any mirror checks it is the latest one (§2.2 ``ttl`` caching becomes
 safe); a verifier holding nothing reads the latest one from any chain node
-(:mod:`credentials.status_mirror`):
+(:mod:`credentials.status.mirror`):
 
 * ``listId`` = sha256 of the list credential's URL (its ``id``, UTF-8);
 * ``digest`` = sha256 of the *uncompressed* bitstring, independent of gzip settings;
@@ -32,8 +32,8 @@ from eth_utils.address import is_checksum_address, to_checksum_address
 
 from chain_adapter.contract import BoundContract
 from chain_adapter.transactor import Transactor
-from credentials.bitstring_status_list import Bitstring, MalformedStatusValue, expand_bits
 from credentials.errors import StatusError
+from credentials.status.bitstring import Bitstring, MalformedStatusValue, expand_bits
 from did_registry.errors import DidError
 from did_registry.ethr_did import parse_ethr_did
 

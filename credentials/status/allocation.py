@@ -10,8 +10,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
-from credentials.bitstring_status_list import PURPOSES, Bitstring
 from credentials.errors import StatusError
+from credentials.status.bitstring import PURPOSES, Bitstring
 
 MAX_CREDENTIAL_ID = 512  # status_entries.credential_id
 RANDOM_TRIES = 32  # misses in a row, then pick among the free indexes: a full list stays fast

@@ -29,7 +29,14 @@ from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
 from chain_adapter.transactor import Transactor
-from credentials.bitstring_status_list import (
+from credentials.errors import StatusError
+from credentials.status.anchor import (
+    MAX_ENCODED_LIST,
+    RegistryPublisher,
+    anchor_list_id,
+    bits_digest,
+)
+from credentials.status.bitstring import (
     Bitstring,
     StatusListLengthError,
     StatusVerificationError,
@@ -37,14 +44,7 @@ from credentials.bitstring_status_list import (
     compress_bits,
     decode_list,
 )
-from credentials.errors import StatusError
-from credentials.status_anchor import (
-    MAX_ENCODED_LIST,
-    RegistryPublisher,
-    anchor_list_id,
-    bits_digest,
-)
-from credentials.status_check import (
+from credentials.status.check import (
     AmbiguousStatusRegistry,
     StatusCheck,
     StatusDigestMismatch,
@@ -53,13 +53,13 @@ from credentials.status_check import (
     check_status,
     check_status_on_chain,
 )
-from credentials.status_service import MAX_ENTRIES, StatusService
+from credentials.status.service import MAX_ENTRIES, StatusService
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
 from tests.credentials.status_helpers import list_verifier, make_service
 from tests.fixtures.notary_world import NotaryWorld
 
-IMPOSTOR = Path(__file__).resolve().parents[1] / "contracts" / "build" / "StatusListImpostor.json"
+IMPOSTOR = Path(__file__).resolve().parents[2] / "contracts" / "build" / "StatusListImpostor.json"
 
 
 @pytest.fixture

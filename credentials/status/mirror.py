@@ -2,7 +2,7 @@
 
 https://www.w3.org/TR/vc-bitstring-status-list/ §3.2 Validate Algorithm, step 3
 ("dereference" the status list) done without the list's server: each version the
-hub publishes in the StatusListRegistry (:mod:`credentials.status_anchor`) carries
+hub publishes in the StatusListRegistry (:mod:`credentials.status.anchor`) carries
 the list's GZIP bytes (§3.3) in its ``StatusListPublished`` event, and ``latest()``
 names the block of the latest version's log. So a verifier with a JSON-RPC URL reads
 ``latest()``, fetches that one block's log, inflates the list (§3.4) and checks its
@@ -30,20 +30,20 @@ from chain_adapter.contract import BoundContract
 from chain_adapter.deploy import STATUS_LIST_REGISTRY, attach_status_lists
 from chain_adapter.errors import ChainError, ContractNotFound
 from chain_adapter.protocol import Chain, LogFilter
-from credentials.bitstring_status_list import (
+from credentials.errors import StatusError
+from credentials.status.anchor import (
+    PUBLISHED_EVENT,
+    anchor_list_id,
+    bits_digest,
+    read_latest,
+)
+from credentials.status.bitstring import (
     MIN_ENTRIES,
     Bitstring,
     MalformedStatusValue,
     StatusListLengthError,
     StatusVerificationError,
     expand_bits,
-)
-from credentials.errors import StatusError
-from credentials.status_anchor import (
-    PUBLISHED_EVENT,
-    anchor_list_id,
-    bits_digest,
-    read_latest,
 )
 
 
