@@ -53,7 +53,7 @@ def main() -> None:
     from credentials.jsonld.rdf_fast import FastCanonicalizer
     from credentials.jsonld.rdfc import PyldCanonicalizer
     from credentials.jsonld.strict import check_terms
-    from credentials.verification_methods import VerificationKey
+    from credentials.keys.verification_methods import VerificationKey
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=2.0)

@@ -42,7 +42,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
 
 from credentials.errors import KeyResolutionError
-from credentials.verification_methods import VerificationKey, resolve_verification_key
+from credentials.keys.verification_methods import VerificationKey, resolve_verification_key
 from did_registry.consortium_application import (
     DidProof,
     SignedApplication,

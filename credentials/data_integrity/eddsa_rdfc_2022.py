@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from credentials.data_integrity.proof_sets import SignedContextMismatch, starts_with
 from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgorithm
 from credentials.jsonld.rdfc import Canonicalizer, PyldCanonicalizer
-from credentials.verification_methods import VerificationKey
+from credentials.keys.verification_methods import VerificationKey
 from did_registry.did_key import b58decode, b58encode
 
 CRYPTOSUITE = "eddsa-rdfc-2022"

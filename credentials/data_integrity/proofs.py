@@ -17,9 +17,10 @@ https://www.w3.org/TR/vc-data-integrity/:
   the one its proofs were signed under is refused
   (:mod:`credentials.data_integrity.proof_sets`).
 
-The key is resolved with :func:`credentials.verification_methods.resolve_verification_key`
-as of the proof's ``created`` (unless told otherwise), so a credential signed
-before a key rotation keeps verifying. Verification never raises for a bad
+The key is resolved with
+:func:`credentials.keys.verification_methods.resolve_verification_key` as of the
+proof's ``created`` (unless told otherwise), so a credential signed before a key
+rotation keeps verifying. Verification never raises for a bad
 document: every failure is a :class:`~credentials.verification.Problem`.
 """
 
@@ -47,12 +48,12 @@ from credentials.errors import (
     UnsupportedAlgorithm,
 )
 from credentials.jsonld.rdf_fast import FastCanonicalizer
-from credentials.verification import VerificationResult
-from credentials.verification_methods import (
+from credentials.keys.verification_methods import (
     PROOF_PURPOSES,
     VerificationKey,
     resolve_verification_key,
 )
+from credentials.verification import VerificationResult
 from did_registry.resolution import DidResolver
 
 log = logging.getLogger(__name__)

@@ -56,7 +56,7 @@ from jwcrypto.jwa import JWA
 from jwcrypto.jwk import JWK
 
 from credentials.errors import KeyResolutionError, ProofError, UnsupportedAlgorithm
-from credentials.verification_methods import VerificationKey
+from credentials.keys.verification_methods import VerificationKey
 
 SigningKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 

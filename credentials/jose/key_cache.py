@@ -25,7 +25,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 
-from credentials.verification_methods import VerificationKey, resolve_verification_key
+from credentials.keys.verification_methods import VerificationKey, resolve_verification_key
 from did_registry.resolution import DidResolver
 
 _Slot = tuple[str, str, int | None]

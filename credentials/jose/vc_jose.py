@@ -69,6 +69,7 @@ from credentials.jose.envelope import (
     sign_envelope,
 )
 from credentials.jose.key_cache import DEFAULT_KEY_CACHE, KeyCache
+from credentials.keys.verification_methods import VerificationKey
 from credentials.vc_data_model import (
     CREDENTIAL_TYPE,
     ENVELOPED_CREDENTIAL,
@@ -82,7 +83,6 @@ from credentials.vc_data_model import (
     types_of,
 )
 from credentials.verification import VerificationResult
-from credentials.verification_methods import VerificationKey
 from did_registry.resolution import DidResolver
 
 log = logging.getLogger(__name__)

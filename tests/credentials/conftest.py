@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from credentials.data_integrity.proofs import SigningKey
-from credentials.multikey import decode_secret_key
+from credentials.keys.multikey import decode_secret_key
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 

@@ -15,9 +15,9 @@ from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022, decode_pro
 from credentials.data_integrity.proofs import ProofOptions, SigningKey, add_proof, verify_proof
 from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgorithm
 from credentials.jsonld.rdfc import PyldCanonicalizer
-from credentials.multikey import decode_public_key, decode_secret_key
+from credentials.keys.multikey import decode_public_key, decode_secret_key
+from credentials.keys.verification_methods import VerificationKey
 from credentials.verification import VerificationResult
-from credentials.verification_methods import VerificationKey
 from did_registry.did_key import b58encode
 from did_registry.dispatch import DispatchingResolver
 from tests.credentials.conftest import load_vector

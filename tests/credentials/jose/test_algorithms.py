@@ -33,7 +33,7 @@ from credentials.jose.jws_compact import (
     serialize,
     signing_input,
 )
-from credentials.verification_methods import VerificationKey
+from credentials.keys.verification_methods import VerificationKey
 
 HEADER = {"alg": "EdDSA", "kid": "did:example:a#k", "typ": "vc+jwt"}
 PAYLOAD = {"hello": "world", "n": [1, 2, {"x": None}]}

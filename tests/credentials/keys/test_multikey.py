@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from credentials.errors import KeyResolutionError, UnsupportedAlgorithm
-from credentials.multikey import (
+from credentials.keys.multikey import (
     InvalidMultikey,
     decode_public_key,
     decode_secret_key,

@@ -14,8 +14,8 @@ from eth_account import Account
 from jwcrypto import jwk  # type: ignore[import-untyped]
 
 from credentials.errors import KeyResolutionError
-from credentials.multikey import encode_public_key
-from credentials.verification_methods import VerificationKey, resolve_verification_key
+from credentials.keys.multikey import encode_public_key
+from credentials.keys.verification_methods import VerificationKey, resolve_verification_key
 from did_registry.did_key import SECP256K1, DidKeyResolver, b58encode, did_key
 from did_registry.dispatch import DispatchingResolver
 from did_registry.errors import NotFound

@@ -39,7 +39,7 @@ from jwcrypto import jwk
 from jwcrypto.common import JWException
 
 from credentials.errors import CredentialError, KeyResolutionError
-from credentials.multikey import (
+from credentials.keys.multikey import (
     ED25519_PUB,
     SECP256K1_PUB,
     PublicKey,
