@@ -18,7 +18,8 @@ strict canonicalizer refuses.
 A quad is four N-Quads term strings ``(subject, predicate, object, graph)``: an
 IRI is ``<iri>``, a blank node ``_:label``, a literal its escaped form; the
 default graph is ``""`` (terms are written by :mod:`credentials.jsonld.rdf_terms`).
-Duplicates are kept where pyld keeps them.
+Duplicates are kept where pyld keeps them. How a member name or a scalar expands
+is worked out once per active context (:mod:`credentials.jsonld.to_rdf_plans`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from credentials.jsonld.rdf_terms import (
     RDF_NIL,
     RDF_REST,
     RDF_TYPE,
-    SAFE_IRI,
     Quad,
     Unsupported,
     iri_term,
@@ -46,8 +46,8 @@ from credentials.jsonld.terms import (
     UnsupportedContext,
     initial_context,
     node_contexts,
-    property_context,
 )
+from credentials.jsonld.to_rdf_plans import key_plan, scalar_coercion
 
 __all__ = ["MAX_DEPTH", "Quad", "Unsupported", "literal", "to_quads"]
 
@@ -162,7 +162,7 @@ class _Converter:
         """§5.3 Value Expansion, then §8.2 for the value object."""
         coercion = ctx.memo.get(("scalar", prop))
         if coercion is None:
-            coercion = ctx.remember(("scalar", prop), _coercion(ctx, prop))
+            coercion = ctx.remember(("scalar", prop), scalar_coercion(ctx, prop))
         iri_vocab, datatype, language = coercion
         if iri_vocab is not None and isinstance(value, str):
             key, term = self._id(ctx, value, vocab=iri_vocab)
@@ -196,46 +196,7 @@ class _Converter:
         top: bool,
         inside_list: bool,
     ) -> list[_Item]:
-        node_id: tuple[str, str] | None = None
-        types: list[str] = []
-        special: dict[str, Any] = {}
-        links: list[tuple[str, list[_Item]]] = []
-        for key in sorted(element):
-            if key == "@context":
-                continue
-            plan = ctx.memo.get(("key", key))
-            if plan is None:
-                plan = ctx.remember(("key", key), _key_plan(ctx, key))
-            if isinstance(plan, tuple) and plan[0] == "!":
-                raise Unsupported(plan[1])
-            if isinstance(plan, str):
-                expanded = plan
-                if expanded in special or (expanded == "@id" and node_id is not None):
-                    raise Unsupported("colliding keywords")
-                value = element[key]
-                if expanded == "@id":
-                    node_id = self._id(ctx, value, vocab=False)
-                elif expanded == "@type":
-                    values = value if isinstance(value, list) else [value]
-                    special["@type"] = value
-                    for name in values:
-                        if not isinstance(name, str):
-                            raise Unsupported("@type that is not a string")
-                        iri, how = type_ctx.expand_iri(name, vocab=True)
-                        if iri is None or how == RELATIVE or iri.startswith("_:"):
-                            raise Unsupported(f"type {name!r}")
-                        types.append(iri)
-                elif expanded == "@language" and value is None:
-                    continue  # pyld drops a null @language as if it were absent
-                elif expanded in ("@value", "@language", "@list", "@set"):
-                    special[expanded] = value
-                else:
-                    raise Unsupported(expanded)
-                continue
-            predicate, term_ctx, container, is_json = plan
-            links.append(
-                (predicate, self._property(term_ctx, container, is_json, key, element[key], graph))
-            )
+        node_id, types, special, links = self._read_members(ctx, type_ctx, element, graph)
         if "@value" in special or "@language" in special:
             if links or node_id is not None or "@list" in special or "@set" in special:
                 raise Unsupported("invalid value object")
@@ -243,16 +204,7 @@ class _Converter:
         if "@list" in special or "@set" in special:
             if links or node_id is not None or types or len(special) != 1:
                 raise Unsupported("invalid list or set object")
-            if top:
-                raise Unsupported("top-level list or set")
-            if "@set" in special:
-                if inside_list:
-                    raise Unsupported("set inside a list")
-                assert prop is not None
-                return self.value(ctx, prop, special["@set"], graph, inside_list=False)
-            assert prop is not None
-            items = self.value(ctx, prop, special["@list"], graph, inside_list=True)
-            return [self._list(items, graph)]
+            return self._list_or_set(ctx, prop, special, graph, top=top, inside_list=inside_list)
         if node_id is None:
             blank = self.new_blank()
             node_id = (blank, blank)
@@ -263,6 +215,88 @@ class _Converter:
             for item in items:
                 self._link(graph, subject, predicate, item)
         return [("n", subject, key)]
+
+    def _read_members(
+        self,
+        ctx: ActiveContext,
+        type_ctx: ActiveContext,
+        element: Mapping[str, Any],
+        graph: str,
+    ) -> tuple[tuple[str, str] | None, list[str], dict[str, Any], list[tuple[str, list[_Item]]]]:
+        """A map's members, in pyld's order: (its ``@id``, types, other keywords, links)."""
+        node_id: tuple[str, str] | None = None
+        types: list[str] = []
+        special: dict[str, Any] = {}
+        links: list[tuple[str, list[_Item]]] = []
+        for key in sorted(element):
+            if key == "@context":
+                continue
+            plan = ctx.memo.get(("key", key))
+            if plan is None:
+                plan = ctx.remember(("key", key), key_plan(ctx, key))
+            if isinstance(plan, tuple) and plan[0] == "!":
+                raise Unsupported(plan[1])
+            if isinstance(plan, str):
+                if plan in special or (plan == "@id" and node_id is not None):
+                    raise Unsupported("colliding keywords")
+                if plan == "@id":
+                    node_id = self._id(ctx, element[key], vocab=False)
+                else:
+                    self._keyword(type_ctx, plan, element[key], types, special)
+                continue
+            predicate, term_ctx, container, is_json = plan
+            links.append(
+                (predicate, self._property(term_ctx, container, is_json, key, element[key], graph))
+            )
+        return node_id, types, special, links
+
+    def _keyword(
+        self,
+        type_ctx: ActiveContext,
+        expanded: str,
+        value: Any,
+        types: list[str],
+        special: dict[str, Any],
+    ) -> None:
+        """A keyword member other than ``@id``: its types, or kept in ``special``."""
+        if expanded == "@type":
+            values = value if isinstance(value, list) else [value]
+            special["@type"] = value
+            for name in values:
+                if not isinstance(name, str):
+                    raise Unsupported("@type that is not a string")
+                iri, how = type_ctx.expand_iri(name, vocab=True)
+                if iri is None or how == RELATIVE or iri.startswith("_:"):
+                    raise Unsupported(f"type {name!r}")
+                types.append(iri)
+        elif expanded == "@language" and value is None:
+            return  # pyld drops a null @language as if it were absent
+        elif expanded in ("@value", "@language", "@list", "@set"):
+            special[expanded] = value
+        else:
+            raise Unsupported(expanded)
+
+    def _list_or_set(
+        self,
+        ctx: ActiveContext,
+        prop: str | None,
+        special: dict[str, Any],
+        graph: str,
+        *,
+        top: bool,
+        inside_list: bool,
+    ) -> list[_Item]:
+        """A ``@list`` or ``@set`` object: a set's values, or the list's head."""
+        if top:
+            raise Unsupported("top-level list or set")
+        if "@set" in special:
+            if inside_list:
+                raise Unsupported("set inside a list")
+            assert prop is not None
+            return self.value(ctx, prop, special["@set"], graph, inside_list=False)
+        assert prop is not None
+        items = self.value(ctx, prop, special["@list"], graph, inside_list=True)
+        return [self._list(items, graph)]
 
     def _type_item(self, iri: str) -> _Item:
         if iri in KEYWORDS:
@@ -335,62 +369,6 @@ class _Converter:
             self.quads.append((subject, RDF_REST, rest, graph))
             subject = rest
         return ("l", head, None)
-
-
-def _coercion(ctx: ActiveContext, prop: str) -> tuple[bool | None, str | None, str | None]:
-    """How ``prop``'s scalars expand: (IRI with/without vocab or None, datatype, language)."""
-    mapping = ctx.term(prop)
-    if mapping is not None and "@direction" in mapping:
-        raise Unsupported("@direction")
-    coercion = ctx.type_mapping(prop)
-    iri_vocab = None if coercion not in ("@id", "@vocab") else coercion == "@vocab"
-    if coercion is not None and coercion not in ("@id", "@vocab", "@none"):
-        return iri_vocab, coercion, None
-    language = None if mapping is None else mapping.get("@language")
-    return iri_vocab, None, language
-
-
-_KeyPlan = str | tuple[str, str] | tuple[str, ActiveContext, tuple[str, ...], bool]
-
-
-def _key_plan(ctx: ActiveContext, key: str) -> _KeyPlan:
-    """A member name: its keyword, or (predicate, values' context, container, is @json),
-    or ("!", why the fast path leaves it to pyld)."""
-    expanded = ctx.expand_key(key)
-    if expanded is None or expanded.startswith("_:"):
-        return ("!", f"term {key!r} pyld drops or the strict canonicalizer refuses")
-    if expanded in KEYWORDS:
-        return expanded
-    if SAFE_IRI.match(expanded) is None:
-        return ("!", f"property IRI {expanded[:60]!r}")
-    plan = _property_plan(ctx, key)
-    if isinstance(plan, str):
-        return ("!", plan)
-    return (f"<{expanded}>", *plan)
-
-
-def _property_plan(
-    ctx: ActiveContext, key: str
-) -> tuple[ActiveContext, tuple[str, ...], bool] | str:
-    """(context of the values, container, is @json) for ``key``; a string says why not."""
-    term_ctx = property_context(ctx, key)
-    for definition in (ctx.term(key), term_ctx.term(key)):
-        if definition is not None and (
-            definition.get("reverse") or "@nest" in definition or "@index" in definition
-        ):
-            return "@reverse, @nest or @index term"
-    container = tuple(ctx.container(key))
-    if any(c not in ("@set", "@list", "@graph") for c in container) or (
-        # pyld takes "inside a list" from the scoped context, the container from this one
-        term_ctx is not ctx and ("@list" in term_ctx.container(key)) != ("@list" in container)
-    ):
-        return "container"
-    if "@graph" in container and "@list" in container:
-        return "graph list"
-    is_json = ctx.type_mapping(key) == "@json"
-    if is_json and container:
-        return "@json with a container"
-    return term_ctx, container, is_json
 
 
 def _json_depth(value: Any) -> int:
