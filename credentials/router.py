@@ -12,7 +12,8 @@ Verification answers 200 when the document verifies, 422 with the same result bo
 when a well-formed document does not, and 400 when it is not a credential at all
 (malformed, unknown context): the statuses the W3C VC test suites expect. Results
 carry the verifier's ``checks`` / ``errors`` / ``warnings`` and, for VC API clients,
-``problemDetails`` typed with VC Data Model 2.0 §7.1 error URLs.
+``problemDetails`` typed with VC Data Model 2.0 §7.1 error URLs (body and status
+from :mod:`credentials.verification`).
 """
 
 from __future__ import annotations
@@ -28,12 +29,8 @@ from credentials.errors import CredentialNotFound
 from credentials.issuer import CredentialIssuer
 from credentials.issuer_trust import IssuerTrust, check_issuer_trust
 from credentials.status.service import StatusService
-from credentials.verification import VerificationResult
+from credentials.verification import VerificationResult, http_status
 from credentials.verifier import Verifier
-
-_PROBLEM_BASE = "https://www.w3.org/TR/vc-data-model#"
-_MALFORMED = frozenset({"PARSING_ERROR", "CONTEXT_ERROR", "DOCUMENT_TOO_LARGE"})
-
 
 Purpose = Literal["revocation", "suspension"]
 
@@ -97,23 +94,8 @@ class UpdateStatusRequest(_Body):
     status: StrictBool
 
 
-def result_body(result: VerificationResult) -> dict[str, Any]:
-    body = result.to_json()
-    body["problemDetails"] = [
-        {"type": _PROBLEM_BASE + p.code, "title": p.code, "detail": p.message}
-        for p in result.errors
-    ]
-    return body
-
-
-def result_response(result: VerificationResult) -> JSONResponse:
-    if result.verified:
-        status = 200
-    elif any(p.code in _MALFORMED and "." not in p.check for p in result.errors):
-        status = 400
-    else:
-        status = 422
-    return JSONResponse(result_body(result), status_code=status)
+def _verification_response(result: VerificationResult) -> JSONResponse:
+    return JSONResponse(result.to_body(), status_code=http_status(result))
 
 
 def credentials_router(
@@ -146,11 +128,11 @@ def credentials_router(
         )
         if trust is not None:  # reported, not required: a valid credential from anyone
             check_issuer_trust(result, trust, required=False)
-        return result_response(result)
+        return _verification_response(result)
 
     @router.post("/presentations/verify")
     def verify_presentation(request: VerifyPresentationRequest) -> JSONResponse:
-        return result_response(
+        return _verification_response(
             verifier.verify_presentation(
                 request.verifiable_presentation,
                 challenge=request.options.challenge,
@@ -158,6 +140,13 @@ def credentials_router(
             )
         )
 
+    _add_status_routes(router, status, authorised)
+    return router
+
+
+def _add_status_routes(
+    router: APIRouter, status: StatusService | None, authorised: list[Any]
+) -> None:
     @router.post("/credentials/status", dependencies=authorised)
     def update_status(request: UpdateStatusRequest) -> dict[str, Any]:
         if status is None:
@@ -179,5 +168,3 @@ def credentials_router(
         if status is None:
             raise CredentialNotFound("this hub keeps no status lists")
         return JSONResponse(status.list_credential(list_id), media_type="application/vc")
-
-    return router

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from credentials.router import result_response
+from credentials.verification import http_status
 from evidence.digests import Digests, MultiDigest
 from evidence.errors import InvalidDeposit, TruncatedUpload
 from evidence.letter_verification import LetterVerifier
@@ -88,6 +88,6 @@ def verify_router(letters: LetterVerifier, *, max_file_bytes: int) -> APIRouter:
                 f"send application/json, or multipart/form-data with 'letter' and '{FILE_FIELD}'"
             )
         result = await run_in_threadpool(lambda: letters.verify(letter, digests=digests))
-        return result_response(result)
+        return JSONResponse(result.to_body(), status_code=http_status(result))
 
     return router

@@ -31,7 +31,6 @@ from chain_adapter.json_guard import too_deep
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from credentials.consortium_trust import ConsortiumTrust, NoConsortium, founding_consortium
 from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers, check_issuer_trust
-from credentials.router import result_body
 from credentials.verification import VerificationResult
 from credentials.verifier import StaticStatusLists, Verifier
 from did_registry.did_key import DidKeyResolver
@@ -154,7 +153,7 @@ def _trust(chain: JsonRpcChain, pinned: list[str], consortium: str | None) -> Is
 
 def _report(result: VerificationResult, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(result_body(result), indent=2) + "\n")
+        sys.stdout.write(json.dumps(result.to_body(), indent=2) + "\n")
         return
     verdict = "[bold green]VALID[/]" if result.verified else "[bold red]INVALID[/]"
     out.print(verdict)
