@@ -56,7 +56,7 @@ from credentials.status.models import StatusEntryRow, StatusListRow
 Signer = Callable[[dict[str, Any]], dict[str, Any]]
 
 # 2**18 entries: 32 KiB of bits, at most 32 KiB and a few dozen bytes gzipped (deflate
-# falls back to stored blocks), about half of status_anchor.MAX_ENCODED_LIST; and
+# falls back to stored blocks), about half of anchor.MAX_ENCODED_LIST; and
 # twice the §3.2 minimum.
 MAX_ENTRIES = 262_144
 _ATTEMPTS = 8  # transactions retried after a unique-constraint conflict
