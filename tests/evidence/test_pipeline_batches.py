@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.keystore import MemoryKeyStore
-from evidence.deposit_request import DepositMetadata
-from evidence.deposits import DepositService
-from evidence.models import Deposit, DepositState
+from evidence.deposit.models import Deposit, DepositState
+from evidence.deposit.request import DepositMetadata
+from evidence.deposit.service import DepositService
 from evidence.principal import Principal
 from evidence.timestamping import (
     EmbeddedTimestampAuthority,

@@ -20,12 +20,12 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from credentials.data_integrity import SUITES
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.verifier import Verifier
-from evidence.custody_letter import build_custody_letter
-from evidence.deposit_request import DepositMetadata
-from evidence.deposits import DepositService
+from evidence.deposit.letter import build_custody_letter
+from evidence.deposit.models import Deposit, DepositRecord, DepositState
+from evidence.deposit.pipeline import EvidencePipeline
+from evidence.deposit.request import DepositMetadata
+from evidence.deposit.service import DepositService
 from evidence.errors import EvidenceError
-from evidence.models import Deposit, DepositRecord, DepositState
-from evidence.pipeline import EvidencePipeline
 from evidence.principal import Principal
 from evidence.timestamping import EmbeddedTimestampAuthority, TimestampToken
 from tests.credentials.status_helpers import make_service

@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.keystore import MemoryKeyStore
-from evidence.deposits import DepositService
+from evidence.deposit.pipeline import EvidencePipeline
+from evidence.deposit.router import content_disposition, evidence_router
+from evidence.deposit.service import DepositService
 from evidence.errors import EvidenceError
 from evidence.local_blob_store import LocalBlobStore
-from evidence.pipeline import EvidencePipeline
 from evidence.principal import DEPOSITOR_HEADER, principal_dependency
-from evidence.router import content_disposition, evidence_router
 from evidence.timestamping import EmbeddedTimestampAuthority, TsaKeyMaterial
 from notary_hub.auth import api_token_dependency
 from notary_hub.errors import COMPONENT_ERRORS, error_body, install_error_handlers
