@@ -29,8 +29,8 @@ from evidence.errors import EvidenceError
 from evidence.principal import Principal
 from evidence.timestamping import EmbeddedTimestampAuthority, TimestampToken
 from tests.credentials.status_helpers import make_service
+from tests.evidence.deposit.test_pipeline import make_batcher, queue, states, tsa
 from tests.evidence.deposit_support import alice, blobs, service
-from tests.evidence.test_pipeline import make_batcher, queue, states, tsa
 from tests.fixtures.notary_world import NotaryWorld
 
 __all__ = ["alice", "blobs", "queue", "service", "tsa"]  # fixtures, used by name below

@@ -26,8 +26,8 @@ from evidence.timestamping import (
     TimestampToken,
     TsaKeyMaterial,
 )
+from tests.evidence.deposit.test_pipeline import Issuer, make_batcher, pipeline, queue, tsa
 from tests.evidence.deposit_support import alice, blobs, service
-from tests.evidence.test_pipeline import Issuer, make_batcher, pipeline, queue, tsa
 from tests.fixtures.notary_world import NotaryWorld
 
 __all__ = ["alice", "blobs", "queue", "service", "tsa"]  # fixtures, used by name below

@@ -38,6 +38,7 @@ from evidence.timestamping import EmbeddedTimestampAuthority, TsaKeyMaterial
 from notary_hub.auth import api_token_dependency
 from notary_hub.errors import COMPONENT_ERRORS, error_body, install_error_handlers
 from notary_hub.middleware import JsonGuardMiddleware
+from tests.evidence.deposit.test_pipeline import Issuer
 from tests.evidence.deposit_support import (
     blob_files,
     blobs,
@@ -46,7 +47,6 @@ from tests.evidence.deposit_support import (
     new_did_key,
     service,
 )
-from tests.evidence.test_pipeline import Issuer
 from tests.fixtures.notary_world import NotaryWorld
 
 __all__ = ["blobs", "service"]  # fixtures, used by name below
