@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
-from evidence.models import Deposit, DepositState, as_utc
+from evidence.deposit.models import Deposit, DepositState, as_utc
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB_COMMAND = [str(ROOT / ".venv" / "bin" / "notary-hub"), "serve"]

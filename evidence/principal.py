@@ -18,8 +18,8 @@ from fastapi import Depends, Header
 from did_registry.did_key import parse_did_key
 from did_registry.errors import DidError
 from did_registry.ethr_did import parse_ethr_did
+from evidence.deposit.models import DID_MAX_LENGTH
 from evidence.errors import InvalidDeposit
-from evidence.models import DID_MAX_LENGTH
 
 DEPOSITOR_HEADER = "Depositor"
 

@@ -20,10 +20,10 @@ from credentials.router import credentials_router
 from did_registry.consortium_router import consortium_router
 from did_registry.registrar_router import registrar_router
 from did_registry.router import resolver_router
+from evidence.deposit.router import evidence_router
+from evidence.deposit.verify_router import verify_router
 from evidence.principal import principal_dependency
-from evidence.router import evidence_router
 from evidence.timestamping.router import tsa_router
-from evidence.verify_router import verify_router
 from notary_hub import __version__
 from notary_hub.auth import api_token_dependency
 from notary_hub.db import ping

@@ -37,8 +37,8 @@ from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr_resolver import EthrResolver
 from did_registry.registry_discovery import DiscoveringSource
-from evidence.custody_letter import CREDENTIAL_TYPE
-from evidence.letter_verification import FILE_CHUNK, LetterVerifier
+from evidence.deposit.letter import CREDENTIAL_TYPE
+from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
 from notary_hub.cli import cli_errors, err, fail, out, plain
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024

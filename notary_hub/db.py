@@ -29,7 +29,7 @@ from chain_adapter.models import ChainBase
 from credentials.status.models import STATUS_METADATA
 from did_registry.consortium_models import ConsortiumBase
 from did_registry.models import DidIndexBase
-from evidence.models import EvidenceBase
+from evidence.deposit.models import EvidenceBase
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,6 @@ falls back to the next.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,24 +16,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.keystore import KeyStore, load_master_key
 from chain_adapter.protocol import Chain
 from evidence.blob_store import BlobNames, BlobStore
-from evidence.custody_letter import build_custody_letter
-from evidence.deposits import DepositService
+from evidence.deposit.letter import DepositLetters
+from evidence.deposit.letter_verification import LetterVerifier
+from evidence.deposit.pipeline import EvidencePipeline
+from evidence.deposit.service import DepositService
 from evidence.key_encryption import LocalKeyEncryptionKey
-from evidence.letter_verification import LetterVerifier
+from evidence.letter_issuer import LetterIssuer
 from evidence.local_blob_store import LocalBlobStore
-from evidence.models import DepositRecord
-from evidence.pipeline import EvidencePipeline
 from evidence.s3_blob_store import S3BlobStore
 from evidence.timestamping import (
     EmbeddedTimestampAuthority,
     HttpTimestampAuthority,
     TimestampAuthority,
     TimestampClient,
-    TimestampToken,
     TsaKeyMaterial,
 )
 from notary_hub.hub_credentials import CredentialParts
@@ -98,29 +94,11 @@ def open_evidence(
     timestamps = TimestampClient(authorities, retries=cfg.retries)
     blobs = open_blob_store(settings)
     deposits = DepositService(sessions, blobs, max_upload_bytes=settings.evidence.max_upload_bytes)
-    issuer = credentials.issuer
-
-    def issue_letters(
-        work: Sequence[tuple[DepositRecord, TimestampToken, AnchorReceipt]],
-    ) -> list[dict[str, Any]]:
-        # One id per deposit, so a letter signed again after a crash reuses its status entry.
-        letters = [
-            build_custody_letter(
-                record, token, receipt, issuer=issuer.did, credential_id=letter_id(record.id)
-            )
-            for record, token, receipt in work
-        ]
-        issued = issuer.issue_many(letters, status_purposes=("revocation",))
-        return [one.credential for one in issued]
-
-    def letter_id(deposit_id: str) -> str:
-        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{issuer.did}/deposits/{deposit_id}')}"
-
     pipeline = EvidencePipeline(
         sessions,
         timestamps,
         queue,
-        issue_letters=issue_letters,
+        issue_letters=DepositLetters(LetterIssuer(credentials.issuer, service="deposits")),
         interval=settings.evidence.poll_seconds,
         lease_seconds=settings.evidence.lease_seconds,
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import LargeBinary, String, Table, bindparam, func, insert, select
+from sqlalchemy import LargeBinary, Select, String, Table, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,9 @@ from chain_adapter.merkle import HASH_SIZE, MerkleTree
 from chain_adapter.models import AnchorBatch, AnchorItem, AnchorLevel, BatchState
 
 KIND_MAX_BYTES = 32
+# Reading a whole batch's receipts beats one query per item once the wanted items are
+# at least a quarter of it.
+_WHOLE_BATCH_FACTOR = 4
 
 _ITEMS = cast(Table, AnchorItem.__table__)
 # Core statements: the ORM's bulk paths cost more than the database does here.
@@ -143,6 +146,61 @@ class AnchorQueue:
             )
             tree = self._tree(session, batch)
         return _receipt(batch, tree, int(index or 0), data)
+
+    def anchored_times(
+        self,
+        item_ids: Sequence[int] | Select[Any],
+        session: Session | None = None,
+        *,
+        limit: int | None = None,
+    ) -> dict[int, int]:
+        """Of ``item_ids`` (ids, or a query selecting them: a component asks about its
+        own rows without reading this one's tables), those anchored on chain, with their
+        block's timestamp; at most ``limit``, oldest items first."""
+        query = (
+            select(AnchorItem.id, AnchorBatch.block_timestamp)
+            .join(AnchorBatch, AnchorBatch.id == AnchorItem.batch_id)
+            .where(AnchorItem.id.in_(item_ids), AnchorBatch.state == BatchState.ANCHORED)
+            .order_by(AnchorItem.id)
+            .limit(limit)
+        )
+        if session is not None:
+            rows = session.execute(query).all()
+        else:
+            with self._sessions() as own:
+                rows = own.execute(query).all()
+        return {item_id: int(block_time or 0) for item_id, block_time in rows}
+
+    def receipts(self, item_ids: Sequence[int]) -> dict[int, AnchorReceipt]:
+        """The receipts of the anchored ones of ``item_ids``, by item id.
+
+        A batch the items are a good part of is read whole (:meth:`batch_receipts`: one
+        query, audit paths built incrementally); a few items of a large batch one by one.
+        """
+        with self._sessions() as session:
+            rows = session.execute(
+                select(AnchorItem.id, AnchorBatch.id, AnchorBatch.size)
+                .join(AnchorBatch, AnchorBatch.id == AnchorItem.batch_id)
+                .where(AnchorItem.id.in_(item_ids), AnchorBatch.state == BatchState.ANCHORED)
+            ).all()
+        wanted: dict[int, set[int]] = {}
+        sizes: dict[int, int] = {}
+        for item_id, batch_id, size in rows:
+            wanted.setdefault(batch_id, set()).add(item_id)
+            sizes[batch_id] = size
+        receipts: dict[int, AnchorReceipt] = {}
+        for batch_id, items in wanted.items():
+            if sizes[batch_id] > len(items) * _WHOLE_BATCH_FACTOR:
+                receipts.update((i, r) for i in items if (r := self.receipt(i)) is not None)
+                continue
+            missing = set(items)
+            for item_id, receipt in self.batch_receipts(batch_id):
+                if item_id in missing:
+                    receipts[item_id] = receipt
+                    missing.discard(item_id)
+                    if not missing:
+                        break
+        return receipts
 
     def batch_receipts(self, batch_id: int) -> Iterator[tuple[int, AnchorReceipt]]:
         """Every ``(item id, receipt)`` of an anchored batch, in leaf order."""

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from did_registry.did_key import ED25519, did_key
 from evidence.blob_store import BlobNames
-from evidence.deposits import DepositService
+from evidence.deposit.models import Deposit
+from evidence.deposit.service import DepositService
 from evidence.key_encryption import LocalKeyEncryptionKey
 from evidence.local_blob_store import LocalBlobStore
-from evidence.models import Deposit
 from evidence.principal import Principal
 
 PLATFORM = "api-token"

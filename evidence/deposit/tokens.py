@@ -11,8 +11,8 @@ import hmac
 from datetime import datetime
 from typing import Any
 
+from evidence.deposit.models import Deposit, as_utc
 from evidence.errors import EvidenceError, TimestampError
-from evidence.models import Deposit, as_utc
 from evidence.timestamping.protocol import TimestampToken
 
 IMPRINT_ALGORITHM = "sha256"

@@ -18,9 +18,9 @@ from chain_adapter.keystore import MemoryKeyStore
 from chain_adapter.merkle import MerkleTree, hash_leaves
 from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.jsonld.rdfc import PyldCanonicalizer
-from evidence.custody_letter import build_custody_letter, multibase_base64url
+from evidence.deposit.letter import build_custody_letter, multibase_base64url
+from evidence.deposit.models import DepositRecord, DepositState
 from evidence.digests import SHA256, SM3, digest_multibase, parse_digest
-from evidence.models import DepositRecord, DepositState
 from evidence.timestamping import EmbeddedTimestampAuthority, TimestampToken, TsaKeyMaterial
 
 NOTARY = "did:ethr:0x539:0x1111111111111111111111111111111111111111"

@@ -19,7 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from evidence.models import ERROR_MAX_LENGTH, Deposit, DepositState
+from evidence.deposit.models import ERROR_MAX_LENGTH, Deposit, DepositState
 
 _DEPOSITS = cast(Table, Deposit.__table__)
 

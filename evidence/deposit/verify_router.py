@@ -16,14 +16,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from credentials.verification import http_status
+from evidence.deposit.letter_verification import LetterVerifier
 from evidence.digests import Digests, MultiDigest
-from evidence.errors import InvalidDeposit, TruncatedUpload
-from evidence.letter_verification import LetterVerifier
+from evidence.errors import InvalidDeposit
+from evidence.http_body import media_type, read_form, read_json
 from evidence.multipart import FILE_FIELD, FormUploadParser
-from evidence.router import receive_multipart
 
 MAX_JSON_BYTES = 1 << 20
 
@@ -60,10 +59,7 @@ def verify_router(letters: LetterVerifier, *, max_file_bytes: int) -> APIRouter:
         parser = FormUploadParser(
             request.headers.get("content-type"), open_sink, max_file_bytes=max_file_bytes
         )
-        try:
-            form = await receive_multipart(request, parser)
-        except ClientDisconnect:
-            raise TruncatedUpload("the client went away before the body was complete") from None
+        form = await read_form(request, parser)
         if "letter" not in form.fields:
             raise InvalidDeposit("the form needs a 'letter' field with the custody letter")
         digests = sink.digest.finalize() if form.sink is not None else None
@@ -71,15 +67,12 @@ def verify_router(letters: LetterVerifier, *, max_file_bytes: int) -> APIRouter:
 
     @router.post("/verify", response_model=None)
     async def verify(request: Request) -> JSONResponse:
-        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        kind = media_type(request)
         digests: Digests | None = None
-        if media_type == "multipart/form-data":
+        if kind == "multipart/form-data":
             letter, digests = await receive_form(request)
-        elif media_type == "application/json":
-            raw = await request.body()
-            if len(raw) > MAX_JSON_BYTES:
-                raise InvalidDeposit(f"the JSON body is at most {MAX_JSON_BYTES} bytes")
-            body = _letter(raw)
+        elif kind == "application/json":
+            body = await read_json(request, MAX_JSON_BYTES)
             if not isinstance(body, dict) or "letter" not in body:
                 raise InvalidDeposit('send {"letter": <the custody letter>}')
             letter = body["letter"]

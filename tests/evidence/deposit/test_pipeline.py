@@ -36,12 +36,12 @@ from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
 from chain_adapter.transactor import Transactor
 from credentials.data_integrity.proofs import SigningKey, add_proof, verify_proof
-from evidence.custody_letter import build_custody_letter
-from evidence.deposit_request import DepositMetadata
-from evidence.deposits import DepositService
+from evidence.deposit.letter import build_custody_letter
+from evidence.deposit.models import Deposit, DepositRecord, DepositState
+from evidence.deposit.pipeline import EvidencePipeline, IssueLetter
+from evidence.deposit.request import DepositMetadata
+from evidence.deposit.service import DepositService
 from evidence.digests import SHA256, digest_multibase
-from evidence.models import Deposit, DepositRecord, DepositState
-from evidence.pipeline import EvidencePipeline, IssueLetter
 from evidence.principal import Principal
 from evidence.timestamping import (
     EmbeddedTimestampAuthority,

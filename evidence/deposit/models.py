@@ -1,7 +1,7 @@
 """The deposit table: a row per deposit, moving received → timestamped → anchored → certified.
 
 A row is written once the content (or the declared digest) is accepted and is
-never deleted; each background stage (:mod:`evidence.pipeline`) moves rows of
+never deleted; each background stage (:mod:`evidence.deposit.pipeline`) moves rows of
 one state on. Stages that call out (the timestamp authority, the letter signer)
 claim rows with a lease (``claimed_by`` / ``claimed_until``) so that several
 processes share the work and a killed process's rows are picked up again once

@@ -20,17 +20,17 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from credentials.data_integrity.proofs import SUITES
 from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.verifier import Verifier
-from evidence.custody_letter import build_custody_letter
-from evidence.deposit_request import DepositMetadata
-from evidence.deposits import DepositService
+from evidence.deposit.letter import build_custody_letter
+from evidence.deposit.models import Deposit, DepositRecord, DepositState
+from evidence.deposit.pipeline import EvidencePipeline
+from evidence.deposit.request import DepositMetadata
+from evidence.deposit.service import DepositService
 from evidence.errors import EvidenceError
-from evidence.models import Deposit, DepositRecord, DepositState
-from evidence.pipeline import EvidencePipeline
 from evidence.principal import Principal
 from evidence.timestamping import EmbeddedTimestampAuthority, TimestampToken
 from tests.credentials.status_helpers import make_service
+from tests.evidence.deposit.test_pipeline import make_batcher, queue, states, tsa
 from tests.evidence.deposit_support import alice, blobs, service
-from tests.evidence.test_pipeline import make_batcher, queue, states, tsa
 from tests.fixtures.notary_world import NotaryWorld
 
 __all__ = ["alice", "blobs", "queue", "service", "tsa"]  # fixtures, used by name below

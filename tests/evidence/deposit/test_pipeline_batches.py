@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.keystore import MemoryKeyStore
-from evidence.deposit_request import DepositMetadata
-from evidence.deposits import DepositService
-from evidence.models import Deposit, DepositState
+from evidence.deposit.models import Deposit, DepositState
+from evidence.deposit.request import DepositMetadata
+from evidence.deposit.service import DepositService
 from evidence.principal import Principal
 from evidence.timestamping import (
     EmbeddedTimestampAuthority,
@@ -26,8 +26,8 @@ from evidence.timestamping import (
     TimestampToken,
     TsaKeyMaterial,
 )
+from tests.evidence.deposit.test_pipeline import Issuer, make_batcher, pipeline, queue, tsa
 from tests.evidence.deposit_support import alice, blobs, service
-from tests.evidence.test_pipeline import Issuer, make_batcher, pipeline, queue, tsa
 from tests.fixtures.notary_world import NotaryWorld
 
 __all__ = ["alice", "blobs", "queue", "service", "tsa"]  # fixtures, used by name below

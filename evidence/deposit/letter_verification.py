@@ -43,10 +43,10 @@ from credentials.issuer_trust import IssuerTrust, check_issuer_trust
 from credentials.jsonld.contexts import NOTARY_HUB_V1
 from credentials.verification import Problem, VerificationResult
 from credentials.verifier import Verifier
-from evidence.custody_letter import ANCHOR_EVIDENCE_TYPE, CREDENTIAL_TYPE, TIMESTAMP_EVIDENCE_TYPE
+from evidence.deposit.letter import ANCHOR_EVIDENCE_TYPE, CREDENTIAL_TYPE, TIMESTAMP_EVIDENCE_TYPE
+from evidence.deposit.pipeline import anchor_leaf
 from evidence.digests import SHA256, SM3, DeclaredDigest, Digests, MultiDigest, parse_digest
 from evidence.errors import EvidenceError
-from evidence.pipeline import anchor_leaf
 from evidence.timestamping.verify import verify_token
 
 FILE_CHUNK = 1 << 20

@@ -28,16 +28,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.keystore import MemoryKeyStore
-from evidence.deposits import DepositService
+from evidence.deposit.pipeline import EvidencePipeline
+from evidence.deposit.router import content_disposition, evidence_router
+from evidence.deposit.service import DepositService
 from evidence.errors import EvidenceError
 from evidence.local_blob_store import LocalBlobStore
-from evidence.pipeline import EvidencePipeline
 from evidence.principal import DEPOSITOR_HEADER, principal_dependency
-from evidence.router import content_disposition, evidence_router
 from evidence.timestamping import EmbeddedTimestampAuthority, TsaKeyMaterial
 from notary_hub.auth import api_token_dependency
 from notary_hub.errors import COMPONENT_ERRORS, error_body, install_error_handlers
 from notary_hub.middleware import JsonGuardMiddleware
+from tests.evidence.deposit.test_pipeline import Issuer
 from tests.evidence.deposit_support import (
     blob_files,
     blobs,
@@ -46,7 +47,6 @@ from tests.evidence.deposit_support import (
     new_did_key,
     service,
 )
-from tests.evidence.test_pipeline import Issuer
 from tests.fixtures.notary_world import NotaryWorld
 
 __all__ = ["blobs", "service"]  # fixtures, used by name below

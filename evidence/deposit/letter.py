@@ -11,7 +11,7 @@ the ``DataDeposit`` subject, ``RFC3161TimestampEvidence`` and ``ChainAnchorEvide
 The timestamp token is the DER ``TimeStampToken`` of RFC 3161 §2.4.2 in multibase
 base64url (``u``, no padding). The anchor receipt is
 :meth:`chain_adapter.anchoring.receipt.AnchorReceipt.to_json`; its ``leaf`` is the
-content's SHA-256 (see :mod:`evidence.pipeline`). Signing and the status entry are
+content's SHA-256 (see :mod:`evidence.deposit.pipeline`). Signing and the status entry are
 the issuer's business; this module only builds the document.
 """
 
@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.vc_data_model import format_date_time
+from evidence.deposit.models import DepositRecord
 from evidence.digests import SHA256, SM3, digest_multibase
-from evidence.models import DepositRecord
+from evidence.letter_issuer import LetterIssuer
 from evidence.timestamping.protocol import TimestampToken
 
 CREDENTIAL_TYPE = "DataDepositCredential"
@@ -109,3 +111,25 @@ def build_custody_letter(
         "credentialSubject": deposit_subject(record),
         "evidence": [timestamp_evidence(token), anchor_evidence(receipt)],
     }
+
+
+class DepositLetters:
+    """The certify stage's batch letter issuer for deposits (``IssueLetters``)."""
+
+    def __init__(self, letters: LetterIssuer) -> None:
+        self._letters = letters
+
+    def __call__(
+        self, work: Sequence[tuple[DepositRecord, TimestampToken, AnchorReceipt]]
+    ) -> list[dict[str, Any]]:
+        unsigned = [
+            build_custody_letter(
+                record,
+                token,
+                receipt,
+                issuer=self._letters.did,
+                credential_id=self._letters.letter_id(record.id),
+            )
+            for record, token, receipt in work
+        ]
+        return self._letters.issue(unsigned)

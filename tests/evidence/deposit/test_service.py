@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from evidence.deposit_request import DepositMetadata, parse_deposit_request
-from evidence.deposits import DepositService
+from evidence.deposit.models import DepositState, EvidenceBase
+from evidence.deposit.request import DepositMetadata, parse_deposit_request
+from evidence.deposit.service import DepositService
 from evidence.digests import SM3, digest_multibase
 from evidence.errors import (
     BlobCorrupt,
@@ -28,7 +29,6 @@ from evidence.errors import (
     UploadTooLarge,
 )
 from evidence.local_blob_store import LocalBlobStore
-from evidence.models import DepositState, EvidenceBase
 from evidence.multipart import FormUploadParser
 from evidence.principal import Principal
 from tests.evidence.deposit_support import (

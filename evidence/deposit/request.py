@@ -29,14 +29,14 @@ from typing import Any
 
 from python_multipart.multipart import parse_options_header
 
-from evidence.digests import SHA256, SM3, DeclaredDigest, hash_algorithm, parse_digest
-from evidence.errors import InvalidDeposit, UnsupportedHashAlgorithm
-from evidence.models import (
+from evidence.deposit.models import (
     DESCRIPTION_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
     MEDIA_TYPE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
+from evidence.digests import SHA256, SM3, DeclaredDigest, hash_algorithm, parse_digest
+from evidence.errors import InvalidDeposit, UnsupportedHashAlgorithm
 from evidence.multipart import check_file_name
 
 MAX_TAGS = 32

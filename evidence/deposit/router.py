@@ -1,10 +1,8 @@
 """HTTP for deposits: create one (a streamed multipart upload or a JSON digest), read it back.
 
-Thin: the work is in :class:`evidence.deposits.DepositService`. A multipart body is read
-from ``request.stream()`` and pushed, about a MiB at a time, through
-:class:`evidence.multipart.FormUploadParser` in a worker thread (hashing and
-encryption must not block the event loop); Starlette's form parser, which spools
-files to disk, is never used. ``Idempotency-Key``
+Thin: the work is in :class:`evidence.deposit.service.DepositService`. Bodies are read once,
+capped, by :mod:`evidence.http_body`: a multipart upload streams through
+:class:`evidence.multipart.FormUploadParser` into the blob store as it arrives. ``Idempotency-Key``
 (draft-ietf-httpapi-idempotency-key-header) makes a retried POST return the first
 deposit. Downloads are attachments (RFC 6266 ``Content-Disposition`` with an RFC 8187
 ``filename*``), typed ``application/octet-stream`` with ``nosniff`` so stored content
@@ -15,7 +13,6 @@ never renders in the hub's origin, and carry the content's digest as ``Repr-Dige
 # No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
 # dependency annotations are local to the factory.
 import base64
-import json
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -23,23 +20,21 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
-from evidence.deposits import DepositService
+from evidence.deposit.models import DepositRecord, DepositState
+from evidence.deposit.service import DepositService
 from evidence.digests import SHA256, SM3, digest_multibase
-from evidence.errors import InvalidDeposit, TruncatedUpload, UploadTooLarge
-from evidence.models import DepositRecord, DepositState
+from evidence.errors import InvalidDeposit
+from evidence.http_body import FEED_BYTES, media_type, read_form, read_json
 from evidence.multipart import (
     MAX_FIELD_BYTES,
     MAX_FIELDS,
     MAX_FRAMING_BYTES,
-    FormUpload,
     FormUploadParser,
 )
 from evidence.principal import Principal
 
 PREFIX = "/evidence/deposits"
-FEED_BYTES = 1 << 20  # what is handed to the parser thread at once
 MAX_JSON_BYTES = 256 * 1024  # a digest deposit's metadata, generously
 CREDENTIAL_MEDIA_TYPE = "application/vc"  # VC Data Model 2.0 §6.3 (IANA-registered)
 
@@ -91,23 +86,6 @@ def content_disposition(file_name: str | None, deposit_id: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-async def receive_multipart(
-    request: Request, parser: FormUploadParser, feed_bytes: int = FEED_BYTES
-) -> FormUpload:
-    """Feed the request body to ``parser`` in ``feed_bytes`` slices, off the event loop
-    (hashing and encrypting are CPU work), and return the finished form."""
-    buffer = bytearray()
-    async for chunk in request.stream():
-        buffer += chunk
-        if len(buffer) >= feed_bytes:
-            data = bytes(buffer)
-            buffer.clear()
-            await run_in_threadpool(parser.feed, data)
-    if buffer:
-        await run_in_threadpool(parser.feed, bytes(buffer))
-    return parser.finish()
-
-
 def evidence_router(
     service: DepositService,
     principal: Callable[..., Any],  # a FastAPI dependency giving a Principal, sync or async
@@ -122,36 +100,18 @@ def evidence_router(
     max_body = service.max_upload_bytes + MAX_FIELDS * MAX_FIELD_BYTES + MAX_FRAMING_BYTES
 
     async def receive_form(request: Request, caller: Principal, key: str | None) -> DepositRecord:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body:
-            raise UploadTooLarge(f"the body exceeds {max_body} bytes")
         parser = FormUploadParser(
             request.headers.get("content-type"),
             service.open_form_upload,
             max_file_bytes=service.max_upload_bytes,
         )
-        try:
-            form = await receive_multipart(request, parser, feed_bytes)
-        except ClientDisconnect:
-            parser.abort()
-            raise TruncatedUpload("the client went away before the upload was complete") from None
-        except BaseException:
-            parser.abort()
-            raise
+        form = await read_form(request, parser, max_body=max_body, feed_bytes=feed_bytes)
         return await run_in_threadpool(
             lambda: service.deposit_form(caller, form, idempotency_key=key)
         )
 
     async def receive_json(request: Request, caller: Principal, key: str | None) -> DepositRecord:
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_JSON_BYTES:
-                raise InvalidDeposit(f"a JSON deposit is at most {MAX_JSON_BYTES} bytes")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise InvalidDeposit("the body is not valid JSON") from None
+        body = await read_json(request, MAX_JSON_BYTES, "a JSON deposit")
         return await run_in_threadpool(
             lambda: service.deposit_json(caller, body, idempotency_key=key)
         )
@@ -164,10 +124,10 @@ def evidence_router(
     ) -> JSONResponse:
         """Deposit a file (multipart/form-data: a ``file`` part and metadata parts) or a
         digest (JSON). 201 with the deposit and its ``Location``."""
-        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type == "multipart/form-data":
+        kind = media_type(request)
+        if kind == "multipart/form-data":
             record = await receive_form(request, caller, idempotency_key)
-        elif media_type == "application/json" or media_type.endswith("+json"):
+        elif kind == "application/json" or kind.endswith("+json"):
             record = await receive_json(request, caller, idempotency_key)
         else:
             raise InvalidDeposit("send multipart/form-data (a file) or application/json (a digest)")

@@ -7,7 +7,7 @@ good: metadata is checked before the blob is committed, a declared digest that t
 content does not have aborts the upload, and an ``Idempotency-Key`` seen before
 either returns the first deposit (same content) or is refused before anything is
 stored (other content). A new deposit starts ``received``; the pipeline
-(:mod:`evidence.pipeline`) takes it on from there.
+(:mod:`evidence.deposit.pipeline`) takes it on from there.
 
 Deposits are read back by their owner only: the depositor DID through the
 platform that deposited it (:class:`evidence.principal.Principal`).
@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.blob_store import DEFAULT_MAX_SIZE, BlobStore, BlobWriter, StoredBlob
-from evidence.deposit_request import (
+from evidence.deposit.models import Deposit, DepositRecord, DepositState
+from evidence.deposit.request import (
     DeclaredDigests,
     DepositMetadata,
     media_type,
@@ -45,7 +46,6 @@ from evidence.errors import (
     NotCertified,
     NotDepositOwner,
 )
-from evidence.models import Deposit, DepositRecord, DepositState
 from evidence.multipart import FormUpload
 from evidence.principal import Principal
 

@@ -1,0 +1,92 @@
+"""The background stages an evidence service's records move through, each a worker loop.
+
+Every service that issues letters (deposits now; captures and draws next) moves its
+records through states: received → timestamped → anchored → certified. Each move is
+one :class:`Stage`: a pass claims a batch of records in one state, works on them and
+writes the next state. :class:`Stages` runs each stage in its own
+:class:`chain_adapter.worker.Worker`, repeats a pass while it finds full batches,
+and wakes the next stage whenever a pass moved something on. A service only writes
+its stages; the running, waking and error reporting are here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from chain_adapter.worker import Worker
+
+
+class Stage(Protocol):
+    """One move of a service's records from one state to the next."""
+
+    name: str  # "timestamp", "anchor", "certify": also the worker's and the error's name
+
+    def run_pass(self) -> int:
+        """Move one batch on; how many records moved."""
+        ...
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last record this stage had to put off was put off, while it fails."""
+        ...
+
+
+class Stages:
+    """Runs ``stages`` in order, each in a worker: ``stages[i]`` moving records wakes
+    ``stages[i + 1]``."""
+
+    def __init__(
+        self, service: str, stages: Sequence[Stage], *, batch_size: int, interval: float
+    ) -> None:
+        self._stages = list(stages)
+        self._batch_size = batch_size
+        self.workers = [
+            Worker(f"{service}-{stage.name}", self._drain(index), interval)
+            for index, stage in enumerate(self._stages)
+        ]
+        self._by_name = {
+            stage.name: worker for stage, worker in zip(self._stages, self.workers, strict=True)
+        }
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def wake(self, name: str) -> None:
+        self._by_name[name].wake()
+
+    @property
+    def stopping(self) -> bool:
+        return any(worker.stopping for worker in self.workers)
+
+    @property
+    def last_errors(self) -> dict[str, str]:
+        """The last failure of each stage failing now: a whole pass, or a record put off."""
+        errors: dict[str, str] = {}
+        for stage, worker in zip(self._stages, self.workers, strict=True):
+            error = worker.last_error or stage.last_error
+            if error:
+                errors[stage.name] = error
+        return errors
+
+    def run_once(self) -> int:
+        """One pass of every stage, in order (no workers needed): how many records moved."""
+        return sum(self.run_pass(index) for index in range(len(self._stages)))
+
+    def run_pass(self, index: int) -> int:
+        moved = self._stages[index].run_pass()
+        if moved and index + 1 < len(self.workers):
+            self.workers[index + 1].wake()
+        return moved
+
+    def _drain(self, index: int) -> Callable[[], None]:
+        def work() -> None:
+            while self.run_pass(index) >= self._batch_size and not self.stopping:
+                pass
+
+        return work
