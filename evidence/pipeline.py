@@ -1,6 +1,6 @@
 """The deposit pipeline: received → timestamped → anchored → certified, in the background.
 
-Three :class:`chain_adapter.worker.Worker` loops, each moving deposits of one state:
+Three :class:`hub_kernel.worker.Worker` loops, each moving deposits of one state:
 
 - **timestamp**: an RFC 3161 token over the content's SHA-256 (RFC 3161 §2.4.1, the
   messageImprint) from the configured authorities (a
@@ -48,7 +48,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.models import AnchorBatch, AnchorItem, BatchState
-from chain_adapter.worker import Worker
 from evidence.deposit_claims import DepositClaims, changed_rows
 from evidence.deposit_tokens import IMPRINT_ALGORITHM, check_token, stored_token, token_values
 from evidence.errors import EvidenceError, TimestampError, TimestampUnavailable
@@ -56,6 +55,7 @@ from evidence.models import Deposit, DepositRecord, DepositState
 from evidence.timestamping.client import TimestampClient
 from evidence.timestamping.embedded_tsa import EmbeddedTimestampAuthority
 from evidence.timestamping.protocol import TimestampAuthority, TimestampToken
+from hub_kernel.worker import Worker
 
 log = logging.getLogger(__name__)
 

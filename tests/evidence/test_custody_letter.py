@@ -14,7 +14,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from chain_adapter.anchoring.receipt import AnchorReceipt
-from chain_adapter.keystore import MemoryKeyStore
 from chain_adapter.merkle import MerkleTree, hash_leaves
 from credentials.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.rdfc import PyldCanonicalizer
@@ -22,6 +21,7 @@ from evidence.custody_letter import build_custody_letter, multibase_base64url
 from evidence.digests import SHA256, SM3, digest_multibase, parse_digest
 from evidence.models import DepositRecord, DepositState
 from evidence.timestamping import EmbeddedTimestampAuthority, TimestampToken, TsaKeyMaterial
+from hub_kernel.keystore import MemoryKeyStore
 
 NOTARY = "did:ethr:0x539:0x1111111111111111111111111111111111111111"
 DEPOSITOR = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"

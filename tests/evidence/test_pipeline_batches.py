@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.keystore import MemoryKeyStore
 from evidence.deposit_request import DepositMetadata
 from evidence.deposits import DepositService
 from evidence.models import Deposit, DepositState
@@ -26,6 +25,7 @@ from evidence.timestamping import (
     TimestampToken,
     TsaKeyMaterial,
 )
+from hub_kernel.keystore import MemoryKeyStore
 from tests.evidence.deposit_support import alice, blobs, service
 from tests.evidence.test_pipeline import Issuer, make_batcher, pipeline, queue, tsa
 from tests.fixtures.notary_world import NotaryWorld

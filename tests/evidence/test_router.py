@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.keystore import MemoryKeyStore
 from evidence.deposits import DepositService
 from evidence.local_blob_store import LocalBlobStore
 from evidence.pipeline import EvidencePipeline
 from evidence.principal import DEPOSITOR_HEADER, principal_dependency
 from evidence.router import content_disposition, evidence_router
 from evidence.timestamping import EmbeddedTimestampAuthority, TsaKeyMaterial
+from hub_kernel.keystore import MemoryKeyStore
 from notary_hub.auth import api_token_dependency
 from notary_hub.errors import install_error_handlers
 from notary_hub.middleware import JsonGuardMiddleware

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 
 from chain_adapter.artifacts import ArtifactError
 from chain_adapter.errors import ChainError
-from chain_adapter.keystore import KeyStoreError
 from credentials.errors import CredentialError
 from did_registry.errors import DidError
 from evidence.errors import EvidenceError
 from hub_kernel.errors import HubError
+from hub_kernel.keystore import KeyStoreError
 from notary_hub.cli import EXPECTED_ERRORS
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub_deployment import StartupError
