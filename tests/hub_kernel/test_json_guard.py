@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -42,3 +43,20 @@ def test_escaped_quotes_do_not_end_a_string() -> None:
 
 def test_siblings_are_not_nesting() -> None:
     assert not too_deep("[" + ",".join(["[[]]"] * 10_000) + "]")
+
+
+def test_an_unclosed_string_costs_one_pass() -> None:
+    # A closing quote the pattern required made this quadratic: each of the 500,000
+    # quotes started a scan to the end (some forty minutes for this megabyte).
+    text = '"' + '\\"' * 500_000 + "[" * 100
+    started = time.perf_counter()
+    assert not too_deep(text)
+    assert time.perf_counter() - started < 5
+    # Safe: the decoder refuses the open string before any bracket after it.
+    with pytest.raises(ValueError, match="Unterminated string"):
+        json.loads(text)
+
+
+def test_the_brackets_before_an_unclosed_string_count() -> None:
+    assert too_deep("[" * 100 + '"open')
+    assert not too_deep("[" * 10 + '"open' + "[" * 100)
