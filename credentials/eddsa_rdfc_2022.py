@@ -32,7 +32,7 @@ from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgor
 from credentials.proof_sets import SignedContextMismatch, starts_with
 from credentials.rdfc import Canonicalizer, PyldCanonicalizer
 from credentials.verification_methods import VerificationKey
-from did_registry.did_key import b58decode, b58encode
+from hub_kernel.multiformats import b58decode, b58encode
 
 CRYPTOSUITE = "eddsa-rdfc-2022"
 PROOF_TYPE = "DataIntegrityProof"

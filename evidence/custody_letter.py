@@ -17,7 +17,6 @@ the issuer's business; this module only builds the document.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +27,7 @@ from credentials.vc_data_model import format_date_time
 from evidence.digests import SHA256, SM3, digest_multibase
 from evidence.models import DepositRecord
 from evidence.timestamping.protocol import TimestampToken
+from hub_kernel.multiformats import BASE64URL, multibase_encode
 
 CREDENTIAL_TYPE = "DataDepositCredential"
 SUBJECT_TYPE = "DataDeposit"
@@ -37,11 +37,6 @@ ANCHOR_EVIDENCE_TYPE = "ChainAnchorEvidence"
 # RFC 3161 tokens name their imprint algorithm in asn1crypto's spelling; the letter uses
 # the IANA "Hash Function Textual Names" registry's, as the receipt's hashAlgorithm does.
 _HASH_NAMES = {"sha256": "sha-256", "sha384": "sha-384", "sha512": "sha-512"}
-
-
-def multibase_base64url(data: bytes) -> str:
-    """Multibase ``u``: base64url without padding (draft-multiformats-multibase)."""
-    return "u" + base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def deposit_subject(record: DepositRecord) -> dict[str, Any]:
@@ -72,7 +67,7 @@ def deposit_subject(record: DepositRecord) -> dict[str, Any]:
 def timestamp_evidence(token: TimestampToken) -> dict[str, Any]:
     return {
         "type": [TIMESTAMP_EVIDENCE_TYPE],
-        "timeStampToken": multibase_base64url(token.token),
+        "timeStampToken": multibase_encode(token.token, BASE64URL),
         "genTime": format_date_time(token.gen_time),
         "tsa": token.tsa,
         "hashAlgorithm": _HASH_NAMES.get(token.hash_algorithm, token.hash_algorithm),

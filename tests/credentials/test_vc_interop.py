@@ -38,7 +38,8 @@ from credentials.issuer import CredentialIssuer, NotarySigner
 from credentials.rdf_fast import FastCanonicalizer
 from credentials.status_anchor import RegistryPublisher
 from credentials.verifier import StaticStatusLists, Verifier
-from did_registry.did_key import ED25519, did_key, multibase_key
+from did_registry.did_key import did_key, multibase_key
+from hub_kernel.multiformats import ED25519
 from tests.credentials.vc_npm import (
     NODE,
     TAMPERINGS,
