@@ -15,6 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
+from hub_kernel.errors import HubError
+
 __all__ = ["CONTRACTS", "Artifact", "ArtifactError", "load_artifact", "parse_artifact"]
 
 CONTRACTS: Final[tuple[str, ...]] = (
@@ -29,8 +31,11 @@ _PACKAGE: Final = "chain_adapter"
 _BUILD_DIR: Final = ("contracts", "build")
 
 
-class ArtifactError(Exception):
-    """An artifact is missing or malformed."""
+class ArtifactError(HubError):
+    """An artifact is missing or malformed (a broken installation: the message says what to run)."""
+
+    code = "artifact_error"
+    status_code = 500
 
 
 @dataclass(frozen=True, slots=True)

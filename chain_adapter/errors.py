@@ -1,22 +1,20 @@
 """Errors raised by the chain layer.
 
 Every error carries a stable machine-readable ``code`` and the HTTP status the
-hub answers with; the mapping to responses lives in exactly one place
-(``notary_hub.errors``).
+hub answers with (:class:`hub_kernel.errors.HubError`); the mapping to responses
+lives in exactly one place (``notary_hub.errors``).
 """
 
 from __future__ import annotations
 
+from hub_kernel.errors import HubError
 
-class ChainError(Exception):
+
+class ChainError(HubError):
     """Base class of every chain-layer error."""
 
     code = "chain_error"
     status_code = 503
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ChainUnavailable(ChainError):

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from chain_adapter.sql import component_metadata
+from hub_kernel.sql import component_metadata
 
 
 class ChainBase(DeclarativeBase):

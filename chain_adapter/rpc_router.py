@@ -29,10 +29,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from chain_adapter.json_guard import too_deep
 from chain_adapter.rpc_dispatch import INVALID_REQUEST, PARSE_ERROR, RpcError, error_response
 from chain_adapter.rpc_limits import CallSlots, CallTimedOut, RateLimiter
 from chain_adapter.rpc_server import LIMIT_EXCEEDED, SERVER_ERROR, RpcServer
+from hub_kernel.json_guard import too_deep
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32  # JSON-RPC requests for Ethereum nest about 6 levels deep

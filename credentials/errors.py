@@ -13,14 +13,12 @@ the status service raise them, and ``notary_hub.errors`` maps them to responses.
 
 from __future__ import annotations
 
+from hub_kernel.errors import HubError
 
-class CredentialError(Exception):
+
+class CredentialError(HubError):
     code = "CREDENTIAL_ERROR"
     status_code = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class MalformedCredential(CredentialError):

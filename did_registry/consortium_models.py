@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, SmallInteger, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from chain_adapter.sql import component_metadata
 from did_registry.errors import InvalidApplication
+from hub_kernel.sql import component_metadata
 
 
 class ConsortiumBase(DeclarativeBase):

@@ -17,9 +17,8 @@ compressed points). Every malformation is :class:`InvalidDid` (the spec's
 well-formed key of another type is :class:`UnsupportedPublicKeyType` (501, as an
 unsupported method: the DID is fine, this resolver does not implement it).
 
-No installed dependency offers base58btc (checked: no ``base58``, ``multiformats``
-or ``multibase`` package in the environment), so the tiny codec below is ours;
-it is an encoding of public data, no cryptography.
+The base58btc, varint, multibase and multicodec codecs are the kernel's
+(:mod:`hub_kernel.multiformats`).
 """
 
 from __future__ import annotations
@@ -35,6 +34,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from did_registry.errors import InvalidDid, MethodNotSupported, RepresentationNotSupported
 from did_registry.resolution import ResolutionOptions, ResolutionResult
+from hub_kernel.multiformats import (
+    BLS12_381_G1,
+    BLS12_381_G1G2,
+    BLS12_381_G2,
+    ED25519,
+    P256,
+    P384,
+    P521,
+    RSA,
+    SECP256K1,
+    X25519,
+    multibase_decode,
+    multibase_encode,
+    multicodec_decode,
+    multicodec_encode,
+)
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
 MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
@@ -42,14 +57,10 @@ DID_LD_JSON = "application/did+ld+json"
 DID_JSON = "application/did+json"
 DID_RESOLUTION = "application/did-resolution"
 
-ED25519 = 0xED
-X25519 = 0xEC
-SECP256K1 = 0xE7
-P256 = 0x1200
 # multicodec -> raw public key length (§3.1.2 step 3's table, for the supported types)
 KEY_LENGTHS = {ED25519: 32, SECP256K1: 33, P256: 33}
 # Known key codecs this resolver does not expand (X25519 alone, BLS12-381, P-384, P-521, RSA).
-OTHER_KEY_CODECS = {X25519, 0xEB, 0xEA, 0xEE, 0x1201, 0x1202, 0x1205}
+OTHER_KEY_CODECS = {X25519, BLS12_381_G2, BLS12_381_G1, BLS12_381_G1G2, P384, P521, RSA}
 MAX_DID_LENGTH = 1024  # far above any supported key; bounds the quadratic base58 decode
 
 
@@ -63,59 +74,6 @@ class InvalidPublicKey(InvalidDid):
 
 class UnsupportedPublicKeyType(MethodNotSupported):
     code = "unsupportedPublicKeyType"
-
-
-# -- base58btc (draft-msporny-base58, Bitcoin alphabet) -----------------------------------
-
-B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {char: value for value, char in enumerate(B58_ALPHABET)}
-
-
-def b58encode(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    digits = []
-    while number:
-        number, digit = divmod(number, 58)
-        digits.append(B58_ALPHABET[digit])
-    # Each leading zero byte is one leading "1"; the number itself drops them.
-    zeros = len(data) - len(data.lstrip(b"\x00"))
-    return "1" * zeros + "".join(reversed(digits))
-
-
-def b58decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        value = _B58_INDEX.get(char)
-        if value is None:
-            raise ValueError(f"{char!r} is not a base58btc character")
-        number = number * 58 + value
-    zeros = len(text) - len(text.lstrip("1"))
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\x00" * zeros + body
-
-
-# -- unsigned varint (multiformats/unsigned-varint) -----------------------------------------
-
-
-def varint_encode(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def varint_decode(data: bytes) -> tuple[int, int]:
-    """(value, bytes used); the spec allows 9 bytes at most and only minimal encodings."""
-    value = 0
-    for position, byte in enumerate(data[:9]):
-        value |= (byte & 0x7F) << (7 * position)
-        if not byte & 0x80:
-            if byte == 0 and position > 0:
-                raise ValueError("varint is not minimally encoded")
-            return value, position + 1
-    raise ValueError("truncated or overlong varint")
 
 
 # -- Ed25519 points (RFC 8032 §5.1.3) and the map to X25519 (RFC 7748 §4.1) -----------------
@@ -189,7 +147,7 @@ class DidKey:
 
 
 def multibase_key(codec: int, public_key: bytes) -> str:
-    return "z" + b58encode(varint_encode(codec) + public_key)
+    return multibase_encode(multicodec_encode(codec, public_key))
 
 
 def did_key(codec: int, public_key: bytes) -> str:
@@ -217,11 +175,9 @@ def parse_did_key(did: str) -> DidKey:
     if not multibase.startswith("z"):
         raise InvalidDid("the did:key multibase value must be base58btc (start with 'z')")
     try:
-        decoded = b58decode(multibase[1:])
-        codec, used = varint_decode(decoded)
+        codec, public_key = multicodec_decode(multibase_decode(multibase))
     except ValueError as exc:
         raise InvalidDid(f"malformed did:key multibase value: {exc}") from None
-    public_key = decoded[used:]
     if codec not in KEY_LENGTHS:
         if codec in OTHER_KEY_CODECS:
             raise UnsupportedPublicKeyType(f"did:key with multicodec {codec:#x} is not supported")

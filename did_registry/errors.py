@@ -7,14 +7,12 @@ Resolver binding (https://w3c.github.io/did-resolution/#bindings-https).
 
 from __future__ import annotations
 
+from hub_kernel.errors import HubError
 
-class DidError(Exception):
+
+class DidError(HubError):
     code = "internalError"
     status_code = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidDid(DidError):

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.errors import BlockNotFound
 from chain_adapter.models import ContractRecord
 from chain_adapter.protocol import Block, Chain, Log, LogFilter
-from chain_adapter.worker import Worker
 from did_registry.events import TOPICS, decode_event
 from did_registry.models import IndexCheckpoint, IndexedEvent, event_values
 from did_registry.resolution import Head
+from hub_kernel.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import BigInteger, Enum, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from chain_adapter.sql import component_metadata
 from did_registry.events import (
     AttributeChanged,
     DelegateChanged,
@@ -29,6 +28,7 @@ from did_registry.events import (
     OwnerChanged,
     RegistryEvent,
 )
+from hub_kernel.sql import component_metadata
 
 
 class DidIndexBase(DeclarativeBase):

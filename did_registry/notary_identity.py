@@ -35,7 +35,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from chain_adapter.deploy import DID_REGISTRY, Deployment
-from chain_adapter.keystore import KeyExists, KeyStore
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import Transactor
 from did_registry.attributes import public_key_name
@@ -43,6 +42,7 @@ from did_registry.errors import Deactivated, NotFound, NotOwner
 from did_registry.ethr_did import ethr_did_for
 from did_registry.registrar import MAX_VALIDITY, Registrar, RevokeAttribute, SetAttribute
 from did_registry.resolution import DidResolver
+from hub_kernel.keystore import KeyExists, KeyStore
 
 SIGNING_KIND = "ed25519"
 AGREEMENT_KIND = "x25519"

@@ -29,11 +29,11 @@ from typing import Protocol, runtime_checkable
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from chain_adapter.keystore import MASTER_KEY_SIZE, InvalidMasterKey, load_master_key
 from evidence.digests import Digests
 from evidence.envelope import EnvelopeEncryptor
 from evidence.errors import DigestMismatch, EvidenceError, InvalidDeposit, UploadTooLarge
 from evidence.key_encryption import KeyEncryptionKey
+from hub_kernel.keystore import MASTER_KEY_SIZE, InvalidMasterKey, load_master_key
 
 __all__ = [
     "DEFAULT_MAX_SIZE",

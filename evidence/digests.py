@@ -18,7 +18,6 @@ Only the allow-listed algorithms exist here; anything else is
 
 from __future__ import annotations
 
-import base64
 import binascii
 import contextlib
 import hashlib
@@ -31,8 +30,8 @@ from types import MappingProxyType
 
 from cryptography.hazmat.primitives import hashes
 
-from did_registry.did_key import b58decode, b58encode, varint_decode, varint_encode
 from evidence.errors import InvalidDeposit, UnsupportedHashAlgorithm
+from hub_kernel.multiformats import multibase_decode, multibase_encode, varint_decode, varint_encode
 
 __all__ = [
     "HASH_ALGORITHMS",
@@ -67,7 +66,6 @@ HASH_ALGORITHMS: Mapping[str, HashAlgorithm] = MappingProxyType(
 )
 _BY_CODE = {algorithm.multihash_code: algorithm for algorithm in HASH_ALGORITHMS.values()}
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 # SM3 is the slowest step of storing evidence (~360 MB/s in OpenSSL, a fifth of SHA-256
 # with SHA-NI). hashlib's OpenSSL SM3 releases the GIL on large updates (cryptography's
 # hashes.SM3, the same OpenSSL code, holds it), so a worker thread overlaps it with the rest.
@@ -185,22 +183,7 @@ def digest_multibase(algorithm: str, digest: bytes) -> str:
     spec = hash_algorithm(algorithm)
     if not isinstance(digest, bytes) or len(digest) != spec.size:
         raise InvalidDeposit(f"a {spec.name} digest is {spec.size} bytes")
-    return "z" + b58encode(varint_encode(spec.multihash_code) + varint_encode(spec.size) + digest)
-
-
-def _multibase_decode(text: str) -> bytes:
-    body = text[1:]
-    if text[0] == "z":
-        return b58decode(body)
-    if text[0] == "u":
-        if not set(body) <= _B64URL:
-            raise ValueError("not base64url")
-        # b64decode ignores stray padding bits only when told to validate; keep canonical.
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != body:
-            raise ValueError("non-canonical base64url")
-        return raw
-    raise ValueError(f"multibase prefix {text[0]!r} is not supported (use 'z' or 'u')")
+    return multibase_encode(varint_encode(spec.multihash_code) + varint_encode(spec.size) + digest)
 
 
 def _parse_multihash(raw: bytes) -> DeclaredDigest:
@@ -233,7 +216,7 @@ def parse_digest(text: str, algorithm: str | None = None) -> DeclaredDigest:
             raise InvalidDeposit(f"a hex {wanted.name} digest is {2 * wanted.size} digits")
         return DeclaredDigest(wanted.name, bytes.fromhex(text))
     try:
-        raw = _multibase_decode(text)
+        raw = multibase_decode(text)
         declared = _parse_multihash(raw)
     except (ValueError, binascii.Error) as exc:
         raise InvalidDeposit(

@@ -7,14 +7,12 @@ one place.
 
 from __future__ import annotations
 
+from hub_kernel.errors import HubError
 
-class EvidenceError(Exception):
+
+class EvidenceError(HubError):
     code = "evidence_error"
     status_code = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 # -- input -----------------------------------------------------------------------------------

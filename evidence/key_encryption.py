@@ -14,7 +14,7 @@ which RFC 3394 cannot express. Each wrap draws a fresh random 96-bit nonce; SP 8
 §8.3 allows 2**32 such invocations per key, far beyond one wrap per stored blob.
 
 The wrapping key is HKDF-SHA256 (RFC 5869) of the master key with its own ``info``, so
-the master key that also seals the key store (``chain_adapter.keystore``) is never used
+the master key that also seals the key store (``hub_kernel.keystore``) is never used
 directly for two purposes. The ``key_id`` is a public fingerprint from a second HKDF
 output: it tells "wrong master key" apart from "tampered blob" without revealing the key.
 """
@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from chain_adapter.keystore import MASTER_KEY_SIZE, InvalidMasterKey, load_master_key
 from evidence.errors import BlobCorrupt
+from hub_kernel.keystore import MASTER_KEY_SIZE, InvalidMasterKey, load_master_key
 
 __all__ = ["DATA_KEY_SIZE", "KeyEncryptionKey", "LocalKeyEncryptionKey"]
 
@@ -81,8 +81,8 @@ class LocalKeyEncryptionKey:
     def load(cls, value: str | None, path: Path | None, *, create: bool) -> LocalKeyEncryptionKey:
         """From the master key setting: ``value`` (hex/base64url) or the file at ``path``.
 
-        The same rules as the key store (:func:`chain_adapter.keystore.load_master_key`);
-        errors are :class:`~chain_adapter.keystore.InvalidMasterKey`.
+        The same rules as the key store (:func:`hub_kernel.keystore.load_master_key`);
+        errors are :class:`~hub_kernel.keystore.InvalidMasterKey`.
         """
         return cls(load_master_key(value, path, create=create))
 

@@ -4,7 +4,7 @@ Every service that issues letters (deposits now; captures and draws next) moves 
 records through states: received → timestamped → anchored → certified. Each move is
 one :class:`Stage`: a pass claims a batch of records in one state, works on them and
 writes the next state. :class:`Stages` runs each stage in its own
-:class:`chain_adapter.worker.Worker`, repeats a pass while it finds full batches,
+:class:`hub_kernel.worker.Worker`, repeats a pass while it finds full batches,
 and wakes the next stage whenever a pass moved something on. A service only writes
 its stages; the running, waking and error reporting are here, once.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from chain_adapter.worker import Worker
+from hub_kernel.worker import Worker
 
 
 class Stage(Protocol):

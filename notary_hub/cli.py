@@ -25,10 +25,8 @@ from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.deploy import deploy_all
-from chain_adapter.errors import ChainError
 from chain_adapter.jsonrpc_chain import JsonRpcChain
-from chain_adapter.keystore import KeyStoreError
-from did_registry.errors import DidError
+from hub_kernel.errors import HubError
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
@@ -39,7 +37,7 @@ from notary_hub.hub import (
     open_hub,
     open_keystore,
 )
-from notary_hub.hub_deployment import StartupError, existing_deployment, record_deployment
+from notary_hub.hub_deployment import existing_deployment, record_deployment
 from notary_hub.logging import configure_logging
 from notary_hub.settings import InsecureSettings, Settings
 
@@ -64,7 +62,8 @@ def plain(value: object) -> str:
     return escape(str(value))
 
 
-EXPECTED_ERRORS = (ChainError, KeyStoreError, DidError, StartupError, InsecureSettings, OSError)
+# Every component error (HubError) has a code; the others are named by their class.
+EXPECTED_ERRORS = (HubError, InsecureSettings, OSError)
 
 
 def fail(code: str, message: str, exit_code: int = 1) -> NoReturn:

@@ -27,7 +27,6 @@ import typer
 from cryptography import x509
 from rich.table import Table
 
-from chain_adapter.json_guard import too_deep
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from credentials.consortium_trust import ConsortiumTrust, NoConsortium, founding_consortium
 from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers, check_issuer_trust
@@ -39,6 +38,7 @@ from did_registry.ethr_resolver import EthrResolver
 from did_registry.registry_discovery import DiscoveringSource
 from evidence.deposit.letter import CREDENTIAL_TYPE
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
+from hub_kernel.json_guard import too_deep
 from notary_hub.cli import cli_errors, err, fail, out, plain
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024

@@ -1,6 +1,6 @@
 """The one place where component errors become HTTP responses.
 
-Each component has a small hierarchy whose classes carry ``code`` and
+Every component error is a :class:`hub_kernel.errors.HubError` carrying ``code`` and
 ``status_code``; the body is always ``{"error": code, "message": ...}``.
 """
 
@@ -13,21 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chain_adapter.errors import ChainError
-from chain_adapter.keystore import KeyStoreError
-from credentials.errors import CredentialError
-from did_registry.errors import DidError
-from evidence.errors import EvidenceError
+from hub_kernel.errors import HubError
 
 log = logging.getLogger(__name__)
-
-COMPONENT_ERRORS: tuple[type[Exception], ...] = (
-    ChainError,
-    KeyStoreError,
-    DidError,
-    CredentialError,
-    EvidenceError,
-)
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
@@ -35,13 +23,11 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def component_error(_request: Request, exc: Exception) -> JSONResponse:
-        code = getattr(exc, "code", "error")
-        status = int(getattr(exc, "status_code", 500))
-        message = getattr(exc, "message", None) or str(exc)
-        if status >= 500:
-            log.warning("request failed", extra={"error": code})
-        return JSONResponse(error_body(code, message), status_code=status)
+    async def hub_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HubError)
+        if exc.status_code >= 500:
+            log.warning("request failed", extra={"error": exc.code})
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -67,7 +53,6 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
 
-    for error_class in COMPONENT_ERRORS:
-        app.add_exception_handler(error_class, component_error)
+    app.add_exception_handler(HubError, hub_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -27,10 +27,8 @@ from chain_adapter.deploy import (
 )
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
-from chain_adapter.keystore import FileKeyStore, KeyStore, load_master_key
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
-from chain_adapter.worker import Worker
 from did_registry.chain_walker import ChainWalkerSource
 from did_registry.consortium import ConsortiumService, service_from_files
 from did_registry.did_key import DidKeyResolver
@@ -40,6 +38,8 @@ from did_registry.index_source import IndexSource
 from did_registry.indexer import RegistryIndexer
 from did_registry.notary_identity import NotaryIdentity, open_notary_identity
 from did_registry.registrar import Registrar
+from hub_kernel.keystore import FileKeyStore, KeyStore, load_master_key
+from hub_kernel.worker import Worker
 from notary_hub import migrate
 from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
 from notary_hub.hub_credentials import CredentialParts, open_credentials

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.deploy import Deployment
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
-from chain_adapter.worker import Worker
 from credentials.consortium_trust import ConsortiumTrust
 from credentials.data_integrity.proofs import SUITES
 from credentials.issuer import CredentialIssuer, NotarySigner
@@ -27,6 +26,7 @@ from credentials.verifier import Verifier
 from did_registry.caching_resolver import CachingResolver
 from did_registry.notary_identity import NotaryIdentity
 from did_registry.resolution import DidResolver, Head
+from hub_kernel.worker import Worker
 from notary_hub.settings import Settings
 
 STATUS_PATH = "/credentials/status/"

@@ -24,10 +24,11 @@ from chain_adapter.deploy import (
 from chain_adapter.models import ContractRecord
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
+from hub_kernel.errors import HubError
 from notary_hub.settings import Settings
 
 
-class StartupError(Exception):
+class StartupError(HubError):
     """The hub cannot start with this configuration; the message says what to do."""
 
     code = "startup_error"

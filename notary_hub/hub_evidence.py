@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.keystore import KeyStore, load_master_key
 from chain_adapter.protocol import Chain
 from evidence.blob_store import BlobNames, BlobStore
 from evidence.deposit.letter import DepositLetters
@@ -34,6 +33,7 @@ from evidence.timestamping import (
     TimestampClient,
     TsaKeyMaterial,
 )
+from hub_kernel.keystore import KeyStore, load_master_key
 from notary_hub.hub_credentials import CredentialParts
 from notary_hub.settings import Settings
 

@@ -1,7 +1,7 @@
 """ASGI middleware guarding every JSON request body before any parser sees it.
 
 Bodies with a JSON media type are buffered up to a size limit (413 beyond) and
-refused with 400 when nested too deep (see :mod:`chain_adapter.json_guard`).
+refused with 400 when nested too deep (see :mod:`hub_kernel.json_guard`).
 Other bodies, such as multipart uploads, pass through untouched and streaming.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chain_adapter.json_guard import too_deep
+from hub_kernel.json_guard import too_deep
 
 MAX_JSON_BODY = 10 * 1024 * 1024
 

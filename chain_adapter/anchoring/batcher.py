@@ -37,7 +37,7 @@ from chain_adapter.merkle import MerkleTree, hash_leaves
 from chain_adapter.models import AnchorBatch, AnchorItem, AnchorLevel, BatchState
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import SignedTx, Transactor
-from chain_adapter.worker import Worker
+from hub_kernel.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from credentials.data_integrity.proof_sets import SignedContextMismatch, starts_
 from credentials.errors import MalformedCredential, ProofError, UnsupportedAlgorithm
 from credentials.jsonld.rdfc import Canonicalizer, PyldCanonicalizer
 from credentials.keys.verification_methods import VerificationKey
-from did_registry.did_key import b58decode, b58encode
+from hub_kernel.multiformats import b58decode, b58encode
 
 CRYPTOSUITE = "eddsa-rdfc-2022"
 PROOF_TYPE = "DataIntegrityProof"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import binascii
 import json
-import re
 from base64 import urlsafe_b64decode
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,12 +34,10 @@ from typing import Any
 from jwcrypto.common import base64url_encode
 
 from credentials.errors import DocumentTooLarge, MalformedCredential
+from hub_kernel.json_guard import too_deep
 
 MAX_TOKEN_LENGTH = 1 << 20  # 1 MiB: far above any credential, bounds parsing work
 MAX_JSON_DEPTH = 64  # credentials nest a handful of levels; JSON-LD processing recurses
-_STRUCTURAL = re.compile(rb'[\[\]{}"\\]')  # what the nesting scan looks at
-_BACKSLASH, _QUOTE = ord("\\"), ord('"')
-_OPENERS = frozenset(b"[{")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,30 +144,10 @@ def _check_nesting(data: bytes, what: str) -> None:
     The C decoder recurses once per level and is bounded only by the interpreter's
     recursion limit, which py-evm and py_ecc raise to 12,288 and 100,000 on import: a
     deeply nested document then overflows the C stack and kills the process instead of
-    raising ``RecursionError``. The scan visits only brackets, quotes and backslashes,
-    skipping string contents, so it is linear in the document.
+    raising ``RecursionError``. The scan is the hub's one for every JSON input
+    (:func:`hub_kernel.json_guard.too_deep`): it skips string contents and is linear.
     """
-    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
-        return
-    depth = 0
-    in_string = False
-    escaped_at = -1
-    for match in _STRUCTURAL.finditer(data):
-        position = match.start()
-        if position == escaped_at:
-            continue
-        char = data[position]
-        if char == _BACKSLASH:
-            escaped_at = position + 1
-        elif char == _QUOTE:
-            in_string = not in_string
-        elif in_string:
-            continue
-        elif char in _OPENERS:
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise MalformedCredential(
-                    f"the JWS {what} nests deeper than {MAX_JSON_DEPTH} levels"
-                )
-        else:
-            depth -= 1
+    # Bytes that are not UTF-8 become U+FFFD, never a bracket or a quote: the scan sees
+    # the structure the bytes have (and the decoder refuses them next).
+    if too_deep(data.decode("utf-8", errors="replace"), MAX_JSON_DEPTH):
+        raise MalformedCredential(f"the JWS {what} nests deeper than {MAX_JSON_DEPTH} levels")

@@ -8,9 +8,10 @@ W3C Controlled Identifiers v1.0 §2.2.2 "Multikey" (https://www.w3.org/TR/cid-1.
 - Ed25519 secret key ``0x1300`` (``0x8026``), the 32-byte seed (RFC 8032 §5.1.5);
 - secp256k1 public key ``0xe7`` (``0xe701``), a 33-byte SEC 1 compressed point.
 
-The base58btc and varint codecs, and the public-key checks (Ed25519 small-order
-points, points on the curve), are the did:key resolver's: a did:key's
-method-specific id is a Multikey public key, so both read keys the same way.
+The base58btc, varint, multibase and multicodec codecs are the kernel's
+(:mod:`hub_kernel.multiformats`); the public-key checks (Ed25519 small-order points,
+points on the curve) are the did:key resolver's: a did:key's method-specific id is a
+Multikey public key, so both read keys the same way.
 """
 
 from __future__ import annotations
@@ -20,21 +21,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from credentials.errors import KeyResolutionError, UnsupportedAlgorithm
-from did_registry.did_key import (
+from did_registry.did_key import did_key, multibase_key, parse_did_key
+from did_registry.errors import DidError, MethodNotSupported
+from hub_kernel.multiformats import (
     ED25519,
+    ED25519_PRIV,
     SECP256K1,
     b58decode,
-    b58encode,
-    did_key,
-    multibase_key,
-    parse_did_key,
-    varint_decode,
-    varint_encode,
+    multibase_encode,
+    multicodec_decode,
+    multicodec_encode,
 )
-from did_registry.errors import DidError, MethodNotSupported
 
 ED25519_PUB = ED25519  # 0xed
-ED25519_PRIV = 0x1300
 SECP256K1_PUB = SECP256K1  # 0xe7
 MAX_MULTIBASE_LENGTH = 200  # well above any supported key; bounds the quadratic base58 decode
 
@@ -57,17 +56,12 @@ def multibase_decode(text: str) -> bytes:
         raise InvalidMultikey(f"malformed base58btc: {exc}") from None
 
 
-def multibase_encode(data: bytes) -> str:
-    return "z" + b58encode(data)
-
-
 def _split(text: str) -> tuple[int, bytes]:
     data = multibase_decode(text)
     try:
-        codec, used = varint_decode(data)
+        return multicodec_decode(data)
     except ValueError as exc:
         raise InvalidMultikey(f"malformed multicodec prefix: {exc}") from None
-    return codec, data[used:]
 
 
 def public_key_from_raw(codec: int, raw: bytes) -> PublicKey:
@@ -117,4 +111,4 @@ def decode_secret_key(text: str) -> Ed25519PrivateKey:
 
 def encode_secret_key(key: Ed25519PrivateKey) -> str:
     """``secretKeyMultibase`` of an Ed25519 private key (its seed); secret: never log it."""
-    return multibase_encode(varint_encode(ED25519_PRIV) + key.private_bytes_raw())
+    return multibase_encode(multicodec_encode(ED25519_PRIV, key.private_bytes_raw()))

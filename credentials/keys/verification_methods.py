@@ -46,9 +46,9 @@ from credentials.keys.multikey import (
     decode_public_key,
     public_key_from_raw,
 )
-from did_registry.did_key import b58decode
 from did_registry.errors import DidError
 from did_registry.resolution import DidResolver, ResolutionOptions
+from hub_kernel.multiformats import b58decode
 
 log = logging.getLogger(__name__)
 

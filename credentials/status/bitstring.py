@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from credentials.errors import StatusError
 from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
+from hub_kernel.multiformats import BASE64URL, multibase_encode
 
 MIN_ENTRIES = 131_072  # §3.2 step 2: 16 KB of 1-bit entries
 MAX_LIST_BYTES = 16 * 1024 * 1024  # decompressed: refuses gzip bombs (128 Mi entries)
@@ -141,7 +142,7 @@ def compress_bits(bits: Bitstring) -> bytes:
 
 def encode_list(bits: Bitstring) -> str:
     """``encodedList``: multibase 'u' + base64url (no padding) of the GZIP-compressed bits."""
-    return "u" + base64.urlsafe_b64encode(compress_bits(bits)).rstrip(b"=").decode("ascii")
+    return multibase_encode(compress_bits(bits), BASE64URL)
 
 
 def encoded_list_bytes(encoded: object) -> bytes:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from chain_adapter.sql import component_metadata
+from hub_kernel.sql import component_metadata
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 

@@ -17,7 +17,6 @@ the issuer's business; this module only builds the document.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from evidence.deposit.models import DepositRecord
 from evidence.digests import SHA256, SM3, digest_multibase
 from evidence.letter_issuer import LetterIssuer
 from evidence.timestamping.protocol import TimestampToken
+from hub_kernel.multiformats import BASE64URL, multibase_encode
 
 CREDENTIAL_TYPE = "DataDepositCredential"
 SUBJECT_TYPE = "DataDeposit"
@@ -39,11 +39,6 @@ ANCHOR_EVIDENCE_TYPE = "ChainAnchorEvidence"
 # RFC 3161 tokens name their imprint algorithm in asn1crypto's spelling; the letter uses
 # the IANA "Hash Function Textual Names" registry's, as the receipt's hashAlgorithm does.
 _HASH_NAMES = {"sha256": "sha-256", "sha384": "sha-384", "sha512": "sha-512"}
-
-
-def multibase_base64url(data: bytes) -> str:
-    """Multibase ``u``: base64url without padding (draft-multiformats-multibase)."""
-    return "u" + base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def deposit_subject(record: DepositRecord) -> dict[str, Any]:
@@ -74,7 +69,7 @@ def deposit_subject(record: DepositRecord) -> dict[str, Any]:
 def timestamp_evidence(token: TimestampToken) -> dict[str, Any]:
     return {
         "type": [TIMESTAMP_EVIDENCE_TYPE],
-        "timeStampToken": multibase_base64url(token.token),
+        "timeStampToken": multibase_encode(token.token, BASE64URL),
         "genTime": format_date_time(token.gen_time),
         "tsa": token.tsa,
         "hashAlgorithm": _HASH_NAMES.get(token.hash_algorithm, token.hash_algorithm),

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from chain_adapter.sql import component_metadata
+from hub_kernel.sql import component_metadata
 
 DEPOSIT_ID_LENGTH = 32
 DID_MAX_LENGTH = 512

@@ -7,7 +7,7 @@ basic constraints. The hub makes a two-level PKI on first use: a TSA root CA and
 signing certificate it issues (ECDSA P-256 with SHA-256 throughout, which OpenSSL's
 ``ts`` and rfc3161-client both verify).
 
-The private keys live in the hub's :class:`~chain_adapter.keystore.KeyStore` (encrypted
+The private keys live in the hub's :class:`~hub_kernel.keystore.KeyStore` (encrypted
 at rest); the certificates, which are public, are PEM files in a directory. The signing
 certificate is re-issued, under the same root, when it is missing, does not match its
 key, or comes within ``renew_before`` of expiry; the root is never replaced silently.
@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from chain_adapter.keystore import KeyNotFound, KeyStore, KeyStoreError
 from evidence.errors import TimestampError
+from hub_kernel.keystore import KeyNotFound, KeyStore, KeyStoreError
 
 __all__ = ["ROOT_KEY_NAME", "SIGNING_KEY_NAME", "TsaKeyMaterial"]
 

@@ -44,7 +44,8 @@ from credentials.status.anchor import RegistryPublisher
 from credentials.status.bitstring import Bitstring, build_list_credential, compress_bits
 from credentials.status.bitstring import encode_list as encode_bits
 from credentials.verifier import StaticStatusLists, Verifier
-from did_registry.did_key import ED25519, did_key, multibase_key
+from did_registry.did_key import did_key, multibase_key
+from hub_kernel.multiformats import ED25519
 from tests.credentials.vc_npm import (
     NODE,
     TAMPERINGS,

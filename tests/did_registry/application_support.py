@@ -29,8 +29,9 @@ from did_registry.consortium_signing import (
     default_verification_method,
     sign_application,
 )
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
 from did_registry.errors import CertificateRejected
+from hub_kernel.multiformats import ED25519
 
 PLACEHOLDER = b"\x01" * 65
 HOUR = 3600

@@ -43,8 +43,9 @@ from did_registry.consortium_errors import MalformedApplication
 from did_registry.consortium_models import ApplicationState
 from did_registry.consortium_signing import load_private_key
 from did_registry.consortium_verification import MAX_LIFETIME
-from did_registry.did_key import SECP256K1, did_key
+from did_registry.did_key import did_key
 from did_registry.errors import DidError
+from hub_kernel.multiformats import SECP256K1
 from tests.did_registry import test_consortium
 from tests.did_registry.application_support import ed25519_did
 from tests.did_registry.test_consortium import CHAIN_ID, World

@@ -20,14 +20,12 @@ from fastapi.testclient import TestClient
 
 from chain_adapter.deploy import deploy_all
 from chain_adapter.embedded import EmbeddedChain
-from chain_adapter.errors import ChainError
 from chain_adapter.transactor import Transactor
 from did_registry.chain_walker import ChainWalkerSource
 from did_registry.consortium import ConsortiumService
 from did_registry.consortium_router import consortium_router
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
-from did_registry.errors import DidError
 from did_registry.ethr_resolver import EthrResolver
 from notary_hub import migrate
 from notary_hub.auth import api_token_dependency
@@ -85,9 +83,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
         deployment.consortium, transactor, session_factory(engine), pki.roots, resolver=resolver
     )
     app = FastAPI()
-    install_error_handlers(app)
-    # The hub maps DidError like every component error (see the wiring notes).
-    app.add_exception_handler(DidError, app.exception_handlers[ChainError])
+    install_error_handlers(app)  # maps DidError, like every HubError
     app.include_router(consortium_router(service, api_token_dependency([TOKEN])))
     try:
         with TestClient(app) as client:

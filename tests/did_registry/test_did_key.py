@@ -22,27 +22,19 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 from did_registry.did_key import (
-    ED25519,
-    P256,
-    SECP256K1,
     DidKeyResolver,
     InvalidPublicKey,
     InvalidPublicKeyLength,
     UnsupportedPublicKeyType,
-    b58decode,
-    b58encode,
     did_key,
     ed25519_to_x25519,
     parse_did_key,
-    varint_decode,
-    varint_encode,
 )
 from did_registry.errors import InvalidDid, MethodNotSupported, RepresentationNotSupported
 from did_registry.resolution import ResolutionOptions
+from hub_kernel.multiformats import ED25519, P256, SECP256K1, b58decode, b58encode
 
 # ed25519-x25519.json: DID -> (Ed25519 publicKeyBase58, X25519 key id, X25519 publicKeyBase58)
 ED25519_VECTORS = {
@@ -350,32 +342,3 @@ def test_error_codes_follow_the_spec() -> None:
     assert InvalidPublicKeyLength.code == "invalidPublicKeyLength"
     assert InvalidPublicKey.code == "invalidPublicKey"
     assert InvalidPublicKey.status_code == 400
-
-
-# -- the encodings -----------------------------------------------------------------------------
-
-
-@given(st.binary(max_size=80))
-def test_base58btc_round_trips_with_leading_zeros(data: bytes) -> None:
-    assert b58decode(b58encode(data)) == data
-
-
-def test_base58btc_known_values() -> None:
-    # draft-msporny-base58-03 §5 test vectors
-    assert b58encode(b"Hello World!") == "2NEpo7TZRRrLZSi2U"
-    assert b58encode(b"The quick brown fox jumps over the lazy dog.") == (
-        "USm3fpXnKG5EUBx2ndxBDMPVciP5hGey2Jh4NDv6gmeo1LkMeiKrLJUUBk6Z"
-    )
-    assert b58encode(bytes.fromhex("0000287fb4cd")) == "11233QC4"
-
-
-@given(st.integers(min_value=0, max_value=2**63 - 1))
-def test_varint_round_trips(value: int) -> None:
-    encoded = varint_encode(value)
-    assert varint_decode(encoded + b"\x99") == (value, len(encoded))
-
-
-def test_multicodec_headers() -> None:
-    assert varint_encode(ED25519) == b"\xed\x01"
-    assert varint_encode(SECP256K1) == b"\xe7\x01"
-    assert varint_encode(P256) == b"\x80\x24"

@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from eth_account import Account
 
 from chain_adapter.contract import BoundContract
-from chain_adapter.keystore import FileKeyStore
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from did_registry.attributes import to_bytes32
@@ -40,6 +39,7 @@ from did_registry.notary_identity import (
 )
 from did_registry.registrar import ChangeOwner, Registrar
 from did_registry.resolution import ResolutionOptions
+from hub_kernel.keystore import FileKeyStore
 from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
     backend,
     chain,

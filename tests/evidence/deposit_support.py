@@ -16,13 +16,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
 from evidence.blob_store import BlobNames
 from evidence.deposit.models import Deposit
 from evidence.deposit.service import DepositService
 from evidence.key_encryption import LocalKeyEncryptionKey
 from evidence.local_blob_store import LocalBlobStore
 from evidence.principal import Principal
+from hub_kernel.multiformats import ED25519
 
 PLATFORM = "api-token"
 

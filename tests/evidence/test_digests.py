@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 
-from did_registry.did_key import b58encode
 from evidence.digests import (
     HASH_ALGORITHMS,
     SHA256,
@@ -24,6 +23,7 @@ from evidence.digests import (
     parse_digest,
 )
 from evidence.errors import InvalidDeposit, UnsupportedHashAlgorithm
+from hub_kernel.multiformats import b58encode
 
 REPO = Path(__file__).resolve().parents[2]
 CONTENT = bytes(range(256)) * 1000 + b"tail"  # 256 004 bytes: several parallel-sized pieces

@@ -14,7 +14,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from chain_adapter.keystore import FileKeyStore, MemoryKeyStore
 from evidence.errors import (
     InvalidDeposit,
     TimestampError,
@@ -29,6 +28,7 @@ from evidence.timestamping import (
 )
 from evidence.timestamping.tsa_keys import ROOT_KEY_NAME, SIGNING_KEY_NAME
 from evidence.timestamping.tsp_asn1 import TimeStampResp, granted_response
+from hub_kernel.keystore import FileKeyStore, MemoryKeyStore
 from tests.evidence.timestamping_support import DIGEST, hub_tsa, openssl, run
 
 # A clock reading with microseconds, inside the validity of a certificate issued now.

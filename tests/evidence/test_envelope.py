@@ -12,7 +12,6 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from chain_adapter.keystore import InvalidMasterKey
 from evidence.envelope import (
     FORMAT_VERSION,
     MAGIC,
@@ -24,6 +23,7 @@ from evidence.envelope import (
 )
 from evidence.errors import BlobCorrupt
 from evidence.key_encryption import KeyEncryptionKey, LocalKeyEncryptionKey
+from hub_kernel.keystore import InvalidMasterKey
 
 CHUNK = 1024
 MASTER = bytes(range(32))

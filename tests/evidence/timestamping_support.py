@@ -21,12 +21,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from chain_adapter.keystore import MemoryKeyStore
 from evidence.timestamping import (
     TIMESTAMP_REPLY_MEDIA_TYPE,
     EmbeddedTimestampAuthority,
     TsaKeyMaterial,
 )
+from hub_kernel.keystore import MemoryKeyStore
 
 DIGEST = hashlib.sha256(b"deposit #1: the notarised contract").digest()
 OTHER_DIGEST = hashlib.sha256(b"deposit #2: something else").digest()

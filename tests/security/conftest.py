@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
+from hub_kernel.multiformats import ED25519
 from tests.fixtures.hub_process import HubProcess, run_cli
 
 DEPOSITOR = did_key(ED25519, bytes(range(32)))

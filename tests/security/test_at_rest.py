@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
 from evidence.digests import MultiDigest
+from hub_kernel.multiformats import ED25519
 from notary_hub.app import create_app
 from notary_hub.db import create_db_engine
 from notary_hub.hub import Hub, open_hub

@@ -35,7 +35,8 @@ from fastapi.testclient import TestClient
 from credentials.data_integrity.proofs import ProofOptions, SigningKey, add_proof
 from credentials.jose.envelope import VP_JWT, sign_envelope
 from credentials.jose.vc_jose import sign_presentation_jwt
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
+from hub_kernel.multiformats import ED25519
 from notary_hub.hub import Hub
 
 V2 = "https://www.w3.org/ns/credentials/v2"

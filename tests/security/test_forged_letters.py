@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from credentials.data_integrity.proofs import SigningKey, add_proof
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
+from hub_kernel.multiformats import ED25519
 from tests.security.conftest import CONTRACT, ServedHub, error_codes
 
 V2 = "https://www.w3.org/ns/credentials/v2"

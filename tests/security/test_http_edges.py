@@ -15,7 +15,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
+from hub_kernel.multiformats import ED25519
 from notary_hub.app import create_app
 from notary_hub.hub import Hub, open_hub
 from notary_hub.settings import ServerSettings, Settings

@@ -18,8 +18,8 @@ from credentials.jsonld.rdfc import PyldCanonicalizer
 from credentials.keys.multikey import decode_public_key, decode_secret_key
 from credentials.keys.verification_methods import VerificationKey
 from credentials.verification import VerificationResult
-from did_registry.did_key import b58encode
 from did_registry.dispatch import DispatchingResolver
+from hub_kernel.multiformats import b58encode
 from tests.credentials.conftest import load_vector
 from tests.fixtures.notary_world import NotaryWorld
 

@@ -32,8 +32,9 @@ from credentials.data_integrity.proofs import (
     verify_proof,
 )
 from credentials.verification import VerificationResult
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
 from did_registry.dispatch import DispatchingResolver
+from hub_kernel.multiformats import ED25519
 
 NOW = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp())
 CREATED = datetime(2025, 5, 31, 12, 0, 0, tzinfo=UTC)

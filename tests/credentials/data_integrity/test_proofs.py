@@ -21,9 +21,10 @@ from credentials.data_integrity.proofs import (
 )
 from credentials.errors import MalformedCredential, UnsupportedAlgorithm
 from credentials.verification import VerificationResult
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
 from did_registry.dispatch import DispatchingResolver
 from did_registry.resolution import ResolutionOptions, ResolutionResult
+from hub_kernel.multiformats import ED25519
 
 NOW = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp())
 DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"

@@ -15,9 +15,8 @@ from credentials.keys.multikey import (
     encode_public_key,
     encode_secret_key,
     multibase_decode,
-    multibase_encode,
 )
-from did_registry.did_key import b58encode, varint_encode
+from hub_kernel.multiformats import b58encode, multibase_encode, varint_encode
 
 # The key pair of the eddsa-rdfc-2022 test vectors (vc-di-eddsa Appendix B.1).
 VECTOR_PUBLIC = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"

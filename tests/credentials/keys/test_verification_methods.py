@@ -16,10 +16,11 @@ from jwcrypto import jwk  # type: ignore[import-untyped]
 from credentials.errors import KeyResolutionError
 from credentials.keys.multikey import encode_public_key
 from credentials.keys.verification_methods import VerificationKey, resolve_verification_key
-from did_registry.did_key import SECP256K1, DidKeyResolver, b58encode, did_key
+from did_registry.did_key import DidKeyResolver, did_key
 from did_registry.dispatch import DispatchingResolver
 from did_registry.errors import NotFound
 from did_registry.resolution import ResolutionOptions, ResolutionResult
+from hub_kernel.multiformats import SECP256K1, b58encode
 from tests.fixtures.notary_world import NotaryWorld
 
 VECTOR_DID = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"

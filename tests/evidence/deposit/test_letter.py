@@ -14,14 +14,15 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from chain_adapter.anchoring.receipt import AnchorReceipt
-from chain_adapter.keystore import MemoryKeyStore
 from chain_adapter.merkle import MerkleTree, hash_leaves
 from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.jsonld.rdfc import PyldCanonicalizer
-from evidence.deposit.letter import build_custody_letter, multibase_base64url
+from evidence.deposit.letter import build_custody_letter
 from evidence.deposit.models import DepositRecord, DepositState
 from evidence.digests import SHA256, SM3, digest_multibase, parse_digest
 from evidence.timestamping import EmbeddedTimestampAuthority, TimestampToken, TsaKeyMaterial
+from hub_kernel.keystore import MemoryKeyStore
+from hub_kernel.multiformats import BASE64URL, multibase_encode
 
 NOTARY = "did:ethr:0x539:0x1111111111111111111111111111111111111111"
 DEPOSITOR = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
@@ -117,7 +118,7 @@ def test_the_letter_carries_the_deposit_the_token_and_the_receipt(
     stamp, anchor = letter["evidence"]
     assert stamp == {
         "type": ["RFC3161TimestampEvidence"],
-        "timeStampToken": multibase_base64url(token.token),
+        "timeStampToken": multibase_encode(token.token, BASE64URL),
         "genTime": token.gen_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tsa": "embedded",
         "hashAlgorithm": "sha-256",

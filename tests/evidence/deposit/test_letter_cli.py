@@ -24,7 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from did_registry.did_key import ED25519, did_key
+from did_registry.did_key import did_key
+from hub_kernel.multiformats import ED25519
 from tests.fixtures.hardhat import HardhatNode
 from tests.fixtures.hub_process import HubProcess, run_cli
 

@@ -30,7 +30,6 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.errors import ChainError
 from chain_adapter.jsonrpc_chain import JsonRpcChain
-from chain_adapter.keystore import MemoryKeyStore
 from chain_adapter.models import AnchorItem
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
@@ -51,6 +50,7 @@ from evidence.timestamping import (
     TsaKeyMaterial,
     verify_token,
 )
+from hub_kernel.keystore import MemoryKeyStore
 from tests.evidence.deposit_support import alice, blobs, bob, service
 from tests.fixtures.hardhat import free_port
 from tests.fixtures.notary_world import NotaryWorld

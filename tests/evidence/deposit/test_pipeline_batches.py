@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.keystore import MemoryKeyStore
 from evidence.deposit.models import Deposit, DepositState
 from evidence.deposit.request import DepositMetadata
 from evidence.deposit.service import DepositService
@@ -26,6 +25,7 @@ from evidence.timestamping import (
     TimestampToken,
     TsaKeyMaterial,
 )
+from hub_kernel.keystore import MemoryKeyStore
 from tests.evidence.deposit.test_pipeline import Issuer, make_batcher, pipeline, queue, tsa
 from tests.evidence.deposit_support import alice, blobs, service
 from tests.fixtures.notary_world import NotaryWorld

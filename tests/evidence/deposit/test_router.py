@@ -20,23 +20,21 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.keystore import MemoryKeyStore
 from evidence.deposit.pipeline import EvidencePipeline
 from evidence.deposit.router import content_disposition, evidence_router
 from evidence.deposit.service import DepositService
-from evidence.errors import EvidenceError
 from evidence.local_blob_store import LocalBlobStore
 from evidence.principal import DEPOSITOR_HEADER, principal_dependency
 from evidence.timestamping import EmbeddedTimestampAuthority, TsaKeyMaterial
+from hub_kernel.keystore import MemoryKeyStore
 from notary_hub.auth import api_token_dependency
-from notary_hub.errors import COMPONENT_ERRORS, error_body, install_error_handlers
+from notary_hub.errors import install_error_handlers
 from notary_hub.middleware import JsonGuardMiddleware
 from tests.evidence.deposit.test_pipeline import Issuer
 from tests.evidence.deposit_support import (
@@ -56,14 +54,7 @@ TOKEN = "t" * 40
 
 def make_app(service: DepositService) -> FastAPI:
     app = FastAPI()
-    install_error_handlers(app)
-    if not any(issubclass(EvidenceError, known) for known in COMPONENT_ERRORS):
-        # Until the lead lists EvidenceError in notary_hub.errors: the same mapping.
-        async def evidence_error(_request: Request, exc: Exception) -> JSONResponse:
-            assert isinstance(exc, EvidenceError)
-            return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
-
-        app.add_exception_handler(EvidenceError, evidence_error)
+    install_error_handlers(app)  # maps EvidenceError, like every HubError
     app.add_middleware(JsonGuardMiddleware)
     caller = principal_dependency(api_token_dependency([TOKEN]), networks={1337: 1337})
     app.include_router(evidence_router(service, caller, feed_bytes=64 << 10))

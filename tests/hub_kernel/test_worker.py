@@ -7,7 +7,8 @@ import threading
 import time
 
 from chain_adapter.errors import ChainUnavailable
-from chain_adapter.worker import Worker
+from hub_kernel.errors import HubError
+from hub_kernel.worker import Worker
 
 
 def wait_for(predicate: object, timeout: float = 5.0) -> None:
@@ -83,5 +84,27 @@ def test_a_bug_in_a_pass_does_not_end_the_loop() -> None:
     worker.start()
     try:
         wait_for(lambda: len(calls) >= 3)
+    finally:
+        worker.stop()
+
+
+class NoAnswer(HubError):
+    code = "no_answer"
+    status_code = 503
+
+
+def test_any_hub_error_is_reported_by_its_code_and_a_bug_by_its_class() -> None:
+    errors: list[Exception] = [NoAnswer("nobody answered"), RuntimeError("boom")]
+
+    def work() -> None:
+        if errors:
+            raise errors.pop(0)
+
+    worker = Worker("test", work, interval=0.2)  # backs off 0.4 s, then 0.8 s: time to look
+    worker.start()
+    try:
+        wait_for(lambda: worker.last_error == "no_answer: nobody answered")
+        wait_for(lambda: worker.last_error == "RuntimeError: boom")
+        wait_for(lambda: worker.last_error is None)
     finally:
         worker.stop()

@@ -4,6 +4,10 @@ The batcher, the DID registry indexer and the hub's consortium poller share the
 same needs: run a pass every ``interval`` seconds, sooner when woken, back off
 exponentially (to a minute) while passes fail (a chain that is down must not be
 hammered), remember the last failure for ``/readyz``, and stop promptly.
+
+A pass that fails with a :class:`~hub_kernel.errors.HubError` (a chain that is down, a
+timestamp authority that does not answer) is reported as ``"<code>: <message>"``; any
+other exception is a bug, logged with its traceback and reported by its class name.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from chain_adapter.errors import ChainError
+from hub_kernel.errors import HubError
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,7 @@ class Worker:
                 self._work()
                 self.last_error = None
                 backoff = self._interval
-            except ChainError as exc:
+            except HubError as exc:
                 self.last_error = f"{exc.code}: {exc.message}"
                 backoff = min(backoff * 2, MAX_BACKOFF)
             except Exception as exc:

@@ -25,6 +25,8 @@ from typing import Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from hub_kernel.errors import HubError
+
 __all__ = [
     "MASTER_KEY_SIZE",
     "FileKeyStore",
@@ -48,15 +50,11 @@ _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 
 
-class KeyStoreError(Exception):
+class KeyStoreError(HubError):
     """Base class of every key store error."""
 
     code = "key_store_error"
     status_code = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class KeyNotFound(KeyStoreError):

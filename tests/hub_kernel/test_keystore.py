@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chain_adapter.keystore import (
+from hub_kernel.keystore import (
     FileKeyStore,
     InvalidKeyName,
     InvalidMasterKey,
