@@ -79,7 +79,7 @@ from credentials.status_anchor import RegistryPublisher  # noqa: E402
 from credentials.vc_jose import sign_credential_jwt, verify_credential_jwt  # noqa: E402
 from credentials.verifier import Verifier  # noqa: E402
 from did_registry.caching_resolver import CachingResolver  # noqa: E402
-from did_registry.chain_walker import ChainWalkerSource  # noqa: E402
+from did_registry.ethr.chain_walker import ChainWalkerSource  # noqa: E402
 from tests.fixtures.notary_world import NotaryWorld, open_notary_world  # noqa: E402
 
 # -- the hub --------------------------------------------------------------------------------

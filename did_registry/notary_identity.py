@@ -38,10 +38,10 @@ from chain_adapter.deploy import DID_REGISTRY, Deployment
 from chain_adapter.keystore import KeyExists, KeyStore
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import Transactor
-from did_registry.attributes import public_key_name
 from did_registry.errors import Deactivated, NotFound, NotOwner
-from did_registry.ethr_did import ethr_did_for
-from did_registry.registrar import MAX_VALIDITY, Registrar, RevokeAttribute, SetAttribute
+from did_registry.ethr.attributes import public_key_name
+from did_registry.ethr.did import ethr_did_for
+from did_registry.registrar.service import MAX_VALIDITY, Registrar, RevokeAttribute, SetAttribute
 from did_registry.resolution import DidResolver
 
 SIGNING_KIND = "ed25519"

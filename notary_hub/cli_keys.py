@@ -23,9 +23,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from did_registry.chain_walker import ChainWalkerSource
 from did_registry.errors import DidError
-from did_registry.ethr_resolver import EthrResolver
+from did_registry.ethr.chain_walker import ChainWalkerSource
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.notary_identity import (
     NotaryIdentity,
     NotaryKey,

@@ -31,15 +31,15 @@ from chain_adapter.keystore import FileKeyStore, KeyStore, load_master_key
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.worker import Worker
-from did_registry.chain_walker import ChainWalkerSource
-from did_registry.consortium import ConsortiumService, service_from_files
+from did_registry.consortium.service import ConsortiumService, service_from_files
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
-from did_registry.ethr_resolver import EthrResolver
-from did_registry.index_source import IndexSource
-from did_registry.indexer import RegistryIndexer
+from did_registry.ethr.chain_walker import ChainWalkerSource
+from did_registry.ethr.index_source import IndexSource
+from did_registry.ethr.indexer import RegistryIndexer
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.notary_identity import NotaryIdentity, open_notary_identity
-from did_registry.registrar import Registrar
+from did_registry.registrar.service import Registrar
 from notary_hub import migrate
 from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
 from notary_hub.hub_credentials import CredentialParts, open_credentials

@@ -38,7 +38,7 @@ from credentials.vc_jose import (
 )
 from credentials.verification import VerificationResult
 from did_registry.did_key import ED25519, SECP256K1, did_key
-from did_registry.ethr_did import ethr_did_for
+from did_registry.ethr.did import ethr_did_for
 from did_registry.resolution import DidResolver, ResolutionOptions, ResolutionResult
 from tests.fixtures.notary_world import CHAIN_ID, NotaryWorld, open_notary_world
 
