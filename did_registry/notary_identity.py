@@ -41,7 +41,8 @@ from chain_adapter.transactor import Transactor
 from did_registry.errors import Deactivated, NotFound, NotOwner
 from did_registry.ethr.attributes import public_key_name
 from did_registry.ethr.did import ethr_did_for
-from did_registry.registrar.service import MAX_VALIDITY, Registrar, RevokeAttribute, SetAttribute
+from did_registry.registrar.operations import MAX_VALIDITY, RevokeAttribute, SetAttribute
+from did_registry.registrar.service import Registrar
 from did_registry.resolution import DidResolver
 
 SIGNING_KIND = "ed25519"

@@ -32,11 +32,11 @@ from rich.console import Console
 from rich.table import Table
 
 from did_registry.consortium.application import DEFAULT_LIFETIME, SignedApplication
+from did_registry.consortium.certificates import load_certificates, load_crl, parse_chain
 from did_registry.consortium.errors import MalformedApplication
 from did_registry.consortium.models import to_json
 from did_registry.consortium.service import ConsortiumService
 from did_registry.consortium.signing import load_private_key, new_content, sign_application
-from did_registry.consortium.x509_checks import load_certificates, load_crl, parse_chain
 from did_registry.errors import DidError
 from notary_hub.hub import ethr_networks, open_hub
 

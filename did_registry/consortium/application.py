@@ -53,8 +53,8 @@ from typing import Any
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils.crypto import keccak
 
+from did_registry.consortium.certificates import MAX_CHAIN_PEM_BYTES, evidence_hash, parse_chain
 from did_registry.consortium.errors import ApplicationUnsigned, MalformedApplication
-from did_registry.consortium.x509_checks import MAX_CHAIN_PEM_BYTES, evidence_hash, parse_chain
 
 DOMAIN_NAME = "Notary Hub Consortium"
 DOMAIN_VERSION = "1"
@@ -220,8 +220,8 @@ def chain_sha256(chain_pem: bytes) -> bytes:
     """certificateChainSha256: SHA-256 over the DER of the certificates as sent, leaf first.
 
     The construction of the on-chain ``evidenceHash``
-    (:func:`did_registry.consortium.x509_checks.evidence_hash`), over the presented chain instead of
-    the validated path; PEM whitespace and headers do not change it.
+    (:func:`did_registry.consortium.certificates.evidence_hash`), over the presented chain
+    instead of the validated path; PEM whitespace and headers do not change it.
     """
     return evidence_hash(parse_chain(chain_pem))
 

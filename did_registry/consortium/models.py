@@ -3,7 +3,7 @@
 The chain is the authority on members, nodes and proposals (``ConsortiumRegistry``
 structs, mirrored by the frozen records below); the table keeps what the chain
 does not: the organisation's certificate path (whose SHA-256 is the proposals'
-``evidenceHash``, see :func:`did_registry.consortium.x509_checks.evidence_hash`), its DID,
+``evidenceHash``, see :func:`did_registry.consortium.certificates.evidence_hash`), its DID,
 the signed application as received (issue 9 item 10: the organisation's and its
 node's signatures, :mod:`did_registry.consortium.application`) with its nonce, and
 which proposals carry the application through its two votes.

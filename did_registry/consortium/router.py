@@ -22,9 +22,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from did_registry.consortium.application import SignedApplication
+from did_registry.consortium.certificates import MAX_CHAIN_PEM_BYTES
 from did_registry.consortium.models import to_json
 from did_registry.consortium.service import ConsortiumService
-from did_registry.consortium.x509_checks import MAX_CHAIN_PEM_BYTES
 
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in the database

@@ -23,7 +23,7 @@ which holds the members, their nodes and the proposals that change them.
 The organisation's member address is the identity of its did:ethr (on this
 chain); a did:key names no Ethereum account, so it needs an explicit address.
 ``evidenceHash`` is SHA-256 of the validated certificate path (see
-:func:`did_registry.consortium.x509_checks.evidence_hash`), stored with the application.
+:func:`did_registry.consortium.certificates.evidence_hash`), stored with the application.
 
 Every transaction is preceded by calls that check what the contract would check,
 so a request that would revert raises before anything is signed (gas estimation
@@ -51,6 +51,7 @@ from chain_adapter.deploy import role_bytes32
 from chain_adapter.errors import ChainError
 from chain_adapter.transactor import Transactor
 from did_registry.consortium.application import SignedApplication, require_signatures
+from did_registry.consortium.certificates import load_certificates, load_crl
 from did_registry.consortium.chain import ConsortiumChain, checked_address
 from did_registry.consortium.models import (
     Application,
@@ -65,11 +66,7 @@ from did_registry.consortium.models import (
 )
 from did_registry.consortium.records import ApplicationRecords
 from did_registry.consortium.verification import ApplicationVerifier, member_address
-from did_registry.consortium.x509_checks import (
-    check_organisation_certificate,
-    load_certificates,
-    load_crl,
-)
+from did_registry.consortium.x509_checks import check_organisation_certificate
 from did_registry.errors import (
     ConsortiumError,
     ConsortiumMisconfigured,

@@ -20,7 +20,7 @@ checks of :mod:`did_registry.consortium.x509_checks`:
 
 The nonce (one use per registry) is the service's to check: it keeps the applications.
 Signatures are verified with eth-account (secp256k1 recovery, EIP-2 low ``s`` enforced
-by :func:`did_registry.registrar.service.parse_signature`) and ``cryptography`` (Ed25519).
+by :func:`did_registry.registrar.signatures.parse_signature`) and ``cryptography`` (Ed25519).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from did_registry.consortium.errors import (
 from did_registry.consortium.x509_checks import CheckedOrganisation
 from did_registry.errors import DidError, InvalidApplication, InvalidDid
 from did_registry.ethr.did import Networks, parse_ethr_did
-from did_registry.registrar.service import parse_signature
+from did_registry.registrar.signatures import parse_signature
 from did_registry.resolution import DidResolver, ResolutionOptions, ResolutionResult
 
 MAX_LIFETIME = 7 * 24 * 3600  # a signed application is good for at most a week

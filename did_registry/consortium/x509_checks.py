@@ -25,24 +25,21 @@ Profile, stricter than RFC 5280 where a notary consortium should be:
   as given);
 * a CRL that names an issuer on the path must be valid or the chain is refused:
   a bad or stale CRL is a configuration problem, and failing open would admit a
-  revoked organisation.
+  revoked organisation (:mod:`did_registry.consortium.revocation`).
 
-An application's on-chain ``evidenceHash`` is :func:`evidence_hash`: SHA-256 of
+An application's on-chain ``evidenceHash`` is
+:func:`~did_registry.consortium.certificates.evidence_hash`: SHA-256 of
 the DER encodings of the validated path concatenated, leaf first, trust anchor
 last; anyone holding the stored path PEM can recompute it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -55,16 +52,24 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
+from did_registry.consortium.certificates import (
+    MAX_CHAIN_CERTIFICATES,
+    describe,
+    evidence_hash,
+    extension_value,
+    is_ca_cert,
+    parse_chain,
+    self_signed,
+    signed_by,
+)
+from did_registry.consortium.revocation import check_revocation
 from did_registry.errors import (
     CaCertificateAsLeaf,
     CertificateExpired,
     CertificateNotYetValid,
     CertificatePathInvalid,
-    CertificateRevoked,
     CertificateSignatureInvalid,
-    InvalidCrl,
     IssuerNotCa,
-    MalformedCertificate,
     PathLengthExceeded,
     SelfSignedCertificate,
     UnsupportedCertificate,
@@ -72,16 +77,11 @@ from did_registry.errors import (
     WrongKeyUsage,
 )
 
-MAX_CHAIN_PEM_BYTES = 64 * 1024
-MAX_CHAIN_CERTIFICATES = 8  # leaf, intermediates and a copy of the root: plenty for real PKIs
 MIN_RSA_BITS = 2048
 MAX_NAME_LENGTH = 64
 ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 ALLOWED_HASHES = ("sha256", "sha384", "sha512")
 LEAF_EKUS = (ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE)
-
-_PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
-_E = TypeVar("_E", bound=x509.ExtensionType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,41 +98,6 @@ class CheckedOrganisation:
     @property
     def path_pem(self) -> str:
         return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in self.path)
-
-
-def evidence_hash(path: Sequence[x509.Certificate]) -> bytes:
-    """The on-chain evidenceHash: SHA-256(DER(leaf) || DER(intermediates) || DER(anchor))."""
-    digest = hashlib.sha256()
-    for cert in path:
-        digest.update(cert.public_bytes(Encoding.DER))
-    return digest.digest()
-
-
-def parse_chain(chain_pem: bytes) -> list[x509.Certificate]:
-    """The certificates of a PEM chain, leaf first; only CERTIFICATE blocks are accepted."""
-    if not chain_pem.strip():
-        raise MalformedCertificate("the certificate chain is empty")
-    if len(chain_pem) > MAX_CHAIN_PEM_BYTES:
-        raise MalformedCertificate(f"the certificate chain exceeds {MAX_CHAIN_PEM_BYTES} bytes")
-    labels = {m.decode() for m in _PEM_LABEL.findall(chain_pem)}
-    if not labels:
-        raise MalformedCertificate("no PEM block found (expected -----BEGIN CERTIFICATE-----)")
-    if labels != {"CERTIFICATE"}:
-        # Refused rather than skipped: the chain is stored, and a pasted private key must not be.
-        others = ", ".join(sorted(labels - {"CERTIFICATE"}))
-        raise MalformedCertificate(f"only CERTIFICATE blocks are accepted, found {others}")
-    try:
-        certs = x509.load_pem_x509_certificates(chain_pem)
-        for cert in certs:
-            _ = cert.extensions  # parsed lazily: a malformed extension fails here, not later
-    except ValueError as exc:
-        raise MalformedCertificate(f"the certificate chain is not valid PEM/DER: {exc}") from None
-    if len(certs) > MAX_CHAIN_CERTIFICATES:
-        raise MalformedCertificate(
-            f"the chain has {len(certs)} certificates, at most "
-            f"{MAX_CHAIN_CERTIFICATES} are accepted"
-        )
-    return certs
 
 
 def check_organisation_certificate(
@@ -161,7 +126,7 @@ def check_organisation_certificate(
         _check_validity(cert, at)
     _check_issuers(path)
     _check_leaf_usage(leaf)
-    _check_revocation(path, crls, at)
+    check_revocation(path, crls, at)
     _independent_validation(leaf, presented[1:], trusted_roots, at)
     return CheckedOrganisation(
         organisation=_organisation(leaf),
@@ -173,62 +138,18 @@ def check_organisation_certificate(
     )
 
 
-def load_certificates(pem: bytes) -> list[x509.Certificate]:
-    """A PEM bundle of trusted roots (e.g. the file of ``NOTARY_HUB_CHAIN_TRUSTED_CA_FILE``)."""
-    return x509.load_pem_x509_certificates(pem)
-
-
-def load_crl(data: bytes) -> x509.CertificateRevocationList:
-    """One CRL, PEM or DER."""
-    if data.lstrip().startswith(b"-----BEGIN"):
-        return x509.load_pem_x509_crl(data)
-    return x509.load_der_x509_crl(data)
-
-
 # -- the checks, in the order a refusal is reported -----------------------------------------
 
 
-def _describe(cert: x509.Certificate) -> str:
-    return f"'{cert.subject.rfc4514_string()}'"
-
-
-def _extension(
-    cert: x509.Certificate | x509.CertificateRevocationList, kind: type[_E]
-) -> _E | None:
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    constraints = _extension(cert, x509.BasicConstraints)
-    return constraints is not None and constraints.ca
-
-
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer``'s key verifies ``cert``'s signature (names must chain, §6.1.3 (a)(4))."""
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError):
-        # ValueError: names do not chain or unsupported signature; TypeError: key type.
-        return False
-    return True
-
-
-def _self_signed(cert: x509.Certificate) -> bool:
-    return cert.issuer == cert.subject and _signed_by(cert, cert)
-
-
 def _check_leaf_shape(leaf: x509.Certificate) -> None:
-    if _is_ca(leaf):
+    if is_ca_cert(leaf):
         raise CaCertificateAsLeaf(
-            f"the first certificate {_describe(leaf)} is a CA (basicConstraints cA=TRUE); "
+            f"the first certificate {describe(leaf)} is a CA (basicConstraints cA=TRUE); "
             "the chain must start with the organisation's end-entity certificate"
         )
-    if _self_signed(leaf):
+    if self_signed(leaf):
         raise SelfSignedCertificate(
-            f"the certificate {_describe(leaf)} is self-signed; it must be issued by a CA "
+            f"the certificate {describe(leaf)} is self-signed; it must be issued by a CA "
             "that chains to a trusted root"
         )
 
@@ -244,28 +165,28 @@ def _build_path(
     while True:
         current = path[-1]
         # A trusted root wins over a presented copy, so the anchor is always the configured one.
-        anchor = next((r for r in roots if _signed_by(current, r)), None)
+        anchor = next((r for r in roots if signed_by(current, r)), None)
         if anchor is not None:
             path.append(anchor)
             return path
-        issuer = next((c for c in remaining if _signed_by(current, c)), None)
+        issuer = next((c for c in remaining if signed_by(current, c)), None)
         if issuer is None:
             break
         remaining.remove(issuer)  # so the walk ends: parse_chain bounds the pool
         path.append(issuer)
     current = path[-1]
-    if len(path) > 1 and _self_signed(current):
+    if len(path) > 1 and self_signed(current):
         raise UntrustedCertificate(
-            f"the chain ends at the self-signed {_describe(current)}, which is not a trusted root"
+            f"the chain ends at the self-signed {describe(current)}, which is not a trusted root"
         )
     named = [c for c in (*roots, *remaining) if c.subject == current.issuer]
     if named:
         raise CertificateSignatureInvalid(
-            f"the signature on {_describe(current)} does not verify with the key of its "
-            f"issuer {_describe(named[0])}"
+            f"the signature on {describe(current)} does not verify with the key of its "
+            f"issuer {describe(named[0])}"
         )
     raise UntrustedCertificate(
-        f"the issuer '{current.issuer.rfc4514_string()}' of {_describe(current)} is neither in "
+        f"the issuer '{current.issuer.rfc4514_string()}' of {describe(current)} is neither in "
         "the chain nor a trusted root"
     )
 
@@ -275,15 +196,15 @@ def _check_profile(cert: x509.Certificate, *, is_anchor: bool) -> None:
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise UnsupportedCertificate(
-                f"{_describe(cert)} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} "
+                f"{describe(cert)} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} "
                 "bits are required"
             )
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, ALLOWED_CURVES):
-            raise UnsupportedCertificate(f"{_describe(cert)} uses the curve {key.curve.name}")
+            raise UnsupportedCertificate(f"{describe(cert)} uses the curve {key.curve.name}")
     else:
         raise UnsupportedCertificate(
-            f"{_describe(cert)} has a {type(key).__name__} key; RSA or ECDSA P-256/384/521 "
+            f"{describe(cert)} has a {type(key).__name__} key; RSA or ECDSA P-256/384/521 "
             "are accepted"
         )
     # The anchor's self-signature is not relied on (§6.1: the anchor is an input).
@@ -291,12 +212,12 @@ def _check_profile(cert: x509.Certificate, *, is_anchor: bool) -> None:
         algorithm = cert.signature_hash_algorithm
         if algorithm is None or algorithm.name not in ALLOWED_HASHES:
             name = algorithm.name if algorithm else cert.signature_algorithm_oid.dotted_string
-            raise UnsupportedCertificate(f"{_describe(cert)} is signed with {name}")
+            raise UnsupportedCertificate(f"{describe(cert)} is signed with {name}")
     for extension in cert.extensions:
         # §4.2: a certificate with a critical extension we cannot process MUST be rejected.
         if extension.critical and isinstance(extension.value, x509.UnrecognizedExtension):
             raise UnsupportedCertificate(
-                f"{_describe(cert)} has the unsupported critical extension "
+                f"{describe(cert)} has the unsupported critical extension "
                 f"{extension.oid.dotted_string}"
             )
 
@@ -305,12 +226,12 @@ def _check_validity(cert: x509.Certificate, at: datetime) -> None:
     """§4.1.2.5, §6.1.3 (a)(2): every certificate on the path is valid at ``at``."""
     if at < cert.not_valid_before_utc:
         raise CertificateNotYetValid(
-            f"{_describe(cert)} is not valid before {cert.not_valid_before_utc.isoformat()} "
+            f"{describe(cert)} is not valid before {cert.not_valid_before_utc.isoformat()} "
             f"(checked at {at.isoformat()})"
         )
     if at > cert.not_valid_after_utc:
         raise CertificateExpired(
-            f"{_describe(cert)} expired at {cert.not_valid_after_utc.isoformat()} "
+            f"{describe(cert)} expired at {cert.not_valid_after_utc.isoformat()} "
             f"(checked at {at.isoformat()})"
         )
 
@@ -320,103 +241,43 @@ def _check_issuers(path: Sequence[x509.Certificate]) -> None:
     for index in range(1, len(path)):
         cert = path[index]
         is_anchor = index == len(path) - 1
-        constraints = _extension(cert, x509.BasicConstraints)
+        constraints = extension_value(cert, x509.BasicConstraints)
         if constraints is None or not constraints.ca:
             raise IssuerNotCa(
-                f"{_describe(cert)} issued {_describe(path[index - 1])} but is not a CA "
+                f"{describe(cert)} issued {describe(path[index - 1])} but is not a CA "
                 "(basicConstraints cA=TRUE is required)"
             )
         # pathLenConstraint counts the non-self-issued intermediates below this CA.
         below = sum(1 for c in path[1:index] if c.issuer != c.subject)
         if constraints.path_length is not None and below > constraints.path_length:
             raise PathLengthExceeded(
-                f"{_describe(cert)} allows {constraints.path_length} intermediate CA(s) below "
+                f"{describe(cert)} allows {constraints.path_length} intermediate CA(s) below "
                 f"it (pathLenConstraint), the chain has {below}"
             )
-        usage = _extension(cert, x509.KeyUsage)
+        usage = extension_value(cert, x509.KeyUsage)
         if (usage is None and not is_anchor) or (usage is not None and not usage.key_cert_sign):
             raise WrongKeyUsage(
-                f"{_describe(cert)} issued {_describe(path[index - 1])} but its keyUsage "
+                f"{describe(cert)} issued {describe(path[index - 1])} but its keyUsage "
                 "lacks keyCertSign"
             )
 
 
 def _check_leaf_usage(leaf: x509.Certificate) -> None:
-    usage = _extension(leaf, x509.KeyUsage)
+    usage = extension_value(leaf, x509.KeyUsage)
     if usage is None or not usage.digital_signature:
         raise WrongKeyUsage(
-            f"{_describe(leaf)} must have keyUsage digitalSignature: the organisation's key "
+            f"{describe(leaf)} must have keyUsage digitalSignature: the organisation's key "
             "has to be able to sign"
         )
     if usage.key_cert_sign:
-        raise WrongKeyUsage(f"{_describe(leaf)} is an end entity but asserts keyCertSign")
-    purposes = _extension(leaf, x509.ExtendedKeyUsage)
+        raise WrongKeyUsage(f"{describe(leaf)} is an end entity but asserts keyCertSign")
+    purposes = extension_value(leaf, x509.ExtendedKeyUsage)
     if purposes is not None and not any(oid in purposes for oid in LEAF_EKUS):
         names = ", ".join(p.dotted_string for p in purposes)
         raise WrongKeyUsage(
-            f"{_describe(leaf)} restricts its key to {names}; clientAuth is required "
+            f"{describe(leaf)} restricts its key to {names}; clientAuth is required "
             "(or no extendedKeyUsage)"
         )
-
-
-def _check_revocation(
-    path: Sequence[x509.Certificate],
-    crls: Sequence[x509.CertificateRevocationList],
-    at: datetime,
-) -> None:
-    """§6.3 in short: a given CRL of an issuer on the path must be sound and not list the cert."""
-    for index in range(len(path) - 1):
-        cert, issuer = path[index], path[index + 1]
-        for crl in crls:
-            if crl.issuer != issuer.subject or not _crl_covers(crl, cert):
-                continue
-            _check_crl(crl, issuer, at)
-            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-            if entry is not None:
-                raise CertificateRevoked(
-                    f"{_describe(cert)} (serial {cert.serial_number:#x}) was revoked at "
-                    f"{entry.revocation_date_utc.isoformat()} by {_describe(issuer)}"
-                )
-
-
-def _crl_covers(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> bool:
-    """Scope of a partitioned CRL (§5.2.5 issuingDistributionPoint)."""
-    idp = _extension(crl, x509.IssuingDistributionPoint)
-    if idp is None:
-        return True
-    is_ca = _is_ca(cert)
-    if idp.only_contains_attribute_certs:
-        return False
-    if idp.only_contains_user_certs:
-        return not is_ca
-    return is_ca or not idp.only_contains_ca_certs
-
-
-def _check_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, at: datetime) -> None:
-    who = f"the CRL of {_describe(issuer)}"
-    key = issuer.public_key()
-    # _check_profile has admitted only these key types onto the path.
-    assert isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
-    if not crl.is_signature_valid(key):
-        raise InvalidCrl(f"{who} is not signed by that issuer's key")
-    usage = _extension(issuer, x509.KeyUsage)
-    if usage is not None and not usage.crl_sign:
-        raise InvalidCrl(f"{who} is signed by a key without keyUsage cRLSign")
-    for extension in crl.extensions:
-        if isinstance(extension.value, x509.DeltaCRLIndicator):
-            raise InvalidCrl(f"{who} is a delta CRL; configure the complete CRL")
-        if isinstance(extension.value, x509.IssuingDistributionPoint) and (
-            extension.value.indirect_crl or extension.value.only_some_reasons
-        ):
-            raise InvalidCrl(f"{who} is indirect or reason-partitioned, which is not supported")
-        if extension.critical and isinstance(extension.value, x509.UnrecognizedExtension):
-            raise InvalidCrl(f"{who} has an unsupported critical extension")
-    if at < crl.last_update_utc:
-        raise InvalidCrl(f"{who} is dated {crl.last_update_utc.isoformat()}, after {at}")
-    next_update = crl.next_update_utc
-    if next_update is None or at > next_update:
-        when = next_update.isoformat() if next_update else "unknown"
-        raise InvalidCrl(f"{who} is stale (nextUpdate {when}); configure a current CRL")
 
 
 def _independent_validation(
@@ -463,6 +324,6 @@ def _organisation(leaf: x509.Certificate) -> str:
     organisation = _attribute(leaf.subject, NameOID.ORGANIZATION_NAME, "O")
     if not organisation or not organisation.strip():
         raise UnsupportedCertificate(
-            f"{_describe(leaf)} names no organisation (subject O), which becomes the member's name"
+            f"{describe(leaf)} names no organisation (subject O), which becomes the member's name"
         )
     return organisation.strip()

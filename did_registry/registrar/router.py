@@ -28,18 +28,17 @@ from pydantic import BaseModel, Field, StrictInt
 from did_registry.errors import DidError
 from did_registry.ethr.attributes import MAX_VALUE_SIZE
 from did_registry.ethr.did import parse_ethr_did
-from did_registry.registrar.service import (
+from did_registry.registrar.operations import (
     AddDelegate,
     ChangeOwner,
     Deactivate,
     Operation,
-    OperationPending,
-    Registrar,
     RevokeAttribute,
     RevokeDelegate,
     SetAttribute,
-    SignatureInput,
 )
+from did_registry.registrar.service import OperationPending, Registrar
+from did_registry.registrar.signatures import SignatureInput
 from did_registry.resolution import DidResolver, ResolutionOptions
 
 _HEX_VALUE = Field(

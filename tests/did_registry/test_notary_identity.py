@@ -38,7 +38,8 @@ from did_registry.notary_identity import (
     ensure_notary_identity,
     verification_method_fragment,
 )
-from did_registry.registrar.service import ChangeOwner, Registrar
+from did_registry.registrar.operations import ChangeOwner
+from did_registry.registrar.service import Registrar
 from did_registry.resolution import ResolutionOptions
 from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
     backend,

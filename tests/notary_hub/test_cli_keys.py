@@ -18,7 +18,7 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from did_registry.notary_identity import hub_registrar
-from did_registry.registrar.service import ChangeOwner
+from did_registry.registrar.operations import ChangeOwner
 from notary_hub.cli_keys import keys_app
 from notary_hub.hub import open_hub
 from notary_hub.settings import Settings

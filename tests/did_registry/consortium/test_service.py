@@ -236,7 +236,7 @@ def test_admission_by_vote_from_one_to_three_members(world: World) -> None:
 
 def test_evidence_hash_is_the_stored_path(world: World) -> None:
     app = world.service.apply(world.application("Org B", "b", "node_b", NodeType.PRODUCER))
-    from did_registry.consortium.x509_checks import evidence_hash, load_certificates
+    from did_registry.consortium.certificates import evidence_hash, load_certificates
 
     path = load_certificates(app.certificate_chain_pem.encode())
     assert path[-1] == world.pki.root.cert

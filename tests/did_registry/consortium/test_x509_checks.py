@@ -29,13 +29,13 @@ from cryptography.hazmat.primitives.serialization import (
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from did_registry import errors
-from did_registry.consortium.x509_checks import (
+from did_registry.consortium.certificates import (
     MAX_CHAIN_CERTIFICATES,
-    check_organisation_certificate,
     evidence_hash,
     load_certificates,
     load_crl,
 )
+from did_registry.consortium.x509_checks import check_organisation_certificate
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)

@@ -11,7 +11,8 @@ from chain_adapter.deploy import DID_REGISTRY
 from did_registry.ethr.did import ethr_did_for
 from did_registry.ethr.registry_discovery import AmbiguousRegistry, DiscoveringSource, registries_of
 from did_registry.ethr.resolver import EthrResolver
-from did_registry.registrar.service import Registrar, SetAttribute
+from did_registry.registrar.operations import SetAttribute
+from did_registry.registrar.service import Registrar
 from tests.fixtures.notary_world import CHAIN_ID, NotaryWorld
 
 

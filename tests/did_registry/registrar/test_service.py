@@ -30,18 +30,18 @@ from did_registry.errors import (
     NotOwner,
 )
 from did_registry.ethr.attributes import public_key_attribute, service_attribute, to_bytes32
-from did_registry.registrar.service import (
+from did_registry.registrar.operations import (
     MAX_VALIDITY,
     AddDelegate,
     ChangeOwner,
     Deactivate,
     Operation,
-    Registrar,
     RevokeAttribute,
     RevokeDelegate,
     SetAttribute,
-    parse_signature,
 )
+from did_registry.registrar.service import Registrar
+from did_registry.registrar.signatures import parse_signature
 from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
     backend,
     chain,
