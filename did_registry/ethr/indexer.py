@@ -30,8 +30,8 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.deployment_store import DeploymentStore
 from chain_adapter.errors import BlockNotFound
-from chain_adapter.models import ContractRecord
 from chain_adapter.protocol import Block, Chain, Log, LogFilter
 from chain_adapter.worker import Worker
 from did_registry.ethr.events import TOPICS, decode_event
@@ -149,13 +149,8 @@ class RegistryIndexer:
 
     def _deployment_block(self) -> int:
         """Where the hub recorded the registry's deployment; 0 when it does not know."""
-        with self._sessions() as session:
-            block = session.scalar(
-                select(ContractRecord.block_number).where(
-                    ContractRecord.chain_id == self._chain_id,
-                    ContractRecord.address == self._registry,
-                )
-            )
+        recorded = DeploymentStore(self._sessions, self._chain_id).all()
+        block = next((c.block_number for c in recorded if c.address == self._registry), None)
         return block or 0
 
     def _agrees(self, checkpoint: Checkpoint) -> bool:

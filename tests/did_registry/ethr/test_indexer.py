@@ -23,9 +23,9 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.deployment_store import DeploymentStore
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
-from chain_adapter.models import ContractRecord
 from did_registry.ethr.indexer import RegistryIndexer
 from did_registry.ethr.models import IndexCheckpoint, IndexedEvent
 from did_registry.resolution import Head
@@ -100,15 +100,9 @@ def test_catch_up_indexes_every_event_and_follows_new_ones(
 def test_starts_at_the_recorded_deployment_block(
     world: RegistryWorld, sessions: sessionmaker[Session]
 ) -> None:
-    with sessions() as session, session.begin():
-        session.add(
-            ContractRecord(
-                chain_id=EMBEDDED_CHAIN_ID,
-                name="EthereumDIDRegistry",
-                address=world.registry.address,
-                block_number=world.deploy_block,
-            )
-        )
+    DeploymentStore(sessions, EMBEDDED_CHAIN_ID).record(
+        "EthereumDIDRegistry", world.registry.address, world.deploy_block
+    )
     indexer = RegistryIndexer(
         world.chain, world.registry.address.lower(), sessions, confirmations=0, batch_blocks=1
     )
