@@ -9,10 +9,11 @@ need (https://eips.ethereum.org/EIPS/eip-1056, the ``...Signed`` functions):
   ``202`` with the transaction hash, ``state`` ``mined`` (and then the DID document
   as of the transaction's block, when a resolver is available) or ``pending``.
 
-Refusals are ``{"error": <code>, "message": ...}`` with the code of
-:mod:`did_registry.errors` (``invalidSignature``, ``invalidNonce``,
-``invalidAttribute``, ``invalidOperation``: 422; ``invalidDid``: 400; ...), and
-nothing is sent for them. Thin: parsing and status codes; the checks are the
+Refusals are :class:`~did_registry.errors.DidError` subclasses, raised before
+anything is sent (``invalidSignature``, ``invalidNonce``, ``invalidAttribute``,
+``invalidOperation``: 422; ``invalidDid``: 400; ...); the hub's one error handler
+answers them as ``{"error": <code>, "message": ...}`` with their status. Thin:
+parsing only; the checks are the
 :class:`~did_registry.registrar.service.Registrar`'s.
 """
 
@@ -136,10 +137,6 @@ def _signature(body: str | SignatureVrs) -> SignatureInput:
     return body.v, bytes.fromhex(body.r[2:]), bytes.fromhex(body.s[2:])
 
 
-def _refusal(error: DidError) -> JSONResponse:
-    return JSONResponse({"error": error.code, "message": error.message}, error.status_code)
-
-
 def registrar_router(
     registrar: Registrar,
     resolver_provider: Callable[[], DidResolver | None],
@@ -164,14 +161,9 @@ def registrar_router(
         return parse_ethr_did(did, networks=networks).address
 
     @router.post("/operations/digest", response_model=None, dependencies=[Depends(authorised)])
-    def digest(request: DigestRequest) -> dict[str, Any] | JSONResponse:
+    def digest(request: DigestRequest) -> dict[str, Any]:
         """What the DID's current owner signs for ``operation``."""
-        try:
-            signing = registrar.signing_request(
-                identity(request.did), to_operation(request.operation)
-            )
-        except DidError as exc:
-            return _refusal(exc)
+        signing = registrar.signing_request(identity(request.did), to_operation(request.operation))
         return {
             "did": request.did,
             "digest": "0x" + signing.digest.hex(),
@@ -193,8 +185,6 @@ def registrar_router(
                 _signature(request.signature),
                 nonce=request.nonce,
             )
-        except DidError as exc:
-            return _refusal(exc)
         except OperationPending as exc:
             return JSONResponse(
                 {"did": request.did, "transactionHash": exc.tx_hash, "state": "pending"}, 202
