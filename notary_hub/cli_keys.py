@@ -56,7 +56,9 @@ def _notary() -> Iterator[NotaryIdentity]:
                         )
                     }
                 )
-                notary = open_notary_identity(hub, resolver=resolver)
+                notary = open_notary_identity(
+                    hub.keystore, hub.registrar, resolver=resolver, created=hub.created
+                )
                 for line in hub.created:
                     err.print(f"created {line}", markup=False, highlight=False)
                 yield notary

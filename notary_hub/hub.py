@@ -283,7 +283,7 @@ def open_hub(settings: Settings) -> Hub:
         # The notary signs with keys it looks up by walking the chain: the index may lag.
         walker = ChainWalkerSource(chain, deployment.did_registry.address)
         own = EthrResolver({chain.chain_id: walker}, names=settings.did.network_names)
-        hub.notary = open_notary_identity(hub, registrar=registrar, resolver=own)
+        hub.notary = open_notary_identity(keystore, registrar, resolver=own, created=created)
         hub.credentials = open_credentials(
             settings,
             sessions=sessions,
