@@ -41,8 +41,6 @@ from eth_keys.exceptions import BadSignature
 from eth_utils.address import to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
 
-from credentials.errors import KeyResolutionError
-from credentials.verification_methods import VerificationKey, resolve_verification_key
 from did_registry.consortium.application import (
     DidProof,
     SignedApplication,
@@ -64,6 +62,11 @@ from did_registry.errors import DidError, InvalidApplication, InvalidDid
 from did_registry.ethr.did import Networks, parse_ethr_did
 from did_registry.registrar.signatures import parse_signature
 from did_registry.resolution import DidResolver, ResolutionOptions, ResolutionResult
+from did_registry.verification_methods import (
+    InvalidVerificationMethod,
+    VerificationKey,
+    retrieve_verification_key,
+)
 
 MAX_LIFETIME = 7 * 24 * 3600  # a signed application is good for at most a week
 # did:key with a base58btc multibase key (W3C did:key §3.1); resolution checks the key.
@@ -189,8 +192,8 @@ class ApplicationVerifier:
         resolver = _WatchedResolver(self._resolver)
         for purpose in PURPOSES:
             try:
-                return resolve_verification_key(resolver, method, purpose)
-            except KeyResolutionError as exc:
+                return retrieve_verification_key(resolver, method, purpose)
+            except InvalidVerificationMethod as exc:
                 if resolver.failure is not None:
                     did = method.partition("#")[0]
                     raise DidResolutionUnavailable(
@@ -207,7 +210,7 @@ class ApplicationVerifier:
 class _WatchedResolver:
     """The hub's resolver, noting failures that are the hub's (not the applicant's) fault.
 
-    ``resolve_verification_key`` turns every failure into a refusal of the key; an index
+    ``retrieve_verification_key`` turns every failure into a refusal of the key; an index
     that has not caught up, or a database or chain that is away (500, 503, anything not
     a :class:`DidError`), must not become a verdict on the application.
     """
@@ -242,7 +245,7 @@ def recover(message: SignableMessage, signature: bytes, who: str) -> str:
 
 
 def _address_of(key: ec.EllipticCurvePublicKey | None) -> str:
-    if key is None:  # resolve_verification_key returns one of the three
+    if key is None:  # retrieve_verification_key returns one of the three
         raise ApplicationSignatureInvalid("the DID key is neither Ed25519 nor secp256k1")
     point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     return str(PublicKey(point[1:]).to_checksum_address())
