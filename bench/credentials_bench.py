@@ -84,7 +84,7 @@ from credentials.status.anchor import RegistryPublisher  # noqa: E402
 from credentials.status.bitstring import Bitstring, compress_bits  # noqa: E402
 from credentials.verifier import Verifier  # noqa: E402
 from did_registry.caching_resolver import CachingResolver  # noqa: E402
-from did_registry.chain_walker import ChainWalkerSource  # noqa: E402
+from did_registry.ethr.chain_walker import ChainWalkerSource  # noqa: E402
 from tests.fixtures.notary_world import NotaryWorld, open_notary_world  # noqa: E402
 
 # -- the hub --------------------------------------------------------------------------------

@@ -51,10 +51,10 @@ from chain_adapter.deploy import DID_REGISTRY  # noqa: E402
 from chain_adapter.embedded import EmbeddedChain  # noqa: E402
 from chain_adapter.jsonrpc_chain import JsonRpcChain  # noqa: E402
 from chain_adapter.transactor import Transactor  # noqa: E402
-from did_registry.chain_walker import ChainWalkerSource  # noqa: E402
-from did_registry.ethr_resolver import EthrResolver  # noqa: E402
-from did_registry.index_source import IndexSource  # noqa: E402
-from did_registry.indexer import RegistryIndexer  # noqa: E402
+from did_registry.ethr.chain_walker import ChainWalkerSource  # noqa: E402
+from did_registry.ethr.index_source import IndexSource  # noqa: E402
+from did_registry.ethr.indexer import RegistryIndexer  # noqa: E402
+from did_registry.ethr.resolver import EthrResolver  # noqa: E402
 from did_registry.resolution import DidResolver  # noqa: E402
 from notary_hub import migrate  # noqa: E402
 from notary_hub.db import create_db_engine, session_factory  # noqa: E402

@@ -29,9 +29,9 @@ from chain_adapter.errors import ChainError
 from chain_adapter.protocol import Chain, LogFilter
 from credentials.errors import CredentialError
 from credentials.issuer_trust import TrustDecision
-from did_registry.chain_walker import ChainWalkerSource
 from did_registry.errors import DidError
-from did_registry.ethr_did import parse_ethr_did
+from did_registry.ethr.chain_walker import ChainWalkerSource
+from did_registry.ethr.did import parse_ethr_did
 
 
 class NoConsortium(CredentialError):

@@ -29,18 +29,17 @@ import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from chain_adapter.deploy import DID_REGISTRY, Deployment
 from chain_adapter.protocol import Receipt
-from chain_adapter.transactor import Transactor
-from did_registry.attributes import public_key_name
 from did_registry.errors import Deactivated, NotFound, NotOwner
-from did_registry.ethr_did import ethr_did_for
-from did_registry.registrar import MAX_VALIDITY, Registrar, RevokeAttribute, SetAttribute
+from did_registry.ethr.attributes import public_key_name
+from did_registry.ethr.did import ethr_did_for
+from did_registry.registrar.operations import MAX_VALIDITY, RevokeAttribute, SetAttribute
+from did_registry.registrar.service import Registrar
 from did_registry.resolution import DidResolver
 from hub_kernel.keystore import KeyExists, KeyStore
 
@@ -308,31 +307,6 @@ def verification_method_fragment(
     return None
 
 
-class HubParts(Protocol):
-    """What :func:`open_notary_identity` needs of ``notary_hub.hub.Hub``."""
-
-    @property
-    def keystore(self) -> KeyStore: ...
-
-    @property
-    def transactor(self) -> Transactor: ...
-
-    @property
-    def deployment(self) -> Deployment: ...
-
-    @property
-    def created(self) -> list[str]: ...
-
-
-def hub_registrar(hub: HubParts) -> Registrar:
-    """The hub's registrar: its node account sends, on the hub's DID registry."""
-    return Registrar(
-        hub.transactor,
-        hub.deployment.did_registry,
-        from_block=hub.deployment.blocks.get(DID_REGISTRY, 0),
-    )
-
-
 def ensure_notary_identity(
     keystore: KeyStore,
     registrar: Registrar,
@@ -351,12 +325,13 @@ def ensure_notary_identity(
 
 
 def open_notary_identity(
-    hub: HubParts, *, registrar: Registrar | None = None, resolver: DidResolver | None = None
+    keystore: KeyStore,
+    registrar: Registrar,
+    *,
+    resolver: DidResolver | None = None,
+    created: list[str],
 ) -> NotaryIdentity:
-    """Hub start-up: ``hub``'s notary identity, ensured; what was created goes to ``created``."""
-    return ensure_notary_identity(
-        hub.keystore,
-        registrar or hub_registrar(hub),
-        resolver=resolver,
-        created=hub.created,
-    )
+    """Hub start-up: the notary identity of the hub whose node account sends with
+    ``registrar`` and whose keys ``keystore`` holds, ensured; what was created goes to
+    ``created`` (the hub's first-start report)."""
+    return ensure_notary_identity(keystore, registrar, resolver=resolver, created=created)

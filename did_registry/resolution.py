@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from did_registry.events import RegistryEvent
+from did_registry.ethr.events import RegistryEvent
 
 
 @dataclass(frozen=True, slots=True)

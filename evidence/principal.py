@@ -17,7 +17,7 @@ from fastapi import Depends, Header
 
 from did_registry.did_key import parse_did_key
 from did_registry.errors import DidError
-from did_registry.ethr_did import parse_ethr_did
+from did_registry.ethr.did import parse_ethr_did
 from evidence.deposit.models import DID_MAX_LENGTH
 from evidence.errors import InvalidDeposit
 
@@ -61,7 +61,7 @@ def principal_dependency(
     ``authenticate`` is the platform's authentication dependency (e.g.
     ``notary_hub.auth.api_token_dependency(tokens)``); what it returns names the
     platform. ``networks`` are the did:ethr networks a depositor may be on
-    (chain id -> chain id, as :func:`did_registry.ethr_did.parse_ethr_did` takes them).
+    (chain id -> chain id, as :func:`did_registry.ethr.did.parse_ethr_did` takes them).
     """
 
     # async: DID parsing is pure CPU work, so it runs on the event loop, not in the

@@ -17,8 +17,8 @@ from chain_adapter.rpc_limits import RateLimiter
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
 from credentials.router import credentials_router
-from did_registry.consortium_router import consortium_router
-from did_registry.registrar_router import registrar_router
+from did_registry.consortium.router import consortium_router
+from did_registry.registrar.router import registrar_router
 from did_registry.router import resolver_router
 from evidence.deposit.router import evidence_router
 from evidence.deposit.verify_router import verify_router

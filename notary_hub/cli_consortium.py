@@ -2,7 +2,7 @@
 
 An applicant signs its application offline with ``sign-application`` (issue 9 item
 10: its DID key and its node key sign the EIP-712 payload of
-:mod:`did_registry.consortium_application`, for the chain id and registry address
+:mod:`did_registry.consortium.application`, for the chain id and registry address
 the consortium publishes); a member's hub submits it with ``apply``. Every other
 command opens the hub as ``serve`` does (creating the embedded default on first use)
 and acts as the hub's member account. Failures are one line,
@@ -31,13 +31,13 @@ from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
-from did_registry.consortium import ConsortiumService
-from did_registry.consortium_application import DEFAULT_LIFETIME, SignedApplication
-from did_registry.consortium_errors import MalformedApplication
-from did_registry.consortium_models import to_json
-from did_registry.consortium_signing import load_private_key, new_content, sign_application
+from did_registry.consortium.application import DEFAULT_LIFETIME, SignedApplication
+from did_registry.consortium.certificates import load_certificates, load_crl, parse_chain
+from did_registry.consortium.errors import MalformedApplication
+from did_registry.consortium.models import to_json
+from did_registry.consortium.service import ConsortiumService
+from did_registry.consortium.signing import load_private_key, new_content, sign_application
 from did_registry.errors import DidError
-from did_registry.x509_checks import load_certificates, load_crl, parse_chain
 from notary_hub.hub import ethr_networks, open_hub
 
 consortium_app = typer.Typer(

@@ -23,9 +23,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from did_registry.chain_walker import ChainWalkerSource
 from did_registry.errors import DidError
-from did_registry.ethr_resolver import EthrResolver
+from did_registry.ethr.chain_walker import ChainWalkerSource
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.notary_identity import (
     NotaryIdentity,
     NotaryKey,
@@ -56,7 +56,9 @@ def _notary() -> Iterator[NotaryIdentity]:
                         )
                     }
                 )
-                notary = open_notary_identity(hub, resolver=resolver)
+                notary = open_notary_identity(
+                    hub.keystore, hub.registrar, resolver=resolver, created=hub.created
+                )
                 for line in hub.created:
                     err.print(f"created {line}", markup=False, highlight=False)
                 yield notary

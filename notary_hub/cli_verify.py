@@ -34,8 +34,8 @@ from credentials.verification import VerificationResult
 from credentials.verifier import StaticStatusLists, Verifier
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
-from did_registry.ethr_resolver import EthrResolver
-from did_registry.registry_discovery import DiscoveringSource
+from did_registry.ethr.registry_discovery import DiscoveringSource
+from did_registry.ethr.resolver import EthrResolver
 from evidence.deposit.letter import CREDENTIAL_TYPE
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
 from hub_kernel.json_guard import too_deep

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.models import ChainBase
 from credentials.status.models import STATUS_METADATA
-from did_registry.consortium_models import ConsortiumBase
-from did_registry.models import DidIndexBase
+from did_registry.consortium.models import ConsortiumBase
+from did_registry.ethr.models import DidIndexBase
 from evidence.deposit.models import EvidenceBase
 
 log = logging.getLogger(__name__)

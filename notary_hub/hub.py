@@ -29,15 +29,15 @@ from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
-from did_registry.chain_walker import ChainWalkerSource
-from did_registry.consortium import ConsortiumService, service_from_files
+from did_registry.consortium.service import ConsortiumService, service_from_files
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
-from did_registry.ethr_resolver import EthrResolver
-from did_registry.index_source import IndexSource
-from did_registry.indexer import RegistryIndexer
+from did_registry.ethr.chain_walker import ChainWalkerSource
+from did_registry.ethr.index_source import IndexSource
+from did_registry.ethr.indexer import RegistryIndexer
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.notary_identity import NotaryIdentity, open_notary_identity
-from did_registry.registrar import Registrar
+from did_registry.registrar.service import Registrar
 from hub_kernel.keystore import FileKeyStore, KeyStore, load_master_key
 from hub_kernel.worker import Worker
 from notary_hub import migrate
@@ -283,7 +283,7 @@ def open_hub(settings: Settings) -> Hub:
         # The notary signs with keys it looks up by walking the chain: the index may lag.
         walker = ChainWalkerSource(chain, deployment.did_registry.address)
         own = EthrResolver({chain.chain_id: walker}, names=settings.did.network_names)
-        hub.notary = open_notary_identity(hub, registrar=registrar, resolver=own)
+        hub.notary = open_notary_identity(keystore, registrar, resolver=own, created=created)
         hub.credentials = open_credentials(
             settings,
             sessions=sessions,

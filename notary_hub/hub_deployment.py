@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.deploy import (
@@ -21,7 +20,7 @@ from chain_adapter.deploy import (
     deploy_all,
     deploy_status_lists,
 )
-from chain_adapter.models import ContractRecord
+from chain_adapter.deployment_store import DeployedContract, DeploymentStore
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from hub_kernel.errors import HubError
@@ -54,16 +53,10 @@ def configured_addresses(settings: Settings) -> dict[str, str] | None:
 
 
 def record_deployment(sessions: sessionmaker[Session], chain_id: int, dep: Deployment) -> None:
-    with sessions() as session, session.begin():
-        for name, address in dep.addresses().items():
-            session.merge(
-                ContractRecord(
-                    chain_id=chain_id,
-                    name=name,
-                    address=address,
-                    block_number=dep.blocks.get(name),
-                )
-            )
+    DeploymentStore(sessions, chain_id).record_all(
+        DeployedContract(name, address, dep.blocks.get(name))
+        for name, address in dep.addresses().items()
+    )
 
 
 def existing_deployment(
@@ -75,12 +68,9 @@ def existing_deployment(
     :class:`ContractNotFound` when an address holds no (or the wrong) code.
     """
     configured = configured_addresses(settings)
-    rows: Sequence[ContractRecord] = ()
+    rows: Sequence[DeployedContract] = ()
     if sessions is not None:
-        with sessions() as session:
-            rows = session.scalars(
-                select(ContractRecord).where(ContractRecord.chain_id == chain.chain_id)
-            ).all()
+        rows = DeploymentStore(sessions, chain.chain_id).all()
     if configured is not None:
         # A status list registry the hub deployed itself is recorded, not configured.
         recorded = {row.name: row.address for row in rows}

@@ -8,6 +8,10 @@ reference or embedded) under the verification relationship named by the proof
 purpose (§2.3, Data Integrity §2.2 "Proof Purposes"). DID Core §5.3 for relative
 ids (``#key-1``), DID Resolution for ``versionTime`` and ``deactivated``.
 
+The retrieval and the key formats below are the DID layer's
+(:mod:`did_registry.verification_methods`); here its refusals become the
+credentials' :class:`~credentials.errors.KeyResolutionError`.
+
 Key formats read (type -> properties):
 
 - ``Multikey`` (CID §2.2.2): ``publicKeyMultibase``;
@@ -24,61 +28,11 @@ Key formats read (type -> properties):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
-from jwcrypto import jwk
-from jwcrypto.common import JWException
-
-from credentials.errors import CredentialError, KeyResolutionError
-from credentials.keys.multikey import (
-    ED25519_PUB,
-    SECP256K1_PUB,
-    PublicKey,
-    decode_public_key,
-    public_key_from_raw,
-)
-from did_registry.errors import DidError
-from did_registry.resolution import DidResolver, ResolutionOptions
-from hub_kernel.multiformats import b58decode
-
-log = logging.getLogger(__name__)
-
-PROOF_PURPOSES = frozenset(
-    {"assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation"}
-)
-MULTIKEY = "Multikey"
-ED25519_TYPES = frozenset({"Ed25519VerificationKey2018", "Ed25519VerificationKey2020"})
-SECP256K1_TYPE = "EcdsaSecp256k1VerificationKey2019"
-JWK_TYPES = frozenset({"JsonWebKey2020", "JsonWebKey"})
-RECOVERY_TYPE = "EcdsaSecp256k1RecoveryMethod2020"
-_KEY_PROPERTIES = (
-    "publicKeyMultibase",
-    "publicKeyBase58",
-    "publicKeyBase64",
-    "publicKeyHex",
-    "publicKeyJwk",
-)
-
-
-@dataclass(frozen=True)
-class VerificationKey:
-    """A verification method's key, once the method is known to speak for its controller."""
-
-    id: str  # absolute DID URL
-    controller: str
-    type: str
-    ed25519: Ed25519PublicKey | None = None
-    secp256k1: ec.EllipticCurvePublicKey | None = None
-    address: str | None = None  # EIP-55 checksummed, for EcdsaSecp256k1RecoveryMethod2020
+from credentials.errors import KeyResolutionError
+from did_registry.resolution import DidResolver
+from did_registry.verification_methods import PROOF_PURPOSES as PROOF_PURPOSES
+from did_registry.verification_methods import InvalidVerificationMethod, retrieve_verification_key
+from did_registry.verification_methods import VerificationKey as VerificationKey
 
 
 def resolve_verification_key(
@@ -91,202 +45,7 @@ def resolve_verification_key(
     block at or before it, so a key rotated out later still verifies what it
     signed; did:key has a single version and ignores it.
     """
-    did = _did_of(method_id)
-    if purpose not in PROOF_PURPOSES:
-        raise KeyResolutionError(f"proof purpose {purpose!r} is not a verification relationship")
     try:
-        result = resolver.resolve(did, ResolutionOptions(version_time=at))
-    except DidError as exc:
-        raise KeyResolutionError(f"{did} did not resolve ({exc.code}): {exc.message}") from None
-    except Exception as exc:  # an outage (chain node down, database gone) is a failure too
-        log.warning("resolving %s failed", did, exc_info=True)
-        raise KeyResolutionError(f"resolving {did} failed: {type(exc).__name__}") from None
-    if result.did_document_metadata.get("deactivated") is True:
-        raise KeyResolutionError(f"{did} is deactivated")
-    document = result.did_document
-    if not isinstance(document, Mapping):
-        raise KeyResolutionError(f"{did} resolved to no DID document")
-    if document.get("id") != did:
-        raise KeyResolutionError(f"the DID document of {did} has id {document.get('id')!r}")
-    method = _find_method(document, did, method_id)
-    if not _authorised(document.get(purpose), did, method_id):
-        raise KeyResolutionError(f"{method_id} is not authorised for {purpose} by {did}")
-    controller = method.get("controller")
-    if not isinstance(controller, str) or _absolute(controller, did) != did:
-        raise KeyResolutionError(
-            f"{method_id} has controller {controller!r}, not its DID document {did}"
-        )
-    return _key(method, method_id, did)
-
-
-def _did_of(method_id: Any) -> str:
-    if not isinstance(method_id, str) or not method_id.startswith("did:"):
-        raise KeyResolutionError(f"verification method {str(method_id)[:120]!r} is not a DID URL")
-    did, _, fragment = method_id.partition("#")
-    if not fragment:
-        raise KeyResolutionError(f"verification method {method_id[:120]!r} has no #fragment")
-    if "/" in did or "?" in did:
-        raise KeyResolutionError(
-            f"verification method {method_id[:120]!r}: DID URLs with a path or query "
-            "are not supported"
-        )
-    return did
-
-
-def _absolute(reference: str, did: str) -> str:
-    """DID Core §3.2.2: a relative DID URL (``#frag``) is relative to the document's DID."""
-    return did + reference if reference.startswith("#") else reference
-
-
-def _find_method(document: Mapping[str, Any], did: str, method_id: str) -> Mapping[str, Any]:
-    """The method with absolute id ``method_id``, listed or embedded in a relationship."""
-    candidates: list[Any] = list(_as_list(document.get("verificationMethod")))
-    for purpose in (*sorted(PROOF_PURPOSES), "keyAgreement"):
-        candidates.extend(e for e in _as_list(document.get(purpose)) if isinstance(e, Mapping))
-    matches = [
-        m
-        for m in candidates
-        if isinstance(m, Mapping)
-        and isinstance(m.get("id"), str)
-        and _absolute(m["id"], did) == method_id
-    ]
-    if not matches:
-        raise KeyResolutionError(f"{method_id} is not a verification method of {did}")
-    if any(m != matches[0] for m in matches[1:]):
-        raise KeyResolutionError(f"{did} defines {method_id} more than once, differently")
-    method: Mapping[str, Any] = matches[0]
-    return method
-
-
-def _authorised(relationship: Any, did: str, method_id: str) -> bool:
-    for entry in _as_list(relationship):
-        reference = entry.get("id") if isinstance(entry, Mapping) else entry
-        if isinstance(reference, str) and _absolute(reference, did) == method_id:
-            return True
-    return False
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _key(method: Mapping[str, Any], method_id: str, did: str) -> VerificationKey:
-    method_type = method.get("type")
-    if not isinstance(method_type, str):
-        raise KeyResolutionError(f"{method_id} has no type")
-    try:
-        if method_type == RECOVERY_TYPE:
-            address = _address(method, method_id)
-            return VerificationKey(method_id, did, method_type, address=address)
-        key = _public_key(method, method_type, method_id)
-    except KeyResolutionError:
-        raise
-    except CredentialError as exc:  # e.g. UnsupportedAlgorithm from a multicodec
-        raise KeyResolutionError(f"{method_id}: {exc.message}") from None
-    if isinstance(key, Ed25519PublicKey):
-        return VerificationKey(method_id, did, method_type, ed25519=key)
-    return VerificationKey(method_id, did, method_type, secp256k1=key)
-
-
-def _public_key(method: Mapping[str, Any], method_type: str, method_id: str) -> PublicKey:
-    if method_type not in (MULTIKEY, SECP256K1_TYPE, *ED25519_TYPES, *JWK_TYPES):
-        raise KeyResolutionError(
-            f"{method_id}: verification method type {method_type!r} is unsupported"
-        )
-    present = [name for name in _KEY_PROPERTIES if name in method]
-    if len(present) != 1:
-        found = ", ".join(present) or "none"
-        raise KeyResolutionError(
-            f"{method_id} must carry exactly one public key property (found: {found})"
-        )
-    name = present[0]
-    value = method[name]
-    if method_type == MULTIKEY:
-        if name != "publicKeyMultibase":
-            raise KeyResolutionError(f"a Multikey carries publicKeyMultibase, not {name}")
-        return decode_public_key(value)
-    if method_type in JWK_TYPES:
-        if name != "publicKeyJwk":
-            raise KeyResolutionError(f"a {method_type} carries publicKeyJwk, not {name}")
-        return _jwk_key(value, method_id)
-    if method_type in ED25519_TYPES:
-        key = _jwk_key(value, method_id) if name == "publicKeyJwk" else _encoded(name, value)
-        if not isinstance(key, Ed25519PublicKey):
-            raise KeyResolutionError(f"{method_id} is an {method_type} without an Ed25519 key")
-        return key
-    # EcdsaSecp256k1VerificationKey2019
-    if name == "publicKeyJwk":
-        key = _jwk_key(value, method_id)
-    else:
-        key = _encoded(name, value, codec=SECP256K1_PUB)
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise KeyResolutionError(f"{method_id} is an {method_type} without a secp256k1 key")
-    return key
-
-
-def _encoded(name: str, value: Any, *, codec: int = ED25519_PUB) -> PublicKey:
-    """A raw key in one of the text encodings; ``publicKeyMultibase`` carries its codec."""
-    if not isinstance(value, str):
-        raise KeyResolutionError(f"{name} is not a string")
-    if name == "publicKeyMultibase":
-        return decode_public_key(value)
-    try:
-        if name == "publicKeyBase58":
-            raw = b58decode(value)
-        elif name == "publicKeyBase64":
-            raw = base64.b64decode(value, validate=True)
-        else:  # publicKeyHex
-            raw = bytes.fromhex(value.removeprefix("0x"))
-    except (ValueError, binascii.Error) as exc:
-        raise KeyResolutionError(f"{name} is not valid: {exc}") from None
-    if codec == SECP256K1_PUB and len(raw) == 65 and raw[0] == 4:
-        # Uncompressed SEC 1 point (what some 2019 documents carry): check it is on the curve.
-        try:
-            return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), raw)
-        except ValueError as exc:
-            raise KeyResolutionError(f"{name} is not a secp256k1 point: {exc}") from None
-    return public_key_from_raw(codec, raw)
-
-
-def _jwk_key(value: Any, method_id: str) -> PublicKey:
-    """RFC 7517 / RFC 8037 public JWK: OKP Ed25519 or EC secp256k1 only."""
-    if not isinstance(value, Mapping):
-        raise KeyResolutionError(f"{method_id}: publicKeyJwk is not a JSON object")
-    if "d" in value:
-        raise KeyResolutionError(f"{method_id}: publicKeyJwk holds a private key")
-    kty, crv = value.get("kty"), value.get("crv")
-    if (kty, crv) not in (("OKP", "Ed25519"), ("EC", "secp256k1")):
-        raise KeyResolutionError(f"{method_id}: JWK kty={kty!r} crv={crv!r} is not supported")
-    try:
-        key = jwk.JWK.from_json(json.dumps(dict(value))).get_op_key("verify")
-    except (JWException, ValueError, TypeError, KeyError) as exc:
-        raise KeyResolutionError(f"{method_id}: invalid publicKeyJwk: {exc}") from None
-    if isinstance(key, Ed25519PublicKey):
-        # The did:key checks (no small-order points) apply to JWK-carried keys too.
-        checked = public_key_from_raw(ED25519_PUB, key.public_bytes_raw())
-        return checked
-    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256K1):
-        return key
-    raise KeyResolutionError(f"{method_id}: publicKeyJwk is not an Ed25519 or secp256k1 key")
-
-
-def _address(method: Mapping[str, Any], method_id: str) -> str:
-    account = method.get("blockchainAccountId")
-    address: Any
-    if isinstance(account, str):
-        namespace, _, rest = account.partition(":")
-        chain, _, address = rest.partition(":")
-        if namespace != "eip155" or not chain.isdigit():
-            raise KeyResolutionError(
-                f"{method_id}: blockchainAccountId {account[:80]!r} is not eip155:<chain>:<address>"
-            )
-    else:
-        address = method.get("ethereumAddress")
-    if not isinstance(address, str) or not is_hex_address(address):
-        raise KeyResolutionError(f"{method_id} carries no Ethereum address")
-    digits = address[2:]
-    if digits not in (digits.lower(), digits.upper()) and not is_checksum_address(address):
-        raise KeyResolutionError(f"{method_id}: address {address} has a wrong EIP-55 checksum")
-    return str(to_checksum_address(address))
+        return retrieve_verification_key(resolver, method_id, purpose, at=at)
+    except InvalidVerificationMethod as exc:
+        raise KeyResolutionError(exc.message) from None

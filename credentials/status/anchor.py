@@ -35,7 +35,7 @@ from chain_adapter.transactor import Transactor
 from credentials.errors import StatusError
 from credentials.status.bitstring import Bitstring, MalformedStatusValue, expand_bits
 from did_registry.errors import DidError
-from did_registry.ethr_did import parse_ethr_did
+from did_registry.ethr.did import parse_ethr_did
 
 ANCHOR_TERM = "statusListAnchor"
 PUBLISHED_EVENT = "StatusListPublished"

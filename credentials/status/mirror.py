@@ -9,7 +9,7 @@ names the block of the latest version's log. So a verifier with a JSON-RPC URL r
 sha256 against the digest in storage.
 
 Which registry: given, or found like the DID registry is
-(:mod:`did_registry.registry_discovery`): one ``eth_getLogs`` over the chain for the
+(:mod:`did_registry.ethr.registry_discovery`): one ``eth_getLogs`` over the chain for the
 event, the publisher and the list (no address), keeping only contracts whose code
 is exactly the StatusListRegistry. A look-alike emitting the same event is ignored,
 and a genuine copy holds the publisher's lists only if the publisher sent them,

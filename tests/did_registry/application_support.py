@@ -17,14 +17,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account.signers.local import LocalAccount
 
-from did_registry.consortium_application import (
+from did_registry.consortium.application import (
     ApplicationContent,
     DidProof,
     SignedApplication,
     chain_sha256,
 )
-from did_registry.consortium_models import NodeType
-from did_registry.consortium_signing import (
+from did_registry.consortium.models import NodeType
+from did_registry.consortium.signing import (
     DidSigningKey,
     default_verification_method,
     sign_application,

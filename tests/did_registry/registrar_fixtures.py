@@ -22,7 +22,7 @@ from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
-from did_registry.registrar import Registrar
+from did_registry.registrar.service import Registrar
 
 BACKENDS = ["embedded", pytest.param("jsonrpc", marks=pytest.mark.hardhat)]
 CHAIN_IDS = {"embedded": 1337, "jsonrpc": 31337}

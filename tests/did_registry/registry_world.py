@@ -26,11 +26,11 @@ from chain_adapter.deploy import DID_REGISTRY
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.protocol import Chain, LogFilter, Receipt
 from chain_adapter.transactor import Transactor
-from did_registry.ethr_resolver import EthrResolver
-from did_registry.events import RegistryEvent, decode_event
-from did_registry.index_source import IndexSource
-from did_registry.indexer import RegistryIndexer
-from did_registry.models import EVENT_COLUMNS, IndexedEvent, event_from_row
+from did_registry.ethr.events import RegistryEvent, decode_event
+from did_registry.ethr.index_source import IndexSource
+from did_registry.ethr.indexer import RegistryIndexer
+from did_registry.ethr.models import EVENT_COLUMNS, IndexedEvent, event_from_row
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.resolution import DidResolver
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory

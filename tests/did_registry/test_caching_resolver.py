@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from did_registry.caching_resolver import CachingResolver
-from did_registry.chain_walker import ChainWalkerSource
 from did_registry.errors import InvalidDid
-from did_registry.ethr_resolver import EthrResolver
+from did_registry.ethr.chain_walker import ChainWalkerSource
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.resolution import ResolutionOptions, ResolutionResult
 from tests.fixtures.notary_world import CHAIN_ID, NotaryWorld
 

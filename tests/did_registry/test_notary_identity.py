@@ -25,10 +25,10 @@ from eth_account import Account
 from chain_adapter.contract import BoundContract
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
-from did_registry.attributes import to_bytes32
-from did_registry.chain_walker import ChainWalkerSource
 from did_registry.errors import NotFound, NotOwner
-from did_registry.ethr_resolver import EthrResolver
+from did_registry.ethr.attributes import to_bytes32
+from did_registry.ethr.chain_walker import ChainWalkerSource
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.notary_identity import (
     AGREEMENT_ATTRIBUTE,
     KEY_VALIDITY,
@@ -37,7 +37,8 @@ from did_registry.notary_identity import (
     ensure_notary_identity,
     verification_method_fragment,
 )
-from did_registry.registrar import ChangeOwner, Registrar
+from did_registry.registrar.operations import ChangeOwner
+from did_registry.registrar.service import Registrar
 from did_registry.resolution import ResolutionOptions
 from hub_kernel.keystore import FileKeyStore
 from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)

@@ -18,14 +18,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from did_registry.chain_walker import ChainWalkerSource
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 from did_registry.errors import InvalidDid, InvalidOptions, MethodNotSupported
 from did_registry.errors import RepresentationNotSupported as NotAcceptable
-from did_registry.ethr_resolver import EthrResolver
-from did_registry.index_source import IndexSource
-from did_registry.indexer import RegistryIndexer
+from did_registry.ethr.chain_walker import ChainWalkerSource
+from did_registry.ethr.index_source import IndexSource
+from did_registry.ethr.indexer import RegistryIndexer
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.resolution import EventSource
 from did_registry.router import resolver_router
 from did_registry.universal_resolver import (

@@ -125,7 +125,7 @@ def test_a_consortium_application_must_be_signed(client: TestClient, hub: Hub) -
     from eth_account import Account
 
     from tests.did_registry.application_support import make_application
-    from tests.did_registry.test_x509_checks import make_pki
+    from tests.did_registry.consortium.test_x509_checks import make_pki
 
     organisation, node = Account.create(), Account.create()
     signed = make_application(

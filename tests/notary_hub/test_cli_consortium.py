@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from notary_hub.cli import chain_app
 from notary_hub.cli_consortium import TRUSTED_CA_ENV, consortium_app
 from tests.did_registry.application_support import make_application
-from tests.did_registry.test_x509_checks import NOW, Pki, make_crl, make_pki
+from tests.did_registry.consortium.test_x509_checks import NOW, Pki, make_crl, make_pki
 
 app = typer.Typer()
 app.add_typer(consortium_app, name="consortium")

@@ -17,8 +17,7 @@ from click.testing import Result
 from eth_account import Account
 from typer.testing import CliRunner
 
-from did_registry.notary_identity import hub_registrar
-from did_registry.registrar import ChangeOwner
+from did_registry.registrar.operations import ChangeOwner
 from notary_hub.cli_keys import keys_app
 from notary_hub.hub import open_hub
 from notary_hub.settings import Settings
@@ -105,7 +104,7 @@ def test_failures_are_one_line(data_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     # The notary DID handed to another owner: the hub can no longer manage it.
     hub = open_hub(Settings())
     try:
-        registrar = hub_registrar(hub)
+        registrar = hub.registrar
         registrar.execute(registrar.address, ChangeOwner(Account.create().address))
     finally:
         hub.close()

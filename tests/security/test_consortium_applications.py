@@ -28,7 +28,7 @@ from notary_hub.app import create_app
 from notary_hub.hub import open_hub
 from notary_hub.settings import Settings
 from tests.did_registry.application_support import make_application
-from tests.did_registry.test_x509_checks import Pki, make_pki
+from tests.did_registry.consortium.test_x509_checks import Pki, make_pki
 from tests.fixtures.hub_process import run_cli
 
 TOKEN = "s" * 40

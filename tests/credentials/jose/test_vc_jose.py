@@ -38,7 +38,7 @@ from credentials.jose.vc_jose import (
 )
 from credentials.verification import VerificationResult
 from did_registry.did_key import did_key
-from did_registry.ethr_did import ethr_did_for
+from did_registry.ethr.did import ethr_did_for
 from did_registry.resolution import DidResolver, ResolutionOptions, ResolutionResult
 from hub_kernel.multiformats import ED25519, SECP256K1
 from tests.fixtures.notary_world import CHAIN_ID, NotaryWorld, open_notary_world
