@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,8 +20,11 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.deploy import deploy_all
 from chain_adapter.jsonrpc_chain import JsonRpcChain
-from hub_kernel.errors import HubError
 from notary_hub import migrate
+from notary_hub.cli_consortium import consortium_app
+from notary_hub.cli_keys import keys_app
+from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
+from notary_hub.cli_verify import verify
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
     make_transactor,
@@ -38,8 +35,6 @@ from notary_hub.hub import (
     open_keystore,
 )
 from notary_hub.hub_deployment import existing_deployment, record_deployment
-from notary_hub.logging import configure_logging
-from notary_hub.settings import InsecureSettings, Settings
 
 app = typer.Typer(
     help="Notary Hub: DIDs, credentials and chain-anchored evidence.", no_args_is_help=True
@@ -50,47 +45,6 @@ receipt_app = typer.Typer(help="Anchor receipts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(chain_app, name="chain")
 app.add_typer(receipt_app, name="receipt")
-
-# Documents, chain data and DIDs are untrusted text: no emoji codes (every did:key has
-# ":z6Mk...:" shapes) and no automatic highlighting; callers escape markup (plain()).
-out = Console(soft_wrap=True, emoji=False, highlight=False)
-err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
-
-
-def plain(value: object) -> str:
-    """``value`` as text that rich prints verbatim, whatever brackets it holds."""
-    return escape(str(value))
-
-
-# Every component error (HubError) has a code; the others are named by their class.
-EXPECTED_ERRORS = (HubError, InsecureSettings, OSError)
-
-
-def fail(code: str, message: str, exit_code: int = 1) -> NoReturn:
-    err.print(f"error: {code}: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(exit_code)
-
-
-@contextmanager
-def cli_errors() -> Iterator[None]:
-    try:
-        yield
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        message = str(first.get("msg", "")).removeprefix("Value error, ")
-        fail("invalid_settings", f"{where}: {message}" if where else message)
-    except SettingsError as exc:  # an environment value that is not even parseable (JSON)
-        fail("invalid_settings", str(exc))
-    except EXPECTED_ERRORS as exc:
-        fail(getattr(exc, "code", type(exc).__name__), str(exc))
-
-
-def load_settings() -> Settings:
-    with cli_errors():
-        settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return settings
 
 
 @app.command()
@@ -283,11 +237,6 @@ def receipt_verify(
             err.print(f"invalid: {error}", markup=False, highlight=False)
     raise typer.Exit(0 if result.valid else 1)
 
-
-# Sub-apps of components; imported last because they use the helpers above.
-from notary_hub.cli_consortium import consortium_app  # noqa: E402
-from notary_hub.cli_keys import keys_app  # noqa: E402
-from notary_hub.cli_verify import verify  # noqa: E402
 
 app.add_typer(keys_app, name="keys")
 app.command()(verify)

@@ -38,15 +38,14 @@ from did_registry.consortium.models import to_json
 from did_registry.consortium.service import ConsortiumService
 from did_registry.consortium.signing import load_private_key, new_content, sign_application
 from did_registry.errors import DidError
+from notary_hub.cli_support import cli_errors, fail, load_settings
+from notary_hub.cli_support import out as console
 from notary_hub.hub import ethr_networks, open_hub
 
 consortium_app = typer.Typer(
     help="Consortium membership: applications, proposals, votes.", no_args_is_help=True
 )
 
-# cli.py imports consortium_app at its end to register it, so this import comes after
-# consortium_app exists and takes the module, not names: either module may load first.
-from notary_hub import cli as hub_cli  # noqa: E402
 
 TRUSTED_CA_ENV = "NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE"
 
@@ -58,11 +57,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 @contextmanager
 def consortium_errors() -> Iterator[None]:
     """The hub's one-line errors, plus the DID registry's (certificate, DID, vote refusals)."""
-    with hub_cli.cli_errors():
+    with cli_errors():
         try:
             yield
         except DidError as exc:
-            hub_cli.fail(exc.code, exc.message)
+            fail(exc.code, exc.message)
 
 
 @contextmanager
@@ -75,13 +74,11 @@ def open_service(
 ) -> Iterator[ConsortiumService]:
     """The hub's consortium service; ``resolve_dids``: first bring the DID index up to the
     chain (``serve`` keeps it there; a command run alone must, to judge DID keys)."""
-    settings = hub_cli.load_settings()
+    settings = load_settings()
     trusted_ca = trusted_ca or settings.consortium.trusted_ca_file
     crl_files = list(crl_files) or settings.consortium.crl_files
     if need_roots and trusted_ca is None:
-        hub_cli.fail(
-            "no_trusted_roots", f"no trusted CA roots: pass --trusted-ca or set {TRUSTED_CA_ENV}"
-        )
+        fail("no_trusted_roots", f"no trusted CA roots: pass --trusted-ca or set {TRUSTED_CA_ENV}")
     with consortium_errors():
         roots = _read_roots(trusted_ca) if trusted_ca else []
         crls = [_read_crl(path) for path in crl_files]
@@ -106,14 +103,14 @@ def _read_roots(path: Path) -> list[x509.Certificate]:
     try:
         return load_certificates(path.read_bytes())
     except ValueError as exc:
-        hub_cli.fail("invalid_trusted_ca", f"{path} is not a PEM bundle of certificates: {exc}")
+        fail("invalid_trusted_ca", f"{path} is not a PEM bundle of certificates: {exc}")
 
 
 def _read_crl(path: Path) -> x509.CertificateRevocationList:
     try:
         return load_crl(path.read_bytes())
     except ValueError as exc:
-        hub_cli.fail("invalid_crl", f"{path} is not a CRL (PEM or DER): {exc}")
+        fail("invalid_crl", f"{path} is not a CRL (PEM or DER): {exc}")
 
 
 def _show(records: Sequence[Any], columns: Sequence[str], as_json: bool, key: str) -> None:
@@ -122,7 +119,7 @@ def _show(records: Sequence[Any], columns: Sequence[str], as_json: bool, key: st
         sys.stdout.write(json.dumps({key: rows}, indent=2) + "\n")
         return
     if not rows:
-        hub_cli.out.print(f"no {key}", markup=False, highlight=False)
+        console.print(f"no {key}", markup=False, highlight=False)
         return
     table = Table(*columns, box=None)
     for row in rows:
@@ -173,7 +170,7 @@ def sign(
         signer = _key(did_key, "DID key")
         node = _key(node_key, "node key")
         if not isinstance(node, LocalAccount):
-            hub_cli.fail("invalid_key_file", f"the node key {node_key} must be a secp256k1 key")
+            fail("invalid_key_file", f"the node key {node_key} must be a secp256k1 key")
         content = new_content(
             organisation=organisation or _organisation_of(chain_pem),
             did=did,
@@ -193,7 +190,7 @@ def sign(
             sys.stdout.write(document)
             return
         out.write_text(document)
-    hub_cli.out.print(
+    console.print(
         f"signed the application of {content.organisation} ({did}) for node {node.address} "
         f"on chain {chain_id}, registry {consortium}; expires {content.expires}: {out}",
         markup=False,
@@ -205,13 +202,13 @@ def _key(path: Path, what: str) -> Any:
     try:
         return load_private_key(path.read_bytes(), what)
     except ValueError as exc:
-        hub_cli.fail("invalid_key_file", f"{path}: {exc}")
+        fail("invalid_key_file", f"{path}: {exc}")
 
 
 def _organisation_of(chain_pem: bytes) -> str:
     names = parse_chain(chain_pem)[0].subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     if not names:
-        hub_cli.fail("invalid_application", "the certificate names no organisation: --organisation")
+        fail("invalid_application", "the certificate names no organisation: --organisation")
     return str(names[0].value).strip()
 
 
@@ -246,7 +243,7 @@ def apply(
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
         return
     ids = [i for i in (application.member_proposal_id, application.node_proposal_id) if i]
-    hub_cli.out.print(
+    console.print(
         f"application {application.id} for {application.organisation_name} "
         f"({application.organisation_address}), node {application.node_address}: "
         f"{application.state.value}, proposal {', '.join(map(str, ids))}; "
@@ -300,7 +297,7 @@ def vote(
         sys.stdout.write(json.dumps(to_json(outcome), indent=2) + "\n")
         return
     result = "executed" if outcome.executed else "rejected" if outcome.rejected else "open"
-    hub_cli.out.print(
+    console.print(
         f"voted {'yes' if support else 'no'} on proposal {proposal_id}: {outcome.yes_votes} yes, "
         f"{outcome.no_votes} no, {result}",
         markup=False,
@@ -332,6 +329,6 @@ def remove(
     """Propose removing a member and all its nodes."""
     with open_service() as service, consortium_errors():
         proposal = service.propose_removal(member, reason)
-    hub_cli.out.print(
+    console.print(
         f"proposal {proposal.id}: remove member {proposal.target}", markup=False, highlight=False
     )

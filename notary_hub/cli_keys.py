@@ -8,7 +8,7 @@ signing key, which becomes current, and optionally revokes the previous one.
 
 Both open the hub as ``serve`` does (creating what a first start creates). The
 embedded chain's files belong to one process at a time: stop ``serve`` before
-``keys rotate`` there. Errors follow ``notary_hub.cli``: one ``error: <code>:
+``keys rotate`` there. Errors follow ``notary_hub.cli_support``: one ``error: <code>:
 <message>`` line and a non-zero exit.
 """
 
@@ -32,6 +32,7 @@ from did_registry.notary_identity import (
     open_notary_identity,
     verification_method_fragment,
 )
+from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
 from notary_hub.hub import open_hub
 
 keys_app = typer.Typer(help="The notary's DID and its keys.", no_args_is_help=True)
@@ -41,8 +42,6 @@ _RELATIONSHIP = {"ed25519": "assertionMethod", "x25519": "keyAgreement"}
 
 @contextmanager
 def _notary() -> Iterator[NotaryIdentity]:
-    # notary_hub.cli registers this sub-app, so it is imported here, not at module level.
-    from notary_hub.cli import cli_errors, err, fail, load_settings
 
     settings = load_settings()
     with cli_errors():
@@ -91,7 +90,6 @@ def keys_show(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The notary DID, its current keys and every key with its state on chain."""
-    from notary_hub.cli import out
 
     with _notary() as notary:
         document = notary.document()
@@ -130,7 +128,6 @@ def keys_rotate(
 
     With the embedded chain, stop `notary-hub serve` first.
     """
-    from notary_hub.cli import out
 
     with _notary() as notary:
         rotation = notary.rotate(revoke_old=revoke_old)

@@ -39,7 +39,7 @@ from did_registry.ethr.resolver import EthrResolver
 from evidence.deposit.letter import CREDENTIAL_TYPE
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
 from hub_kernel.json_guard import too_deep
-from notary_hub.cli import cli_errors, err, fail, out, plain
+from notary_hub.cli_support import cli_errors, err, fail, out, plain
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 MAX_STATUS_LIST_BYTES = 4 * 1024 * 1024

@@ -21,7 +21,7 @@ from did_registry.errors import DidError
 from evidence.errors import EvidenceError
 from hub_kernel.errors import HubError
 from hub_kernel.keystore import KeyStoreError
-from notary_hub.cli import EXPECTED_ERRORS
+from notary_hub.cli_support import EXPECTED_ERRORS
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub_deployment import StartupError
 

@@ -1,0 +1,63 @@
+"""What every ``notary-hub`` command shares: the consoles, one-line errors, settings.
+
+Every failure is one line on stderr (``error: <code>: <message>``) and a non-zero exit;
+stack traces are for bugs only. The sub-command modules (``cli_*``) and ``cli`` import
+this; it imports none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from rich.console import Console
+from rich.markup import escape
+
+from hub_kernel.errors import HubError
+from notary_hub.logging import configure_logging
+from notary_hub.settings import InsecureSettings, Settings
+
+# Documents, chain data and DIDs are untrusted text: no emoji codes (every did:key has
+# ":z6Mk...:" shapes) and no automatic highlighting; callers escape markup (plain()).
+out = Console(soft_wrap=True, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+
+
+def plain(value: object) -> str:
+    """``value`` as text that rich prints verbatim, whatever brackets it holds."""
+    return escape(str(value))
+
+
+# Every component error (HubError) has a code; the others are named by their class.
+EXPECTED_ERRORS = (HubError, InsecureSettings, OSError)
+
+
+def fail(code: str, message: str, exit_code: int = 1) -> NoReturn:
+    err.print(f"error: {code}: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(exit_code)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        message = str(first.get("msg", "")).removeprefix("Value error, ")
+        fail("invalid_settings", f"{where}: {message}" if where else message)
+    except SettingsError as exc:  # an environment value that is not even parseable (JSON)
+        fail("invalid_settings", str(exc))
+    except EXPECTED_ERRORS as exc:
+        fail(getattr(exc, "code", type(exc).__name__), str(exc))
+
+
+def load_settings() -> Settings:
+    with cli_errors():
+        settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
