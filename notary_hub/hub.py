@@ -5,13 +5,20 @@ master key, the encrypted node key, the database schema, the chain and the
 contracts, with the node as founding consortium member and service node. Later
 starts find them all again. Against an external chain it attaches to configured
 (or previously deployed) contracts and checks their code.
+
+Each component is opened by its own ``open_<component>`` and returns its parts with
+``close()``; :func:`open_hub` maps settings to their arguments and enters each into
+one :class:`~contextlib.ExitStack`, so a failure half-way closes what was opened, in
+reverse, and a :class:`Hub` exists only whole.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from eth_account import Account
@@ -21,94 +28,113 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.deploy import (
-    DID_REGISTRY,
-    Deployment,
-)
+from chain_adapter.deploy import Deployment
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
+from chain_adapter.parts import ChainParts, open_chain_adapter
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
-from did_registry.consortium.service import ConsortiumService, service_from_files
-from did_registry.did_key import DidKeyResolver
+from credentials.parts import CredentialParts, open_credentials
+from did_registry.consortium.service import ConsortiumService
 from did_registry.dispatch import DispatchingResolver
-from did_registry.ethr.chain_walker import ChainWalkerSource
 from did_registry.ethr.index_source import IndexSource
 from did_registry.ethr.indexer import RegistryIndexer
-from did_registry.ethr.resolver import EthrResolver
-from did_registry.notary_identity import NotaryIdentity, open_notary_identity
+from did_registry.notary_identity import NotaryIdentity
+from did_registry.parts import DidRegistryParts, open_did_registry
 from did_registry.registrar.service import Registrar
+from evidence.parts import EvidenceParts
 from hub_kernel.keystore import FileKeyStore, KeyStore, load_master_key
-from hub_kernel.worker import Worker
 from notary_hub import migrate
 from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
-from notary_hub.hub_credentials import CredentialParts, open_credentials
-from notary_hub.hub_deployment import (
-    StartupError,
-    find_deployment,
-)
-from notary_hub.hub_evidence import EvidenceParts, open_evidence
+from notary_hub.hub_deployment import StartupError, find_deployment
+from notary_hub.hub_evidence import open_evidence_from
 from notary_hub.settings import Settings
 
 NODE_KEY = "node"
-CONSORTIUM_POLL_SECONDS = 5.0
+STATUS_PATH = "/credentials/status/"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Hub:
+    """Every component's parts, opened and whole; ``close`` closes them in reverse."""
+
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     keystore: KeyStore
     node_account: LocalAccount
-    chain: Chain
-    transactor: Transactor
-    deployment: Deployment
-    queue: AnchorQueue
-    batcher: Batcher
-    indexer: RegistryIndexer
-    index_source: IndexSource
-    resolver: DispatchingResolver
-    registrar: Registrar
-    consortium: ConsortiumService
-    notary: NotaryIdentity | None = None
-    credentials: CredentialParts | None = None
-    evidence: EvidenceParts | None = None
-    api_tokens: list[str] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    _workers: list[Worker] = field(default_factory=list, repr=False)
+    api_tokens: list[str]
+    created: list[str]
+    chain_parts: ChainParts
+    did: DidRegistryParts
+    credentials: CredentialParts
+    evidence: EvidenceParts
+    _resources: ExitStack
+
+    # The parts most callers want, by their own names.
+    @property
+    def chain(self) -> Chain:
+        return self.chain_parts.chain
+
+    @property
+    def transactor(self) -> Transactor:
+        return self.chain_parts.transactor
+
+    @property
+    def deployment(self) -> Deployment:
+        return self.chain_parts.deployment
+
+    @property
+    def queue(self) -> AnchorQueue:
+        return self.chain_parts.queue
+
+    @property
+    def batcher(self) -> Batcher:
+        return self.chain_parts.batcher
+
+    @property
+    def indexer(self) -> RegistryIndexer:
+        return self.did.indexer
+
+    @property
+    def index_source(self) -> IndexSource:
+        return self.did.index_source
+
+    @property
+    def resolver(self) -> DispatchingResolver:
+        return self.did.resolver
+
+    @property
+    def registrar(self) -> Registrar:
+        return self.did.registrar
+
+    @property
+    def consortium(self) -> ConsortiumService:
+        return self.did.consortium
+
+    @property
+    def notary(self) -> NotaryIdentity:
+        return self.did.notary
 
     @property
     def embedded_chain(self) -> EmbeddedChain | None:
         return self.chain if isinstance(self.chain, EmbeddedChain) else None
 
     def start_background(self) -> None:
-        # Votes cast on other members' hubs move this hub's applications on.
-        advance = Worker("consortium-advance", self.consortium.advance, CONSORTIUM_POLL_SECONDS)
-        self._workers = [advance]
-        if self.credentials is not None:
-            interval = self.settings.credentials.status_publish_seconds
-            self._workers.extend(self.credentials.workers(interval))
-        self.batcher.start()
-        self.indexer.start()
-        for worker in self._workers:
-            worker.start()
-        if self.evidence is not None:
-            self.evidence.pipeline.start()
+        self.chain_parts.start()
+        self.did.start()
+        self.credentials.start(self.settings.credentials.status_publish_seconds)
+        self.evidence.start()
 
     def stop_background(self) -> None:
-        if self.evidence is not None:
-            self.evidence.pipeline.stop()
-        self.batcher.stop()
-        self.indexer.stop()
-        for worker in self._workers:
-            worker.stop()
+        self.evidence.stop()
+        self.chain_parts.stop()
+        self.did.stop()
+        self.credentials.stop()
 
     def close(self) -> None:
         self.stop_background()
-        self.index_source.close()
-        self.chain.close()
-        self.engine.dispose()
+        self._resources.close()
 
 
 def is_embedded_default(settings: Settings) -> bool:
@@ -224,91 +250,107 @@ def open_hub(settings: Settings) -> Hub:
     keystore = open_keystore(settings, created)
     node = node_account(keystore, created)
     tokens = api_tokens(settings, created)
-    engine = open_database(settings, created)
-    sessions = session_factory(engine)
-    try:
+    with ExitStack() as stack:
+        engine = open_database(settings, created)
+        stack.callback(engine.dispose)
+        sessions = session_factory(engine)
         chain = open_chain(settings, node)
-    except Exception:
-        engine.dispose()
-        raise
-    try:
+        stack.callback(chain.close)
         transactor = make_transactor(settings, chain, node)
-        deployment = find_deployment(settings, sessions, transactor, created)
-        queue = AnchorQueue(sessions)
-        batcher = Batcher(
-            sessions,
-            queue,
-            transactor,
-            deployment.anchor_registry,
-            max_items=settings.anchoring.batch_max_items,
-            interval=settings.anchoring.batch_interval_seconds,
-        )
-        indexer, index_source, resolver = open_resolution(settings, chain, deployment, sessions)
-        registrar = Registrar(
-            transactor, deployment.did_registry, from_block=deployment.blocks.get(DID_REGISTRY, 0)
-        )
-        consortium = service_from_files(
-            deployment.consortium,
-            transactor,
-            sessions,
-            settings.consortium.trusted_ca_file,
-            settings.consortium.crl_files,
-            resolver=resolver,
-            networks=ethr_networks(settings, chain.chain_id),
-        )
-    except Exception:
-        chain.close()
-        engine.dispose()
-        raise
-    hub = Hub(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        keystore=keystore,
-        node_account=node,
-        chain=chain,
-        transactor=transactor,
-        deployment=deployment,
-        queue=queue,
-        batcher=batcher,
-        indexer=indexer,
-        index_source=index_source,
-        resolver=resolver,
-        registrar=registrar,
-        consortium=consortium,
-        api_tokens=tokens,
-        created=created,
-    )
-    try:
-        # The notary signs with keys it looks up by walking the chain: the index may lag.
-        walker = ChainWalkerSource(chain, deployment.did_registry.address)
-        own = EthrResolver({chain.chain_id: walker}, names=settings.did.network_names)
-        hub.notary = open_notary_identity(keystore, registrar, resolver=own, created=created)
-        hub.credentials = open_credentials(
-            settings,
+        chain_parts = open_chain_adapter(
             sessions=sessions,
             chain=chain,
             transactor=transactor,
-            deployment=hub.deployment,
-            notary=hub.notary,
-            resolver=resolver,
-            resolution_head=index_source.head,
-            controller_key=bytes(node.key),
+            deployment=find_deployment(settings, sessions, transactor, created),
+            batch_max_items=settings.anchoring.batch_max_items,
+            batch_interval=settings.anchoring.batch_interval_seconds,
         )
-        hub.evidence = open_evidence(
+        stack.callback(chain_parts.stop)
+        did = _open_did(settings, sessions, chain_parts, keystore, created)
+        stack.callback(did.close)
+        credentials = _open_credentials(settings, sessions, chain_parts, did, node)
+        stack.callback(credentials.close)
+        evidence = open_evidence_from(
             settings,
             sessions=sessions,
             keystore=keystore,
             chain=chain,
-            queue=queue,
-            batcher=batcher,
-            credentials=hub.credentials,
+            queue=chain_parts.queue,
+            batcher=chain_parts.batcher,
+            credentials=credentials,
         )
-    except Exception:
-        hub.close()
-        raise
-    private_data_dir(settings.data_dir, warn=False)  # what the components made just now
-    return hub
+        stack.callback(evidence.close)
+        private_data_dir(settings.data_dir, warn=False)  # what the components made just now
+        return Hub(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            keystore=keystore,
+            node_account=node,
+            api_tokens=tokens,
+            created=created,
+            chain_parts=chain_parts,
+            did=did,
+            credentials=credentials,
+            evidence=evidence,
+            _resources=stack.pop_all(),
+        )
+    raise AssertionError("unreachable: the ExitStack returns or raises")  # pragma: no cover
+
+
+def _open_did(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    chain_parts: ChainParts,
+    keystore: KeyStore,
+    created: list[str],
+) -> DidRegistryParts:
+    return open_did_registry(
+        sessions=sessions,
+        chain=chain_parts.chain,
+        transactor=chain_parts.transactor,
+        deployment=chain_parts.deployment,
+        keystore=keystore,
+        network_names=settings.did.network_names,
+        confirmations=settings.chain.confirmations,
+        index_poll_seconds=settings.did.index_poll_seconds,
+        trusted_ca_file=settings.consortium.trusted_ca_file,
+        crl_files=settings.consortium.crl_files,
+        created=created,
+    )
+
+
+def _open_credentials(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    chain_parts: ChainParts,
+    did: DidRegistryParts,
+    node: LocalAccount,
+) -> CredentialParts:
+    deployment = chain_parts.deployment
+    assert deployment.status_lists is not None, "find_deployment adds the status registry"
+    days = settings.credentials.default_validity_days
+    return open_credentials(
+        sessions=sessions,
+        chain=chain_parts.chain,
+        transactor=chain_parts.transactor,
+        status_registry=deployment.status_lists,
+        consortium_address=deployment.consortium.address,
+        notary=did.notary,
+        resolver=did.resolver,
+        resolution_head=did.index_source.head,
+        controller_key=bytes(node.key),
+        status_base_url=public_url(settings) + STATUS_PATH,
+        status_list_size=settings.credentials.status_list_size,
+        default_validity=timedelta(days=days) if days else None,
+        trusted_issuers=settings.credentials.trusted_issuers,
+    )
+
+
+def public_url(settings: Settings) -> str:
+    if settings.credentials.public_url:
+        return settings.credentials.public_url.rstrip("/")
+    return f"http://{settings.server.host}:{settings.server.port}"
 
 
 def ethr_networks(settings: Settings, chain_id: int) -> dict[str | int, int]:
@@ -316,22 +358,3 @@ def ethr_networks(settings: Settings, chain_id: int) -> dict[str | int, int]:
     networks: dict[str | int, int] = {chain_id: chain_id}
     networks.update(settings.did.network_names)
     return networks
-
-
-def open_resolution(
-    settings: Settings, chain: Chain, deployment: Deployment, sessions: sessionmaker[Session]
-) -> tuple[RegistryIndexer, IndexSource, DispatchingResolver]:
-    """The registry index, the resolver reading it, and the DID methods the hub resolves."""
-    registry = deployment.did_registry.address
-    indexer = RegistryIndexer(
-        chain,
-        registry,
-        sessions,
-        confirmations=settings.chain.confirmations,
-        start_block=deployment.blocks.get(DID_REGISTRY),
-        poll_interval=settings.did.index_poll_seconds,
-    )
-    source = IndexSource(sessions, chain.chain_id, registry, indexer.head, chain=chain)
-    ethr = EthrResolver({chain.chain_id: source}, names=settings.did.network_names)
-    resolver = DispatchingResolver({"ethr": ethr, "key": DidKeyResolver()})
-    return indexer, source, resolver

@@ -1,13 +1,12 @@
-"""Start-up wiring of the evidence component: blob store, timestamping, deposits, pipeline.
+"""Start-up wiring of the evidence component: settings to backends, then ``open_evidence``.
 
-Only composition. Timestamp authorities are tried in order: the configured external
-ones first, then the embedded one (when enabled), so an external TSA that is down
-falls back to the next.
+Only composition: which blob store, and which timestamp authorities in which order
+(the configured external ones first, then the embedded one when enabled, so an
+external TSA that is down falls back to the next).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -17,36 +16,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.protocol import Chain
+from credentials.parts import CredentialParts
 from evidence.blob_store import BlobNames, BlobStore
-from evidence.deposit.letter import DepositLetters
-from evidence.deposit.letter_verification import LetterVerifier
-from evidence.deposit.pipeline import EvidencePipeline
-from evidence.deposit.service import DepositService
 from evidence.key_encryption import LocalKeyEncryptionKey
-from evidence.letter_issuer import LetterIssuer
 from evidence.local_blob_store import LocalBlobStore
+from evidence.parts import EvidenceParts, open_evidence
 from evidence.s3_blob_store import S3BlobStore
 from evidence.timestamping import (
     EmbeddedTimestampAuthority,
     HttpTimestampAuthority,
     TimestampAuthority,
-    TimestampClient,
     TsaKeyMaterial,
 )
 from hub_kernel.keystore import KeyStore, load_master_key
-from notary_hub.hub_credentials import CredentialParts
 from notary_hub.settings import Settings
-
-
-@dataclass
-class EvidenceParts:
-    blobs: BlobStore
-    tsa: EmbeddedTimestampAuthority | None
-    timestamps: TimestampClient
-    deposits: DepositService
-    pipeline: EvidencePipeline
-    letters: LetterVerifier
-    tsa_roots: list[x509.Certificate]
 
 
 def open_blob_store(settings: Settings) -> BlobStore:
@@ -69,7 +52,7 @@ def trust_roots(settings: Settings) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(path.read_bytes()) if path is not None else []
 
 
-def open_evidence(
+def open_evidence_from(
     settings: Settings,
     *,
     sessions: sessionmaker[Session],
@@ -79,6 +62,7 @@ def open_evidence(
     batcher: Batcher,
     credentials: CredentialParts,
 ) -> EvidenceParts:
+    """:func:`evidence.parts.open_evidence` with the backends ``settings`` names."""
     roots = trust_roots(settings)
     cfg = settings.timestamps
     authorities: list[TimestampAuthority] = [
@@ -91,18 +75,20 @@ def open_evidence(
         tsa = EmbeddedTimestampAuthority(material)
         authorities.append(tsa)
         roots = [*roots, material.root_certificate]
-    timestamps = TimestampClient(authorities, retries=cfg.retries)
-    blobs = open_blob_store(settings)
-    deposits = DepositService(sessions, blobs, max_upload_bytes=settings.evidence.max_upload_bytes)
-    pipeline = EvidencePipeline(
-        sessions,
-        timestamps,
-        queue,
-        issue_letters=DepositLetters(LetterIssuer(credentials.issuer, service="deposits")),
-        interval=settings.evidence.poll_seconds,
+    return open_evidence(
+        sessions=sessions,
+        chain=chain,
+        queue=queue,
+        batcher=batcher,
+        blobs=open_blob_store(settings),
+        authorities=authorities,
+        tsa=tsa,
+        tsa_roots=roots,
+        issuer=credentials.issuer,
+        verifier=credentials.verifier,
+        trust=credentials.trust,
+        timestamp_retries=cfg.retries,
+        max_upload_bytes=settings.evidence.max_upload_bytes,
+        poll_seconds=settings.evidence.poll_seconds,
         lease_seconds=settings.evidence.lease_seconds,
     )
-    deposits.subscribe(pipeline.wake)
-    batcher.subscribe_anchored(pipeline.on_batch_anchored)
-    letters = LetterVerifier(credentials.verifier, chain, trust=credentials.trust, tsa_roots=roots)
-    return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots)

@@ -1,19 +1,19 @@
-"""Start-up wiring of the credentials component: signer, status lists, issuer, verifier.
+"""``open_credentials``: the credentials component, opened once with what it needs.
 
-Only composition: every class here comes from :mod:`credentials`. The hub's own
-verifier reads status lists it serves straight from its database and falls back
-to the chain's copy for any other list.
+The notary's signer, its status lists (published on chain), the issuer, the verifier
+the hub's routes use, and whom that verifier trusts. Callers pass plain values;
+mapping settings to them is the wiring's job (``notary_hub.hub``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from chain_adapter.deploy import Deployment
+from chain_adapter.contract import BoundContract
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from credentials.consortium_trust import ConsortiumTrust
@@ -27,9 +27,6 @@ from did_registry.caching_resolver import CachingResolver
 from did_registry.notary_identity import NotaryIdentity
 from did_registry.resolution import DidResolver, Head
 from hub_kernel.worker import Worker
-from notary_hub.settings import Settings
-
-STATUS_PATH = "/credentials/status/"
 
 
 @dataclass
@@ -40,62 +37,60 @@ class CredentialParts:
     verifier: Verifier
     status_base_url: str
     trust: IssuerTrust  # whose letters this hub's verifier accepts
+    _workers: list[Worker] = field(default_factory=list, repr=False)
 
-    def workers(self, interval: float) -> list[Worker]:
+    def start(self, publish_interval: float) -> None:
         # Status changes made by set_status are published at once; this catches the
         # ones a crash left unpublished.
-        return [Worker("status-lists", self.status.publish, interval)]
+        self._workers = [Worker("status-lists", self.status.publish, publish_interval)]
+        for worker in self._workers:
+            worker.start()
 
+    def stop(self) -> None:
+        for worker in self._workers:
+            worker.stop()
 
-def public_url(settings: Settings) -> str:
-    if settings.credentials.public_url:
-        return settings.credentials.public_url.rstrip("/")
-    return f"http://{settings.server.host}:{settings.server.port}"
+    def close(self) -> None:
+        self.stop()
 
 
 def open_credentials(
-    settings: Settings,
     *,
     sessions: sessionmaker[Session],
     chain: Chain,
     transactor: Transactor,
-    deployment: Deployment,
+    status_registry: BoundContract,
+    consortium_address: str,
     notary: NotaryIdentity,
     resolver: DidResolver,
     resolution_head: Callable[[], Head],
     controller_key: bytes,
+    status_base_url: str,
+    status_list_size: int,
+    default_validity: timedelta | None,
+    trusted_issuers: Sequence[str] = (),
 ) -> CredentialParts:
-    assert deployment.status_lists is not None, "find_deployment adds the status registry"
     signer = NotarySigner(
         notary,
         suite=SUITES["eddsa-rdfc-2022"],
         chain_time=lambda: chain.get_block("latest").timestamp,
         controller_key=controller_key,
     )
-    base_url = public_url(settings) + STATUS_PATH
     status = StatusService(
         sessions,
-        base_url=base_url,
+        base_url=status_base_url,
         sign=signer.sign,
         issuer_did=notary.did,
-        publisher=RegistryPublisher(transactor, deployment.status_lists),
-        list_size=settings.credentials.status_list_size,
+        publisher=RegistryPublisher(transactor, status_registry),
+        list_size=status_list_size,
     )
-    days = settings.credentials.default_validity_days
-    issuer = CredentialIssuer(
-        signer, status=status, default_validity=timedelta(days=days) if days else None
-    )
+    issuer = CredentialIssuer(signer, status=status, default_validity=default_validity)
     # Status comes from the chain's copy of each list (authenticated by the publisher's
     # account), so the hub's verifier needs neither the served list nor its proof.
     verifier = Verifier(
         CachingResolver(resolver, resolution_head),
         chain=chain,
-        status_registry=deployment.status_lists.address,
+        status_registry=status_registry.address,
     )
-    trust = AnyOf(
-        [
-            PinnedIssuers(settings.credentials.trusted_issuers),
-            ConsortiumTrust(chain, deployment.consortium.address),
-        ]
-    )
-    return CredentialParts(signer, status, issuer, verifier, base_url, trust)
+    trust = AnyOf([PinnedIssuers(trusted_issuers), ConsortiumTrust(chain, consortium_address)])
+    return CredentialParts(signer, status, issuer, verifier, status_base_url, trust)

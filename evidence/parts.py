@@ -1,0 +1,85 @@
+"""``open_evidence``: the evidence family opened once, its services wired to the shared parts.
+
+The shared parts (a blob store, the timestamp authorities, the letter issuer) are
+given; each service is assembled here: for deposits, the service, its pipeline (woken
+by new deposits and by anchored batches) and its letter verifier. Mapping settings to
+backends is the wiring's job (``notary_hub.hub_evidence``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from sqlalchemy.orm import Session, sessionmaker
+
+from chain_adapter.anchoring.batcher import Batcher
+from chain_adapter.anchoring.queue import AnchorQueue
+from chain_adapter.protocol import Chain
+from credentials.issuer import CredentialIssuer
+from credentials.issuer_trust import IssuerTrust
+from credentials.verifier import Verifier
+from evidence.blob_store import BlobStore
+from evidence.deposit.letter import DepositLetters
+from evidence.deposit.letter_verification import LetterVerifier
+from evidence.deposit.pipeline import EvidencePipeline
+from evidence.deposit.service import DepositService
+from evidence.letter_issuer import LetterIssuer
+from evidence.timestamping import EmbeddedTimestampAuthority, TimestampAuthority, TimestampClient
+
+
+@dataclass
+class EvidenceParts:
+    blobs: BlobStore
+    tsa: EmbeddedTimestampAuthority | None
+    timestamps: TimestampClient
+    deposits: DepositService
+    pipeline: EvidencePipeline
+    letters: LetterVerifier
+    tsa_roots: list[x509.Certificate]
+
+    def start(self) -> None:
+        self.pipeline.start()
+
+    def stop(self) -> None:
+        self.pipeline.stop()
+
+    def close(self) -> None:
+        self.stop()
+
+
+def open_evidence(
+    *,
+    sessions: sessionmaker[Session],
+    chain: Chain,
+    queue: AnchorQueue,
+    batcher: Batcher,
+    blobs: BlobStore,
+    authorities: Sequence[TimestampAuthority],
+    tsa: EmbeddedTimestampAuthority | None,
+    tsa_roots: Sequence[x509.Certificate],
+    issuer: CredentialIssuer,
+    verifier: Verifier,
+    trust: IssuerTrust,
+    timestamp_retries: int,
+    max_upload_bytes: int,
+    poll_seconds: float,
+    lease_seconds: float,
+) -> EvidenceParts:
+    """``authorities`` are tried in order (an external one that is down falls back)."""
+    timestamps = TimestampClient(list(authorities), retries=timestamp_retries)
+    deposits = DepositService(sessions, blobs, max_upload_bytes=max_upload_bytes)
+    pipeline = EvidencePipeline(
+        sessions,
+        timestamps,
+        queue,
+        issue_letters=DepositLetters(LetterIssuer(issuer, service="deposits")),
+        interval=poll_seconds,
+        lease_seconds=lease_seconds,
+    )
+    deposits.subscribe(pipeline.wake)
+    batcher.subscribe_anchored(pipeline.on_batch_anchored)
+    roots = list(tsa_roots)
+    letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
+    return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots)
