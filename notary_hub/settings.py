@@ -128,7 +128,6 @@ class CredentialSettings(BaseModel):
     status_list_size: int = Field(default=131_072, ge=131_072, le=2**24)
     status_publish_seconds: float = Field(default=1.0, gt=0, le=86_400)
     default_validity_days: int | None = Field(default=None, ge=1, le=365_000)
-    max_document_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     trusted_issuers: list[str] = Field(
         default_factory=list,
         description="Issuer DIDs trusted besides the consortium's admitted notaries.",
@@ -216,6 +215,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> Self:
+        # Incomplete in any mode: an S3 store with no bucket cannot start at all.
+        if self.evidence.blob_store == "s3" and not self.evidence.s3_bucket:
+            raise ValueError("the S3 blob store needs a bucket (NOTARY_HUB_EVIDENCE_S3_BUCKET)")
         if not self.dev:
             self.check_production()
         return self
@@ -242,8 +244,6 @@ class Settings(BaseSettings):
             if len(token.get_secret_value()) < 32:
                 problems.append("API tokens must be at least 32 characters long")
                 break
-        if self.evidence.blob_store == "s3" and not self.evidence.s3_bucket:
-            problems.append("the S3 blob store needs a bucket (NOTARY_HUB_EVIDENCE_S3_BUCKET)")
         public = self.credentials.public_url
         if public is not None and public.startswith("http://"):
             problems.append("the public URL credentials point at must use https")
