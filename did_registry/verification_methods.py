@@ -59,7 +59,7 @@ class InvalidVerificationMethod(DidError):
     status_code = 422
 
 
-class _UnsupportedKey(DidError):
+class UnsupportedKey(DidError):
     """A well-formed key of a type this module does not verify with (reported with its id)."""
 
 
@@ -201,7 +201,7 @@ def _key(method: Mapping[str, Any], method_id: str, did: str) -> VerificationKey
             address = _address(method, method_id)
             return VerificationKey(method_id, did, method_type, address=address)
         key = _public_key(method, method_type, method_id)
-    except _UnsupportedKey as exc:  # e.g. a multicodec that is not Ed25519 or secp256k1
+    except UnsupportedKey as exc:  # e.g. a multicodec that is not Ed25519 or secp256k1
         raise InvalidVerificationMethod(f"{method_id}: {exc.message}") from None
     if isinstance(key, Ed25519PublicKey):
         return VerificationKey(method_id, did, method_type, ed25519=key)
@@ -267,7 +267,7 @@ def _encoded(name: str, value: Any, *, codec: int = ED25519) -> PublicKey:
             return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), raw)
         except ValueError as exc:
             raise InvalidVerificationMethod(f"{name} is not a secp256k1 point: {exc}") from None
-    return _raw_key(codec, raw)
+    return public_key_from_raw(codec, raw)
 
 
 def _jwk_key(value: Any, method_id: str) -> PublicKey:
@@ -287,7 +287,7 @@ def _jwk_key(value: Any, method_id: str) -> PublicKey:
         raise InvalidVerificationMethod(f"{method_id}: invalid publicKeyJwk: {exc}") from None
     if isinstance(key, Ed25519PublicKey):
         # The did:key checks (no small-order points) apply to JWK-carried keys too.
-        checked = _raw_key(ED25519, key.public_bytes_raw())
+        checked = public_key_from_raw(ED25519, key.public_bytes_raw())
         return checked
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256K1):
         return key
@@ -334,17 +334,18 @@ def _multibase_key(text: Any) -> PublicKey:
         codec, used = varint_decode(data)
     except ValueError as exc:
         raise InvalidVerificationMethod(f"malformed multicodec prefix: {exc}") from None
-    return _raw_key(codec, data[used:])
+    return public_key_from_raw(codec, data[used:])
 
 
-def _raw_key(codec: int, raw: bytes) -> PublicKey:
-    """A checked Ed25519 or secp256k1 public key from its multicodec and raw bytes."""
+def public_key_from_raw(codec: int, raw: bytes) -> PublicKey:
+    """A checked Ed25519 or secp256k1 public key from its multicodec and raw bytes, checked
+    as did:key checks it (lengths, points on the curve, no small-order Ed25519 points)."""
     if codec not in (ED25519, SECP256K1):
-        raise _UnsupportedKey(f"multicodec {codec:#x} is not an Ed25519 or secp256k1 key")
+        raise UnsupportedKey(f"multicodec {codec:#x} is not an Ed25519 or secp256k1 key")
     try:
         parsed = parse_did_key(did_key(codec, raw))
     except MethodNotSupported as exc:
-        raise _UnsupportedKey(exc.message) from None
+        raise UnsupportedKey(exc.message) from None
     except DidError as exc:
         raise InvalidVerificationMethod(f"invalid public key: {exc.message}") from None
     if codec == ED25519:

@@ -21,8 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from credentials.errors import KeyResolutionError, UnsupportedAlgorithm
-from did_registry.did_key import did_key, multibase_key, parse_did_key
-from did_registry.errors import DidError, MethodNotSupported
+from did_registry.did_key import multibase_key
+from did_registry.verification_methods import (
+    InvalidVerificationMethod,
+    UnsupportedKey,
+)
+from did_registry.verification_methods import public_key_from_raw as did_public_key
 from hub_kernel.multiformats import (
     ED25519,
     ED25519_PRIV,
@@ -65,22 +69,15 @@ def _split(text: str) -> tuple[int, bytes]:
 
 
 def public_key_from_raw(codec: int, raw: bytes) -> PublicKey:
-    """A checked public key from its multicodec and raw bytes (Ed25519 or secp256k1).
-
-    Checked as did:key checks it: lengths, points on the curve, no small-order
-    Ed25519 points.
-    """
-    if codec not in (ED25519_PUB, SECP256K1_PUB):
-        raise UnsupportedAlgorithm(f"multicodec {codec:#x} is not an Ed25519 or secp256k1 key")
+    """A checked public key from its multicodec and raw bytes (Ed25519 or secp256k1): the
+    DID layer's check (:func:`did_registry.verification_methods.public_key_from_raw`),
+    its refusals named as the credentials' errors."""
     try:
-        parsed = parse_did_key(did_key(codec, raw))
-    except MethodNotSupported as exc:
+        return did_public_key(codec, raw)
+    except UnsupportedKey as exc:
         raise UnsupportedAlgorithm(exc.message) from None
-    except DidError as exc:
-        raise InvalidMultikey(f"invalid public key: {exc.message}") from None
-    if codec == ED25519_PUB:
-        return Ed25519PublicKey.from_public_bytes(parsed.public_key)
-    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), parsed.public_key)
+    except InvalidVerificationMethod as exc:
+        raise InvalidMultikey(exc.message) from None
 
 
 def decode_public_key(text: str) -> PublicKey:

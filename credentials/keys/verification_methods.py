@@ -12,18 +12,7 @@ The retrieval and the key formats below are the DID layer's
 (:mod:`did_registry.verification_methods`); here its refusals become the
 credentials' :class:`~credentials.errors.KeyResolutionError`.
 
-Key formats read (type -> properties):
-
-- ``Multikey`` (CID §2.2.2): ``publicKeyMultibase``;
-- ``Ed25519VerificationKey2018`` / ``2020`` (W3C CCG suites): ``publicKeyBase58``,
-  ``publicKeyBase64`` (what the hub's did:ethr documents carry), ``publicKeyHex``,
-  ``publicKeyMultibase``, ``publicKeyJwk``;
-- ``EcdsaSecp256k1VerificationKey2019``: ``publicKeyHex`` (compressed or not),
-  ``publicKeyJwk``, ``publicKeyBase64``, ``publicKeyBase58``, ``publicKeyMultibase``;
-- ``JsonWebKey2020`` / ``JsonWebKey`` (CID §2.2.3): ``publicKeyJwk`` (OKP Ed25519 or
-  EC secp256k1, read with jwcrypto; a private JWK is refused);
-- ``EcdsaSecp256k1RecoveryMethod2020``: ``blockchainAccountId`` (CAIP-10
-  ``eip155:<chain>:<address>``) or ``ethereumAddress``: an address, no key.
+The key formats read are listed there.
 """
 
 from __future__ import annotations
