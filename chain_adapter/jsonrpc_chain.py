@@ -43,6 +43,15 @@ from chain_adapter.errors import (
     TransactionRejected,
     WrongChainId,
 )
+from chain_adapter.jsonrpc_encoding import (
+    block_of,
+    block_param,
+    filter_params,
+    log_of,
+    receipt_of,
+    to_hex,
+    tx_params,
+)
 from chain_adapter.jsonrpc_errors import (
     BLOCK_MISSING,
     TRANSPORT_ERRORS,
@@ -67,17 +76,6 @@ from chain_adapter.protocol import (
 T = TypeVar("T")
 
 _MAX_BACKOFF = 5.0  # seconds; caps the exponential backoff between retries
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
-def _block_param(block: BlockId) -> Any:
-    """A block id as a JSON-RPC block parameter (EIP-1898 object for a hash)."""
-    if isinstance(block, str) and block.startswith("0x") and len(block) == 66:
-        return {"blockHash": block}
-    return block
 
 
 class JsonRpcChain:
@@ -174,33 +172,21 @@ class JsonRpcChain:
                 data = self._w3.eth.get_block(cast(Any, ident))
             except Web3BlockNotFound:
                 raise BlockNotFound(f"no block {block!r} on chain {self._chain_id}") from None
-            base_fee = data.get("baseFeePerGas")
-            return Block(
-                number=int(data["number"]),
-                hash=_hex(data["hash"]),
-                parent_hash=_hex(data["parentHash"]),
-                timestamp=int(data["timestamp"]),
-                transactions=tuple(_hex(cast(bytes, tx)) for tx in data["transactions"]),
-                gas_limit=int(data["gasLimit"]),
-                gas_used=int(data["gasUsed"]),
-                base_fee_per_gas=None if base_fee is None else int(base_fee),
-            )
+            return block_of(data)
 
         return self._request("eth_getBlock", fetch, block=block)
 
     def get_code(self, address: str, block: BlockId = "latest") -> bytes:
         return self._request(
             "eth_getCode",
-            lambda: bytes(self._w3.eth.get_code(to_checksum_address(address), _block_param(block))),
+            lambda: bytes(self._w3.eth.get_code(to_checksum_address(address), block_param(block))),
             block=block,
         )
 
     def get_balance(self, address: str, block: BlockId = "latest") -> int:
         return self._request(
             "eth_getBalance",
-            lambda: int(
-                self._w3.eth.get_balance(to_checksum_address(address), _block_param(block))
-            ),
+            lambda: int(self._w3.eth.get_balance(to_checksum_address(address), block_param(block))),
             block=block,
         )
 
@@ -208,25 +194,23 @@ class JsonRpcChain:
         return self._request(
             "eth_getTransactionCount",
             lambda: int(
-                self._w3.eth.get_transaction_count(
-                    to_checksum_address(address), _block_param(block)
-                )
+                self._w3.eth.get_transaction_count(to_checksum_address(address), block_param(block))
             ),
             block=block,
         )
 
     def call(self, request: CallRequest, block: BlockId = "latest") -> bytes:
-        tx = self._tx_params(request)
+        tx = tx_params(request)
         return self._request(
             "eth_call",
             lambda: self._reverting(
-                lambda: bytes(self._w3.eth.call(tx, _block_param(block))), block
+                lambda: bytes(self._w3.eth.call(tx, block_param(block))), block
             ),
             block=block,
         )
 
     def estimate_gas(self, request: CallRequest) -> int:
-        tx = self._tx_params(request)
+        tx = tx_params(request)
         return self._request(
             "eth_estimateGas",
             lambda: self._reverting(lambda: int(self._w3.eth.estimate_gas(tx)), None),
@@ -251,14 +235,14 @@ class JsonRpcChain:
         Idempotent: bytes the node already holds (pending or mined) answer their
         hash instead of an error, so the request is safely retried like a read.
         """
-        tx_hash = _hex(keccak(raw))
+        tx_hash = to_hex(keccak(raw))
 
         def send() -> str:
             try:
                 sent = self._w3.eth.send_raw_transaction(raw)
             except Web3RPCError as exc:
                 return self._send_failed(tx_hash, exc)
-            return _hex(sent)
+            return to_hex(sent)
 
         return self._request("eth_sendRawTransaction", send)
 
@@ -270,33 +254,15 @@ class JsonRpcChain:
                 return None
             if data.get("blockNumber") is None:  # some nodes answer pending receipts
                 return None
-            contract = data.get("contractAddress")
-            return Receipt(
-                transaction_hash=_hex(data["transactionHash"]),
-                block_number=int(data["blockNumber"]),
-                block_hash=_hex(data["blockHash"]),
-                transaction_index=int(data["transactionIndex"]),
-                status=int(data["status"]),
-                gas_used=int(data["gasUsed"]),
-                from_address=to_checksum_address(data["from"]),
-                to_address=to_checksum_address(data["to"]) if data.get("to") else None,
-                contract_address=to_checksum_address(contract) if contract else None,
-                logs=tuple(_log(entry) for entry in data["logs"]),
-            )
+            return receipt_of(data)
 
         return self._request("eth_getTransactionReceipt", fetch)
 
     def get_logs(self, flt: LogFilter) -> list[Log]:
-        params: dict[str, Any] = {"fromBlock": flt.from_block, "toBlock": flt.to_block}
-        if flt.address is not None:
-            params["address"] = flt.address if isinstance(flt.address, str) else list(flt.address)
-        if flt.topics:
-            params["topics"] = [
-                t if t is None or isinstance(t, str) else list(t) for t in flt.topics
-            ]
+        params = filter_params(flt)
         return self._request(
             "eth_getLogs",
-            lambda: [_log(entry) for entry in self._w3.eth.get_logs(cast(Any, params))],
+            lambda: [log_of(entry) for entry in self._w3.eth.get_logs(params)],
             block=flt.to_block,
         )
 
@@ -312,16 +278,6 @@ class JsonRpcChain:
         )
 
     # -- internals --------------------------------------------------------------------
-
-    def _tx_params(self, request: CallRequest) -> Any:
-        tx: dict[str, Any] = {"data": _hex(request.data), "value": request.value}
-        if request.to is not None:
-            tx["to"] = to_checksum_address(request.to)
-        if request.from_address is not None:
-            tx["from"] = to_checksum_address(request.from_address)
-        if request.gas is not None:
-            tx["gas"] = request.gas
-        return tx
 
     def _reverting(self, op: Callable[[], T], block: BlockId | None) -> T:
         """Run ``eth_call``/``eth_estimateGas``, mapping a revert to :class:`CallReverted`."""
@@ -389,16 +345,3 @@ class JsonRpcChain:
                     f"{attempt + 1} attempt(s): {reason}"
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _log(entry: Any) -> Log:
-    return Log(
-        address=to_checksum_address(entry["address"]),
-        topics=tuple(_hex(t) for t in entry["topics"]),
-        data=bytes(entry["data"]),
-        block_number=int(entry["blockNumber"]),
-        block_hash=_hex(entry["blockHash"]),
-        transaction_hash=_hex(entry["transactionHash"]),
-        transaction_index=int(entry["transactionIndex"]),
-        log_index=int(entry["logIndex"]),
-    )
