@@ -66,7 +66,7 @@ from did_registry.consortium.models import (
 )
 from did_registry.consortium.records import ApplicationRecords
 from did_registry.consortium.verification import ApplicationVerifier, member_address
-from did_registry.consortium.x509_checks import check_organisation_certificate
+from did_registry.consortium.x509_checks import CheckedOrganisation, check_organisation_certificate
 from did_registry.errors import (
     ConsortiumError,
     ConsortiumMisconfigured,
@@ -139,39 +139,11 @@ class ConsortiumService:
 
     def apply(self, application: SignedApplication) -> Application:
         """Check, record and propose a signed application; see the module docstring."""
-        did_proof, node_signature = require_signatures(application)
+        organisation, node, kind, checked = self._check_application(application)
         content = application.content
-        organisation = member_address(content.did, content.organisation_address, self._networks)
-        node = checked_address("node address", content.node_address)
-        kind = NodeType.parse(content.node_type)
-        self._verifier.check_target(application)
-        checked = check_organisation_certificate(
-            application.certificate_chain.encode("utf-8"),
-            self._roots,
-            at=self._clock(),
-            crls=self._crls(),
-        )
-        self._verifier.check_claims(
-            application,
-            checked,
-            organisation_address=organisation,
-            node_address=node,
-            did_proof=did_proof,
-            node_signature=node_signature,
-        )
         evidence = checked.evidence_hash
         with self._lock:
-            self._chain.require_member(self.hub_address, "the hub's account")
-            if self._call("isNode", node):
-                raise ConsortiumError(f"{node} is already a consortium node")
-            is_member = bool(self._call("isMember", organisation))
-            if is_member:
-                registered = self._call("getMember", organisation)[3]
-                if registered != checked.organisation:
-                    raise InvalidApplication(
-                        f"{organisation} is the member {registered!r}, but the certificate "
-                        f"names {checked.organisation!r}"
-                    )
+            is_member = self._require_admissible(organisation, node, checked.organisation)
             nonce = "0x" + content.nonce.hex()
             self._records.require_new_nonce(nonce)
             self._records.require_no_open_application(node)
@@ -208,6 +180,47 @@ class ConsortiumService:
                 self._update(row.id, state=ApplicationState.FAILED, last_error=str(exc)[:500])
                 raise
             return self._update(row.id, **changes)
+
+    def _check_application(
+        self, application: SignedApplication
+    ) -> tuple[str, str, NodeType, CheckedOrganisation]:
+        """Member address, node address, node type and certificate, all checked off chain."""
+        did_proof, node_signature = require_signatures(application)
+        content = application.content
+        organisation = member_address(content.did, content.organisation_address, self._networks)
+        node = checked_address("node address", content.node_address)
+        kind = NodeType.parse(content.node_type)
+        self._verifier.check_target(application)
+        checked = check_organisation_certificate(
+            application.certificate_chain.encode("utf-8"),
+            self._roots,
+            at=self._clock(),
+            crls=self._crls(),
+        )
+        self._verifier.check_claims(
+            application,
+            checked,
+            organisation_address=organisation,
+            node_address=node,
+            did_proof=did_proof,
+            node_signature=node_signature,
+        )
+        return organisation, node, kind, checked
+
+    def _require_admissible(self, organisation: str, node: str, name: str) -> bool:
+        """What the contract would check, and a member's registered ``name``; True if a member."""
+        self._chain.require_member(self.hub_address, "the hub's account")
+        if self._call("isNode", node):
+            raise ConsortiumError(f"{node} is already a consortium node")
+        is_member = bool(self._call("isMember", organisation))
+        if is_member:
+            registered = self._call("getMember", organisation)[3]
+            if registered != name:
+                raise InvalidApplication(
+                    f"{organisation} is the member {registered!r}, but the certificate "
+                    f"names {name!r}"
+                )
+        return is_member
 
     # -- voting and removal -------------------------------------------------------------
 

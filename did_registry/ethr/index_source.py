@@ -29,7 +29,7 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import Engine, bindparam, create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, PoolProxiedConnection
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from chain_adapter.errors import BlockNotFound
@@ -129,6 +129,85 @@ def _identity(identity: str) -> str:
         raise InvalidDid(f"{identity!r} is not an Ethereum address") from None
 
 
+_Table = type[IndexedEvent] | type[IndexCheckpoint]
+
+
+def _in_scope(table: _Table) -> tuple[ColumnElement[bool], ...]:
+    """``table``'s rows of one chain and registry (bound as ``chain_id`` and ``registry``)."""
+    return (
+        table.chain_id == bindparam("chain_id"),
+        table.registry_address == bindparam("registry"),
+    )
+
+
+def _history_statement(readers: _Readers) -> _Statement:
+    """One identity's events up to the ``head`` block, in chain order."""
+    events = IndexedEvent
+    return _Statement(
+        readers,
+        select(*EVENT_COLUMNS)
+        .where(
+            *_in_scope(events),
+            events.identity == bindparam("identity"),
+            events.block_number <= bindparam("head"),
+        )
+        .order_by(events.block_number, events.log_index),
+    )
+
+
+def _cursor_statement(readers: _Readers) -> _Statement:
+    """The newest checkpoint: the indexer's cursor."""
+    checkpoints = IndexCheckpoint
+    return _Statement(
+        readers,
+        select(checkpoints.block_number, checkpoints.block_timestamp)
+        .where(*_in_scope(checkpoints))
+        .order_by(checkpoints.block_number.desc())
+        .limit(1),
+    )
+
+
+def _time_statements(
+    readers: _Readers,
+) -> tuple[list[_Statement], list[_Statement], list[_Statement]]:
+    """The versionTime statements, each list one per table (events, then checkpoints).
+
+    The newest indexed block at or before ``time``, the timestamp of block ``number``,
+    and the oldest indexed block after ``time``.
+    """
+    tables: tuple[_Table, ...] = (IndexedEvent, IndexCheckpoint)
+    known_before = [
+        _Statement(
+            readers,
+            select(table.block_number, table.block_timestamp)
+            .where(*_in_scope(table), table.block_timestamp <= bindparam("time"))
+            .order_by(table.block_timestamp.desc(), table.block_number.desc())
+            .limit(1),
+        )
+        for table in tables
+    ]
+    known_at = [
+        _Statement(
+            readers,
+            select(table.block_timestamp)
+            .where(*_in_scope(table), table.block_number == bindparam("number"))
+            .limit(1),
+        )
+        for table in tables
+    ]
+    known_after = [
+        _Statement(
+            readers,
+            select(table.block_number)
+            .where(*_in_scope(table), table.block_timestamp > bindparam("time"))
+            .order_by(table.block_timestamp, table.block_number)
+            .limit(1),
+        )
+        for table in tables
+    ]
+    return known_before, known_at, known_after
+
+
 class IndexSource:
     """ERC-1056 events of one registry on one chain, from the hub's index."""
 
@@ -157,62 +236,10 @@ class IndexSource:
         self._timestamps: OrderedDict[int, int] = OrderedDict()
         self._timestamps_lock = threading.Lock()
         self._scope = {"chain_id": chain_id, "registry": self._registry}
-        events, checkpoints = IndexedEvent, IndexCheckpoint
-        in_events = (
-            events.chain_id == bindparam("chain_id"),
-            events.registry_address == bindparam("registry"),
-        )
-        in_checkpoints = (
-            checkpoints.chain_id == bindparam("chain_id"),
-            checkpoints.registry_address == bindparam("registry"),
-        )
-        self._history = _Statement(
-            self._readers,
-            select(*EVENT_COLUMNS)
-            .where(
-                *in_events,
-                events.identity == bindparam("identity"),
-                events.block_number <= bindparam("head"),
-            )
-            .order_by(events.block_number, events.log_index),
-        )
-        self._cursor = _Statement(
-            self._readers,
-            select(checkpoints.block_number, checkpoints.block_timestamp)
-            .where(*in_checkpoints)
-            .order_by(checkpoints.block_number.desc())
-            .limit(1),
-        )
+        self._history = _history_statement(self._readers)
+        self._cursor = _cursor_statement(self._readers)
         # versionTime: the indexed blocks (event blocks and checkpoints) on either side of a time.
-        self._known_before = [
-            _Statement(
-                self._readers,
-                select(table.block_number, table.block_timestamp)
-                .where(*where, table.block_timestamp <= bindparam("time"))
-                .order_by(table.block_timestamp.desc(), table.block_number.desc())
-                .limit(1),
-            )
-            for table, where in ((events, in_events), (checkpoints, in_checkpoints))
-        ]
-        self._known_at = [
-            _Statement(
-                self._readers,
-                select(table.block_timestamp)
-                .where(*where, table.block_number == bindparam("number"))
-                .limit(1),
-            )
-            for table, where in ((events, in_events), (checkpoints, in_checkpoints))
-        ]
-        self._known_after = [
-            _Statement(
-                self._readers,
-                select(table.block_number)
-                .where(*where, table.block_timestamp > bindparam("time"))
-                .order_by(table.block_timestamp, table.block_number)
-                .limit(1),
-            )
-            for table, where in ((events, in_events), (checkpoints, in_checkpoints))
-        ]
+        self._known_before, self._known_at, self._known_after = _time_statements(self._readers)
 
     @property
     def chain_id(self) -> int:

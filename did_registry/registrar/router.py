@@ -160,6 +160,17 @@ def registrar_router(
         # Only this hub's chain is served: any other network is UnknownNetwork.
         return parse_ethr_did(did, networks=networks).address
 
+    _add_digest_route(router, registrar, identity, authorised)
+    _add_submit_route(router, registrar, identity, resolver_provider, authorised)
+    return router
+
+
+def _add_digest_route(
+    router: APIRouter,
+    registrar: Registrar,
+    identity: Callable[[str], str],
+    authorised: Callable[..., Any],
+) -> None:
     @router.post("/operations/digest", response_model=None, dependencies=[Depends(authorised)])
     def digest(request: DigestRequest) -> dict[str, Any]:
         """What the DID's current owner signs for ``operation``."""
@@ -173,6 +184,14 @@ def registrar_router(
             "chainId": registrar.chain_id,
         }
 
+
+def _add_submit_route(
+    router: APIRouter,
+    registrar: Registrar,
+    identity: Callable[[str], str],
+    resolver_provider: Callable[[], DidResolver | None],
+    authorised: Callable[..., Any],
+) -> None:
     @router.post(
         "/operations", status_code=202, response_model=None, dependencies=[Depends(authorised)]
     )
@@ -197,17 +216,19 @@ def registrar_router(
         }
         resolver = resolver_provider()
         if resolver is not None:
-            # As of the transaction's block: exactly the state this change produced,
-            # even if the resolver's index is still catching up with later blocks.
-            try:
-                result = resolver.resolve(
-                    request.did, ResolutionOptions(version_id=receipt.block_number)
-                )
-            except DidError as exc:
-                answer["didResolutionMetadata"] = {"error": exc.code, "message": exc.message}
-            else:
-                answer["didDocument"] = result.did_document
-                answer["didDocumentMetadata"] = result.did_document_metadata
+            answer.update(_document_at(resolver, request.did, receipt.block_number))
         return answer
 
-    return router
+
+def _document_at(resolver: DidResolver, did: str, block_number: int) -> dict[str, Any]:
+    """The DID document (or the resolution error) as of ``block_number``, as answer fields."""
+    # As of the transaction's block: exactly the state this change produced,
+    # even if the resolver's index is still catching up with later blocks.
+    try:
+        result = resolver.resolve(did, ResolutionOptions(version_id=block_number))
+    except DidError as exc:
+        return {"didResolutionMetadata": {"error": exc.code, "message": exc.message}}
+    return {
+        "didDocument": result.did_document,
+        "didDocumentMetadata": result.did_document_metadata,
+    }
