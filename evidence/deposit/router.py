@@ -95,6 +95,17 @@ def evidence_router(
     """The deposit routes; ``principal`` is the dependency saying who calls
     (:func:`evidence.principal.principal_dependency`)."""
     router = APIRouter(prefix=PREFIX, tags=["evidence"])
+    _add_create_route(router, service, principal, feed_bytes)
+    _add_read_routes(router, service, principal)
+    return router
+
+
+def _add_create_route(
+    router: APIRouter,
+    service: DepositService,
+    principal: Callable[..., Any],
+    feed_bytes: int,
+) -> None:
     Caller = Annotated[Principal, Depends(principal)]
     IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
     max_body = service.max_upload_bytes + MAX_FIELDS * MAX_FIELD_BYTES + MAX_FRAMING_BYTES
@@ -137,6 +148,12 @@ def evidence_router(
             headers={"Location": f"{PREFIX}/{record.id}"},
         )
 
+
+def _add_read_routes(
+    router: APIRouter, service: DepositService, principal: Callable[..., Any]
+) -> None:
+    Caller = Annotated[Principal, Depends(principal)]
+
     @router.get("/{deposit_id}")
     def get_deposit(deposit_id: str, caller: Caller) -> dict[str, Any]:
         return deposit_json(service.get(caller, deposit_id))
@@ -162,5 +179,3 @@ def evidence_router(
         if record.size is not None:
             headers["Content-Length"] = str(record.size)
         return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)
-
-    return router

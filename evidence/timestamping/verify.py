@@ -237,6 +237,67 @@ def _library_verify(
     return outcome if isinstance(outcome, str) else None
 
 
+def _check_imprint(imprint: Any, digest: bytes, hash_algorithm: str | None) -> str:
+    """The imprint's hash algorithm, once it is supported, expected and over ``digest``."""
+    algorithm: str = imprint["hash_algorithm"]["algorithm"].native
+    if algorithm not in HASH_ALGORITHMS:
+        raise _invalid(f"unsupported message imprint hash algorithm {algorithm}")
+    if hash_algorithm is not None and algorithm != hash_algorithm:
+        raise _invalid(f"the imprint is {algorithm}, {hash_algorithm} was expected")
+    if len(digest) != HASH_ALGORITHMS[algorithm] or not hmac.compare_digest(
+        imprint["hashed_message"].native, digest
+    ):
+        raise _invalid("message imprint mismatch: the token is over another digest")
+    return algorithm
+
+
+def _signer_certificate(signer_info: Any, pool: list[x509.Certificate]) -> x509.Certificate:
+    """The certificate the signer is identified by (issuer and serial number) in ``pool``."""
+    sid = signer_info["sid"].chosen
+    issuer_der, serial = sid["issuer"].dump(), sid["serial_number"].native
+    leaf = next(
+        (c for c in pool if c.serial_number == serial and c.issuer.public_bytes() == issuer_der),
+        None,
+    )
+    if leaf is None:
+        raise _invalid("the TSA certificate is neither in the token nor given")
+    return leaf
+
+
+def _check_path(
+    token: bytes,
+    expected: bytes,
+    leaf: x509.Certificate,
+    chain: list[x509.Certificate],
+    trust_roots: Sequence[x509.Certificate] | None,
+    has_certs: bool,
+) -> None:
+    """The signature and certificate path, by rfc3161-client, against ``trust_roots`` or,
+    without them, the chain's own self-signed root."""
+    # Only non-self-signed certificates may help build the path: a root that came with
+    # the token must never become a trust anchor by that route.
+    intermediates = [c for c in chain[1:] if not _issued_by(c, c)]
+    own_roots = _self_signed(chain)
+    if trust_roots is not None:
+        if not trust_roots:
+            raise _invalid("untrusted root: the list of trust roots is empty")
+        reason = _library_verify(token, expected, list(trust_roots), leaf, intermediates, has_certs)
+        if reason is not None:
+            if (
+                own_roots
+                and _library_verify(token, expected, own_roots, leaf, intermediates, has_certs)
+                is None
+            ):
+                raise _invalid("untrusted root: the TSA chain ends at a root that is not trusted")
+            raise _invalid(f"bad signature or certificate chain ({reason})")
+    else:
+        if not own_roots:
+            raise _invalid("no trust roots given and the TSA chain has no root certificate")
+        reason = _library_verify(token, expected, own_roots, leaf, intermediates, has_certs)
+        if reason is not None:
+            raise _invalid(f"bad signature or certificate chain ({reason})")
+
+
 def verify_token(
     token: bytes,
     digest: bytes,
@@ -258,57 +319,21 @@ def verify_token(
         raise _invalid("the token and the digest are bytes")
     signed_data, tst_info, signer_info = _parse(token)
     imprint = tst_info["message_imprint"]
-    algorithm = imprint["hash_algorithm"]["algorithm"].native
-    if algorithm not in HASH_ALGORITHMS:
-        raise _invalid(f"unsupported message imprint hash algorithm {algorithm}")
-    if hash_algorithm is not None and algorithm != hash_algorithm:
-        raise _invalid(f"the imprint is {algorithm}, {hash_algorithm} was expected")
-    if len(digest) != HASH_ALGORITHMS[algorithm] or not hmac.compare_digest(
-        imprint["hashed_message"].native, digest
-    ):
-        raise _invalid("message imprint mismatch: the token is over another digest")
+    algorithm = _check_imprint(imprint, digest, hash_algorithm)
     token_nonce: int | None = tst_info["nonce"].native
     if nonce is not None and token_nonce != nonce:
         raise _invalid("nonce mismatch: the token does not answer this request")
     gen_time: datetime = tst_info["gen_time"].native
 
     pool = _load_certificates(signed_data, certificates)
-    sid = signer_info["sid"].chosen
-    issuer_der, serial = sid["issuer"].dump(), sid["serial_number"].native
-    leaf = next(
-        (c for c in pool if c.serial_number == serial and c.issuer.public_bytes() == issuer_der),
-        None,
-    )
-    if leaf is None:
-        raise _invalid("the TSA certificate is neither in the token nor given")
+    leaf = _signer_certificate(signer_info, pool)
     _check_leaf(leaf, gen_time)
     _check_signed_attributes(signer_info, leaf)
 
     chain = _chain(leaf, pool)
-    # Only non-self-signed certificates may help build the path: a root that came with
-    # the token must never become a trust anchor by that route.
-    intermediates = [c for c in chain[1:] if not _issued_by(c, c)]
     has_certs = bool(signed_data["certificates"])
-    own_roots = _self_signed(chain)
     expected = imprint["hashed_message"].native
-    if trust_roots is not None:
-        if not trust_roots:
-            raise _invalid("untrusted root: the list of trust roots is empty")
-        reason = _library_verify(token, expected, list(trust_roots), leaf, intermediates, has_certs)
-        if reason is not None:
-            if (
-                own_roots
-                and _library_verify(token, expected, own_roots, leaf, intermediates, has_certs)
-                is None
-            ):
-                raise _invalid("untrusted root: the TSA chain ends at a root that is not trusted")
-            raise _invalid(f"bad signature or certificate chain ({reason})")
-    else:
-        if not own_roots:
-            raise _invalid("no trust roots given and the TSA chain has no root certificate")
-        reason = _library_verify(token, expected, own_roots, leaf, intermediates, has_certs)
-        if reason is not None:
-            raise _invalid(f"bad signature or certificate chain ({reason})")
+    _check_path(token, expected, leaf, chain, trust_roots, has_certs)
 
     return VerifiedTimestamp(
         gen_time=gen_time,
