@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from chain_adapter.anchoring.router import anchoring_router
+from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.errors import ChainError
 from chain_adapter.rpc_execution import CallLimits
 from chain_adapter.rpc_limits import RateLimiter
@@ -100,6 +101,11 @@ def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
     app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: errors get the headers too
     install_error_handlers(app)
+    _include_routers(app, hub)
+    return app
+
+
+def _include_routers(app: FastAPI, hub: Hub) -> None:
     authorised = api_token_dependency(hub.api_tokens)
     app.include_router(health_router(hub))
     app.include_router(anchoring_router(hub.queue, hub.chain, authorised))
@@ -121,23 +127,32 @@ def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
             )
         )
     if hub.evidence is not None:
-        parts_e = hub.evidence
-        networks: dict[str | int, int] = {hub.chain.chain_id: hub.chain.chain_id}
-        networks.update(hub.settings.did.network_names)
-        principal = principal_dependency(authorised, networks=networks)
-        app.include_router(
-            verify_router(parts_e.letters, max_file_bytes=parts_e.deposits.max_upload_bytes)
-        )
-        app.include_router(evidence_router(parts_e.deposits, principal))
-        if parts_e.tsa is not None:
-            app.include_router(tsa_router(parts_e.tsa))
+        _include_evidence_routers(app, hub, authorised)
     embedded = hub.embedded_chain
     if embedded is not None:
-        cfg = hub.settings.chain
-        limits = CallLimits(gas_cap=cfg.rpc_call_gas_cap, timeout=cfg.rpc_call_timeout)
-        server = RpcServer(embedded, allow_send_raw=cfg.rpc_allow_send_raw, limits=limits)
-        rate = RateLimiter(cfg.rpc_rate_limit, cfg.rpc_rate_burst)
-        app.include_router(
-            rpc_router(lambda: server, rate_limiter=rate, max_concurrent=cfg.rpc_max_concurrent)
-        )
-    return app
+        _include_rpc_router(app, hub, embedded)
+
+
+def _include_evidence_routers(app: FastAPI, hub: Hub, authorised: Callable[..., Any]) -> None:
+    """Letter verification, deposits and, with a TSA, time-stamping."""
+    parts_e = hub.evidence
+    networks: dict[str | int, int] = {hub.chain.chain_id: hub.chain.chain_id}
+    networks.update(hub.settings.did.network_names)
+    principal = principal_dependency(authorised, networks=networks)
+    app.include_router(
+        verify_router(parts_e.letters, max_file_bytes=parts_e.deposits.max_upload_bytes)
+    )
+    app.include_router(evidence_router(parts_e.deposits, principal))
+    if parts_e.tsa is not None:
+        app.include_router(tsa_router(parts_e.tsa))
+
+
+def _include_rpc_router(app: FastAPI, hub: Hub, embedded: EmbeddedChain) -> None:
+    """The embedded chain's JSON-RPC endpoint."""
+    cfg = hub.settings.chain
+    limits = CallLimits(gas_cap=cfg.rpc_call_gas_cap, timeout=cfg.rpc_call_timeout)
+    server = RpcServer(embedded, allow_send_raw=cfg.rpc_allow_send_raw, limits=limits)
+    rate = RateLimiter(cfg.rpc_rate_limit, cfg.rpc_rate_burst)
+    app.include_router(
+        rpc_router(lambda: server, rate_limiter=rate, max_concurrent=cfg.rpc_max_concurrent)
+    )

@@ -31,7 +31,11 @@ from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
-from did_registry.consortium.application import DEFAULT_LIFETIME, SignedApplication
+from did_registry.consortium.application import (
+    DEFAULT_LIFETIME,
+    ApplicationContent,
+    SignedApplication,
+)
 from did_registry.consortium.certificates import load_certificates, load_crl, parse_chain
 from did_registry.consortium.errors import MalformedApplication
 from did_registry.consortium.models import to_json
@@ -167,10 +171,7 @@ def sign(
     """Sign an application with the DID key and the node key (offline; see the docs)."""
     with consortium_errors():
         chain_pem = chain.read_bytes()
-        signer = _key(did_key, "DID key")
-        node = _key(node_key, "node key")
-        if not isinstance(node, LocalAccount):
-            fail("invalid_key_file", f"the node key {node_key} must be a secp256k1 key")
+        signer, node = _signing_keys(did_key, node_key)
         content = new_content(
             organisation=organisation or _organisation_of(chain_pem),
             did=did,
@@ -190,9 +191,23 @@ def sign(
             sys.stdout.write(document)
             return
         out.write_text(document)
+    _report_signed(content, out)
+
+
+def _signing_keys(did_key: Path, node_key: Path) -> tuple[Any, LocalAccount]:
+    """The DID's signer (secp256k1 or Ed25519) and the node's account (secp256k1 only)."""
+    signer = _key(did_key, "DID key")
+    node = _key(node_key, "node key")
+    if not isinstance(node, LocalAccount):
+        fail("invalid_key_file", f"the node key {node_key} must be a secp256k1 key")
+    return signer, node
+
+
+def _report_signed(content: ApplicationContent, out: Path) -> None:
     console.print(
-        f"signed the application of {content.organisation} ({did}) for node {node.address} "
-        f"on chain {chain_id}, registry {consortium}; expires {content.expires}: {out}",
+        f"signed the application of {content.organisation} ({content.did}) for node "
+        f"{content.node_address} on chain {content.chain_id}, registry {content.consortium}; "
+        f"expires {content.expires}: {out}",
         markup=False,
         highlight=False,
     )

@@ -19,6 +19,7 @@ import base64
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -238,30 +239,66 @@ def verify(
     document = _read_document(document_file)
     if rpc is None:
         fail("missing_rpc", "a chain JSON-RPC URL is needed: --rpc URL", 2)
+    lists, roots, pinned = _offline_inputs(status_list, tsa_root, file, issuer, trust_file)
+    with cli_errors(), _connected(rpc) as chain:
+        verifier = _verifier(chain, registry, lists)
+        trust = _trust(chain, pinned, consortium)
+        result = _verify_document(chain, verifier, trust, document, roots, file, challenge, domain)
+    _report(result, as_json)
+    raise typer.Exit(0 if result.verified else 1)
+
+
+def _offline_inputs(
+    status_list: list[str] | None,
+    tsa_root: list[Path] | None,
+    file: Path | None,
+    issuer: list[str] | None,
+    trust_file: Path | None,
+) -> tuple[list[dict[str, Any]], list[x509.Certificate], list[str]]:
+    """The status lists, TSA roots and pinned issuers, read before the chain is asked."""
     lists = [_status_list(source) for source in status_list or []]
     roots = [_certificate(path) for path in tsa_root or []]
     if file is not None and not file.is_file():
         fail("file_not_found", f"{file} is not a file", 2)
     pinned = [*(issuer or []), *(_trust_file(trust_file) if trust_file else [])]
-    with cli_errors():
-        chain = JsonRpcChain.connect(rpc, expected_chain_id=None, timeout=10.0, retries=2)
-        try:
-            source = DiscoveringSource(chain, registry=registry)
-            resolver = DispatchingResolver(
-                {"ethr": EthrResolver({chain.chain_id: source}), "key": DidKeyResolver()}
-            )
-            verifier = Verifier(resolver, chain=chain, status_lists=StaticStatusLists(lists))
-            trust = _trust(chain, pinned, consortium)
-            if _is_presentation(document):
-                result = verifier.verify_presentation(document, challenge=challenge, domain=domain)
-            elif file is not None or _is_letter(document):
-                letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
-                content = _chunks(file) if file is not None else None
-                result = letters.verify(document, content=content)
-            else:
-                result = verifier.verify_credential(document)
-                check_issuer_trust(result, trust, required=False)
-        finally:
-            chain.close()
-    _report(result, as_json)
-    raise typer.Exit(0 if result.verified else 1)
+    return lists, roots, pinned
+
+
+@contextmanager
+def _connected(rpc: str) -> Iterator[JsonRpcChain]:
+    chain = JsonRpcChain.connect(rpc, expected_chain_id=None, timeout=10.0, retries=2)
+    try:
+        yield chain
+    finally:
+        chain.close()
+
+
+def _verifier(chain: JsonRpcChain, registry: str | None, lists: list[dict[str, Any]]) -> Verifier:
+    """A verifier resolving did:ethr through ``chain`` alone (and did:key offline)."""
+    source = DiscoveringSource(chain, registry=registry)
+    resolver = DispatchingResolver(
+        {"ethr": EthrResolver({chain.chain_id: source}), "key": DidKeyResolver()}
+    )
+    return Verifier(resolver, chain=chain, status_lists=StaticStatusLists(lists))
+
+
+def _verify_document(
+    chain: JsonRpcChain,
+    verifier: Verifier,
+    trust: IssuerTrust,
+    document: Any,
+    roots: list[x509.Certificate],
+    file: Path | None,
+    challenge: str | None,
+    domain: str | None,
+) -> VerificationResult:
+    """A presentation, a custody letter (with its file, if given) or another credential."""
+    if _is_presentation(document):
+        return verifier.verify_presentation(document, challenge=challenge, domain=domain)
+    if file is not None or _is_letter(document):
+        letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
+        content = _chunks(file) if file is not None else None
+        return letters.verify(document, content=content)
+    result = verifier.verify_credential(document)
+    check_issuer_trust(result, trust, required=False)
+    return result
