@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/canonicalization_bench.py [--seconds S]
 
-Documents: the custody credential of ``bench/custody_sample.py`` (a
+Documents: the custody credential of ``testkit/custody_sample.py`` (a
 DataDepositCredential with an RFC 3161 token of 1.5 KB, a chain anchor receipt
 and a status entry) and its eddsa-rdfc-2022 proof configuration. For each,
 documents per second of one caller with ``PyldCanonicalizer`` and
@@ -48,12 +48,12 @@ def rate(seconds: float, fn: Callable[[], object]) -> float:
 def main() -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from bench.custody_sample import NOTARY_DID, custody_credential, custody_proof_configuration
     from credentials.eddsa_rdfc_2022 import EddsaRdfc2022
     from credentials.jsonld_strict import check_terms
     from credentials.rdf_fast import FastCanonicalizer
     from credentials.rdfc import PyldCanonicalizer
     from credentials.verification_methods import VerificationKey
+    from testkit.custody_sample import NOTARY_DID, custody_credential, custody_proof_configuration
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=2.0)

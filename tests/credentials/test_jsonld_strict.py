@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.custody_sample import custody_credential, custody_proof_configuration
 from credentials.contexts import CREDENTIALS_EXAMPLES_V2, CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.errors import ContextError, DocumentTooLarge, MalformedCredential
 from credentials.jsonld_strict import MAX_DEPTH, check_terms
 from credentials.rdfc import PyldCanonicalizer
+from testkit.custody_sample import custody_credential, custody_proof_configuration
 from tests.credentials.test_rdf_fast import (
     _WILD_VALUE,
     EX,

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.custody_sample import custody_credential, custody_proof_configuration
 from credentials.contexts import (
     CREDENTIALS_EXAMPLES_V2,
     CREDENTIALS_V2,
@@ -24,6 +23,7 @@ from credentials.jsonld_rdf import MAX_DEPTH, Unsupported, literal, to_quads
 from credentials.jsonld_terms import UnsupportedContext, root_context
 from credentials.rdf_fast import FastCanonicalizer
 from credentials.rdfc import Canonicalizer, PyldCanonicalizer
+from testkit.custody_sample import custody_credential, custody_proof_configuration
 
 VECTORS = Path(__file__).parent / "vectors"
 EX = [CREDENTIALS_V2, CREDENTIALS_EXAMPLES_V2]
