@@ -23,11 +23,18 @@ __all__ = ["ServedApp", "serve_app", "serve_rpc"]
 
 @dataclass(frozen=True)
 class ServedApp:
-    """Where the app answers; ``server.should_exit = True`` stops it early."""
+    """Where the app answers, and the server (:meth:`stop` ends it early)."""
 
     url: str  # http://127.0.0.1:<port>, without a trailing slash
     port: int
     server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and wait until the server has exited (its socket closed)."""
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"uvicorn did not stop in {timeout:g}s"
 
 
 @contextmanager
@@ -61,7 +68,7 @@ def serve_app(
             message="uvicorn did not start",
         )
         assert server.started, "uvicorn exited before it started"
-        yield ServedApp(f"http://127.0.0.1:{bound}", bound, server)
+        yield ServedApp(f"http://127.0.0.1:{bound}", bound, server, thread)
     finally:
         server.should_exit = True
         thread.join(timeout=stop_timeout)

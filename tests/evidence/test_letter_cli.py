@@ -16,7 +16,6 @@ import copy
 import json
 import os
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from did_registry.did_key import ED25519, did_key
+from testkit.waiting import wait_until
 from tests.fixtures.hardhat import HardhatNode
 from tests.fixtures.hub_process import HubProcess, run_cli
 
@@ -75,13 +75,17 @@ def deposit(client: httpx.Client, content: bytes, name: str) -> str:
 
 
 def certified_letter(client: httpx.Client, deposit_id: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
     headers = {"Depositor": DEPOSITOR}
-    while (state := client.get(f"/evidence/deposits/{deposit_id}", headers=headers).json())[
-        "state"
-    ] != "certified":
-        assert time.monotonic() < deadline, state
-        time.sleep(0.1)
+
+    def current() -> Any:
+        return client.get(f"/evidence/deposits/{deposit_id}", headers=headers).json()
+
+    wait_until(
+        lambda: current()["state"] == "certified",
+        timeout=timeout,
+        interval=0.1,
+        message=lambda: f"not certified: {current()}",
+    )
     response = client.get(f"/evidence/deposits/{deposit_id}/credential", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/vc")
