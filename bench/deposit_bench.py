@@ -197,6 +197,7 @@ def stage_times(hub: Hub, since: datetime) -> dict[str, Any]:
     finally:
         engine.dispose()
     count, received, timestamped, certified = row
+    assert received is not None and timestamped is not None and certified is not None, row
     return {
         "count": count,
         "received": as_utc(received),

@@ -76,7 +76,7 @@ REFUSED = {
     ),
     "unknown-keyword": (custody(**{"@foo": 1}), r"credentialSubject\.@foo: unknown keyword"),
     "reverse-keyword": (custody(**{"@reverse": {}}), r"keyword @reverse is not accepted"),
-    "index-keyword": (_evidence(**{"@index": "a"}), r"^evidence\[0\]\.@index: keyword @index"),
+    "index-keyword": (_evidence(0, **{"@index": "a"}), r"^evidence\[0\]\.@index: keyword @index"),
     "null-member": (custody(title=None), r"^credentialSubject\.title is null"),
     "null-in-array": (custody(tags=["a", None]), r"^credentialSubject\.tags\[1\] is null"),
     "null-json": (_evidence(1, anchorReceipt=None), r"^evidence\[1\]\.anchorReceipt is null"),

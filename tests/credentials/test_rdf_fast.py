@@ -467,7 +467,7 @@ def credentials(draw: st.DrawFn) -> dict[str, Any]:
     document["credentialSubject"] = draw(_DEPOSIT | subjects if hub else subjects)
     if hub:
         evidence = draw(st.lists(_TIMESTAMP | _ANCHOR, max_size=3))
-        if evidence and draw(st.booleans()):
+        if len(evidence) > 0 and draw(st.booleans()):
             evidence.append(copy.deepcopy(evidence[0]))  # identical entries
         document["evidence"] = evidence
     if draw(st.booleans()):

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials.data_integrity import SUITES, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
-from credentials.issuer import CredentialIssuer, NotarySigner
+from credentials.issuer import CredentialIssuer, Mechanism, NotarySigner
 from credentials.vc_jose import enveloped_credential, sign_credential_jwt, sign_presentation_jwt
 from credentials.verifier import Verifier
 from did_registry.did_key import did_key
@@ -81,10 +81,15 @@ def codes(result: Any) -> list[tuple[str, str]]:
 def test_issued_credentials_verify_in_both_mechanisms(
     issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
 ) -> None:
-    for mechanism, alg in (("eddsa-rdfc-2022", "EdDSA"), ("vc+jwt", "EdDSA"), ("vc+jwt", "ES256K")):
+    cases: tuple[tuple[Mechanism, str], ...] = (
+        ("eddsa-rdfc-2022", "EdDSA"),
+        ("vc+jwt", "EdDSA"),
+        ("vc+jwt", "ES256K"),
+    )
+    for mechanism, alg in cases:
         issued = issuer.issue(
             unsigned(notary_world), mechanism=mechanism, alg=alg, status_purposes=()
-        )  # type: ignore[arg-type]
+        )
         result = verifier.verify_credential(issued.credential)
         assert result.verified, (mechanism, alg, result.to_json())
         assert result.details["issuer"] == notary_world.notary.did

@@ -103,7 +103,7 @@ def certified(hardhat_node: HardhatNode, tmp_path_factory: pytest.TempPathFactor
     hardhat_node.fund(json.loads(info.stdout)["node"], FUNDING)
     deploy = run_cli("chain", "deploy", env=hub.env, cwd=workdir)
     assert deploy.returncode == 0, deploy.stderr
-    hub.env.update(line.split("=", 1) for line in deploy.stdout.split())
+    hub.env.update(dict(line.split("=", 1) for line in deploy.stdout.split()))
     hub.start()
     try:
         with hub.client() as client:

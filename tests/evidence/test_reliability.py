@@ -223,6 +223,7 @@ def verified(client: httpx.Client, letter: Any, content: bytes | None = None) ->
 
 
 def timestamp_evidence(letter: dict[str, Any]) -> dict[str, Any]:
+    stamp: dict[str, Any]
     (stamp,) = [e for e in letter["evidence"] if "RFC3161TimestampEvidence" in e["type"]]
     return stamp
 

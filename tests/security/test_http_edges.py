@@ -14,11 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from did_registry.did_key import ED25519, did_key
 from notary_hub.app import create_app
 from notary_hub.hub import Hub, open_hub
-from notary_hub.settings import ServerSettings, Settings
+from notary_hub.settings import DatabaseSettings, ServerSettings, Settings
 from tests.fixtures.hub_app import AUTH
 from tests.fixtures.hub_process import HubProcess
 
@@ -85,8 +86,8 @@ def test_docs_follow_the_setting_and_are_off_in_production(
 ) -> None:
     settings = Settings(
         data_dir=tmp_path / "data",
-        database={"url": db_url},
-        server={"api_tokens": ["t" * 40], "docs": False},
+        database=DatabaseSettings(url=db_url),
+        server=ServerSettings(api_tokens=[SecretStr("t" * 40)], docs=False),
     )
     hub: Hub = open_hub(settings)
     try:
