@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evidence.blob_store import BlobNames, BlobStore
 from evidence.key_encryption import LocalKeyEncryptionKey
 from evidence.local_blob_store import LocalBlobStore
+from testkit.waiting import wait_until
 
 PIECE = 1 << 20
 
@@ -134,12 +135,15 @@ def _run_s3(
             aws_secret_access_key="bench",
             config=Config(s3={"addressing_style": "path"}),
         )
-        for _ in range(100):
+
+        def bucket_created() -> bool:
             try:
                 client.create_bucket(Bucket="bench")
-                break
-            except Exception:
-                time.sleep(0.1)
+            except Exception:  # moto is still starting
+                return False
+            return True
+
+        wait_until(bucket_created, timeout=15, interval=0.1, message="moto did not answer")
         return run_store("s3 (moto)", S3BlobStore(client, "bench", kek, names=names), source, size)
     finally:
         proc.terminate()

@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/canonicalization_bench.py [--seconds S]
 
-Documents: the custody credential of ``bench/custody_sample.py`` (a
+Documents: the custody credential of ``testkit/custody_sample.py`` (a
 DataDepositCredential with an RFC 3161 token of 1.5 KB, a chain anchor receipt
 and a status entry) and its eddsa-rdfc-2022 proof configuration. For each,
 documents per second of one caller with ``PyldCanonicalizer`` and
@@ -22,6 +22,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,12 +49,12 @@ def rate(seconds: float, fn: Callable[[], object]) -> float:
 def main() -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from bench.custody_sample import NOTARY_DID, custody_credential, custody_proof_configuration
     from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022
     from credentials.jsonld.rdf_fast import FastCanonicalizer
     from credentials.jsonld.rdfc import PyldCanonicalizer
     from credentials.jsonld.strict import check_terms
     from credentials.keys.verification_methods import VerificationKey
+    from testkit.custody_sample import NOTARY_DID, custody_credential, custody_proof_configuration
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=2.0)
@@ -75,8 +76,8 @@ def main() -> None:
         canonical = fast.try_canonize(document)
         assert canonical is not None, "the fast path must handle the benchmark documents"
         assert canonical == pyld.canonize(document), "fast and pyld outputs differ"
-        slow_rate = rate(args.seconds, lambda d=document: pyld.canonize(d))
-        fast_rate = rate(args.seconds, lambda d=document: fast.canonize(d))
+        slow_rate = rate(args.seconds, partial(pyld.canonize, document))
+        fast_rate = rate(args.seconds, partial(fast.canonize, document))
         print(f"{name:<28}{slow_rate:>10,.0f}{fast_rate:>10,.0f}{fast_rate / slow_rate:>8.1f}x")
 
     checks = rate(args.seconds, lambda: check_terms(credential))
@@ -97,10 +98,10 @@ def main() -> None:
     rates: dict[str, dict[str, float]] = {"sign": {}, "verify": {}}
     for label, suite in suites.items():
         rates["sign"][label] = rate(
-            args.seconds, lambda s=suite: s.create_proof(credential, options, private_key)
+            args.seconds, partial(suite.create_proof, credential, options, private_key)
         )
         rates["verify"][label] = rate(
-            args.seconds, lambda s=suite: s.verify_proof(credential, proof, key)
+            args.seconds, partial(suite.verify_proof, credential, proof, key)
         )
     for operation, by_suite in rates.items():
         slow_rate, fast_rate = by_suite["pyld"], by_suite["fast"]

@@ -8,7 +8,7 @@ One process, one thread, one run: every figure is operations per second of one
 sequential caller, measured for ``--seconds`` (default 3) after one warm-up call, as
 the best of three equal slices of that time (the machine is shared; the least
 disturbed slice is the closest to what the code costs).
-The credential is the realistic custody credential of :mod:`bench.custody_sample`
+The credential is the realistic custody credential of :mod:`testkit.custody_sample`
 (a ``DataDepositCredential`` with a 1.5 KB RFC 3161 token, a chain anchor receipt
 as ``@json`` and a status entry), issued by the notary of a fresh embedded chain
 (the ``notary_world`` setup of the tests).
@@ -64,7 +64,6 @@ sys.path.insert(0, str(REPO))
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from bench.custody_sample import custody_credential  # noqa: E402
 from bench.didkit_reference import Row, bench_didkit, rate, version  # noqa: E402
 from bench.machine import machine_info  # noqa: E402
 from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022  # noqa: E402
@@ -85,7 +84,8 @@ from credentials.status.bitstring import Bitstring, compress_bits  # noqa: E402
 from credentials.verifier import Verifier  # noqa: E402
 from did_registry.caching_resolver import CachingResolver  # noqa: E402
 from did_registry.ethr.chain_walker import ChainWalkerSource  # noqa: E402
-from tests.fixtures.notary_world import NotaryWorld, open_notary_world  # noqa: E402
+from testkit.custody_sample import custody_credential  # noqa: E402
+from testkit.notary_world import NotaryWorld, open_notary_world  # noqa: E402
 
 # -- the hub --------------------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
 from evidence.deposit.models import Deposit, DepositState, as_utc
+from testkit.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB_COMMAND = [str(ROOT / ".venv" / "bin" / "notary-hub"), "serve"]
@@ -114,19 +115,17 @@ def running_hub(
             [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the hub exited: see {log}\n{log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the hub exited: see {log}\n{log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the hub did not answer within {START_TIMEOUT} s")
-            time.sleep(0.2)
+        wait_until(answers, timeout=START_TIMEOUT, interval=0.2, message="the hub did not answer")
         token = (data_dir / "api-token").read_text().strip()
         db = database_url or f"sqlite:///{(data_dir / 'hub.sqlite3').resolve()}"
         yield Hub(process, url, db, token, log)
@@ -163,19 +162,21 @@ def wait_certified(hub: Hub, expected: int, timeout: float) -> None:
     """Poll the hub's database (read only) until ``expected`` deposits are certified."""
     engine = create_engine(hub.database_url)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def certified() -> int:
             with engine.connect() as conn:
                 done = conn.scalar(
                     select(func.count())
                     .select_from(Deposit)
                     .where(Deposit.state == DepositState.CERTIFIED)
                 )
-            if done is not None and done >= expected:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{done} of {expected} deposits certified after {timeout} s")
-            time.sleep(0.05)
+            return done or 0
+
+        wait_until(
+            lambda: certified() >= expected,
+            timeout=timeout,
+            message=lambda: f"{certified()} of {expected} deposits certified",
+        )
     finally:
         engine.dispose()
 
@@ -196,6 +197,7 @@ def stage_times(hub: Hub, since: datetime) -> dict[str, Any]:
     finally:
         engine.dispose()
     count, received, timestamped, certified = row
+    assert received is not None and timestamped is not None and certified is not None, row
     return {
         "count": count,
         "received": as_utc(received),

@@ -58,7 +58,8 @@ from did_registry.ethr.resolver import EthrResolver  # noqa: E402
 from did_registry.resolution import DidResolver  # noqa: E402
 from notary_hub import migrate  # noqa: E402
 from notary_hub.db import create_db_engine, session_factory  # noqa: E402
-from tests.did_registry.ethr_npm import NODE, npm_available, serve_rpc  # noqa: E402
+from testkit.npm import NODE, npm_available  # noqa: E402
+from testkit.serving import serve_rpc  # noqa: E402
 
 CHAIN_ID = 1337
 CHANGES = (1, 10, 100)

@@ -50,7 +50,8 @@ class NotarySigner:
     The key is looked up in the notary's resolved DID document (never predicted)
     and kept for ``key_ttl`` seconds: a rotation made by ``notary-hub keys rotate``
     is picked up within that time, and a proof is never dated before the chain
-    state that published its key (see :meth:`proof_time`).
+    state that published its key (see :meth:`proof_time`). ``clock`` (seconds since
+    the epoch) dates proofs and times the key's cache.
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class NotarySigner:
         chain_time: Callable[[], int],
         controller_key: bytes | None = None,
         key_ttl: float = 2.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._notary = notary
         self._suite = suite
@@ -71,6 +73,7 @@ class NotarySigner:
             else None
         )
         self._ttl = key_ttl
+        self._clock = clock
         self._cached: _CachedKey | None = None
         self._lock = threading.Lock()
 
@@ -79,7 +82,7 @@ class NotarySigner:
         return self._notary.did
 
     def _current(self) -> _CachedKey:
-        now = time.monotonic()
+        now = self._clock()
         cached = self._cached
         if cached is None or cached.until < now:
             with self._lock:
@@ -102,7 +105,7 @@ class NotarySigner:
         make it unverifiable, so ``created`` is never earlier than the chain head
         seen when the key was looked up.
         """
-        wall = int(time.time())
+        wall = int(self._clock())
         return datetime.fromtimestamp(max(wall, self._current().chain_time), UTC)
 
     def sign(

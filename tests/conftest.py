@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.notary_world",
     "tests.fixtures.s3_server",
     "tests.fixtures.hub_app",
+    "tests.fixtures.evm_calls",
 ]

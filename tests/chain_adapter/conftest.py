@@ -7,7 +7,6 @@ when a ``jsonrpc`` case runs. ``account`` is a fresh key funded on the backend,
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 
 from chain_adapter.artifacts import Artifact, parse_artifact
 from chain_adapter.contract import BoundContract
+from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
@@ -57,11 +57,7 @@ def chain(
     """The backend under test, with ``account`` funded."""
     opened: Chain
     if backend == "embedded":
-        try:
-            embedded = importlib.import_module("chain_adapter.embedded")
-        except ImportError:
-            pytest.skip("embedded backend not yet available")
-        opened = embedded.EmbeddedChain.open(
+        opened = EmbeddedChain.open(
             tmp_path / "chain",
             chain_id=CHAIN_IDS[backend],
             prefund={account.address: FUNDING[backend]},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,9 @@ def node() -> LocalAccount:
 
 
 @pytest.fixture
-def chain(tmp_path: Path, node: LocalAccount) -> EmbeddedChain:
+def chain(tmp_path: Path, node: LocalAccount) -> Iterator[EmbeddedChain]:
     chain = EmbeddedChain.open(tmp_path / "chain", chain_id=1337, prefund={node.address: 10**24})
-    yield chain  # type: ignore[misc]
+    yield chain
     chain.close()
 
 

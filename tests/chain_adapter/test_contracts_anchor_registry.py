@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 

@@ -9,12 +9,11 @@ reference registry's rule, never read back from the contract:
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_typing import ABIEvent, ABIFunction
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 
@@ -101,13 +100,14 @@ def delegate_key(delegate_type: bytes) -> bytes:
 
 
 def new_identity() -> LocalAccount:
-    return Account.create()
+    identity: LocalAccount = Account.create()
+    return identity
 
 
 # ------------------------------------------------------------- interface
 
 
-def _signature(entry: dict[str, Any]) -> str:
+def _signature(entry: ABIFunction | ABIEvent) -> str:
     return f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
 
 

@@ -20,6 +20,7 @@ from chain_adapter.errors import ChainUnavailable, WrongChainId
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import Transactor
+from testkit.waiting import wait_until
 from tests.fixtures.hardhat import HardhatNode, free_port
 
 pytestmark = pytest.mark.hardhat
@@ -155,7 +156,9 @@ def test_node_restart_mid_session(hardhat_node: HardhatNode) -> None:
         patient.close()
 
 
-def test_wait_honours_the_confirmation_depth(hardhat_node: HardhatNode) -> None:
+def test_wait_honours_the_confirmation_depth(
+    hardhat_node: HardhatNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hardhat_node.ensure_running()
     account: LocalAccount = Account.create()
     hardhat_node.fund(account.address, 10**19)
@@ -168,13 +171,25 @@ def test_wait_honours_the_confirmation_depth(hardhat_node: HardhatNode) -> None:
         mined = chain.get_receipt(tx_hash)
         assert mined is not None  # auto-mined: depth 1 now
 
+        heads: list[int] = []  # the chain head each time the waiter counted the depth
+        block_number = chain.block_number
+
+        def counted() -> int:
+            head = block_number()
+            heads.append(head)
+            return head
+
+        def seen(depth: int) -> bool:
+            return heads.count(mined.block_number + depth - 1) >= 3
+
+        monkeypatch.setattr(chain, "block_number", counted)
         result: list[Receipt] = []
         waiter = threading.Thread(target=lambda: result.append(transactor.wait(tx_hash)))
         waiter.start()
-        time.sleep(0.3)
+        wait_until(lambda: seen(1), timeout=10, message="the waiter never counted depth 1")
         assert not result  # depth 1 < 3
         hardhat_node.mine()
-        time.sleep(0.3)
+        wait_until(lambda: seen(2), timeout=10, message="the waiter never counted depth 2")
         assert not result  # depth 2 < 3
         hardhat_node.mine()
         waiter.join(timeout=10)

@@ -26,6 +26,7 @@ from chain_adapter.rpc_execution import CallLimits, ExecutionTimeout
 from chain_adapter.rpc_limits import ANSWER_GRACE, CallSlots, CallTimedOut, RateLimiter
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
+from tests.fixtures.evm_calls import EvmCalls
 
 CHAIN_ID = 1337
 SENDER = Account.from_key("0x" + "6e" * 32)
@@ -174,7 +175,9 @@ def test_a_runaway_call_is_aborted_at_its_deadline(chain: EmbeddedChain) -> None
 # -- snapshots: a slow call holds nothing the writer needs ----------------------------
 
 
-def test_a_slow_call_reads_a_snapshot_and_blocks_no_writer(chain: EmbeddedChain) -> None:
+def test_a_slow_call_reads_a_snapshot_and_blocks_no_writer(
+    chain: EmbeddedChain, evm_calls: EvmCalls
+) -> None:
     sender = Sender(chain)
     store = sender.deploy(STORE)
     sender.send(to=store, data=(1).to_bytes(32, "big"))
@@ -184,7 +187,7 @@ def test_a_slow_call_reads_a_snapshot_and_blocks_no_writer(chain: EmbeddedChain)
     answers: list[dict[str, Any]] = []
     caller = threading.Thread(target=lambda: answers.append(rpc(server, "eth_call", slow)))
     caller.start()
-    time.sleep(0.2)  # the call has taken its snapshot and is counting down
+    evm_calls.wait_for(1)  # the call has taken its snapshot and is counting down
 
     started = time.monotonic()
     sender.send(to=store, data=(2).to_bytes(32, "big"))  # executes and seals a block

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from eth_account import Account
 from eth_utils.crypto import keccak
 from fastapi import FastAPI
@@ -24,6 +20,7 @@ from chain_adapter import rpc_server as rpc_server_module
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import READ_ONLY_MESSAGE, RpcServer
+from testkit.serving import serve_app
 
 CHAIN_ID = 1337
 ACCOUNT = Account.from_key("0x" + "4c" * 32)
@@ -537,22 +534,8 @@ def http_url(chain: EmbeddedChain) -> Iterator[str]:
     app = FastAPI()
     app.include_router(rpc_router(lambda: writable))
     app.include_router(rpc_router(lambda: read_only), prefix="/read-only")
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto
-    # says TCP, and without it each answer waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_app(app) as served:
+        yield served.url
 
 
 def test_http_transport(http_url: str) -> None:

@@ -14,7 +14,7 @@ Issue 4 §7. The peer is ``tests/interop/vc_npm.mjs``: ``@digitalbazaar/vc`` wit
   ``did-method-key``); the hub's :class:`credentials.verifier.Verifier` (and the Data
   Integrity layer beneath it) verifies with the ``notary_world`` resolver.
 
-The custody credential (``bench.custody_sample``) uses the VC 2.0 and notary hub
+The custody credential (``testkit.custody_sample``) uses the VC 2.0 and notary hub
 contexts: type-scoped contexts, ``@json`` (the anchor receipt) and typed literals
 are canonicalized by both implementations. Tampering with any part fails on both sides.
 """

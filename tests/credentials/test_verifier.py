@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials.data_integrity.proofs import SUITES, ProofOptions, SigningKey, add_proof
 from credentials.errors import IssuanceError, MalformedCredential
-from credentials.issuer import CredentialIssuer, NotarySigner
+from credentials.issuer import CredentialIssuer, Mechanism, NotarySigner
 from credentials.jose.vc_jose import (
     enveloped_credential,
     sign_credential_jwt,
@@ -27,9 +26,11 @@ from credentials.jose.vc_jose import (
 )
 from credentials.verifier import Verifier
 from did_registry.did_key import did_key
+from testkit.clock import SkippingClock
 from tests.fixtures.notary_world import NotaryWorld
 
 ED25519_PUB = 0xED
+KEY_TTL = 2.0  # seconds the signer keeps its key (its default)
 
 
 def unsigned(world: NotaryWorld, **extra: Any) -> dict[str, Any]:
@@ -50,13 +51,20 @@ def unsigned(world: NotaryWorld, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def signer(notary_world: NotaryWorld) -> NotarySigner:
+def clock() -> SkippingClock:
+    return SkippingClock()
+
+
+@pytest.fixture
+def signer(notary_world: NotaryWorld, clock: SkippingClock) -> NotarySigner:
     chain = notary_world.chain
     return NotarySigner(
         notary_world.notary,
         suite=SUITES["eddsa-rdfc-2022"],
         chain_time=lambda: chain.get_block("latest").timestamp,
         controller_key=bytes(notary_world.node.key),
+        key_ttl=KEY_TTL,
+        clock=clock,
     )
 
 
@@ -77,10 +85,15 @@ def codes(result: Any) -> list[tuple[str, str]]:
 def test_issued_credentials_verify_in_both_mechanisms(
     issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
 ) -> None:
-    for mechanism, alg in (("eddsa-rdfc-2022", "EdDSA"), ("vc+jwt", "EdDSA"), ("vc+jwt", "ES256K")):
+    cases: tuple[tuple[Mechanism, str], ...] = (
+        ("eddsa-rdfc-2022", "EdDSA"),
+        ("vc+jwt", "EdDSA"),
+        ("vc+jwt", "ES256K"),
+    )
+    for mechanism, alg in cases:
         issued = issuer.issue(
             unsigned(notary_world), mechanism=mechanism, alg=alg, status_purposes=()
-        )  # type: ignore[arg-type]
+        )
         result = verifier.verify_credential(issued.credential)
         assert result.verified, (mechanism, alg, result.to_json())
         assert result.details["issuer"] == notary_world.notary.did
@@ -145,12 +158,41 @@ def test_every_tampered_field_fails_with_a_reason(
     assert result.errors and all(p.message for p in result.errors)
 
 
+def test_the_signers_clock_dates_proofs_and_times_its_key_cache(
+    notary_world: NotaryWorld, clock: SkippingClock
+) -> None:
+    chain = notary_world.chain
+    signer = NotarySigner(
+        notary_world.notary,
+        suite=SUITES["eddsa-rdfc-2022"],
+        chain_time=lambda: chain.get_block("latest").timestamp,
+        key_ttl=600,
+        clock=clock,
+    )
+    first = signer.signing_key().verification_method
+    clock.advance(3600)  # an hour ahead of the chain: proofs are dated by the clock
+    earliest = int(clock())
+    created = signer.proof_time().timestamp()
+    assert earliest <= created <= int(clock())
+    assert created > chain.get_block("latest").timestamp + 3000
+    notary_world.notary.rotate(revoke_old=True)
+    assert signer.signing_key().verification_method == first  # still cached
+    clock.advance(601)
+    rotated = signer.signing_key().verification_method
+    assert rotated != first
+    assert rotated == f"{notary_world.notary.did}#{notary_world.notary.current_signing_key()[0]}"
+
+
 def test_a_credential_signed_before_a_rotation_still_verifies(
-    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld, signer: NotarySigner
+    issuer: CredentialIssuer,
+    verifier: Verifier,
+    notary_world: NotaryWorld,
+    signer: NotarySigner,
+    clock: SkippingClock,
 ) -> None:
     before = issuer.issue(unsigned(notary_world), status_purposes=()).credential
     notary_world.notary.rotate(revoke_old=True)
-    time.sleep(2.1)  # the signer's key cache
+    clock.advance(KEY_TTL + 0.1)  # past the signer's key cache
     after = issuer.issue(unsigned(notary_world), status_purposes=()).credential
     assert before["proof"]["verificationMethod"] != after["proof"]["verificationMethod"]
     assert verifier.verify_credential(before).verified

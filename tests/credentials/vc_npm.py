@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench.custody_sample import custody_credential
+from testkit.custody_sample import custody_credential
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "tests" / "interop" / "vc_npm.mjs"

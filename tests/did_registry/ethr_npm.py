@@ -3,51 +3,50 @@ and registry operations sent by the identities themselves.
 
 - :func:`npm_resolve` runs ``tests/interop/ethr_resolve.mjs`` (the ``ethr-did-resolver``
   npm package pinned in ``package-lock.json``) once for a batch of DIDs;
-- :func:`serve_rpc` serves an :class:`EmbeddedChain` at ``POST /rpc`` with uvicorn in a
-  thread, as the hub does, so node reaches it over real HTTP;
+- :func:`serve_rpc` (from :mod:`testkit.serving`) serves an :class:`EmbeddedChain` at
+  ``POST /rpc`` with uvicorn in a thread, as the hub does, so node reaches it over HTTP;
 - :class:`Registry` sends ERC-1056 changes, each signed by the identity's current owner.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
-from fastapi import FastAPI
 
 from chain_adapter.artifacts import load_artifact
 from chain_adapter.contract import BoundContract
 from chain_adapter.deploy import DID_REGISTRY
-from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.protocol import Chain, Receipt
-from chain_adapter.rpc_router import rpc_router
-from chain_adapter.rpc_server import RpcServer
 from chain_adapter.transactor import Transactor
 from did_registry.errors import DidError
 from did_registry.resolution import ResolutionOptions
+from testkit.npm import NODE, REPO, npm_available
+from testkit.serving import serve_rpc
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = [
+    "DAY",
+    "NODE",
+    "ZERO",
+    "Registry",
+    "account",
+    "bytes32",
+    "error_result",
+    "npm_available",
+    "npm_resolve",
+    "serve_rpc",
+    "versioned",
+    "without_message",
+]
+
 SCRIPT = REPO / "tests" / "interop" / "ethr_resolve.mjs"
-NODE = shutil.which("node") or "/usr/bin/node"
-RESOLVER_PACKAGE = REPO / "node_modules" / "ethr-did-resolver" / "package.json"
 ZERO = "0x" + "00" * 20
 DAY = 86_400
-
-
-def npm_available() -> bool:
-    return Path(NODE).exists() and RESOLVER_PACKAGE.exists()
 
 
 def npm_resolve(
@@ -109,33 +108,6 @@ def without_message(result: dict[str, Any]) -> dict[str, Any]:
     """An npm error result without its free-text ``message`` (wording is not behaviour)."""
     metadata = {k: v for k, v in result["didResolutionMetadata"].items() if k != "message"}
     return {**result, "didResolutionMetadata": metadata}
-
-
-@contextmanager
-def serve_rpc(chain: EmbeddedChain) -> Iterator[str]:
-    """``chain``'s JSON-RPC at ``<url>/rpc`` (read-only), served by uvicorn in a thread."""
-    server_impl = RpcServer(chain)
-    app = FastAPI()
-    app.include_router(rpc_router(lambda: server_impl))
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto
-    # says TCP, and without it each answer waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/rpc"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def account(label: str) -> LocalAccount:

@@ -82,6 +82,7 @@ def document(resolver: EthrResolver, did: str, version: int | None = None) -> di
 
 
 def method(doc: dict[str, Any], fragment: str) -> dict[str, Any]:
+    found: dict[str, Any]
     (found,) = [m for m in doc["verificationMethod"] if m["id"].endswith("#" + fragment)]
     return found
 
@@ -222,8 +223,8 @@ def test_rotation_switches_the_signing_key_and_can_revoke_the_old_one(
         "notary-ed25519-1", "notary-ed25519-2", "notary-ed25519-3", "notary-x25519-1",
     ]  # fmt: skip
     old = document(resolver, notary.did, version=before_revocation)
-    fragment = verification_method_fragment(old, second.public_key, "assertionMethod")
-    assert fragment == "delegate-3"
+    old_fragment = verification_method_fragment(old, second.public_key, "assertionMethod")
+    assert old_fragment == "delegate-3"
     Ed25519PublicKey.from_public_bytes(second.public_key).verify(signature, message)
     assert notary.private_signing_key(second).public_key().public_bytes_raw() == second.public_key
 

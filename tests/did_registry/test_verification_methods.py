@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials.errors import KeyResolutionError
 from credentials.keys.verification_methods import resolve_verification_key
-from did_registry.did_key import X25519, DidKeyResolver, multibase_key
+from did_registry.did_key import DidKeyResolver, multibase_key
 from did_registry.dispatch import DispatchingResolver
 from did_registry.errors import DidError
 from did_registry.resolution import ResolutionOptions, ResolutionResult
@@ -23,6 +23,7 @@ from did_registry.verification_methods import (
     VerificationKey,
     retrieve_verification_key,
 )
+from hub_kernel.multiformats import X25519
 
 VECTOR_DID = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
 VECTOR_METHOD = f"{VECTOR_DID}#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"

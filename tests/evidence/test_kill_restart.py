@@ -16,6 +16,7 @@ content is stored once in the blob store however many depositors it has.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from evidence.blob_store import BlobNames
+from testkit.waiting import wait_until
 from tests.evidence.deposit_support import new_did_key
 from tests.fixtures.database import create_postgres_database, drop_postgres_database
 from tests.fixtures.hub_process import HubProcess, run_cli
@@ -158,12 +160,18 @@ def unkept_status_entries(engine: Engine) -> int:
 
 
 def wait_until_all_certified(engine: Engine, timeout: float) -> dict[str, int]:
-    deadline = time.monotonic() + timeout
-    while True:
+    """The deposits' states once every deposit is certified."""
+
+    def certified() -> dict[str, int] | None:
         current = states(engine)
-        if set(current) <= {"certified"} or time.monotonic() > deadline:
-            return current
-        time.sleep(0.25)
+        return current if set(current) == {"certified"} else None
+
+    return wait_until(
+        certified,
+        timeout=timeout,
+        interval=0.25,
+        message=lambda: f"not all certified: {states(engine)}",
+    )
 
 
 def random_kills(
@@ -196,10 +204,9 @@ def kill_while_certifying(
     # Batch issuance makes the window (entries allocated, letters not yet stored) a few
     # milliseconds wide; on a loaded machine the poll can miss it. The kill then lands
     # elsewhere in the pipeline, and the end-state checks hold either way.
-    deadline = time.monotonic() + 60
     try:
-        while unkept_status_entries(engine) <= baseline and time.monotonic() < deadline:
-            time.sleep(0.002)
+        with contextlib.suppress(AssertionError):  # missed: the kill lands elsewhere
+            wait_until(lambda: unkept_status_entries(engine) > baseline, timeout=60, interval=0.002)
     finally:
         hub.kill()
         feeder.stop.set()

@@ -33,6 +33,7 @@ import httpx
 import pytest
 
 from evidence.blob_store import BlobNames
+from testkit.waiting import wait_until
 from tests.evidence.deposit_support import new_did_key
 from tests.evidence.timestamping_support import OpenSslTsa, closed_port_url, serve
 from tests.fixtures.hardhat import HardhatNode
@@ -172,13 +173,15 @@ def current(client: httpx.Client, deposit: dict[str, Any]) -> dict[str, Any]:
 def wait_for(
     client: httpx.Client, deposits: list[dict[str, Any]], state: str, timeout: float = 30
 ) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def arrived() -> list[dict[str, Any]] | None:
         now = [current(client, d) for d in deposits]
-        if all(d["state"] == state for d in now):
-            return now
-        assert time.monotonic() < deadline, [(d["state"], d.get("retry")) for d in now]
-        time.sleep(0.1)
+        return now if all(d["state"] == state for d in now) else None
+
+    def describe() -> str:
+        now = [current(client, d) for d in deposits]
+        return f"not all {state}: {[(d['state'], d.get('retry')) for d in now]}"
+
+    return wait_until(arrived, timeout=timeout, interval=0.1, message=describe)
 
 
 def hold(
@@ -220,6 +223,7 @@ def verified(client: httpx.Client, letter: Any, content: bytes | None = None) ->
 
 
 def timestamp_evidence(letter: dict[str, Any]) -> dict[str, Any]:
+    stamp: dict[str, Any]
     (stamp,) = [e for e in letter["evidence"] if "RFC3161TimestampEvidence" in e["type"]]
     return stamp
 

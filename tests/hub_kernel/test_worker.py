@@ -9,28 +9,25 @@ import time
 from chain_adapter.errors import ChainUnavailable
 from hub_kernel.errors import HubError
 from hub_kernel.worker import Worker
-
-
-def wait_for(predicate: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached")
+from testkit.waiting import wait_until
 
 
 def test_runs_passes_and_stops_promptly() -> None:
     passes: list[float] = []
-    worker = Worker("test", lambda: passes.append(time.monotonic()), interval=0.02)
+    runners: set[threading.Thread] = set()
+
+    def work() -> None:
+        passes.append(time.monotonic())
+        runners.add(threading.current_thread())
+
+    worker = Worker("test", work, interval=0.02)
     worker.start()
-    wait_for(lambda: len(passes) >= 3)
+    wait_until(lambda: len(passes) >= 3, timeout=5, interval=0.01, message="no three passes")
     started = time.monotonic()
     worker.stop()
     assert time.monotonic() - started < 1.0
-    count = len(passes)
-    time.sleep(0.1)
-    assert len(passes) == count
+    # Stopped: no thread is left that could run another pass.
+    assert runners and not any(thread.is_alive() for thread in runners)
 
 
 def test_wake_cuts_the_wait_short_only_when_wanted() -> None:
@@ -62,12 +59,14 @@ def test_failures_back_off_and_are_reported_then_cleared() -> None:
     worker = Worker("test", work, interval=0.05)
     worker.start()
     try:
-        wait_for(lambda: len(times) >= 3)
+        wait_until(lambda: len(times) >= 3, timeout=5, interval=0.01, message="no three passes")
         assert worker.last_error == "chain_unavailable: node down"
         gaps = [b - a for a, b in itertools.pairwise(times)]
         assert gaps[1] > gaps[0] * 1.5  # exponential, not a fixed interval
         failing.clear()
-        wait_for(lambda: worker.last_error is None, timeout=10)
+        wait_until(
+            lambda: worker.last_error is None, timeout=10, interval=0.01, message="error kept"
+        )
     finally:
         worker.stop()
 
@@ -83,7 +82,7 @@ def test_a_bug_in_a_pass_does_not_end_the_loop() -> None:
     worker = Worker("test", work, interval=0.01)
     worker.start()
     try:
-        wait_for(lambda: len(calls) >= 3)
+        wait_until(lambda: len(calls) >= 3, timeout=5, interval=0.01, message="the loop ended")
     finally:
         worker.stop()
 
@@ -103,8 +102,8 @@ def test_any_hub_error_is_reported_by_its_code_and_a_bug_by_its_class() -> None:
     worker = Worker("test", work, interval=0.2)  # backs off 0.4 s, then 0.8 s: time to look
     worker.start()
     try:
-        wait_for(lambda: worker.last_error == "no_answer: nobody answered")
-        wait_for(lambda: worker.last_error == "RuntimeError: boom")
-        wait_for(lambda: worker.last_error is None)
+        wait_until(lambda: worker.last_error == "no_answer: nobody answered", timeout=5)
+        wait_until(lambda: worker.last_error == "RuntimeError: boom", timeout=5)
+        wait_until(lambda: worker.last_error is None, timeout=5)
     finally:
         worker.stop()

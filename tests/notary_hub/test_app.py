@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from notary_hub.hub import Hub
+from testkit.waiting import wait_until
 from tests.fixtures.hub_app import AUTH
 
 
@@ -44,6 +45,14 @@ def test_enqueue_needs_a_valid_token(client: TestClient) -> None:
     assert response.json()["error"] == "unauthorized"
 
 
+def anchored_item(client: TestClient, item_id: int) -> dict[str, Any]:
+    def anchored() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get(f"/anchoring/items/{item_id}", headers=AUTH).json()
+        return body if body["state"] == "anchored" else None
+
+    return wait_until(anchored, timeout=10, message=f"item {item_id} not anchored")
+
+
 def test_items_come_back_with_receipts_that_verify(client: TestClient) -> None:
     items = ["0x" + bytes([i]).hex() * 32 for i in range(5)]
     response = client.post(
@@ -51,19 +60,13 @@ def test_items_come_back_with_receipts_that_verify(client: TestClient) -> None:
     )
     assert response.status_code == 202
     ids = response.json()["ids"]
-    deadline = time.monotonic() + 30
-    while (
-        client.get("/anchoring/queue", headers=AUTH).json()["pending"]
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
+    wait_until(
+        lambda: not client.get("/anchoring/queue", headers=AUTH).json()["pending"],
+        timeout=30,
+        message="items still pending",
+    )
     for item_id, item in zip(ids, items, strict=True):
-        body = client.get(f"/anchoring/items/{item_id}", headers=AUTH).json()
-        for _ in range(100):
-            if body["state"] == "anchored":
-                break
-            time.sleep(0.05)
-            body = client.get(f"/anchoring/items/{item_id}", headers=AUTH).json()
+        body = anchored_item(client, item_id)
         assert body["receipt"]["leaf"] == item
         verdict = client.post("/anchoring/receipts/verify", json=body["receipt"]).json()
         assert verdict["valid"], verdict

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 
 from notary_hub import migrate
+from testkit.waiting import wait_until
 from tests.fixtures.database import create_postgres_database, drop_postgres_database
 from tests.fixtures.hub_process import HubProcess, free_port, run_cli
 
@@ -54,15 +54,14 @@ def printed_contracts(log: str) -> dict[str, str]:
 
 
 def wait_for_receipt(hub: HubProcess, item_id: int, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
     with hub.client() as client:
-        while time.monotonic() < deadline:
-            body = client.get(f"/anchoring/items/{item_id}").json()
-            if body["receipt"] is not None:
-                receipt: dict[str, Any] = body["receipt"]
-                return receipt
-            time.sleep(0.1)
-    raise AssertionError(f"item {item_id} not anchored in {timeout}s")
+        receipt: dict[str, Any] = wait_until(
+            lambda: client.get(f"/anchoring/items/{item_id}").json()["receipt"],
+            timeout=timeout,
+            interval=0.1,
+            message=f"item {item_id} not anchored",
+        )
+    return receipt
 
 
 @dataclass

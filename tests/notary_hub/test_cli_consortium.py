@@ -86,7 +86,7 @@ class Cli:
         result = self.run(*args, env=env)
         assert result.exit_code == 1, result.stdout
         assert "Traceback" not in result.stderr
-        lines = result.stderr.strip().splitlines()
+        lines: list[str] = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
         return lines[0]
 

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 import typer
-from click.testing import Result
 from eth_account import Account
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from did_registry.registrar.operations import ChangeOwner
 from notary_hub.cli_keys import keys_app

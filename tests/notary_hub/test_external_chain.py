@@ -17,7 +17,6 @@ import json
 import os
 import re
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pytest
 
 from notary_hub import migrate
 from notary_hub.db import create_db_engine
+from testkit.waiting import wait_until
 from tests.fixtures.hardhat import HardhatNode
 from tests.fixtures.hub_process import HubProcess, run_cli
 
@@ -110,15 +110,21 @@ def operator(hardhat_node: HardhatNode, tmp_path_factory: pytest.TempPathFactory
 
 def wait_for_receipts(hub: HubProcess, ids: list[int], timeout: float = 60) -> list[Any]:
     receipts: dict[int, Any] = {}
-    deadline = time.monotonic() + timeout
     with hub.client() as client:
-        while len(receipts) < len(ids) and time.monotonic() < deadline:
+
+        def all_anchored() -> bool:
             for item_id in ids:
                 body = client.get(f"/anchoring/items/{item_id}").json()
                 if body["receipt"] is not None:
                     receipts[item_id] = body["receipt"]
-            time.sleep(0.1)
-    assert len(receipts) == len(ids), f"anchored {sorted(receipts)} of {ids} in {timeout}s"
+            return len(receipts) == len(ids)
+
+        wait_until(
+            all_anchored,
+            timeout=timeout,
+            interval=0.1,
+            message=lambda: f"anchored {sorted(receipts)} of {ids}",
+        )
     return [receipts[item_id] for item_id in ids]
 
 
@@ -347,12 +353,13 @@ def test_chain_down_readyz_503_and_items_are_kept(
             assert client.get("/anchoring/queue").status_code == 200
 
             # The batcher tries, fails on the chain, and says so; nothing is lost meanwhile.
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                body = client.get("/readyz").json()
-                if "anchoring" in body:
-                    break
-                time.sleep(0.2)
+            def anchoring_reported() -> dict[str, Any] | None:
+                body: dict[str, Any] = client.get("/readyz").json()
+                return body if "anchoring" in body else None
+
+            body = wait_until(
+                anchoring_reported, timeout=30, interval=0.2, message="no anchoring error reported"
+            )
             assert body["anchoring"]["lastError"].startswith("chain_unavailable: "), body
             pending = client.get("/anchoring/queue").json()["pending"]
             states = []

@@ -21,6 +21,7 @@ from eth_utils.crypto import keccak
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.jsonrpc_chain import JsonRpcChain
+from testkit.waiting import wait_until
 from tests.fixtures.hub_process import HubProcess
 
 pytestmark = pytest.mark.slow
@@ -60,17 +61,28 @@ def test_no_item_lost_or_anchored_twice_across_kills(hub_process: HubProcess) ->
         feeder.join(30)
 
     hub_process.start()
-    deadline = time.monotonic() + 120
-    while hub_process.get("/anchoring/queue")["pending"] and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(
+        lambda: not hub_process.get("/anchoring/queue")["pending"],
+        timeout=120,
+        interval=0.2,
+        message="items still pending",
+    )
     receipts: dict[int, dict[str, object]] = {}
-    while time.monotonic() < deadline and len(receipts) < len(accepted):
+
+    def all_anchored() -> bool:
         with hub_process.client() as client:
             for item_id in sorted(accepted.keys() - receipts.keys()):
                 body = client.get(f"/anchoring/items/{item_id}").json()
                 if body["receipt"] is not None:
                     receipts[item_id] = body["receipt"]
-        time.sleep(0.2)
+        return len(receipts) >= len(accepted)
+
+    wait_until(
+        all_anchored,
+        timeout=30,  # the queue is drained: what is left is reading the receipts
+        interval=0.2,
+        message=lambda: f"{len(accepted) - len(receipts)} of {len(accepted)} items not anchored",
+    )
     assert len(accepted) > 50, "the feeder should have got items accepted"
     assert receipts.keys() == accepted.keys()
 

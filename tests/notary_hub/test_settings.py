@@ -114,12 +114,16 @@ def test_insecure_settings_is_a_value_error() -> None:
 def test_an_s3_store_without_a_bucket_is_refused_in_every_mode(tmp_path: Path) -> None:
     for mode in ("dev", "production"):
         with pytest.raises(ValidationError, match="S3 blob store needs a bucket"):
-            Settings(
-                mode=mode,
-                data_dir=tmp_path,
-                evidence={"blob_store": "s3"},
-                keys={"master_key": "11" * 32},
-                server={"api_tokens": ["t" * 40]},
+            Settings.model_validate(
+                {
+                    "mode": mode,
+                    "data_dir": tmp_path,
+                    "evidence": {"blob_store": "s3"},
+                    "keys": {"master_key": "11" * 32},
+                    "server": {"api_tokens": ["t" * 40]},
+                }
             )
-    configured = Settings(data_dir=tmp_path, evidence={"blob_store": "s3", "s3_bucket": "b"})
+    configured = Settings.model_validate(
+        {"data_dir": tmp_path, "evidence": {"blob_store": "s3", "s3_bucket": "b"}}
+    )
     assert configured.evidence.s3_bucket == "b"

@@ -21,6 +21,7 @@ import pytest
 
 from did_registry.did_key import did_key
 from hub_kernel.multiformats import ED25519
+from testkit.waiting import wait_until
 from tests.fixtures.hub_process import HubProcess, run_cli
 
 DEPOSITOR = did_key(ED25519, bytes(range(32)))
@@ -94,13 +95,15 @@ def certified_letter(client: httpx.Client, content: bytes, timeout: float = 60) 
     )
     assert response.status_code == 201, response.text
     deposit_id = response.json()["id"]
-    deadline = time.monotonic() + timeout
-    while (
-        client.get(f"/evidence/deposits/{deposit_id}", headers=headers).json()["state"]
-        != "certified"
-    ):
-        assert time.monotonic() < deadline, "the deposit was not certified in time"
-        time.sleep(0.1)
+    wait_until(
+        lambda: (
+            client.get(f"/evidence/deposits/{deposit_id}", headers=headers).json()["state"]
+            == "certified"
+        ),
+        timeout=timeout,
+        interval=0.1,
+        message="the deposit was not certified in time",
+    )
     letter = client.get(f"/evidence/deposits/{deposit_id}/credential", headers=headers)
     assert letter.status_code == 200, letter.text
     return letter.json()

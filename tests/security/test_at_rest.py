@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from did_registry.did_key import did_key
 from evidence.digests import MultiDigest
@@ -30,7 +31,7 @@ from hub_kernel.multiformats import ED25519
 from notary_hub.app import create_app
 from notary_hub.db import create_db_engine
 from notary_hub.hub import Hub, open_hub
-from notary_hub.settings import Settings
+from notary_hub.settings import ServerSettings, Settings
 
 TOKEN = "r" * 40
 DEPOSITOR = did_key(ED25519, bytes(range(32)))  # a valid point (the attack suite's)
@@ -40,7 +41,7 @@ TITLE = "Settlement agreement, Dupont v. Durand"
 
 @contextmanager
 def served(data_dir: Path) -> Iterator[tuple[Hub, TestClient]]:
-    settings = Settings(data_dir=data_dir, server={"api_tokens": [TOKEN]})
+    settings = Settings(data_dir=data_dir, server=ServerSettings(api_tokens=[SecretStr(TOKEN)]))
     hub = open_hub(settings)
     try:
         with TestClient(create_app(hub, run_background=False)) as client:

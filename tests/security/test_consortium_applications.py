@@ -23,10 +23,11 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from notary_hub.app import create_app
 from notary_hub.hub import open_hub
-from notary_hub.settings import Settings
+from notary_hub.settings import ConsortiumSettings, ServerSettings, Settings
 from tests.did_registry.application_support import make_application
 from tests.did_registry.consortium.test_x509_checks import Pki, make_pki
 from tests.fixtures.hub_process import run_cli
@@ -100,8 +101,8 @@ def served(tmp_path: Path, applicant: Applicant) -> Iterator[tuple[TestClient, s
     roots.write_bytes(applicant.pki.root.pem)
     settings = Settings(
         data_dir=tmp_path / "data",
-        server={"api_tokens": [TOKEN]},
-        consortium={"trusted_ca_file": roots},
+        server=ServerSettings(api_tokens=[SecretStr(TOKEN)]),
+        consortium=ConsortiumSettings(trusted_ca_file=roots),
     )
     hub = open_hub(settings)
     try:

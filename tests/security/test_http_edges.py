@@ -14,12 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from did_registry.did_key import did_key
 from hub_kernel.multiformats import ED25519
 from notary_hub.app import create_app
 from notary_hub.hub import Hub, open_hub
-from notary_hub.settings import ServerSettings, Settings
+from notary_hub.settings import DatabaseSettings, ServerSettings, Settings
 from tests.fixtures.hub_app import AUTH
 from tests.fixtures.hub_process import HubProcess
 
@@ -86,8 +87,8 @@ def test_docs_follow_the_setting_and_are_off_in_production(
 ) -> None:
     settings = Settings(
         data_dir=tmp_path / "data",
-        database={"url": db_url},
-        server={"api_tokens": ["t" * 40], "docs": False},
+        database=DatabaseSettings(url=db_url),
+        server=ServerSettings(api_tokens=[SecretStr("t" * 40)], docs=False),
     )
     hub: Hub = open_hub(settings)
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -23,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
@@ -41,6 +39,9 @@ from notary_hub.settings import (
     ServerSettings,
     Settings,
 )
+from testkit.serving import serve_app
+from testkit.waiting import wait_until
+from tests.fixtures.evm_calls import EvmCalls
 from tests.fixtures.hub_process import HubProcess
 
 TOKEN = "r" * 40
@@ -81,21 +82,10 @@ def served(tmp_path: Path, db_url: str, engine: Engine) -> Iterator[Served]:
         ),
     )
     hub = open_hub(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(hub), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
     try:
-        yield Served(hub, f"http://127.0.0.1:{sock.getsockname()[1]}")
+        with serve_app(create_app(hub), lifespan="auto", start_timeout=30, stop_timeout=30) as app:
+            yield Served(hub, app.url)
     finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
         hub.close()
 
 
@@ -105,7 +95,9 @@ def timed(send: Any) -> tuple[httpx.Response, float]:
     return response, time.monotonic() - started
 
 
-def test_runaway_calls_neither_hang_nor_hold_up_the_hub(served: Served) -> None:
+def test_runaway_calls_neither_hang_nor_hold_up_the_hub(
+    served: Served, evm_calls: EvmCalls
+) -> None:
     answers: list[tuple[httpx.Response, float]] = []
 
     def abuse() -> None:  # no token: /rpc is public
@@ -114,7 +106,7 @@ def test_runaway_calls_neither_hang_nor_hold_up_the_hub(served: Served) -> None:
     abusers = [threading.Thread(target=abuse) for _ in range(ABUSERS)]
     for thread in abusers:
         thread.start()
-    time.sleep(0.5)  # the loops are running
+    evm_calls.wait_for(min(ABUSERS, ChainSettings().rpc_max_concurrent))  # the loops are running
 
     with httpx.Client(base_url=served.url, timeout=30) as client:
         ready, ready_took = timed(lambda: client.get("/readyz"))
@@ -131,9 +123,11 @@ def test_runaway_calls_neither_hang_nor_hold_up_the_hub(served: Served) -> None:
         )
         assert enqueued.status_code == 202, enqueued.text
         item_id = enqueued.json()["ids"][0]
-        while client.get(f"/anchoring/items/{item_id}", headers=AUTH).json()["receipt"] is None:
-            assert time.monotonic() - started < CALL_TIMEOUT, "anchoring waited for the calls"
-            time.sleep(0.05)
+        wait_until(
+            lambda: client.get(f"/anchoring/items/{item_id}", headers=AUTH).json()["receipt"],
+            timeout=CALL_TIMEOUT,
+            message="anchoring waited for the calls",
+        )
         anchoring_took = time.monotonic() - started
         still_running = sum(thread.is_alive() for thread in abusers)
 

@@ -70,7 +70,8 @@ def assert_both_refuse(served_hub: ServedHub, http_body: dict[str, Any], cli: An
 
 @pytest.fixture(scope="module")
 def generic_di(served_hub: ServedHub) -> dict[str, Any]:
-    return issued(served_hub)
+    credential: dict[str, Any] = issued(served_hub)
+    return credential
 
 
 @pytest.fixture(scope="module")

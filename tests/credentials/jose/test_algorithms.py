@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from eth_account import Account
-from jwcrypto import jwk, jws  # type: ignore[import-untyped]
-from jwcrypto.common import base64url_decode, base64url_encode  # type: ignore[import-untyped]
+from jwcrypto import jwk, jws
+from jwcrypto.common import base64url_decode, base64url_encode
 
 from credentials.errors import (
     DocumentTooLarge,

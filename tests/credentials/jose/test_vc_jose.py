@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
-from jwcrypto.common import base64url_decode, base64url_encode  # type: ignore[import-untyped]
+from jwcrypto.common import base64url_decode, base64url_encode
 
 from credentials.errors import IssuanceError, MalformedCredential, UnsupportedAlgorithm
 from credentials.jose import algorithms as jose_algorithms

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.custody_sample import custody_credential, custody_proof_configuration
 from credentials.errors import ContextError, CredentialError, MalformedCredential
 from credentials.jsonld.contexts import (
     CREDENTIALS_EXAMPLES_V2,
@@ -24,6 +23,7 @@ from credentials.jsonld.rdf_fast import FastCanonicalizer
 from credentials.jsonld.rdfc import Canonicalizer, PyldCanonicalizer
 from credentials.jsonld.terms import UnsupportedContext, root_context
 from credentials.jsonld.to_rdf import MAX_DEPTH, Unsupported, literal, to_quads
+from testkit.custody_sample import custody_credential, custody_proof_configuration
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 EX = [CREDENTIALS_V2, CREDENTIALS_EXAMPLES_V2]
@@ -467,7 +467,7 @@ def credentials(draw: st.DrawFn) -> dict[str, Any]:
     document["credentialSubject"] = draw(_DEPOSIT | subjects if hub else subjects)
     if hub:
         evidence = draw(st.lists(_TIMESTAMP | _ANCHOR, max_size=3))
-        if evidence and draw(st.booleans()):
+        if len(evidence) > 0 and draw(st.booleans()):
             evidence.append(copy.deepcopy(evidence[0]))  # identical entries
         document["evidence"] = evidence
     if draw(st.booleans()):

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.custody_sample import custody_credential, custody_proof_configuration
 from credentials.errors import ContextError, DocumentTooLarge, MalformedCredential
 from credentials.jsonld.contexts import CREDENTIALS_EXAMPLES_V2, CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.jsonld.rdfc import PyldCanonicalizer
 from credentials.jsonld.strict import MAX_DEPTH, check_terms
+from testkit.custody_sample import custody_credential, custody_proof_configuration
 from tests.credentials.jsonld.test_rdf_fast import (
     _WILD_VALUE,
     EX,
@@ -76,7 +76,7 @@ REFUSED = {
     ),
     "unknown-keyword": (custody(**{"@foo": 1}), r"credentialSubject\.@foo: unknown keyword"),
     "reverse-keyword": (custody(**{"@reverse": {}}), r"keyword @reverse is not accepted"),
-    "index-keyword": (_evidence(**{"@index": "a"}), r"^evidence\[0\]\.@index: keyword @index"),
+    "index-keyword": (_evidence(0, **{"@index": "a"}), r"^evidence\[0\]\.@index: keyword @index"),
     "null-member": (custody(title=None), r"^credentialSubject\.title is null"),
     "null-in-array": (custody(tags=["a", None]), r"^credentialSubject\.tags\[1\] is null"),
     "null-json": (_evidence(1, anchorReceipt=None), r"^evidence\[1\]\.anchorReceipt is null"),

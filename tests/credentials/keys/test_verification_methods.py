@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
-from jwcrypto import jwk  # type: ignore[import-untyped]
+from jwcrypto import jwk
 
 from credentials.errors import KeyResolutionError
 from credentials.keys.multikey import encode_public_key

@@ -9,15 +9,11 @@ from __future__ import annotations
 import copy
 import gzip
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from eth_account import Account
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,6 +52,7 @@ from credentials.status.check import (
 from credentials.status.service import MAX_ENTRIES, StatusService
 from notary_hub import migrate
 from notary_hub.db import create_db_engine, session_factory
+from testkit.serving import ServedApp, serve_app
 from tests.credentials.status_helpers import list_verifier, make_service
 from tests.fixtures.notary_world import NotaryWorld
 
@@ -318,29 +315,17 @@ def test_a_dense_list_of_the_largest_size(notary_world: NotaryWorld) -> None:
 
 
 @pytest.fixture
-def rpc_url(notary_world: NotaryWorld) -> Iterator[tuple[str, uvicorn.Server]]:
+def rpc_url(notary_world: NotaryWorld) -> Iterator[tuple[str, ServedApp]]:
     """The notary's chain served over JSON-RPC, as any node would; the hub is not there."""
     app = FastAPI()
     server = RpcServer(notary_world.chain)
     app.include_router(rpc_router(lambda: server))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    node = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=node.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not node.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/rpc", node
-    node.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_app(app) as served:
+        yield f"{served.url}/rpc", served
 
 
 def test_over_json_rpc_and_with_the_node_gone(
-    service: StatusService, notary_world: NotaryWorld, rpc_url: tuple[str, uvicorn.Server]
+    service: StatusService, notary_world: NotaryWorld, rpc_url: tuple[str, ServedApp]
 ) -> None:
     (entry,) = service.allocate("urn:j")
     service.set_status("urn:j", "revocation", True)
@@ -351,10 +336,7 @@ def test_over_json_rpc_and_with_the_node_gone(
         result = check_status_on_chain(entry, chain=remote, issuer_did=notary_world.notary.did)
         assert result == on_chain(notary_world, entry)
         assert result.revoked
-        node.should_exit = True
-        deadline = time.monotonic() + 10
-        while node.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+        node.stop()  # its socket is closed: the node is gone
         with pytest.raises(StatusRetrievalError, match="could not be read from chain 1337"):
             check_status_on_chain(entry, chain=remote, issuer_did=notary_world.notary.did)
     finally:

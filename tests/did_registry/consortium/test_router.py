@@ -178,7 +178,9 @@ def test_certificate_refusals_are_422_with_the_reason(api: Api) -> None:
     ],
 )
 def test_bad_applications(api: Api, changes: dict[str, object], status: int, error: str) -> None:
-    response = api.client.post("/consortium/applications", json=api.body(**changes), headers=AUTH)
+    response = api.client.post(
+        "/consortium/applications", json=api.body(None, **changes), headers=AUTH
+    )
     assert (response.status_code, response.json()["error"]) == (status, error), response.text
 
 

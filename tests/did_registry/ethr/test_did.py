@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey, PublicKey
 
 from did_registry.errors import InvalidDid, MethodNotSupported, UnknownNetwork
 from did_registry.ethr.did import chain_id_label, ethr_did_for, parse_ethr_did
@@ -15,7 +15,7 @@ NETWORKS: dict[str | int, int] = {1337: 1337, 31337: 31337, "consortium": 1337, 
 MAINNET: dict[str | int, int] = {**NETWORKS, 1: 1}
 KEY = Account.from_key("0x" + "4c" * 32)
 ADDRESS = KEY.address  # EIP-55 checksummed
-PUBLIC_KEY = keys.PrivateKey(bytes.fromhex("4c" * 32)).public_key.to_compressed_bytes()
+PUBLIC_KEY = PrivateKey(bytes.fromhex("4c" * 32)).public_key.to_compressed_bytes()
 
 
 def test_address_form_with_hex_network() -> None:
@@ -52,7 +52,7 @@ def test_every_secp256k1_point_parity_is_accepted() -> None:
         private = ec.derive_private_key(seed, ec.SECP256K1())
         compressed = private.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
         parsed = parse_ethr_did(f"did:ethr:0x539:0x{compressed.hex()}", networks=NETWORKS)
-        expected = keys.PublicKey.from_compressed_bytes(compressed).to_checksum_address()
+        expected = PublicKey.from_compressed_bytes(compressed).to_checksum_address()
         assert parsed.address == expected
 
 

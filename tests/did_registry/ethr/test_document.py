@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from did_registry.errors import NotFound, RepresentationNotSupported
 from did_registry.ethr.did import EthrDid, parse_ethr_did
@@ -25,7 +25,7 @@ from did_registry.resolution import Head, ResolutionResult
 NETWORKS: dict[str | int, int] = {1337: 1337}
 PRIVATE = "0x" + "4c" * 32
 IDENTITY = Account.from_key(PRIVATE).address
-PUBLIC_KEY = keys.PrivateKey(bytes.fromhex("4c" * 32)).public_key.to_compressed_bytes()
+PUBLIC_KEY = PrivateKey(bytes.fromhex("4c" * 32)).public_key.to_compressed_bytes()
 DID = f"did:ethr:0x539:{IDENTITY}"
 KEY_DID = f"did:ethr:0x539:0x{PUBLIC_KEY.hex()}"
 OTHER = Account.from_key("0x" + "5d" * 32).address
@@ -89,6 +89,7 @@ def ids(doc: dict[str, Any], section: str = "verificationMethod") -> list[str]:
 
 
 def method(doc: dict[str, Any], fragment: str) -> dict[str, Any]:
+    found: dict[str, Any]
     (found,) = [m for m in doc["verificationMethod"] if m["id"] == f"{doc['id']}#{fragment}"]
     return found
 

@@ -29,6 +29,7 @@ from chain_adapter.jsonrpc_chain import JsonRpcChain
 from did_registry.ethr.indexer import RegistryIndexer
 from did_registry.ethr.models import IndexCheckpoint, IndexedEvent
 from did_registry.resolution import Head
+from testkit.waiting import wait_until
 from tests.did_registry.registry_world import (
     EMBEDDED_CHAIN_ID,
     RegistryWorld,
@@ -192,9 +193,12 @@ def test_background_thread_follows_the_chain(
         world.random_operations(random.Random(3), 3)
         indexer.wake()
         target = world.chain.block_number()
-        deadline = time.monotonic() + 20
-        while indexed_up_to(indexer) < target and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(
+            lambda: indexed_up_to(indexer) >= target,
+            timeout=20,
+            interval=0.02,
+            message=lambda: f"indexed up to {indexed_up_to(indexer)} of {target}",
+        )
     finally:
         indexer.stop()
     assert indexer.last_error is None

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
@@ -180,7 +180,7 @@ def rsa_pem() -> bytes:
 
 
 def secp256k1_key(label: str) -> bytes:
-    return keys.PrivateKey(bytes(account(label).key)).public_key.to_compressed_bytes()
+    return PrivateKey(bytes(account(label).key)).public_key.to_compressed_bytes()
 
 
 def build_keys(reg: Registry, alice: LocalAccount) -> None:
@@ -292,7 +292,7 @@ def build_world(setup: Setup) -> World:
     for _ in range(3):
         reg.tick()  # let the short validities pass in chain time
     head, head_time = setup.head()
-    dave_key = "0x" + keys.PrivateKey(bytes(dave.key)).public_key.to_compressed_bytes().hex()
+    dave_key = "0x" + PrivateKey(bytes(dave.key)).public_key.to_compressed_bytes().hex()
     dids = {
         "plain": setup.did(account("nobody").address),
         "plain-key": setup.did("0x" + secp256k1_key("nobody-key").hex()),

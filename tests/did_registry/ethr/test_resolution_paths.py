@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,7 +141,7 @@ def apply(reg: Registry, op: tuple[Any, ...]) -> None:
 
 def dids() -> list[str]:
     network = hex(CHAIN_ID)
-    key = keys.PrivateKey(bytes(IDENTITIES[0].key)).public_key.to_compressed_bytes()
+    key = PrivateKey(bytes(IDENTITIES[0].key)).public_key.to_compressed_bytes()
     return [f"did:ethr:{network}:{a.address}" for a in IDENTITIES] + [
         f"did:ethr:{network}:0x{key.hex()}"
     ]

@@ -16,7 +16,6 @@ import copy
 import json
 import os
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import pytest
 
 from did_registry.did_key import did_key
 from hub_kernel.multiformats import ED25519
+from testkit.waiting import wait_until
 from tests.fixtures.hardhat import HardhatNode
 from tests.fixtures.hub_process import HubProcess, run_cli
 
@@ -76,13 +76,17 @@ def deposit(client: httpx.Client, content: bytes, name: str) -> str:
 
 
 def certified_letter(client: httpx.Client, deposit_id: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
     headers = {"Depositor": DEPOSITOR}
-    while (state := client.get(f"/evidence/deposits/{deposit_id}", headers=headers).json())[
-        "state"
-    ] != "certified":
-        assert time.monotonic() < deadline, state
-        time.sleep(0.1)
+
+    def current() -> Any:
+        return client.get(f"/evidence/deposits/{deposit_id}", headers=headers).json()
+
+    wait_until(
+        lambda: current()["state"] == "certified",
+        timeout=timeout,
+        interval=0.1,
+        message=lambda: f"not certified: {current()}",
+    )
     response = client.get(f"/evidence/deposits/{deposit_id}/credential", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/vc")
@@ -100,7 +104,7 @@ def certified(hardhat_node: HardhatNode, tmp_path_factory: pytest.TempPathFactor
     hardhat_node.fund(json.loads(info.stdout)["node"], FUNDING)
     deploy = run_cli("chain", "deploy", env=hub.env, cwd=workdir)
     assert deploy.returncode == 0, deploy.stderr
-    hub.env.update(line.split("=", 1) for line in deploy.stdout.split())
+    hub.env.update(dict(line.split("=", 1) for line in deploy.stdout.split()))
     hub.start()
     try:
         with hub.client() as client:

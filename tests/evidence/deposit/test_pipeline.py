@@ -9,9 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,6 +48,8 @@ from evidence.timestamping import (
     verify_token,
 )
 from hub_kernel.keystore import MemoryKeyStore
+from testkit.serving import serve_app
+from testkit.waiting import wait_until
 from tests.evidence.deposit_support import alice, blobs, bob, service
 from tests.fixtures.hardhat import free_port
 from tests.fixtures.notary_world import NotaryWorld
@@ -276,10 +275,12 @@ def test_two_processes_share_the_work_without_doing_any_twice(
         stages.start()
     batcher.start()
     try:
-        deadline = time.monotonic() + 60
-        while set(states(sessions).values()) != {DepositState.CERTIFIED}:
-            assert time.monotonic() < deadline, states(sessions)
-            time.sleep(0.1)
+        wait_until(
+            lambda: set(states(sessions).values()) == {DepositState.CERTIFIED},
+            timeout=60,
+            interval=0.1,
+            message=lambda: f"not all certified: {states(sessions)}",
+        )
     finally:
         for stages in pipelines:
             stages.stop()
@@ -339,22 +340,8 @@ def served_chain(world: NotaryWorld, port: int) -> Iterator[None]:
     server_impl = RpcServer(world.chain, allow_send_raw=True)
     app = FastAPI()
     app.include_router(rpc_router(lambda: server_impl))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
+    with serve_app(app, port=port, reuse_address=True):
         yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def test_deposits_wait_while_the_chain_is_down_and_certify_when_it_returns(

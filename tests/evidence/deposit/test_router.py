@@ -10,16 +10,12 @@ import base64
 import hashlib
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +32,8 @@ from hub_kernel.keystore import MemoryKeyStore
 from notary_hub.auth import api_token_dependency
 from notary_hub.errors import install_error_handlers
 from notary_hub.middleware import JsonGuardMiddleware
+from testkit.serving import serve_app
+from testkit.waiting import wait_until
 from tests.evidence.deposit.test_pipeline import Issuer
 from tests.evidence.deposit_support import (
     blob_files,
@@ -215,44 +213,29 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(
         assert (deposit_count(sessions), blob_files(blobs)) == before
 
 
-@contextmanager
-def served(app: FastAPI) -> Iterator[int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 def test_a_client_that_goes_away_mid_upload_leaves_nothing(
     service: DepositService, blobs: LocalBlobStore, sessions: sessionmaker[Session]
 ) -> None:
     before = (deposit_count(sessions), blob_files(blobs))
     body, content_type = multipart_body({}, ("a.bin", os.urandom(400_000), "x/y"))
-    with served(make_app(service)) as port:
+    with serve_app(make_app(service)) as served:
         head = (
             f"POST /evidence/deposits HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {TOKEN}\r\n{DEPOSITOR_HEADER}: {new_did_key()}\r\n"
             f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
-        with socket.create_connection(("127.0.0.1", port)) as conn:
+        with socket.create_connection(("127.0.0.1", served.port)) as conn:
             conn.sendall(head + body[: len(body) // 2])
-            time.sleep(0.3)  # the server has a temporary upload by now
-            assert any(p.suffix == ".tmp" for p in blob_files(blobs))
-        deadline = time.monotonic() + 10
-        while (deposit_count(sessions), blob_files(blobs)) != before:
-            assert time.monotonic() < deadline, blob_files(blobs)
-            time.sleep(0.05)
+            wait_until(
+                lambda: any(p.suffix == ".tmp" for p in blob_files(blobs)),
+                timeout=10,
+                message="the server has no temporary upload",
+            )
+        wait_until(
+            lambda: (deposit_count(sessions), blob_files(blobs)) == before,
+            timeout=10,
+            message=lambda: f"left behind: {blob_files(blobs)}",
+        )
 
 
 def test_a_deposit_through_http_comes_back_as_a_custody_letter(

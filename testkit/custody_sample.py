@@ -6,7 +6,7 @@ https://www.w3.org/TR/vc-data-model-2.0/): the VC v2 and notary hub contexts, a
 about 1.5 KB and a chain anchor with the JSON anchor receipt of
 ``chain_adapter.anchoring.receipt.AnchorReceipt.to_json()``) and a bitstring
 status list entry. Deterministic for a given ``seed``, so canonical forms can be
-compared across runs. Import with ``from bench.custody_sample import custody_credential``.
+compared across runs. Import with ``from testkit.custody_sample import custody_credential``.
 """
 
 from __future__ import annotations

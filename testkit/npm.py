@@ -1,0 +1,17 @@
+"""Where node and the npm reference packages (``npm ci`` from package-lock.json) are."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+__all__ = ["NODE", "REPO", "RESOLVER_PACKAGE", "npm_available"]
+
+REPO = Path(__file__).resolve().parents[1]
+NODE = shutil.which("node") or "/usr/bin/node"
+RESOLVER_PACKAGE = REPO / "node_modules" / "ethr-did-resolver" / "package.json"
+
+
+def npm_available() -> bool:
+    """node is installed and so is the ``ethr-did-resolver`` package."""
+    return Path(NODE).exists() and RESOLVER_PACKAGE.exists()
