@@ -5,16 +5,28 @@ controller key) on the hub's chain, ``did:ethr:<chain id hex>:<address>``
 (did:ethr method specification, "Method Specific Identifier"). On first start it
 publishes, as ERC-1056 attributes (method specification, "Public Keys"):
 
-* an Ed25519 signing key, ``did/pub/Ed25519/veriKey/base64``: resolvers make it an
-  ``Ed25519VerificationKey2018`` in ``assertionMethod``, which is what signs
-  credentials (``sigAuth`` would add ``authentication``, which the notary does not
-  log in with);
+* an Ed25519 signing key, ``did/pub/Ed25519/veriKey/base58``: resolvers make it an
+  ``Ed25519VerificationKey2018`` with ``publicKeyBase58`` in ``assertionMethod``,
+  which is what signs credentials (``sigAuth`` would add ``authentication``, which
+  the notary does not log in with);
 * an X25519 key, ``did/pub/X25519/enc/base64``: an ``X25519KeyAgreementKey2019``
   in ``keyAgreement``, for messages encrypted to the notary.
 
-Values are the raw 32-byte keys (RFC 8032 §5.1.5, RFC 7748 §5), rendered by
-resolvers as ``publicKeyBase64``; the validity is the registrar's maximum, so keys
-end by revocation, not by accident.
+Values are the raw 32-byte keys (RFC 8032 §5.1.5, RFC 7748 §5); the encoding suffix
+only says how resolvers render them (ethr-did-resolver ``resolver.js``: ``base58``
+-> ``publicKeyBase58``, ``base64`` -> ``publicKeyBase64``). The validity is the
+registrar's maximum, so keys end by revocation, not by accident.
+
+Why base58 for the signing key: Digital Bazaar's verifiers
+(``@digitalbazaar/ed25519-multikey`` ``from``, used by the ``eddsa-rdfc-2022``
+cryptosuite) read an ``Ed25519VerificationKey2018`` only from ``publicKeyBase58``
+(the Ed25519Signature2018 suite, https://w3c-ccg.github.io/lds-ed25519-2018/).
+Notaries started before that published their key as ``.../base64``
+(:data:`LEGACY_SIGNING_ATTRIBUTE`): on start, :func:`ensure_notary_identity`
+rotates such a key (:meth:`NotaryIdentity.migrate_legacy_signing_key`) to a new
+one published as base58. The old attribute is not revoked: verifiers resolve the
+DID as of each proof's ``created`` (and the old method stays listed), so every
+letter signed before the rotation keeps verifying.
 
 State lives only where it has to: the key store holds the private keys, encrypted
 at rest, as ``notary-ed25519-<n>`` / ``notary-x25519-<n>`` (the highest ``n`` is
@@ -42,13 +54,20 @@ from did_registry.registrar.operations import MAX_VALIDITY, RevokeAttribute, Set
 from did_registry.registrar.service import Registrar
 from did_registry.resolution import DidResolver
 from hub_kernel.keystore import KeyExists, KeyStore
+from hub_kernel.multiformats import b58decode
 
 SIGNING_KIND = "ed25519"
 AGREEMENT_KIND = "x25519"
-SIGNING_ATTRIBUTE = public_key_name("Ed25519", "veriKey", "base64")
+SIGNING_ATTRIBUTE = public_key_name("Ed25519", "veriKey", "base58")
+LEGACY_SIGNING_ATTRIBUTE = public_key_name("Ed25519", "veriKey", "base64")
 AGREEMENT_ATTRIBUTE = public_key_name("X25519", "enc", "base64")
 KEY_VALIDITY = MAX_VALIDITY
 _ATTRIBUTES = {SIGNING_KIND: SIGNING_ATTRIBUTE, AGREEMENT_KIND: AGREEMENT_ATTRIBUTE}
+# Every attribute a key of each kind may be published under, the one new keys use first.
+_PUBLISHED_AS = {
+    SIGNING_KIND: (SIGNING_ATTRIBUTE, LEGACY_SIGNING_ATTRIBUTE),
+    AGREEMENT_KIND: (AGREEMENT_ATTRIBUTE,),
+}
 _KEY_NAME = re.compile(r"notary-(ed25519|x25519)-([1-9][0-9]{0,8})")
 
 KeyState = Literal["published", "revoked", "expired", "unpublished"]
@@ -127,19 +146,8 @@ class NotaryIdentity:
         keys = []
         for key_kind, index, name in sorted(found):
             public = _public_bytes(key_kind, self._keystore.get(name))
-            valid_to = last.get((_ATTRIBUTES[key_kind], public))
-            state: KeyState
-            if valid_to is None:
-                state = "unpublished"
-            elif valid_to == 0:
-                state = "revoked"
-            elif valid_to < now:
-                state = "expired"
-            else:
-                state = "published"
-            keys.append(
-                NotaryKey(name, key_kind, index, public, _ATTRIBUTES[key_kind], state, valid_to)
-            )
+            attribute, state, valid_to = _chain_state(key_kind, public, last, now)
+            keys.append(NotaryKey(name, key_kind, index, public, attribute, state, valid_to))
         return keys
 
     def signing_key(self) -> NotaryKey:
@@ -208,6 +216,22 @@ class NotaryIdentity:
             )
         return Rotation(previous, self._reload(current), published, revoked)
 
+    def migrate_legacy_signing_key(self) -> Rotation | None:
+        """Rotate to a base58-published key if the current signing key is published only
+        as base64 (:data:`LEGACY_SIGNING_ATTRIBUTE`); ``None`` when there is nothing to do.
+
+        A new key rather than the same one re-published: each key then has exactly one
+        attribute, and its ``#delegate-N`` method is unambiguous. The old key is not
+        revoked, so what it signed still verifies (DID resolved as of ``created``).
+        """
+        try:
+            current = self.signing_key()
+        except NotFound:
+            return None
+        if current.attribute != LEGACY_SIGNING_ATTRIBUTE:
+            return None
+        return self.rotate()
+
     def publish_missing(self) -> list[NotaryKey]:
         """Create and publish the newest key of each kind unless it exists and is on chain.
 
@@ -273,6 +297,26 @@ class NotaryIdentity:
         return next(k for k in self.list_keys(key.kind) if k.index == key.index)
 
 
+def _chain_state(
+    kind: str, public: bytes, last: Mapping[tuple[str, bytes], int], now: int
+) -> tuple[str, KeyState, int | None]:
+    """(attribute, state, validTo) of ``public``: the attribute it is published under now,
+    else the first it has events under, else the one new keys of ``kind`` use."""
+    seen = [(a, last[(a, public)]) for a in _PUBLISHED_AS[kind] if (a, public) in last]
+    live = [(a, v) for a, v in seen if v >= now]
+    if not seen:
+        return _ATTRIBUTES[kind], "unpublished", None
+    attribute, valid_to = (live or seen)[0]
+    state: KeyState
+    if valid_to == 0:
+        state = "revoked"
+    elif valid_to < now:
+        state = "expired"
+    else:
+        state = "published"
+    return attribute, state, valid_to
+
+
 def _key_material(method: Mapping[str, Any]) -> bytes | None:
     """The raw public key of a verification method, for the encodings did:ethr produces."""
     try:
@@ -280,6 +324,8 @@ def _key_material(method: Mapping[str, Any]) -> bytes | None:
             return bytes.fromhex(method["publicKeyHex"].removeprefix("0x"))
         if isinstance(method.get("publicKeyBase64"), str):
             return base64.b64decode(method["publicKeyBase64"], validate=True)
+        if isinstance(method.get("publicKeyBase58"), str):
+            return b58decode(method["publicKeyBase58"])
         jwk = method.get("publicKeyJwk")
         if isinstance(jwk, Mapping) and isinstance(jwk.get("x"), str) and "y" not in jwk:
             text = jwk["x"]
@@ -314,13 +360,23 @@ def ensure_notary_identity(
     resolver: DidResolver | None = None,
     created: list[str] | None = None,
 ) -> NotaryIdentity:
-    """The notary identity, with its keys created and published on first start (idempotent)."""
+    """The notary identity, with its keys created and published on first start, and a
+    base64-published signing key rotated to a base58 one (idempotent)."""
     identity = NotaryIdentity(keystore, registrar, resolver=resolver)
+    report: list[str] = []
     for key in identity.publish_missing():
-        if created is not None:
-            created.append(
-                f"notary {key.kind} key {key.name} published for {identity.did} ({key.attribute})"
-            )
+        report.append(
+            f"notary {key.kind} key {key.name} published for {identity.did} ({key.attribute})"
+        )
+    rotation = identity.migrate_legacy_signing_key()
+    if rotation is not None and rotation.previous is not None:
+        report.append(
+            f"notary signing key {rotation.previous.name} was published only as base64: "
+            f"now signing with {rotation.current.name} ({rotation.current.attribute}); "
+            f"{rotation.previous.name} stays published for what it signed"
+        )
+    if created is not None:
+        created.extend(report)
     return identity
 
 

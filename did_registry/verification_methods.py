@@ -11,8 +11,9 @@ ids (``#key-1``), DID Resolution for ``versionTime`` and ``deactivated``.
 Key formats read (type -> properties):
 
 - ``Multikey`` (CID §2.2.2): ``publicKeyMultibase``;
-- ``Ed25519VerificationKey2018`` / ``2020`` (W3C CCG suites): ``publicKeyBase58``,
-  ``publicKeyBase64`` (what the hub's did:ethr documents carry), ``publicKeyHex``,
+- ``Ed25519VerificationKey2018`` / ``2020`` (W3C CCG suites): ``publicKeyBase58`` (what
+  the notary's did:ethr key carries), ``publicKeyBase64`` (what it carried before the
+  base58 migration, see :mod:`did_registry.notary_identity`), ``publicKeyHex``,
   ``publicKeyMultibase``, ``publicKeyJwk``;
 - ``EcdsaSecp256k1VerificationKey2019``: ``publicKeyHex`` (compressed or not),
   ``publicKeyJwk``, ``publicKeyBase64``, ``publicKeyBase58``, ``publicKeyMultibase``;

@@ -66,15 +66,20 @@ def open_evidence(
     max_upload_bytes: int,
     poll_seconds: float,
     lease_seconds: float,
+    context_url: str | None = None,
 ) -> EvidenceParts:
-    """``authorities`` are tried in order (an external one that is down falls back)."""
+    """``authorities`` are tried in order (an external one that is down falls back);
+    ``context_url`` is where letters say the hub's context can be fetched
+    (:func:`evidence.deposit.letter.build_custody_letter`)."""
     timestamps = TimestampClient(list(authorities), retries=timestamp_retries)
     deposits = DepositService(sessions, blobs, max_upload_bytes=max_upload_bytes)
     pipeline = EvidencePipeline(
         sessions,
         timestamps,
         queue,
-        issue_letters=DepositLetters(LetterIssuer(issuer, service="deposits")),
+        issue_letters=DepositLetters(
+            LetterIssuer(issuer, service="deposits"), context_url=context_url
+        ),
         interval=poll_seconds,
         lease_seconds=lease_seconds,
     )

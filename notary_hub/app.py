@@ -17,6 +17,7 @@ from chain_adapter.rpc_execution import CallLimits
 from chain_adapter.rpc_limits import RateLimiter
 from chain_adapter.rpc_router import rpc_router
 from chain_adapter.rpc_server import RpcServer
+from credentials.contexts_router import contexts_router
 from credentials.router import credentials_router
 from did_registry.consortium.router import consortium_router
 from did_registry.registrar.router import registrar_router
@@ -119,6 +120,7 @@ def _include_routers(app: FastAPI, hub: Hub) -> None:
         )
     )
     app.include_router(consortium_router(hub.consortium, authorised))
+    app.include_router(contexts_router())
     if hub.credentials is not None:
         parts = hub.credentials
         app.include_router(

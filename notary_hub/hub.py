@@ -34,6 +34,7 @@ from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.parts import ChainParts, open_chain_adapter
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
+from credentials.contexts_router import NOTARY_HUB_CONTEXT_PATH
 from credentials.parts import CredentialParts, open_credentials
 from did_registry.consortium.service import ConsortiumService
 from did_registry.dispatch import DispatchingResolver
@@ -278,6 +279,7 @@ def open_hub(settings: Settings) -> Hub:
             queue=chain_parts.queue,
             batcher=chain_parts.batcher,
             credentials=credentials,
+            context_url=context_url(settings),
         )
         stack.callback(evidence.close)
         private_data_dir(settings.data_dir, warn=False)  # what the components made just now
@@ -351,6 +353,14 @@ def public_url(settings: Settings) -> str:
     if settings.credentials.public_url:
         return settings.credentials.public_url.rstrip("/")
     return f"http://{settings.server.host}:{settings.server.port}"
+
+
+def context_url(settings: Settings) -> str:
+    """Where the hub's context document can be fetched: the operator's
+    ``CREDENTIALS_CONTEXT_URL``, else the hub's own ``/contexts/notary-hub/v1``."""
+    if settings.credentials.context_url:
+        return settings.credentials.context_url
+    return public_url(settings) + NOTARY_HUB_CONTEXT_PATH
 
 
 def ethr_networks(settings: Settings, chain_id: int) -> dict[str | int, int]:

@@ -61,8 +61,10 @@ def open_evidence_from(
     queue: AnchorQueue,
     batcher: Batcher,
     credentials: CredentialParts,
+    context_url: str | None = None,
 ) -> EvidenceParts:
-    """:func:`evidence.parts.open_evidence` with the backends ``settings`` names."""
+    """:func:`evidence.parts.open_evidence` with the backends ``settings`` names;
+    ``context_url``: where letters say the hub's context document can be fetched."""
     roots = trust_roots(settings)
     cfg = settings.timestamps
     authorities: list[TimestampAuthority] = [
@@ -91,4 +93,5 @@ def open_evidence_from(
         max_upload_bytes=settings.evidence.max_upload_bytes,
         poll_seconds=settings.evidence.poll_seconds,
         lease_seconds=settings.evidence.lease_seconds,
+        context_url=context_url,
     )

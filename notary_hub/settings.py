@@ -125,6 +125,13 @@ class CredentialSettings(BaseModel):
         default=None,
         description="Base URL credentials name for status lists; default http://HOST:PORT.",
     )
+    context_url: str | None = Field(
+        default=None,
+        description=(
+            "Where the hub's JSON-LD context (https://w3id.org/notary-hub/v1) can be fetched, "
+            "recorded in letters' relatedResource; default PUBLIC_URL/contexts/notary-hub/v1."
+        ),
+    )
     status_list_size: int = Field(default=131_072, ge=131_072, le=2**24)
     status_publish_seconds: float = Field(default=1.0, gt=0, le=86_400)
     default_validity_days: int | None = Field(default=None, ge=1, le=365_000)

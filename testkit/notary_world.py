@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
@@ -21,7 +22,13 @@ from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.chain_walker import ChainWalkerSource
 from did_registry.ethr.resolver import EthrResolver
-from did_registry.notary_identity import NotaryIdentity, ensure_notary_identity
+from did_registry.notary_identity import (
+    KEY_VALIDITY,
+    LEGACY_SIGNING_ATTRIBUTE,
+    NotaryIdentity,
+    ensure_notary_identity,
+)
+from did_registry.registrar.operations import SetAttribute
 from did_registry.registrar.service import Registrar
 from hub_kernel.keystore import FileKeyStore
 
@@ -40,7 +47,10 @@ class NotaryWorld:
     notary: NotaryIdentity
 
 
-def open_notary_world(directory: Path) -> NotaryWorld:
+def open_notary_world(directory: Path, *, legacy_signing_key: bool = False) -> NotaryWorld:
+    """``legacy_signing_key``: the notary as hubs before base58 left it, its Ed25519 key
+    published only as ``did/pub/Ed25519/veriKey/base64`` and not yet migrated (no
+    :func:`ensure_notary_identity`, which would rotate it)."""
     node: LocalAccount = Account.create()
     chain = EmbeddedChain.open(
         directory / "chain", chain_id=CHAIN_ID, prefund={node.address: 10**24}
@@ -55,5 +65,13 @@ def open_notary_world(directory: Path) -> NotaryWorld:
         {"ethr": EthrResolver({CHAIN_ID: walker}), "key": DidKeyResolver()}
     )
     keystore = FileKeyStore(directory / "keys", os.urandom(32))
-    notary = ensure_notary_identity(keystore, registrar, resolver=resolver)
+    if legacy_signing_key:
+        notary = NotaryIdentity(keystore, registrar, resolver=resolver)
+        secret = Ed25519PrivateKey.generate()
+        keystore.put("notary-ed25519-1", secret.private_bytes_raw(), kind="ed25519")
+        public = secret.public_key().public_bytes_raw()
+        operation = SetAttribute(LEGACY_SIGNING_ATTRIBUTE, public, KEY_VALIDITY)
+        registrar.execute(registrar.address, operation)
+    else:
+        notary = ensure_notary_identity(keystore, registrar, resolver=resolver)
     return NotaryWorld(chain, node, transactor, deployment, registrar, keystore, resolver, notary)

@@ -4,7 +4,8 @@ W3C Verifiable Credentials Data Model 2.0 (https://www.w3.org/TR/vc-data-model-2
 §4.3 ``@context``, §4.4 ``id`` (a ``urn:uuid:``), §4.5 ``type``, §4.7 ``issuer``,
 §4.8 ``credentialSubject``, §4.9 ``validFrom``, §5.6 ``evidence``; §5.3 "Integrity of
 Related Resources" for ``digestMultibase`` (a multibase multihash, see
-:mod:`evidence.digests`). Every other term comes from the hub's context
+:mod:`evidence.digests`) and ``relatedResource`` (the hub context's ``digestSRI``, see
+:mod:`credentials.jsonld.context_integrity`). Every other term comes from the hub's context
 ``https://w3id.org/notary-hub/v1`` (``credentials/jsonld/contexts/notary-hub-v1.jsonld``):
 the ``DataDeposit`` subject, ``RFC3161TimestampEvidence`` and ``ChainAnchorEvidence``.
 
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chain_adapter.anchoring.receipt import AnchorReceipt
+from credentials.jsonld.context_integrity import related_context
 from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.vc_data_model import format_date_time
 from evidence.deposit.models import DepositRecord
@@ -95,8 +97,14 @@ def build_custody_letter(
     issuer: str,
     valid_from: datetime | None = None,
     credential_id: str | None = None,
+    context_url: str | None = None,
 ) -> dict[str, Any]:
-    """The unsigned ``DataDepositCredential`` the notary ``issuer`` (a DID) signs for ``record``."""
+    """The unsigned ``DataDepositCredential`` the notary ``issuer`` (a DID) signs for ``record``.
+
+    ``relatedResource`` (VC Data Model 2.0 §5.3) records the SHA-384 of the hub's
+    context under its ``@context`` URL, and under ``context_url`` (where it can be
+    fetched) when given: a verifier checks the copy it loads is the one signed with.
+    """
     return {
         "@context": [CREDENTIALS_V2, NOTARY_HUB_V1],
         "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
@@ -105,14 +113,16 @@ def build_custody_letter(
         "validFrom": format_date_time(valid_from or datetime.now(UTC)),
         "credentialSubject": deposit_subject(record),
         "evidence": [timestamp_evidence(token), anchor_evidence(receipt)],
+        "relatedResource": related_context(NOTARY_HUB_V1, context_url),
     }
 
 
 class DepositLetters:
     """The certify stage's batch letter issuer for deposits (``IssueLetters``)."""
 
-    def __init__(self, letters: LetterIssuer) -> None:
+    def __init__(self, letters: LetterIssuer, *, context_url: str | None = None) -> None:
         self._letters = letters
+        self._context_url = context_url
 
     def __call__(
         self, work: Sequence[tuple[DepositRecord, TimestampToken, AnchorReceipt]]
@@ -124,6 +134,7 @@ class DepositLetters:
                 receipt,
                 issuer=self._letters.did,
                 credential_id=self._letters.letter_id(record.id),
+                context_url=self._context_url,
             )
             for record, token, receipt in work
         ]

@@ -18,7 +18,9 @@ copy a real token and receipt into a credential of their own. So a letter is
 valid only from an issuer the verifier trusts
 (:func:`credentials.issuer_trust.check_issuer_trust`, required): a notary the
 consortium admitted as of the proof's time, or a DID the verifier pinned. And its
-``type`` must mean the hub's term, so it must use the hub's context.
+``type`` must mean the hub's term, so it must use the hub's context; when the letter
+records that context's digest (``relatedResource``, VC Data Model 2.0 §5.3), our
+bundled copy must match it (``contextDigest``).
 
 With the file itself, its SHA-256 and SM3 must equal ``digestMultibase`` and
 ``sm3DigestMultibase``: the bytes in hand are the bytes deposited.
@@ -40,6 +42,7 @@ from chain_adapter.errors import ChainError
 from chain_adapter.protocol import Chain
 from credentials.errors import CredentialError, MalformedCredential, ProofError
 from credentials.issuer_trust import IssuerTrust, check_issuer_trust
+from credentials.jsonld.context_integrity import bundled_context_mismatches
 from credentials.jsonld.contexts import NOTARY_HUB_V1
 from credentials.verification import Problem, VerificationResult
 from credentials.verifier import Verifier
@@ -56,6 +59,12 @@ class EvidenceMismatch(ProofError):
     """Evidence in a letter that does not hold: a token, a receipt or a file."""
 
     code = "EVIDENCE_ERROR"
+
+
+class ContextMismatch(ProofError):
+    """A context whose recorded digest (``relatedResource``) is not our copy's."""
+
+    code = "CONTEXT_DIGEST_MISMATCH"
 
 
 def _types(value: Any) -> list[str]:
@@ -124,6 +133,7 @@ class LetterVerifier:
             needed = MalformedCredential(f"a letter's @context names {NOTARY_HUB_V1}")
             result.fail("evidence", needed)
             return result
+        self._contexts(letter, result)
         subject = letter.get("credentialSubject")
         if not isinstance(subject, Mapping):
             result.fail("evidence", MalformedCredential("the letter has no credentialSubject"))
@@ -153,6 +163,22 @@ class LetterVerifier:
             self._file(subject, sha256, digests, result, summary)
         result.details["evidence"] = summary
         return result
+
+    def _contexts(self, letter: Mapping[str, Any], result: VerificationResult) -> None:
+        """VC Data Model 2.0 §5.3: a ``relatedResource`` naming a context of the letter
+        must carry the digest of our bundled copy. Letters without one (issued before
+        the hub recorded it) pass unchecked."""
+        if "relatedResource" not in letter:
+            return
+        try:
+            problems = bundled_context_mismatches(letter)
+        except CredentialError as exc:
+            result.fail("contextDigest", exc)
+            return
+        for problem in problems:
+            result.fail("contextDigest", ContextMismatch(problem))
+        if not problems:
+            result.passed("contextDigest")
 
     def _timestamp(
         self,

@@ -32,15 +32,17 @@ from did_registry.ethr.resolver import EthrResolver
 from did_registry.notary_identity import (
     AGREEMENT_ATTRIBUTE,
     KEY_VALIDITY,
+    LEGACY_SIGNING_ATTRIBUTE,
     SIGNING_ATTRIBUTE,
     NotaryIdentity,
     ensure_notary_identity,
     verification_method_fragment,
 )
-from did_registry.registrar.operations import ChangeOwner
+from did_registry.registrar.operations import ChangeOwner, SetAttribute
 from did_registry.registrar.service import Registrar
 from did_registry.resolution import ResolutionOptions
 from hub_kernel.keystore import FileKeyStore
+from hub_kernel.multiformats import b58decode, b58encode
 from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
     backend,
     chain,
@@ -114,7 +116,10 @@ def test_first_start_publishes_a_signing_and_a_key_agreement_key(
     doc = document(resolver, notary.did)
     ed = method(doc, "delegate-1")
     assert ed["type"] == "Ed25519VerificationKey2018"
-    assert ed["publicKeyBase64"] == signing.public_key_base64
+    # Published as base58: what Digital Bazaar's Ed25519VerificationKey2018 reader takes.
+    assert signing.attribute == SIGNING_ATTRIBUTE == "did/pub/Ed25519/veriKey/base58"
+    assert b58decode(ed["publicKeyBase58"]) == signing.public_key
+    assert "publicKeyBase64" not in ed
     assert ed["id"] in doc["assertionMethod"]
     x = method(doc, "delegate-2")
     assert x["type"] == "X25519KeyAgreementKey2019"
@@ -245,6 +250,70 @@ def test_an_interrupted_rotation_is_completed_on_the_next_start(
     assert len(created) == 1 and "notary-ed25519-2" in created[0]
     assert [k.state for k in again.list_keys("ed25519")] == ["published", "published"]
     assert again.current_signing_key()[0] == "delegate-3"
+
+
+def legacy_notary(keystore: FileKeyStore, registrar: Registrar) -> bytes:
+    """A notary as hubs before base58 left it: its Ed25519 key published as base64 only
+    (then its X25519 key, as the first start published them). Its signing public key."""
+    secret = Ed25519PrivateKey.generate()
+    keystore.put("notary-ed25519-1", secret.private_bytes_raw(), kind="ed25519")
+    public = secret.public_key().public_bytes_raw()
+    registrar.execute(
+        registrar.address, SetAttribute(LEGACY_SIGNING_ATTRIBUTE, public, KEY_VALIDITY)
+    )
+    return public
+
+
+def test_a_base64_signing_key_is_rotated_to_base58_on_start(
+    keystore: FileKeyStore,
+    registrar: Registrar,
+    resolver: EthrResolver,
+    chain: Chain,
+    transactor: Transactor,
+    registry: BoundContract,
+) -> None:
+    old_public = legacy_notary(keystore, registrar)
+    legacy = NotaryIdentity(keystore, registrar, resolver=resolver)
+    (old,) = legacy.list_keys("ed25519")
+    assert (old.attribute, old.state) == (LEGACY_SIGNING_ATTRIBUTE, "published")
+    before = chain.block_number()
+    signature = legacy.private_signing_key(old).sign(b"a letter signed before the migration")
+
+    created: list[str] = []
+    notary = ensure_notary_identity(keystore, registrar, resolver=resolver, created=created)
+    assert any("only as base64" in line and "notary-ed25519-2" in line for line in created)
+    keys = notary.list_keys("ed25519")
+    assert [(k.index, k.attribute, k.state) for k in keys] == [
+        (1, LEGACY_SIGNING_ATTRIBUTE, "published"),  # not revoked: what it signed verifies
+        (2, SIGNING_ATTRIBUTE, "published"),
+    ]
+    assert notary.signing_key() == keys[1]
+    doc = document(resolver, notary.did)
+    new = method(doc, "delegate-3")
+    assert b58decode(new["publicKeyBase58"]) == keys[1].public_key
+    assert new["id"] in doc["assertionMethod"]
+    assert method(doc, "delegate-1")["id"] in doc["assertionMethod"]
+    fragment, private = notary.current_signing_key()
+    assert fragment == "delegate-3"
+    assert private.public_key().public_bytes_raw() == keys[1].public_key
+    # The DID as of the old signature lists the old key for assertions.
+    old_doc = document(resolver, notary.did, version=before)
+    assert verification_method_fragment(old_doc, old_public, "assertionMethod") == "delegate-1"
+    Ed25519PublicKey.from_public_bytes(old_public).verify(
+        signature, b"a letter signed before the migration"
+    )
+    # Once migrated, a restart sends nothing.
+    with nothing_sent(chain, transactor.address):
+        again = ensure_notary_identity(keystore, Registrar(transactor, registry), created=created)
+    assert again.list_keys() == notary.list_keys()
+
+
+def test_verification_method_fragment_reads_base58() -> None:
+    doc = {
+        "verificationMethod": [{"id": "did:x#a", "publicKeyBase58": b58encode(KEY)}],
+        "assertionMethod": ["did:x#a"],
+    }
+    assert verification_method_fragment(doc, KEY, "assertionMethod") == "a"
 
 
 def test_a_notary_did_the_hub_no_longer_owns_is_reported(

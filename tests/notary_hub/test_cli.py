@@ -119,7 +119,7 @@ def test_first_serve_prints_what_it_created_and_where_it_listens(served: Served)
         *(f"created {name} at {contracts[name]}" for name in CONTRACTS),
         f"created consortium founding member and service node {node[1]}",
         "created notary ed25519 key notary-ed25519-1 published for "
-        f"did:ethr:0x539:{node[1]} (did/pub/Ed25519/veriKey/base64)",
+        f"did:ethr:0x539:{node[1]} (did/pub/Ed25519/veriKey/base58)",
         "created notary x25519 key notary-x25519-1 published for "
         f"did:ethr:0x539:{node[1]} (did/pub/X25519/enc/base64)",
     ]

@@ -167,3 +167,29 @@ def test_every_term_is_defined_by_the_contexts(
     assert "<https://w3id.org/notary-hub#anchorReceipt>" in canonical
     assert "<https://w3id.org/notary-hub#depositId>" in canonical
     assert "<https://w3id.org/security#digestMultibase>" in canonical
+
+
+def test_the_letter_records_the_digest_of_the_hub_context(
+    tsa: EmbeddedTimestampAuthority,
+) -> None:
+    """VC Data Model 2.0 §5.3: relatedResource names the context as @context does, and
+    where it can be fetched, with the SHA-384 of the bundled (and served) bytes."""
+    deposit = record(b"content")
+    served = "https://hub.example/contexts/notary-hub/v1"
+    letter = build_custody_letter(
+        deposit, tsa.timestamp(deposit.sha256), receipt_for(deposit.sha256),
+        issuer=NOTARY, context_url=served,
+    )  # fmt: skip
+    source = Path(__file__).resolve().parents[3] / "credentials/jsonld/contexts"
+    digest = hashlib.sha384((source / "notary-hub-v1.jsonld").read_bytes()).digest()
+    sri = "sha384-" + base64.b64encode(digest).decode()
+    assert letter["relatedResource"] == [
+        {"id": NOTARY_HUB_V1, "digestSRI": sri, "mediaType": "application/ld+json"},
+        {"id": served, "digestSRI": sri, "mediaType": "application/ld+json"},
+    ]
+    canonical = PyldCanonicalizer().canonize(letter)
+    assert f'"{sri}"^^<https://www.w3.org/2018/credentials#sriString>' in canonical
+    plain = build_custody_letter(
+        deposit, tsa.timestamp(deposit.sha256), receipt_for(deposit.sha256), issuer=NOTARY
+    )
+    assert [r["id"] for r in plain["relatedResource"]] == [NOTARY_HUB_V1]

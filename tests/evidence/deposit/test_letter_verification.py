@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from notary_hub.hub import Hub
+from credentials.jsonld.context_integrity import context_bytes
+from credentials.jsonld.contexts import NOTARY_HUB_V1
+from evidence.letter_issuer import LetterIssuer
+from notary_hub.hub import Hub, context_url
 from testkit.waiting import wait_until
 from tests.fixtures.hub_app import AUTH
 
@@ -69,7 +72,15 @@ def test_a_letter_verifies_with_its_file(hub_client: TestClient, hub_app: Hub) -
     response = verify(hub_client, letter, CONTENT)
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert {"proof", "status", "timestamp", "anchor", "file"} <= set(body["checks"])
+    checks = {"proof", "status", "contextDigest", "timestamp", "anchor", "file"}
+    assert checks <= set(body["checks"])
+    served = context_url(hub_app.settings)
+    assert served.endswith("/contexts/notary-hub/v1")
+    assert [r["id"] for r in letter["relatedResource"]] == [NOTARY_HUB_V1, served]
+    document = hub_client.get("/contexts/notary-hub/v1")
+    assert document.status_code == 200
+    assert document.headers["content-type"] == "application/ld+json"
+    assert document.content == context_bytes(NOTARY_HUB_V1)
     assert body["warnings"] == []  # the embedded TSA's root is the hub's own: trusted
     assert "bytes match" in body["details"]["evidence"]["file"]
     assert verify(hub_client, letter).status_code == 200
@@ -139,3 +150,27 @@ def test_bad_requests_are_4xx(hub_client: TestClient) -> None:
     form = hub_client.post("/evidence/verify", files={"file": ("a", b"x")}, data={"other": "field"})
     assert form.status_code == 400
     assert form.json()["error"] == "invalid_deposit"
+
+
+def test_the_recorded_context_digest_is_checked_and_older_letters_pass_without_one(
+    hub_client: TestClient, hub_app: Hub
+) -> None:
+    letter = deposit(hub_client)
+    issuer = hub_app.credentials.issuer
+    unsigned = {k: v for k, v in letter.items() if k not in ("proof", "credentialStatus")}
+
+    other = copy.deepcopy(unsigned)
+    other["relatedResource"][0]["digestSRI"] = "sha384-" + base64.b64encode(bytes(48)).decode()
+    (signed,) = LetterIssuer(issuer, service="deposits").issue([other])
+    response = verify(hub_client, signed, CONTENT)
+    assert response.status_code == 422
+    assert failed_checks(response) == {"contextDigest"}
+    (problem,) = response.json()["errors"]
+    assert problem["code"] == "CONTEXT_DIGEST_MISMATCH" and NOTARY_HUB_V1 in problem["message"]
+
+    # Letters issued before the hub recorded the digest carry no relatedResource.
+    older = {k: v for k, v in unsigned.items() if k != "relatedResource"}
+    (signed,) = LetterIssuer(issuer, service="deposits").issue([older])
+    response = verify(hub_client, signed, CONTENT)
+    assert response.status_code == 200, response.json()
+    assert "contextDigest" not in response.json()["checks"]

@@ -1,0 +1,38 @@
+"""The hub's own JSON-LD context, served where verifiers outside the hub can load it.
+
+Letters name ``https://w3id.org/notary-hub/v1`` in ``@context`` (the signed IRI; it
+never changes), which nothing outside the hub serves. ``GET /contexts/notary-hub/v1``
+serves that document byte for byte as bundled (so its SHA-384 is the ``digestSRI``
+letters record in ``relatedResource``, VC Data Model 2.0 §5.3,
+https://www.w3.org/TR/vc-data-model-2.0/#integrity-of-related-resources), as
+``application/ld+json`` (JSON-LD 1.1 §9.1, https://www.w3.org/TR/json-ld11/#iana-considerations).
+Unauthenticated and cacheable; any origin may read it (it is public by design).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from credentials.jsonld.context_integrity import JSON_LD, context_bytes
+from credentials.jsonld.contexts import NOTARY_HUB_V1
+
+NOTARY_HUB_CONTEXT_PATH = "/contexts/notary-hub/v1"
+
+
+def contexts_router() -> APIRouter:
+    router = APIRouter(tags=["credentials"])
+
+    @router.get(
+        NOTARY_HUB_CONTEXT_PATH,
+        response_class=Response,
+        responses={200: {"content": {JSON_LD: {}}, "description": "the context document"}},
+    )
+    def notary_hub_context() -> Response:
+        return Response(
+            context_bytes(NOTARY_HUB_V1),
+            media_type=JSON_LD,
+            headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"},
+        )
+
+    return router
