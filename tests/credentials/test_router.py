@@ -72,6 +72,7 @@ def test_issue_and_verify_both_mechanisms(client: TestClient, hub: Hub) -> None:
         assert body["verified"] is True
         assert body["details"]["issuer"] == hub.notary.did
         assert "status" in body["checks"]
+        assert len(body["checks"]) == len(set(body["checks"])), body["checks"]
 
 
 def test_bad_input_is_400_and_failed_verification_is_422(client: TestClient) -> None:
@@ -178,3 +179,25 @@ def test_presentations_with_challenge_and_domain(client: TestClient, hub: Hub) -
     status, body = present(altered, challenge="c-123", domain="court.example")
     assert status == 422
     assert present({"type": "VerifiablePresentation"})[0] == 400
+
+
+def test_each_check_is_named_once_in_order() -> None:
+    """A check passed twice (two proofs, a merged inner result) is listed once, where it
+    first passed."""
+    from credentials.verification import VerificationResult
+
+    inner = VerificationResult()
+    for check in ("structure", "proof", "proof", "validity"):
+        inner.passed(check)
+    result = VerificationResult()
+    result.passed("structure")
+    result.merge(inner)
+    result.merge(inner, prefix="verifiableCredential[0].")
+    assert result.checks == [
+        "structure",
+        "proof",
+        "validity",
+        "verifiableCredential[0].structure",
+        "verifiableCredential[0].proof",
+        "verifiableCredential[0].validity",
+    ]
