@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from credentials.data_integrity.proofs import ProofOptions, SigningKey, add_proof
+from credentials.verification import VerificationResult
 from did_registry.did_key import did_key
 from notary_hub.hub import Hub
 from tests.fixtures.hub_app import AUTH
@@ -184,8 +185,6 @@ def test_presentations_with_challenge_and_domain(client: TestClient, hub: Hub) -
 def test_each_check_is_named_once_in_order() -> None:
     """A check passed twice (two proofs, a merged inner result) is listed once, where it
     first passed."""
-    from credentials.verification import VerificationResult
-
     inner = VerificationResult()
     for check in ("structure", "proof", "proof", "validity"):
         inner.passed(check)
