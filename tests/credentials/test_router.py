@@ -200,3 +200,16 @@ def test_each_check_is_named_once_in_order() -> None:
         "verifiableCredential[0].proof",
         "verifiableCredential[0].validity",
     ]
+
+
+def test_a_body_that_is_not_json_is_400_invalid_json(client: TestClient) -> None:
+    for path in ("/credentials/verify", "/presentations/verify", "/credentials/issue"):
+        for content in (b"{not json", b"", b'{"verifiableCredential": '):
+            response = client.post(
+                path, content=content, headers={**AUTH, "Content-Type": "application/json"}
+            )
+            assert response.status_code == 400, (path, content, response.text)
+            assert response.json()["error"] == "invalid_json"
+    # JSON that does not match the schema stays 422.
+    response = client.post("/credentials/verify", json={"unexpected": 1})
+    assert response.status_code == 422 and response.json()["error"] == "invalid_request"
