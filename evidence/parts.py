@@ -69,7 +69,9 @@ def open_evidence(
 ) -> EvidenceParts:
     """``authorities`` are tried in order (an external one that is down falls back)."""
     timestamps = TimestampClient(list(authorities), retries=timestamp_retries)
-    deposits = DepositService(sessions, blobs, max_upload_bytes=max_upload_bytes)
+    deposits = DepositService(
+        sessions, blobs, max_upload_bytes=max_upload_bytes, poll_seconds=poll_seconds
+    )
     pipeline = EvidencePipeline(
         sessions,
         timestamps,
