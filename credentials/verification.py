@@ -59,10 +59,13 @@ class VerificationResult:
         self.errors.append(Problem.of(check, error))
 
     def passed(self, check: str) -> None:
-        self.checks.append(check)
+        """Record ``check`` as passed; a check is named once, in the order first passed."""
+        if check not in self.checks:
+            self.checks.append(check)
 
     def merge(self, other: VerificationResult, prefix: str = "") -> None:
-        self.checks.extend(prefix + c for c in other.checks)
+        for check in other.checks:
+            self.passed(prefix + check)
         self.errors.extend(Problem(prefix + p.check, p.code, p.message) for p in other.errors)
         self.warnings.extend(Problem(prefix + p.check, p.code, p.message) for p in other.warnings)
 

@@ -198,32 +198,50 @@ def _parse_multihash(raw: bytes) -> DeclaredDigest:
     return DeclaredDigest(spec.name, value)
 
 
-def parse_digest(text: str, algorithm: str | None = None) -> DeclaredDigest:
+_DISPLAY = {SHA256: "SHA-256", SM3: "SM3"}
+
+
+def parse_digest(
+    text: str, algorithm: str | None = None, field: str | None = None
+) -> DeclaredDigest:
     """A declared digest: hex (needs ``algorithm``) or a multibase multihash.
 
     A multibase value names its own algorithm; if ``algorithm`` is given too, the two
     must agree. Hex is the plain digest, upper or lower case (``sha256sum`` and
     ``openssl dgst`` output). Hex and multibase cannot be confused: ``z`` and ``u`` are
-    not hex digits.
+    not hex digits. A refusal names ``field`` (the request member) and both accepted
+    forms: "sha256 must be 64 hex digits or a multibase (u/z) SHA-256 multihash".
     """
     wanted = hash_algorithm(algorithm) if algorithm is not None else None
     if not isinstance(text, str) or not text:
-        raise InvalidDeposit("a digest must be a non-empty string")
+        raise InvalidDeposit(f"{field or 'a digest'} must be a non-empty string")
     if set(text) <= _HEX_DIGITS:
         if wanted is None:
             raise InvalidDeposit("a hex digest needs its hash algorithm")
         if len(text) != 2 * wanted.size:
-            raise InvalidDeposit(f"a hex {wanted.name} digest is {2 * wanted.size} digits")
+            raise _malformed(wanted, field, f"{len(text)} hex digits")
         return DeclaredDigest(wanted.name, bytes.fromhex(text))
     try:
         raw = multibase_decode(text)
         declared = _parse_multihash(raw)
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, UnsupportedHashAlgorithm) as exc:
+        if wanted is not None:
+            raise _malformed(wanted, field, f"neither: {exc}") from None
+        if isinstance(exc, UnsupportedHashAlgorithm):
+            raise
         raise InvalidDeposit(
-            f"the digest is neither hex nor a multibase multihash ({exc})"
+            f"{field or 'the digest'} is not a multibase (u/z) multihash ({exc})"
         ) from None
     if wanted is not None and declared.algorithm != wanted.name:
         raise InvalidDeposit(
             f"the digest is a {declared.algorithm} multihash, but {wanted.name} was declared"
         )
     return declared
+
+
+def _malformed(wanted: HashAlgorithm, field: str | None, got: str) -> InvalidDeposit:
+    name = _DISPLAY.get(wanted.name, wanted.name)
+    return InvalidDeposit(
+        f"{field or 'a ' + wanted.name + ' digest'} must be {2 * wanted.size} hex digits "
+        f"or a multibase (u/z) {name} multihash ({got})"
+    )

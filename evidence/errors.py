@@ -35,6 +35,26 @@ class TruncatedUpload(InvalidDeposit):
     code = "truncated_upload"
 
 
+class Sha256Required(InvalidDeposit):
+    """A digest-only deposit without the content's SHA-256 (an SM3 digest alone).
+
+    The RFC 3161 token and the chain anchor are taken over the SHA-256, and a custody
+    letter's evidence names it; SM3 is carried alongside, never instead.
+    """
+
+    code = "sha256_required"
+    status_code = 422
+
+
+class IdempotencyKeyReused(InvalidDeposit):
+    """draft-ietf-httpapi-idempotency-key-header §2.7: "Idempotency-Key is already used
+    for a different request payload" (https://datatracker.ietf.org/doc/html/draft-ietf-
+    httpapi-idempotency-key-header#section-2.7): 422."""
+
+    code = "idempotency_key_reused"
+    status_code = 422
+
+
 class UploadTooLarge(EvidenceError):
     code = "upload_too_large"
     status_code = 413
@@ -44,6 +64,13 @@ class DigestMismatch(EvidenceError):
     """A declared digest that the uploaded bytes do not have."""
 
     code = "digest_mismatch"
+    status_code = 422
+
+
+class InvalidListQuery(EvidenceError):
+    """A bad parameter of ``GET /evidence/deposits`` (state, time bounds, limit, cursor)."""
+
+    code = "invalid_query"
     status_code = 422
 
 

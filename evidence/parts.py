@@ -72,7 +72,9 @@ def open_evidence(
     ``context_url`` is where letters say the hub's context can be fetched
     (:func:`evidence.deposit.letter.build_custody_letter`)."""
     timestamps = TimestampClient(list(authorities), retries=timestamp_retries)
-    deposits = DepositService(sessions, blobs, max_upload_bytes=max_upload_bytes)
+    deposits = DepositService(
+        sessions, blobs, max_upload_bytes=max_upload_bytes, poll_seconds=poll_seconds
+    )
     pipeline = EvidencePipeline(
         sessions,
         timestamps,

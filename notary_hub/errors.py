@@ -7,6 +7,8 @@ Every component error is a :class:`hub_kernel.errors.HubError` carrying ``code``
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +24,14 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"error": code, "message": message, **extra}
 
 
+def _not_json(error: Mapping[str, Any]) -> bool:
+    """A body that does not parse as JSON, or is empty where a JSON body is required."""
+    kind = error.get("type")
+    return kind == "json_invalid" or (
+        kind == "missing" and tuple(error.get("loc", ())) == ("body",)
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def hub_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HubError)
@@ -31,6 +41,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        if any(_not_json(e) for e in exc.errors()):
+            # Not JSON at all is a malformed request (RFC 9110 §15.5.1: 400); 422 is for a
+            # JSON body that does not match the schema (§15.5.21).
+            return JSONResponse(
+                error_body("invalid_json", "the request body is not valid JSON"), status_code=400
+            )
         details = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()

@@ -19,6 +19,7 @@ parsing only; the checks are the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -26,9 +27,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt
 
-from did_registry.errors import DidError
+from did_registry.errors import DidError, NotFound
 from did_registry.ethr.attributes import MAX_VALUE_SIZE
+from did_registry.ethr.chain_walker import ChainWalkerSource
 from did_registry.ethr.did import parse_ethr_did
+from did_registry.ethr.index_source import IndexNotReady
+from did_registry.ethr.resolver import EthrResolver
 from did_registry.registrar.operations import (
     AddDelegate,
     ChangeOwner,
@@ -160,8 +164,16 @@ def registrar_router(
         # Only this hub's chain is served: any other network is UnknownNetwork.
         return parse_ethr_did(did, networks=networks).address
 
+    names = {name: chain_id for name, chain_id in networks.items() if isinstance(name, str)}
+
+    @functools.cache
+    def chain_walker() -> DidResolver:
+        # Reads the registry on chain directly: never behind the block a relay landed in.
+        source = ChainWalkerSource(registrar.chain, registrar.registry.address)
+        return EthrResolver({registrar.chain_id: source}, names=names)
+
     _add_digest_route(router, registrar, identity, authorised)
-    _add_submit_route(router, registrar, identity, resolver_provider, authorised)
+    _add_submit_route(router, registrar, identity, resolver_provider, authorised, chain_walker)
     return router
 
 
@@ -191,6 +203,7 @@ def _add_submit_route(
     identity: Callable[[str], str],
     resolver_provider: Callable[[], DidResolver | None],
     authorised: Callable[..., Any],
+    chain_walker: Callable[[], DidResolver],
 ) -> None:
     @router.post(
         "/operations", status_code=202, response_model=None, dependencies=[Depends(authorised)]
@@ -216,16 +229,27 @@ def _add_submit_route(
         }
         resolver = resolver_provider()
         if resolver is not None:
-            answer.update(_document_at(resolver, request.did, receipt.block_number))
+            answer.update(_document_at(resolver, chain_walker, request.did, receipt.block_number))
         return answer
 
 
-def _document_at(resolver: DidResolver, did: str, block_number: int) -> dict[str, Any]:
-    """The DID document (or the resolution error) as of ``block_number``, as answer fields."""
-    # As of the transaction's block: exactly the state this change produced,
-    # even if the resolver's index is still catching up with later blocks.
+def _document_at(
+    resolver: DidResolver, chain_walker: Callable[[], DidResolver], did: str, block_number: int
+) -> dict[str, Any]:
+    """The DID document (or the resolution error) as of ``block_number``, as answer fields.
+
+    As of the transaction's block (did:ethr ``versionId``): exactly the state this change
+    produced. The hub's resolver reads the database index, which may not have reached
+    that block yet (``notFound`` "beyond the newest block", or not started): then the
+    registry is read on chain at that block (:class:`ChainWalkerSource`), which gives the
+    same document (the index and the walk share one document builder).
+    """
+    options = ResolutionOptions(version_id=block_number)
     try:
-        result = resolver.resolve(did, ResolutionOptions(version_id=block_number))
+        try:
+            result = resolver.resolve(did, options)
+        except (NotFound, IndexNotReady):
+            result = chain_walker().resolve(did, options)
     except DidError as exc:
         return {"didResolutionMetadata": {"error": exc.code, "message": exc.message}}
     return {

@@ -29,7 +29,7 @@ from eth_utils.address import to_checksum_address
 
 from chain_adapter.contract import BoundContract, DecodedEvent
 from chain_adapter.errors import ReceiptTimeout, TransactionRejected
-from chain_adapter.protocol import Receipt
+from chain_adapter.protocol import Chain, Receipt
 from chain_adapter.transactor import Transactor
 from did_registry.errors import Deactivated, InvalidNonce, InvalidSignature, NotOwner
 from did_registry.registrar.operations import (
@@ -97,6 +97,11 @@ class Registrar:
     @property
     def chain_id(self) -> int:
         return self._transactor.chain.chain_id
+
+    @property
+    def chain(self) -> Chain:
+        """The chain the registry is on (what a chain walk reads)."""
+        return self._transactor.chain
 
     def head_timestamp(self) -> int:
         """The latest block's time: what "still valid" is judged against on chain."""

@@ -73,6 +73,9 @@ class Deposit(EvidenceBase):
     idempotency_key: Mapped[str | None] = mapped_column(
         String(IDEMPOTENCY_KEY_MAX_LENGTH), default=None
     )
+    # SHA-256 of what the keyed request asked for (evidence.deposit.idempotency); NULL
+    # without a key, and on rows from before migration 0007.
+    request_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     title: Mapped[str | None] = mapped_column(String(TITLE_MAX_LENGTH), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     tags: Mapped[list[str]] = mapped_column(JSON)
@@ -118,6 +121,8 @@ class Deposit(EvidenceBase):
         Index("ix_evidence_deposits_work", "state", "next_attempt_at"),
         # Deduplication: is a blob still referenced by any deposit?
         Index("ix_evidence_deposits_sha256", "sha256"),
+        # GET /evidence/deposits: one owner's deposits, newest first (id breaks ties).
+        Index("ix_evidence_deposits_owner", "platform", "depositor", "received_at", "id"),
     )
 
 
@@ -156,6 +161,7 @@ class DepositRecord:
     anchor_item_id: int | None
     attempts: int
     last_error: str | None
+    request_fingerprint: bytes | None = None
 
     @classmethod
     def of(cls, row: Deposit) -> DepositRecord:
@@ -182,4 +188,7 @@ class DepositRecord:
             anchor_item_id=row.anchor_item_id,
             attempts=row.attempts,
             last_error=row.last_error,
+            request_fingerprint=(
+                bytes(row.request_fingerprint) if row.request_fingerprint is not None else None
+            ),
         )

@@ -181,10 +181,12 @@ def _digests(fields: Mapping[str, Any], *, from_form: bool) -> DeclaredDigests:
     for name, algorithm in (("sha256", SHA256), ("sm3", SM3)):
         value = fields.get(name)
         if value is not None:
-            declared = declared.merged(parse_digest(_string(value, name), algorithm))
+            declared = declared.merged(parse_digest(_string(value, name), algorithm, name))
     multibase = fields.get("digestMultibase")
     if multibase is not None:
-        declared = declared.merged(parse_digest(_string(multibase, "digestMultibase")))
+        declared = declared.merged(
+            parse_digest(_string(multibase, "digestMultibase"), field="digestMultibase")
+        )
     table = fields.get("digests")
     if table is not None:
         if from_form and isinstance(table, str):
@@ -193,7 +195,9 @@ def _digests(fields: Mapping[str, Any], *, from_form: bool) -> DeclaredDigests:
             raise InvalidDeposit('digests must be an object {"<algorithm>": "<digest>"}')
         for algorithm, value in table.items():
             spec = hash_algorithm(algorithm)  # UnsupportedHashAlgorithm for anything else
-            declared = declared.merged(parse_digest(_string(value, algorithm), spec.name))
+            declared = declared.merged(
+                parse_digest(_string(value, algorithm), spec.name, f"digests.{algorithm}")
+            )
     return declared
 
 

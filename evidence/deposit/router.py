@@ -13,18 +13,20 @@ never renders in the hub's origin, and carry the content's digest as ``Repr-Dige
 # No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
 # dependency annotations are local to the factory.
 import base64
+import math
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from evidence.deposit.listing import DepositQuery
 from evidence.deposit.models import DepositRecord, DepositState
 from evidence.deposit.service import DepositService
 from evidence.digests import SHA256, SM3, digest_multibase
-from evidence.errors import InvalidDeposit
+from evidence.errors import InvalidDeposit, NotCertified
 from evidence.http_body import FEED_BYTES, media_type, read_form, read_json
 from evidence.multipart import (
     MAX_FIELD_BYTES,
@@ -154,16 +156,50 @@ def _add_read_routes(
 ) -> None:
     Caller = Annotated[Principal, Depends(principal)]
 
+    @router.get("")
+    def list_own_deposits(
+        caller: Caller,
+        state: Annotated[str | None, Query(max_length=32)] = None,
+        received_after: Annotated[str | None, Query(alias="receivedAfter", max_length=64)] = None,
+        received_before: Annotated[str | None, Query(alias="receivedBefore", max_length=64)] = None,
+        limit: Annotated[str | None, Query(max_length=8)] = None,
+        cursor: Annotated[str | None, Query(max_length=256)] = None,
+    ) -> dict[str, Any]:
+        """The caller's deposits, newest first (:mod:`evidence.deposit.listing`): filter by
+        ``state``, ``receivedAfter``, ``receivedBefore`` (RFC 3339); ``limit`` up to 100;
+        ``links.next`` while more remain."""
+        query = DepositQuery.parse(
+            state=state,
+            received_after=received_after,
+            received_before=received_before,
+            limit=limit,
+            cursor=cursor,
+        )
+        records, next_cursor = service.list_own(caller, query)
+        links = {"self": PREFIX + query.link()}
+        if next_cursor is not None:
+            links["next"] = PREFIX + query.link(next_cursor)
+        return {"items": [deposit_json(r) for r in records], "links": links}
+
     @router.get("/{deposit_id}")
     def get_deposit(deposit_id: str, caller: Caller) -> dict[str, Any]:
         return deposit_json(service.get(caller, deposit_id))
 
     @router.get("/{deposit_id}/credential", response_model=None)
     def get_credential(deposit_id: str, caller: Caller) -> JSONResponse:
-        """The custody letter (a ``DataDepositCredential``); 409 until certified."""
-        return JSONResponse(
-            service.credential(caller, deposit_id), media_type=CREDENTIAL_MEDIA_TYPE
-        )
+        """The custody letter (a ``DataDepositCredential``); 409 ``not_certified`` until
+        certified, with ``Retry-After`` (RFC 9110 §10.2.3,
+        https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3): the pipeline's poll
+        interval, rounded up to whole seconds."""
+        try:
+            letter = service.credential(caller, deposit_id)
+        except NotCertified as exc:
+            return JSONResponse(
+                {"error": exc.code, "message": exc.message},
+                status_code=exc.status_code,
+                headers={"Retry-After": str(max(1, math.ceil(service.poll_seconds)))},
+            )
+        return JSONResponse(letter, media_type=CREDENTIAL_MEDIA_TYPE)
 
     @router.get("/{deposit_id}/content", response_model=None)
     def get_content(deposit_id: str, caller: Caller) -> StreamingResponse:

@@ -15,7 +15,6 @@ platform that deposited it (:class:`evidence.principal.Principal`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -30,6 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.blob_store import DEFAULT_MAX_SIZE, BlobStore, BlobWriter, StoredBlob
+from evidence.deposit.content_check import checked_chunks, close_chunks
+from evidence.deposit.idempotency import request_fingerprint
+from evidence.deposit.listing import DepositQuery, list_deposits
 from evidence.deposit.models import Deposit, DepositRecord, DepositState
 from evidence.deposit.request import (
     DeclaredDigests,
@@ -38,13 +40,14 @@ from evidence.deposit.request import (
     parse_deposit_request,
 )
 from evidence.errors import (
-    BlobCorrupt,
     ContentNotStored,
     DepositNotFound,
     DigestMismatch,
+    IdempotencyKeyReused,
     InvalidDeposit,
     NotCertified,
     NotDepositOwner,
+    Sha256Required,
 )
 from evidence.multipart import FormUpload
 from evidence.principal import Principal
@@ -102,10 +105,12 @@ class DepositService:
         *,
         max_upload_bytes: int = DEFAULT_MAX_SIZE,
         clock: Callable[[], datetime] = _utc_now,
+        poll_seconds: float = 1.0,
     ) -> None:
         self._sessions = sessions
         self._blobs = blobs
         self.max_upload_bytes = max_upload_bytes
+        self.poll_seconds = poll_seconds  # how often the pipeline looks: a retry hint
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
 
@@ -202,7 +207,9 @@ class DepositService:
             writer.abort()
             raise
         if replayed is not None:
-            self._check_replay(replayed, principal, blob.sha256)
+            self._check_replay(
+                replayed, principal, metadata, sha256=blob.sha256, sm3=blob.sm3, stored=True
+            )
             return replayed
         return self._record(
             principal, metadata, sha256=blob.sha256, sm3=blob.sm3, size=blob.size, stored=True
@@ -218,12 +225,15 @@ class DepositService:
     ) -> DepositRecord:
         """Record a digest-only deposit: the content stays with the depositor."""
         if sha256 is None:
-            raise InvalidDeposit("a digest-only deposit needs the content's SHA-256 (sha256)")
+            raise Sha256Required(
+                "a digest-only deposit needs the content's SHA-256 (sha256): the timestamp and "
+                "the anchor are over SHA-256; an SM3 digest (sm3) may accompany it"
+            )
         if len(sha256) != 32 or (sm3 is not None and len(sm3) != 32):
             raise InvalidDeposit("SHA-256 and SM3 digests are 32 bytes")
         replayed = self._by_idempotency_key(principal, metadata.idempotency_key)
         if replayed is not None:
-            self._check_replay(replayed, principal, sha256)
+            self._check_replay(replayed, principal, metadata, sha256=sha256, sm3=sm3, stored=False)
             return replayed
         return self._record(principal, metadata, sha256=sha256, sm3=sm3, size=None, stored=False)
 
@@ -248,6 +258,12 @@ class DepositService:
             raise NotDepositOwner("only the depositor, through its platform, may read a deposit")
         return record
 
+    def list_own(
+        self, principal: Principal, query: DepositQuery
+    ) -> tuple[list[DepositRecord], str | None]:
+        """A page of the caller's own deposits, newest first, and the next page's cursor."""
+        return list_deposits(self._sessions, principal, query)
+
     def credential(self, principal: Principal, deposit_id: str) -> dict[str, Any]:
         """The signed custody letter; :class:`NotCertified` until the deposit is certified."""
         record = self.get(principal, deposit_id)
@@ -269,9 +285,9 @@ class DepositService:
         try:
             first = next(chunks, b"")
         except BaseException:
-            _close(chunks)
+            close_chunks(chunks)
             raise
-        return record, _checked(first, chunks, record.sha256)
+        return record, checked_chunks(first, chunks, record.sha256)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -290,6 +306,11 @@ class DepositService:
             "depositor": principal.did,
             "platform": principal.platform,
             "idempotency_key": metadata.idempotency_key,
+            "request_fingerprint": (
+                request_fingerprint(principal.did, metadata, sha256=sha256, sm3=sm3, stored=stored)
+                if metadata.idempotency_key is not None
+                else None
+            ),
             "title": metadata.title,
             "description": metadata.description,
             "tags": list(metadata.tags),
@@ -313,7 +334,7 @@ class DepositService:
             replayed = self._by_idempotency_key(principal, metadata.idempotency_key)
             if replayed is None:
                 raise
-            self._check_replay(replayed, principal, sha256)
+            self._check_replay(replayed, principal, metadata, sha256=sha256, sm3=sm3, stored=stored)
             return replayed
         row = Deposit(**values)  # transient: the record exactly as DepositRecord.of reads a row
         record = DepositRecord.of(row)
@@ -334,14 +355,33 @@ class DepositService:
             return DepositRecord.of(row) if row is not None else None
 
     @staticmethod
-    def _check_replay(replayed: DepositRecord, principal: Principal, sha256: bytes) -> None:
-        if replayed.depositor != principal.did or not hmac.compare_digest(replayed.sha256, sha256):
+    def _check_replay(
+        replayed: DepositRecord,
+        principal: Principal,
+        metadata: DepositMetadata,
+        *,
+        sha256: bytes,
+        sm3: bytes | None,
+        stored: bool,
+    ) -> None:
+        """A retry must ask for exactly what the first request did (its fingerprint);
+        rows from before fingerprints were kept are compared by depositor and SHA-256."""
+        if replayed.request_fingerprint is not None:
+            fingerprint = request_fingerprint(
+                principal.did, metadata, sha256=sha256, sm3=sm3, stored=stored
+            )
+            if not hmac.compare_digest(replayed.request_fingerprint, fingerprint):
+                raise _key_reused()
+        elif replayed.depositor != principal.did or not hmac.compare_digest(
+            replayed.sha256, sha256
+        ):
             raise _key_reused()
 
 
-def _key_reused() -> InvalidDeposit:
-    return InvalidDeposit(
-        "this Idempotency-Key was already used for another deposit (other content or depositor)"
+def _key_reused() -> IdempotencyKeyReused:
+    return IdempotencyKeyReused(
+        "Idempotency-Key is already used for a different request payload "
+        "(other content, metadata or depositor)"
     )
 
 
@@ -350,27 +390,3 @@ def _media_type_or_none(value: str | None) -> str | None:
         return media_type(value)
     except InvalidDeposit:
         return None  # a browser's odd Content-Type for a part is not the depositor's error
-
-
-def _close(chunks: Iterator[bytes]) -> None:
-    close = getattr(chunks, "close", None)
-    if close is not None:
-        close()
-
-
-def _checked(first: bytes, chunks: Iterator[bytes], sha256: bytes) -> Iterator[bytes]:
-    """``first`` then ``chunks``, holding each back until the next is read, and the last
-    until the whole content is known to have the recorded SHA-256."""
-    digest = hashlib.sha256()
-    pending = first
-    try:
-        for chunk in chunks:
-            digest.update(pending)
-            yield pending
-            pending = chunk
-        digest.update(pending)
-        if not hmac.compare_digest(digest.digest(), sha256):
-            raise BlobCorrupt("the stored content does not have the deposit's SHA-256")
-        yield pending
-    finally:
-        _close(chunks)

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from credentials.data_integrity.proofs import ProofOptions, SigningKey, add_proof
+from credentials.verification import VerificationResult
 from did_registry.did_key import did_key
 from notary_hub.hub import Hub
 from tests.fixtures.hub_app import AUTH
@@ -72,6 +73,7 @@ def test_issue_and_verify_both_mechanisms(client: TestClient, hub: Hub) -> None:
         assert body["verified"] is True
         assert body["details"]["issuer"] == hub.notary.did
         assert "status" in body["checks"]
+        assert len(body["checks"]) == len(set(body["checks"])), body["checks"]
 
 
 def test_bad_input_is_400_and_failed_verification_is_422(client: TestClient) -> None:
@@ -178,3 +180,36 @@ def test_presentations_with_challenge_and_domain(client: TestClient, hub: Hub) -
     status, body = present(altered, challenge="c-123", domain="court.example")
     assert status == 422
     assert present({"type": "VerifiablePresentation"})[0] == 400
+
+
+def test_each_check_is_named_once_in_order() -> None:
+    """A check passed twice (two proofs, a merged inner result) is listed once, where it
+    first passed."""
+    inner = VerificationResult()
+    for check in ("structure", "proof", "proof", "validity"):
+        inner.passed(check)
+    result = VerificationResult()
+    result.passed("structure")
+    result.merge(inner)
+    result.merge(inner, prefix="verifiableCredential[0].")
+    assert result.checks == [
+        "structure",
+        "proof",
+        "validity",
+        "verifiableCredential[0].structure",
+        "verifiableCredential[0].proof",
+        "verifiableCredential[0].validity",
+    ]
+
+
+def test_a_body_that_is_not_json_is_400_invalid_json(client: TestClient) -> None:
+    for path in ("/credentials/verify", "/presentations/verify", "/credentials/issue"):
+        for content in (b"{not json", b"", b'{"verifiableCredential": '):
+            response = client.post(
+                path, content=content, headers={**AUTH, "Content-Type": "application/json"}
+            )
+            assert response.status_code == 400, (path, content, response.text)
+            assert response.json()["error"] == "invalid_json"
+    # JSON that does not match the schema stays 422.
+    response = client.post("/credentials/verify", json={"unexpected": 1})
+    assert response.status_code == 422 and response.json()["error"] == "invalid_request"

@@ -25,10 +25,11 @@ from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from did_registry.ethr.chain_walker import ChainWalkerSource
 from did_registry.ethr.did import ethr_did_for
+from did_registry.ethr.events import RegistryEvent
 from did_registry.ethr.resolver import EthrResolver
 from did_registry.registrar.router import registrar_router
 from did_registry.registrar.service import Registrar
-from did_registry.resolution import DidResolver
+from did_registry.resolution import DidResolver, Head
 from notary_hub.auth import api_token_dependency
 from notary_hub.errors import install_error_handlers
 from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
@@ -255,3 +256,46 @@ def test_an_operation_not_confirmed_in_time_is_pending(
     assert answer.status_code == 202
     assert answer.json()["state"] == "pending" and "didDocument" not in answer.json()
     assert chain.get_receipt(answer.json()["transactionHash"]) is not None
+
+
+class LaggingSource:
+    """An event source stuck at ``head`` (an index that has not caught up yet)."""
+
+    def __init__(self, inner: ChainWalkerSource, head: int) -> None:
+        self._inner = inner
+        self._head = head
+        self.chain_id = inner.chain_id
+        self.registry = inner.registry
+
+    def head(self) -> Head:
+        block = self._inner.block(self._head)
+        assert block is not None
+        return block
+
+    def history(self, identity: str) -> list[RegistryEvent]:
+        return [e for e in self._inner.history(identity) if e.at.block_number <= self._head]
+
+    def block(self, number: int) -> Head | None:
+        return self._inner.block(number) if number <= self._head else None
+
+    def block_at_time(self, timestamp: int) -> Head | None:
+        return self._inner.block_at_time(timestamp)
+
+
+def test_a_relayed_operation_reports_its_block_even_when_the_index_lags(
+    client: TestClient, chain: Chain, registry: BoundContract, resolvers: Resolvers
+) -> None:
+    walker = ChainWalkerSource(chain, registry.address)
+    lagging = LaggingSource(walker, chain.block_number())
+    resolvers.current = EthrResolver({chain.chain_id: lagging})  # type: ignore[dict-item]
+    holder = Account.create()
+    did = did_of(holder, chain)
+    answer = client.post(
+        "/1.0/registrar/operations", json=signed_body(client, holder, did, SET_KEY), headers=AUTH
+    )
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["state"] == "mined" and "didResolutionMetadata" not in body, body
+    assert body["blockNumber"] > lagging.head().block_number  # the index is behind it
+    assert body["didDocumentMetadata"]["versionId"] == str(body["blockNumber"])
+    assert f"{did}#delegate-1" in body["didDocument"]["assertionMethod"]
