@@ -287,7 +287,7 @@ def test_a_relayed_operation_reports_its_block_even_when_the_index_lags(
 ) -> None:
     walker = ChainWalkerSource(chain, registry.address)
     lagging = LaggingSource(walker, chain.block_number())
-    resolvers.current = EthrResolver({chain.chain_id: lagging})  # type: ignore[dict-item]
+    resolvers.current = EthrResolver({chain.chain_id: lagging})
     holder = Account.create()
     did = did_of(holder, chain)
     answer = client.post(
