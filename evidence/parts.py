@@ -66,15 +66,18 @@ def open_evidence(
     max_upload_bytes: int,
     poll_seconds: float,
     lease_seconds: float,
+    tsa_certificates_url: str | None = None,
 ) -> EvidenceParts:
-    """``authorities`` are tried in order (an external one that is down falls back)."""
+    """``authorities`` are tried in order (an external one that is down falls back);
+    letters name ``tsa_certificates_url`` for the embedded ``tsa``'s tokens."""
+    chains = {tsa.name: tsa_certificates_url} if tsa and tsa_certificates_url else {}
     timestamps = TimestampClient(list(authorities), retries=timestamp_retries)
     deposits = DepositService(sessions, blobs, max_upload_bytes=max_upload_bytes)
     pipeline = EvidencePipeline(
         sessions,
         timestamps,
         queue,
-        issue_letters=DepositLetters(LetterIssuer(issuer, service="deposits")),
+        issue_letters=DepositLetters(LetterIssuer(issuer, service="deposits"), chains),
         interval=poll_seconds,
         lease_seconds=lease_seconds,
     )

@@ -278,6 +278,7 @@ def open_hub(settings: Settings) -> Hub:
             queue=chain_parts.queue,
             batcher=chain_parts.batcher,
             credentials=credentials,
+            public_url=public_url(settings),
         )
         stack.callback(evidence.close)
         private_data_dir(settings.data_dir, warn=False)  # what the components made just now

@@ -28,6 +28,7 @@ from evidence.timestamping import (
     TimestampAuthority,
     TsaKeyMaterial,
 )
+from evidence.timestamping.tsa_http import TSA_CERTS_PATH
 from hub_kernel.keystore import KeyStore, load_master_key
 from notary_hub.settings import Settings
 
@@ -61,6 +62,7 @@ def open_evidence_from(
     queue: AnchorQueue,
     batcher: Batcher,
     credentials: CredentialParts,
+    public_url: str | None = None,
 ) -> EvidenceParts:
     """:func:`evidence.parts.open_evidence` with the backends ``settings`` names."""
     roots = trust_roots(settings)
@@ -91,4 +93,5 @@ def open_evidence_from(
         max_upload_bytes=settings.evidence.max_upload_bytes,
         poll_seconds=settings.evidence.poll_seconds,
         lease_seconds=settings.evidence.lease_seconds,
+        tsa_certificates_url=f"{public_url}{TSA_CERTS_PATH}" if public_url else None,
     )

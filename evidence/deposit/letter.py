@@ -11,14 +11,17 @@ the ``DataDeposit`` subject, ``RFC3161TimestampEvidence`` and ``ChainAnchorEvide
 The timestamp token is the DER ``TimeStampToken`` of RFC 3161 §2.4.2 in multibase
 base64url (``u``, no padding). The anchor receipt is
 :meth:`chain_adapter.anchoring.receipt.AnchorReceipt.to_json`; its ``leaf`` is the
-content's SHA-256 (see :mod:`evidence.deposit.pipeline`). Signing and the status entry are
-the issuer's business; this module only builds the document.
+content's SHA-256 (see :mod:`evidence.deposit.pipeline`). A token of the hub's embedded
+TSA names where its certificate chain is served (``tsaCertificates``, ``GET /tsa/certs``,
+PEM as ``application/pem-certificate-chain``, RFC 8555 §9.1), so that a verifier can
+fetch the root it chooses to trust; letters without it verify as before. Signing and the
+status entry are the issuer's business; this module only builds the document.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,8 +69,11 @@ def deposit_subject(record: DepositRecord) -> dict[str, Any]:
     return subject
 
 
-def timestamp_evidence(token: TimestampToken) -> dict[str, Any]:
-    return {
+def timestamp_evidence(
+    token: TimestampToken, certificates_url: str | None = None
+) -> dict[str, Any]:
+    """The ``RFC3161TimestampEvidence`` of ``token``; ``certificates_url`` serves its chain."""
+    evidence = {
         "type": [TIMESTAMP_EVIDENCE_TYPE],
         "timeStampToken": multibase_encode(token.token, BASE64URL),
         "genTime": format_date_time(token.gen_time),
@@ -76,6 +82,9 @@ def timestamp_evidence(token: TimestampToken) -> dict[str, Any]:
         # A decimal string: serial numbers run to 160 bits, beyond JSON's safe integers.
         "serialNumber": str(token.serial_number),
     }
+    if certificates_url is not None:
+        evidence["tsaCertificates"] = certificates_url
+    return evidence
 
 
 def anchor_evidence(receipt: AnchorReceipt) -> dict[str, Any]:
@@ -95,8 +104,13 @@ def build_custody_letter(
     issuer: str,
     valid_from: datetime | None = None,
     credential_id: str | None = None,
+    tsa_certificates: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The unsigned ``DataDepositCredential`` the notary ``issuer`` (a DID) signs for ``record``."""
+    """The unsigned ``DataDepositCredential`` the notary ``issuer`` (a DID) signs for ``record``.
+
+    ``tsa_certificates`` maps a TSA's name to the URL serving its chain (the embedded one).
+    """
+    chain_url = (tsa_certificates or {}).get(token.tsa)
     return {
         "@context": [CREDENTIALS_V2, NOTARY_HUB_V1],
         "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
@@ -104,15 +118,18 @@ def build_custody_letter(
         "issuer": issuer,
         "validFrom": format_date_time(valid_from or datetime.now(UTC)),
         "credentialSubject": deposit_subject(record),
-        "evidence": [timestamp_evidence(token), anchor_evidence(receipt)],
+        "evidence": [timestamp_evidence(token, chain_url), anchor_evidence(receipt)],
     }
 
 
 class DepositLetters:
     """The certify stage's batch letter issuer for deposits (``IssueLetters``)."""
 
-    def __init__(self, letters: LetterIssuer) -> None:
+    def __init__(
+        self, letters: LetterIssuer, tsa_certificates: Mapping[str, str] | None = None
+    ) -> None:
         self._letters = letters
+        self._tsa_certificates = dict(tsa_certificates or {})
 
     def __call__(
         self, work: Sequence[tuple[DepositRecord, TimestampToken, AnchorReceipt]]
@@ -124,6 +141,7 @@ class DepositLetters:
                 receipt,
                 issuer=self._letters.did,
                 credential_id=self._letters.letter_id(record.id),
+                tsa_certificates=self._tsa_certificates,
             )
             for record, token, receipt in work
         ]
