@@ -22,8 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rich.table import Table
-
 from credentials.verification import VerificationResult
 from evidence.deposit.letter import CREDENTIAL_TYPE
 from notary_hub.cli_support import err, out, plain
@@ -39,6 +37,9 @@ ATTESTED = (
     ("depositor", "id"),
     ("deposited at", "receivedAt"),
 )
+
+
+Rows = list[tuple[str, str]]  # (label, value as plain() made it)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def not_checked(report: Report) -> list[str]:
     return [CHECK_NAMES.get(c, c) for c in expected_checks(report) if c not in seen]
 
 
-def _attested(document: Any, rows: Table) -> None:
+def _attested(document: Any, rows: Rows) -> None:
     subject = document.get("credentialSubject") if isinstance(document, Mapping) else None
     if not is_letter(document) or not isinstance(subject, Mapping):
         return
@@ -86,37 +87,46 @@ def _attested(document: Any, rows: Table) -> None:
         value = subject.get(member)
         if value is None:
             continue
-        rows.add_row(label, plain(f"{value} bytes" if member == "size" else value))
+        rows.append((label, plain(f"{value} bytes" if member == "size" else value)))
 
 
-def _signers(result: VerificationResult, rows: Table) -> None:
+def _signers(result: VerificationResult, rows: Rows) -> None:
     for proof in result.details.get("proofs", []):
-        rows.add_row("signed by", plain(f"{proof['verificationMethod']} at {proof.get('created')}"))
+        rows.append(
+            ("signed by", plain(f"{proof['verificationMethod']} at {proof.get('created')}"))
+        )
     if isinstance(result.details.get("verificationMethod"), str):  # a vc+jwt / vp+jwt
-        rows.add_row("signed by", plain(result.details["verificationMethod"]))
+        rows.append(("signed by", plain(result.details["verificationMethod"])))
 
 
-def details_table(report: Report) -> Table:
-    result, rows = report.result, Table(show_header=False, box=None)
+def print_rows(rows: Rows, indent: str = "") -> None:
+    """One ``label  value`` line each, never wrapped: key ids and DIDs stay whole."""
+    width = max((len(label) for label, _ in rows), default=0) + 2
+    for label, value in rows:
+        out.print(f"{indent}{label:<{width}}{value}")
+
+
+def details_rows(report: Report) -> Rows:
+    result, rows = report.result, []
     for key in ("issuer", "id"):
         if result.details.get(key):
-            rows.add_row(key, plain(result.details[key]))
+            rows.append((key, plain(result.details[key])))
     kinds = types_of(result.document or report.document)
     if kinds:
-        rows.add_row("type", plain(", ".join(kinds)))
+        rows.append(("type", plain(", ".join(kinds))))
     if "proof" in result.checks:  # what the issuer signed, and only then
         _attested(result.document or report.document, rows)
     trust = result.details.get("issuerTrust")
     if isinstance(trust, dict):
         verdict = "trusted" if trust.get("trusted") else "NOT trusted"
-        rows.add_row("issuer trust", plain(f"{verdict}: {trust.get('reason')}"))
+        rows.append(("issuer trust", plain(f"{verdict}: {trust.get('reason')}")))
     _signers(result, rows)
     for status in result.details.get("status", []):
         state = "set" if status["status"] else "clear"
         line = f"{status['purpose']}: {state} (list version {status['listVersion']})"
-        rows.add_row("status", plain(line))
+        rows.append(("status", plain(line)))
     for key, value in result.details.get("evidence", {}).items():
-        rows.add_row(plain(key), plain(value))
+        rows.append((plain(key), plain(value)))
     return rows
 
 
@@ -145,7 +155,7 @@ def print_credential(report: Report, as_json: bool) -> None:
         sys.stdout.write(json.dumps(report.result.to_body(), indent=2) + "\n")
         return
     out.print(_verdict(report.result))
-    out.print(details_table(report))
+    print_rows(details_rows(report))
     _lines(report)
 
 
@@ -170,15 +180,13 @@ def print_presentation(
         sys.stdout.write(json.dumps(result.to_body(), indent=2) + "\n")
         return
     out.print(_verdict(result) + " presentation")
-    rows = Table(show_header=False, box=None)
-    for name, value in presentation_members(result):
-        rows.add_row(name, plain(value))
+    rows = [(name, plain(value)) for name, value in presentation_members(result)]
     _signers(result, rows)
-    out.print(rows)
+    print_rows(rows)
     for index, report in enumerate(reports):
         verdict = "valid" if report.result.verified else "INVALID"
         out.print(f"credential [{index}]: {verdict}", markup=False)
-        out.print(details_table(report))
+        print_rows(details_rows(report), indent="  ")
         _lines(report, indent="  ")
     _lines(Report(None, _own(result)), credential=False)
 
