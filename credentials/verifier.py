@@ -74,6 +74,37 @@ class UnsignedHolder(ProofError):
     code = "UNSIGNED_HOLDER_ERROR"
 
 
+class HolderMismatch(ProofError):
+    """A holder presenting a credential about someone else."""
+
+    code = "HOLDER_BINDING_ERROR"
+
+
+def subject_ids(credential: Mapping[str, Any]) -> list[str]:
+    """The ``id`` of each ``credentialSubject`` (VC DM 2.0 §4.8), in order."""
+    subjects = credential.get("credentialSubject")
+    listed = subjects if isinstance(subjects, list) else [subjects]
+    return [s["id"] for s in listed if isinstance(s, Mapping) and isinstance(s.get("id"), str)]
+
+
+def check_holder_binding(
+    holder: str, credential: Mapping[str, Any], result: VerificationResult
+) -> None:
+    """``holder`` must be a subject of ``credential``, unless it is a bearer credential."""
+    ids = subject_ids(credential)
+    if ids and holder not in ids:
+        named = ", ".join(i[:200] for i in ids[:3])
+        result.fail(
+            "holder",
+            HolderMismatch(
+                f"the holder {holder[:200]} is not the credential's subject ({named}): "
+                "only its subject may present it"
+            ),
+        )
+        return
+    result.passed("holder")
+
+
 class StatusLists(Protocol):
     """Where list credentials come from: a file, a mirror URL, the hub's own database."""
 
@@ -309,8 +340,11 @@ class Verifier:
                     )
             if holder is not None and not result.errors:
                 result.details["holder"] = holder  # proven: every proof is the holder's
+        proven = result.details.get("holder")
         for index, credential in enumerate(credentials_of(document)):
             inner = self.verify_credential(credential)
+            if isinstance(proven, str) and inner.document is not None:
+                check_holder_binding(proven, inner.document, inner)
             result.merge(inner, prefix=f"verifiableCredential[{index}].")
         if result.verified:
             result.document = dict(document)
@@ -332,6 +366,9 @@ class Verifier:
             inner = VerificationResult()
             self._validity(credential, inner)
             self._status(credential, inner)
+            holder = result.details.get("holder")
+            if isinstance(holder, str):
+                check_holder_binding(holder, credential, inner)
             result.merge(inner, prefix=f"verifiableCredential[{index}].")
         return result
 

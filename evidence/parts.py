@@ -67,10 +67,13 @@ def open_evidence(
     poll_seconds: float,
     lease_seconds: float,
     context_url: str | None = None,
+    tsa_certificates_url: str | None = None,
 ) -> EvidenceParts:
     """``authorities`` are tried in order (an external one that is down falls back);
     ``context_url`` is where letters say the hub's context can be fetched
-    (:func:`evidence.deposit.letter.build_custody_letter`)."""
+    (:func:`evidence.deposit.letter.build_custody_letter`); letters name
+    ``tsa_certificates_url`` for the embedded ``tsa``'s tokens."""
+    chains = {tsa.name: tsa_certificates_url} if tsa and tsa_certificates_url else {}
     timestamps = TimestampClient(list(authorities), retries=timestamp_retries)
     deposits = DepositService(
         sessions, blobs, max_upload_bytes=max_upload_bytes, poll_seconds=poll_seconds
@@ -80,7 +83,7 @@ def open_evidence(
         timestamps,
         queue,
         issue_letters=DepositLetters(
-            LetterIssuer(issuer, service="deposits"), context_url=context_url
+            LetterIssuer(issuer, service="deposits"), chains, context_url=context_url
         ),
         interval=poll_seconds,
         lease_seconds=lease_seconds,

@@ -146,7 +146,7 @@ def _include_evidence_routers(app: FastAPI, hub: Hub, authorised: Callable[..., 
     )
     app.include_router(evidence_router(parts_e.deposits, principal))
     if parts_e.tsa is not None:
-        app.include_router(tsa_router(parts_e.tsa))
+        app.include_router(tsa_router(parts_e.tsa, parts_e.tsa.certificates))
 
 
 def _include_rpc_router(app: FastAPI, hub: Hub, embedded: EmbeddedChain) -> None:

@@ -1,15 +1,20 @@
 """What every ``notary-hub`` command shares: the consoles, one-line errors, settings.
 
 Every failure is one line on stderr (``error: <code>: <message>``) and a non-zero exit;
-stack traces are for bugs only. The sub-command modules (``cli_*``) and ``cli`` import
+stack traces are for bugs only. Within :func:`json_errors` (a command's ``--json``) it
+is also one JSON object on stdout, ``{..., "errors": [{"code", "message"}]}``, so a
+program reading stdout always gets an answer. The sub-command modules (``cli_*``) and ``cli`` import
 this; it imports none of them.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from contextvars import ContextVar
+from typing import Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -36,7 +41,25 @@ def plain(value: object) -> str:
 EXPECTED_ERRORS = (HubError, InsecureSettings, OSError)
 
 
+# The members a failure's JSON answer carries besides "errors"; None: no JSON answer.
+_json_answer: ContextVar[dict[str, Any] | None] = ContextVar("json_answer", default=None)
+
+
+@contextmanager
+def json_errors(enabled: bool, **members: Any) -> Iterator[None]:
+    """While open, and ``enabled``, :func:`fail` also answers ``{**members, "errors"}``."""
+    token = _json_answer.set(dict(members) if enabled else None)
+    try:
+        yield
+    finally:
+        _json_answer.reset(token)
+
+
 def fail(code: str, message: str, exit_code: int = 1) -> NoReturn:
+    answer = _json_answer.get()
+    if answer is not None:
+        body = {**answer, "errors": [{"code": code, "message": message}]}
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
     err.print(f"error: {code}: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(exit_code)
 

@@ -11,86 +11,47 @@ or a ``--trust-file``, and the notaries the consortium registry admitted as of t
 proof's time (the registry named by ``--consortium``, else the chain's founding
 one). A custody letter from anyone else is invalid; for other credentials the
 trust status is reported on its own line.
+
+A presentation (VC Data Model 2.0 §4.13,
+https://www.w3.org/TR/vc-data-model-2.0/#verifiable-presentations) is checked by the
+verifier (its holder must be each credential's subject, see
+:mod:`credentials.verifier`); each custody letter inside it goes through the
+:class:`~evidence.deposit.letter_verification.LetterVerifier` too (issuer trust,
+timestamp, anchor and, with ``--file``, the file), its results merged under
+``verifiableCredential[i].``. The report is :mod:`notary_hub.verify_report`'s; the
+inputs read before the chain is asked are :mod:`notary_hub.verify_inputs`'.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from cryptography import x509
-from rich.table import Table
 
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from credentials.consortium_trust import ConsortiumTrust, NoConsortium, founding_consortium
 from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers, check_issuer_trust
-from credentials.verification import VerificationResult
+from credentials.vc_data_model import credentials_of
+from credentials.verification import Problem, VerificationResult
 from credentials.verifier import StaticStatusLists, Verifier
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.registry_discovery import DiscoveringSource
 from did_registry.ethr.resolver import EthrResolver
-from evidence.deposit.letter import CREDENTIAL_TYPE
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
-from hub_kernel.json_guard import too_deep
-from notary_hub.cli_support import cli_errors, err, fail, out, plain
+from notary_hub.cli_support import cli_errors, fail, json_errors
+from notary_hub.verify_inputs import read_document, status_list, trust_file, tsa_roots
+from notary_hub.verify_report import Report, is_letter, print_credential, print_presentation
 
-MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
-MAX_STATUS_LIST_BYTES = 4 * 1024 * 1024
-
-
-def _read_document(file: Path) -> Any:
-    try:
-        size = file.stat().st_size
-    except OSError as exc:
-        fail("file_not_found", f"{file}: {exc.strerror}", 2)
-    if size > MAX_DOCUMENT_BYTES:
-        fail("document_too_large", f"{file} is {size} bytes; the limit is {MAX_DOCUMENT_BYTES}")
-    text = file.read_text("utf-8", errors="replace").strip()
-    if text.count(".") == 2 and not text.startswith(("{", "[")):
-        return text  # a compact vc+jwt / vp+jwt
-    if too_deep(text):
-        fail("invalid_document", f"{file} nests JSON too deeply")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(
-            "invalid_document", f"{file} is neither JSON nor a JWT: {exc.msg} at line {exc.lineno}"
-        )
-
-
-def _status_list(source: str) -> dict[str, Any]:
-    if source.startswith(("https://", "http://")):
-        try:
-            with httpx.stream("GET", source, timeout=10.0, follow_redirects=False) as response:
-                response.raise_for_status()
-                body = b""
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_STATUS_LIST_BYTES:
-                        fail("status_list_too_large", f"{source} is larger than allowed")
-        except httpx.HTTPError as exc:
-            fail("status_list_unavailable", f"{source}: {exc}")
-        text = body.decode("utf-8", errors="replace")
-    else:
-        path = Path(source)
-        if not path.is_file():
-            fail("file_not_found", f"status list {source} is not a file", 2)
-        text = path.read_text("utf-8", errors="replace")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail("invalid_status_list", f"{source} is not JSON: {exc.msg}")
-    if not isinstance(document, dict):
-        fail("invalid_status_list", f"{source} is not a JSON object")
-    return document
+# The checks a letter adds to a credential's: merged into a presentation's result.
+GENERIC_CHECKS = frozenset({"structure", "context", "proof", "validity", "status"})
 
 
 def _is_presentation(document: Any) -> bool:
@@ -105,42 +66,10 @@ def _is_presentation(document: Any) -> bool:
     return "VerifiablePresentation" in kinds or "EnvelopedVerifiablePresentation" in kinds
 
 
-def _is_letter(document: Any) -> bool:
-    kinds = document.get("type") if isinstance(document, dict) else None
-    return isinstance(kinds, list) and CREDENTIAL_TYPE in kinds
-
-
 def _chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(FILE_CHUNK):
             yield chunk
-
-
-def _certificate(path: Path) -> x509.Certificate:
-    try:
-        return x509.load_pem_x509_certificate(path.read_bytes())
-    except OSError as exc:
-        fail("file_not_found", f"{path}: {exc.strerror}", 2)
-    except ValueError:
-        fail("invalid_certificate", f"{path} is not a PEM certificate", 2)
-
-
-def _trust_file(path: Path) -> list[str]:
-    """A trust file: a JSON array of DIDs, or one DID a line (``#`` comments)."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        fail("file_not_found", f"{path}: {exc.strerror}", 2)
-    if text.lstrip().startswith("["):
-        try:
-            dids = json.loads(text)
-        except json.JSONDecodeError as exc:
-            fail("invalid_trust_file", f"{path} is not a JSON array: {exc.msg}", 2)
-        if not isinstance(dids, list) or not all(isinstance(d, str) for d in dids):
-            fail("invalid_trust_file", f"{path} must be a JSON array of DID strings", 2)
-        return dids
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
 
 
 def _trust(chain: JsonRpcChain, pinned: list[str], consortium: str | None) -> IssuerTrust:
@@ -150,48 +79,6 @@ def _trust(chain: JsonRpcChain, pinned: list[str], consortium: str | None) -> Is
     except NoConsortium:
         return AnyOf(sources)
     return AnyOf([*sources, ConsortiumTrust(chain, address)])
-
-
-def _report(result: VerificationResult, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(result.to_body(), indent=2) + "\n")
-        return
-    verdict = "[bold green]VALID[/]" if result.verified else "[bold red]INVALID[/]"
-    out.print(verdict)
-    details = Table(show_header=False, box=None)
-    for key in ("issuer", "id", "type"):
-        if result.details.get(key):
-            details.add_row(key, plain(result.details[key]))
-    trust = result.details.get("issuerTrust")
-    if isinstance(trust, dict):
-        verdict = "trusted" if trust.get("trusted") else "NOT trusted"
-        details.add_row("issuer trust", plain(f"{verdict}: {trust.get('reason')}"))
-    for proof in result.details.get("proofs", []):
-        details.add_row(
-            "signed by", plain(f"{proof['verificationMethod']} at {proof.get('created')}")
-        )
-    for status in result.details.get("status", []):
-        details.add_row(
-            "status",
-            plain(
-                f"{status['purpose']}: {'set' if status['status'] else 'clear'} "
-                f"(list version {status['listVersion']})"
-            ),
-        )
-    for key, value in result.details.get("evidence", {}).items():
-        details.add_row(plain(key), plain(value))
-    out.print(details)
-    passed = sorted(set(result.checks))
-    if passed:
-        out.print("passed: " + ", ".join(passed), markup=False, highlight=False)
-    for warning in result.warnings:
-        out.print(f"warning: {warning.check}: {warning.message}", markup=False, highlight=False)
-    for problem in result.errors:
-        err.print(
-            f"failed: {problem.check}: {problem.code}: {problem.message}",
-            markup=False,
-            highlight=False,
-        )
 
 
 def verify(
@@ -216,8 +103,11 @@ def verify(
         typer.Option(help="The deposited file, checked against a custody letter's digests."),
     ] = None,
     tsa_root: Annotated[
-        list[Path] | None,
-        typer.Option(help="PEM root certificate a timestamp authority must chain to (repeatable)."),
+        list[str] | None,
+        typer.Option(
+            help="Root certificates a timestamp authority must chain to: a PEM file, or a URL "
+            "serving PEM such as a letter's tsaCertificates (repeatable)."
+        ),
     ] = None,
     challenge: Annotated[str | None, typer.Option(help="Expected presentation challenge.")] = None,
     domain: Annotated[str | None, typer.Option(help="Expected presentation domain.")] = None,
@@ -236,31 +126,64 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Verify a credential or presentation without the hub. Exit 0 only if valid."""
-    document = _read_document(document_file)
-    if rpc is None:
-        fail("missing_rpc", "a chain JSON-RPC URL is needed: --rpc URL", 2)
-    lists, roots, pinned = _offline_inputs(status_list, tsa_root, file, issuer, trust_file)
-    with cli_errors(), _connected(rpc) as chain:
-        verifier = _verifier(chain, registry, lists)
-        trust = _trust(chain, pinned, consortium)
-        result = _verify_document(chain, verifier, trust, document, roots, file, challenge, domain)
-    _report(result, as_json)
+    with json_errors(as_json, verified=False):
+        document = read_document(document_file)
+        if rpc is None:
+            fail("missing_rpc", "a chain JSON-RPC URL is needed: --rpc URL", 2)
+        lists, roots, pinned = _offline_inputs(status_list, tsa_root, file, issuer, trust_file)
+        inputs = _Inputs(lists, roots, pinned, file, challenge, domain)
+        with cli_errors(), _connected(rpc) as chain:
+            result, reports = _judge(chain, registry, consortium, inputs, document)
+    if _is_presentation(document):
+        print_presentation(result, reports, as_json)
+    else:
+        print_credential(reports[0], as_json)
     raise typer.Exit(0 if result.verified else 1)
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    lists: list[dict[str, Any]]
+    roots: list[x509.Certificate]
+    pinned: list[str]
+    file: Path | None
+    challenge: str | None
+    domain: str | None
+
+
+def _judge(
+    chain: JsonRpcChain,
+    registry: str | None,
+    consortium: str | None,
+    inputs: _Inputs,
+    document: Any,
+) -> tuple[VerificationResult, list[Report]]:
+    """The document's result and one report per credential (one, unless a presentation)."""
+    verifier = _verifier(chain, registry, inputs.lists)
+    trust = _trust(chain, inputs.pinned, consortium)
+    letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
+    if not _is_presentation(document):
+        report = _credential(verifier, letters, trust, document, inputs.file)
+        return report.result, [report]
+    result = verifier.verify_presentation(
+        document, challenge=inputs.challenge, domain=inputs.domain
+    )
+    return result, _presented(verifier, letters, document, result, inputs.file)
+
+
 def _offline_inputs(
-    status_list: list[str] | None,
-    tsa_root: list[Path] | None,
+    status_list_sources: list[str] | None,
+    tsa_root: list[str] | None,
     file: Path | None,
     issuer: list[str] | None,
-    trust_file: Path | None,
+    trust_file_path: Path | None,
 ) -> tuple[list[dict[str, Any]], list[x509.Certificate], list[str]]:
     """The status lists, TSA roots and pinned issuers, read before the chain is asked."""
-    lists = [_status_list(source) for source in status_list or []]
-    roots = [_certificate(path) for path in tsa_root or []]
+    lists = [status_list(source) for source in status_list_sources or []]
+    roots = [root for source in tsa_root or [] for root in tsa_roots(source)]
     if file is not None and not file.is_file():
         fail("file_not_found", f"{file} is not a file", 2)
-    pinned = [*(issuer or []), *(_trust_file(trust_file) if trust_file else [])]
+    pinned = [*(issuer or []), *(trust_file(trust_file_path) if trust_file_path else [])]
     return lists, roots, pinned
 
 
@@ -282,23 +205,69 @@ def _verifier(chain: JsonRpcChain, registry: str | None, lists: list[dict[str, A
     return Verifier(resolver, chain=chain, status_lists=StaticStatusLists(lists))
 
 
-def _verify_document(
-    chain: JsonRpcChain,
+def _credential(
     verifier: Verifier,
+    letters: LetterVerifier,
     trust: IssuerTrust,
     document: Any,
-    roots: list[x509.Certificate],
     file: Path | None,
-    challenge: str | None,
-    domain: str | None,
-) -> VerificationResult:
-    """A presentation, a custody letter (with its file, if given) or another credential."""
-    if _is_presentation(document):
-        return verifier.verify_presentation(document, challenge=challenge, domain=domain)
-    if file is not None or _is_letter(document):
-        letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
+) -> Report:
+    """A custody letter (with its file, if given) or another credential."""
+    if file is not None or is_letter(document):
         content = _chunks(file) if file is not None else None
-        return letters.verify(document, content=content)
+        return Report(document, letters.verify(document, content=content), file is not None)
     result = verifier.verify_credential(document)
     check_issuer_trust(result, trust, required=False)
-    return result
+    return Report(document, result)
+
+
+def _presented(
+    verifier: Verifier,
+    letters: LetterVerifier,
+    presentation: Any,
+    result: VerificationResult,
+    file: Path | None,
+) -> list[Report]:
+    """One report per credential in ``presentation``; each custody letter's own checks
+    (issuer trust, timestamp, anchor, file) merged into ``result``."""
+    decoded = result.details.get("credentials")  # a vp+jwt's, decoded
+    listed: Sequence[Any] = (
+        decoded
+        if isinstance(decoded, list)
+        else credentials_of(presentation)
+        if isinstance(presentation, Mapping)
+        else []
+    )
+    reports = []
+    for index, credential in enumerate(listed):
+        prefix = f"verifiableCredential[{index}]."
+        if decoded is None and is_letter(credential):
+            content = _chunks(file) if file is not None else None
+            own = letters.verify(credential, content=content)
+            added = VerificationResult(
+                checks=[c for c in own.checks if c not in GENERIC_CHECKS],
+                errors=[p for p in own.errors if p.check not in GENERIC_CHECKS],
+                warnings=[p for p in own.warnings if p.check not in GENERIC_CHECKS],
+            )
+            result.merge(added, prefix=prefix)
+        else:
+            own = verifier.verify_credential(credential)
+        with_file = file is not None and decoded is None and is_letter(credential)
+        reports.append(Report(credential, _scoped(result, prefix, own), with_file))
+    return reports
+
+
+def _scoped(result: VerificationResult, prefix: str, own: VerificationResult) -> VerificationResult:
+    """``result``'s checks under ``prefix`` (unprefixed), with ``own``'s details."""
+
+    def mine(problems: list[Problem]) -> list[Problem]:
+        return [
+            Problem(p.check.removeprefix(prefix), p.code, p.message)
+            for p in problems
+            if p.check.startswith(prefix)
+        ]
+
+    scoped = VerificationResult(details=own.details, document=own.document)
+    scoped.checks = [c.removeprefix(prefix) for c in result.checks if c.startswith(prefix)]
+    scoped.errors, scoped.warnings = mine(result.errors), mine(result.warnings)
+    return scoped

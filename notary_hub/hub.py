@@ -280,6 +280,7 @@ def open_hub(settings: Settings) -> Hub:
             batcher=chain_parts.batcher,
             credentials=credentials,
             context_url=context_url(settings),
+            public_url=public_url(settings),
         )
         stack.callback(evidence.close)
         private_data_dir(settings.data_dir, warn=False)  # what the components made just now

@@ -28,6 +28,7 @@ from evidence.timestamping import (
     TimestampAuthority,
     TsaKeyMaterial,
 )
+from evidence.timestamping.tsa_http import TSA_CERTS_PATH
 from hub_kernel.keystore import KeyStore, load_master_key
 from notary_hub.settings import Settings
 
@@ -62,6 +63,7 @@ def open_evidence_from(
     batcher: Batcher,
     credentials: CredentialParts,
     context_url: str | None = None,
+    public_url: str | None = None,
 ) -> EvidenceParts:
     """:func:`evidence.parts.open_evidence` with the backends ``settings`` names;
     ``context_url``: where letters say the hub's context document can be fetched."""
@@ -94,4 +96,5 @@ def open_evidence_from(
         poll_seconds=settings.evidence.poll_seconds,
         lease_seconds=settings.evidence.lease_seconds,
         context_url=context_url,
+        tsa_certificates_url=f"{public_url}{TSA_CERTS_PATH}" if public_url else None,
     )

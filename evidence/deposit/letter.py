@@ -12,14 +12,17 @@ the ``DataDeposit`` subject, ``RFC3161TimestampEvidence`` and ``ChainAnchorEvide
 The timestamp token is the DER ``TimeStampToken`` of RFC 3161 §2.4.2 in multibase
 base64url (``u``, no padding). The anchor receipt is
 :meth:`chain_adapter.anchoring.receipt.AnchorReceipt.to_json`; its ``leaf`` is the
-content's SHA-256 (see :mod:`evidence.deposit.pipeline`). Signing and the status entry are
-the issuer's business; this module only builds the document.
+content's SHA-256 (see :mod:`evidence.deposit.pipeline`). A token of the hub's embedded
+TSA names where its certificate chain is served (``tsaCertificates``, ``GET /tsa/certs``,
+PEM as ``application/pem-certificate-chain``, RFC 8555 §9.1), so that a verifier can
+fetch the root it chooses to trust; letters without it verify as before. Signing and the
+status entry are the issuer's business; this module only builds the document.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,8 +71,11 @@ def deposit_subject(record: DepositRecord) -> dict[str, Any]:
     return subject
 
 
-def timestamp_evidence(token: TimestampToken) -> dict[str, Any]:
-    return {
+def timestamp_evidence(
+    token: TimestampToken, certificates_url: str | None = None
+) -> dict[str, Any]:
+    """The ``RFC3161TimestampEvidence`` of ``token``; ``certificates_url`` serves its chain."""
+    evidence = {
         "type": [TIMESTAMP_EVIDENCE_TYPE],
         "timeStampToken": multibase_encode(token.token, BASE64URL),
         "genTime": format_date_time(token.gen_time),
@@ -78,6 +84,9 @@ def timestamp_evidence(token: TimestampToken) -> dict[str, Any]:
         # A decimal string: serial numbers run to 160 bits, beyond JSON's safe integers.
         "serialNumber": str(token.serial_number),
     }
+    if certificates_url is not None:
+        evidence["tsaCertificates"] = certificates_url
+    return evidence
 
 
 def anchor_evidence(receipt: AnchorReceipt) -> dict[str, Any]:
@@ -98,13 +107,16 @@ def build_custody_letter(
     valid_from: datetime | None = None,
     credential_id: str | None = None,
     context_url: str | None = None,
+    tsa_certificates: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The unsigned ``DataDepositCredential`` the notary ``issuer`` (a DID) signs for ``record``.
 
     ``relatedResource`` (VC Data Model 2.0 §5.3) records the SHA-384 of the hub's
     context under its ``@context`` URL, and under ``context_url`` (where it can be
     fetched) when given: a verifier checks the copy it loads is the one signed with.
+    ``tsa_certificates`` maps a TSA's name to the URL serving its chain (the embedded one).
     """
+    chain_url = (tsa_certificates or {}).get(token.tsa)
     return {
         "@context": [CREDENTIALS_V2, NOTARY_HUB_V1],
         "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
@@ -112,7 +124,7 @@ def build_custody_letter(
         "issuer": issuer,
         "validFrom": format_date_time(valid_from or datetime.now(UTC)),
         "credentialSubject": deposit_subject(record),
-        "evidence": [timestamp_evidence(token), anchor_evidence(receipt)],
+        "evidence": [timestamp_evidence(token, chain_url), anchor_evidence(receipt)],
         "relatedResource": related_context(NOTARY_HUB_V1, context_url),
     }
 
@@ -120,8 +132,15 @@ def build_custody_letter(
 class DepositLetters:
     """The certify stage's batch letter issuer for deposits (``IssueLetters``)."""
 
-    def __init__(self, letters: LetterIssuer, *, context_url: str | None = None) -> None:
+    def __init__(
+        self,
+        letters: LetterIssuer,
+        tsa_certificates: Mapping[str, str] | None = None,
+        *,
+        context_url: str | None = None,
+    ) -> None:
         self._letters = letters
+        self._tsa_certificates = dict(tsa_certificates or {})
         self._context_url = context_url
 
     def __call__(
@@ -135,6 +154,7 @@ class DepositLetters:
                 issuer=self._letters.did,
                 credential_id=self._letters.letter_id(record.id),
                 context_url=self._context_url,
+                tsa_certificates=self._tsa_certificates,
             )
             for record, token, receipt in work
         ]

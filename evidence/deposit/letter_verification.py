@@ -202,11 +202,14 @@ class LetterVerifier:
             f"{verified.gen_time.isoformat()} by {verified.tsa_subject}"
         )
         if not verified.chain_trusted:
+            named = stamp.get("tsaCertificates")
+            where = f" (the letter names {named[:500]})" if isinstance(named, str) else ""
             result.warnings.append(
                 Problem(
                     "timestamp",
                     "UNTRUSTED_TSA",
-                    f"the TSA chain of {verified.tsa_subject} ends in a root no --tsa-root names",
+                    f"the TSA chain of {verified.tsa_subject} ends in a root no --tsa-root "
+                    f"names: to trust it, pass --tsa-root <url or file>{where}",
                 )
             )
 

@@ -16,24 +16,34 @@ answers ``handle_request``'s bytes with :data:`TIMESTAMP_REPLY_MEDIA_TYPE`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from asn1crypto import tsp
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from evidence.errors import EvidenceError
 from evidence.timestamping.protocol import HASH_ALGORITHMS, TimestampToken
 from evidence.timestamping.tsp_asn1 import granted_response, rejection_response
 
 __all__ = [
+    "CERTIFICATE_CHAIN_MEDIA_TYPE",
     "MAX_REQUEST_BYTES",
     "TIMESTAMP_QUERY_MEDIA_TYPE",
     "TIMESTAMP_REPLY_MEDIA_TYPE",
+    "TSA_CERTS_PATH",
     "TimestampResponder",
     "handle_request",
+    "pem_chain",
 ]
 
 TIMESTAMP_QUERY_MEDIA_TYPE = "application/timestamp-query"
 TIMESTAMP_REPLY_MEDIA_TYPE = "application/timestamp-reply"
+#: Where the embedded TSA's chain is served, and as what (RFC 8555 §9.1,
+#: https://www.rfc-editor.org/rfc/rfc8555#section-9.1: PEM certificates, leaf first).
+TSA_CERTS_PATH = "/tsa/certs"
+CERTIFICATE_CHAIN_MEDIA_TYPE = "application/pem-certificate-chain"
 #: A TimeStampReq with a SHA-512 imprint, a policy and a 160-bit nonce is ~150 bytes.
 MAX_REQUEST_BYTES = 4096
 
@@ -124,3 +134,11 @@ def handle_request(body: bytes, authority: TimestampResponder) -> bytes:
         _log.error("timestamp authority failed: %s", exc.message)
         return rejection_response("system_failure", "the time-stamping service failed")
     return granted_response(token.token)
+
+
+def pem_chain(certificates: Sequence[bytes]) -> bytes:
+    """DER certificates as one ``application/pem-certificate-chain`` body (RFC 7468 §5.1)."""
+    return b"".join(
+        x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+        for der in certificates
+    )

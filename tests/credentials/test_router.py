@@ -30,6 +30,11 @@ def client(hub_client: TestClient) -> TestClient:
     return hub_client
 
 
+# The member, who presents its credential: a presentation's holder must be the subject.
+HOLDER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(40, 72)))
+HOLDER = did_key(0xED, HOLDER_KEY.public_key().public_bytes_raw())
+
+
 def credential(**extra: Any) -> dict[str, Any]:
     return {
         "@context": [
@@ -37,7 +42,7 @@ def credential(**extra: Any) -> dict[str, Any]:
             "https://www.w3.org/ns/credentials/examples/v2",
         ],
         "type": ["VerifiableCredential", "MembershipCredential"],
-        "credentialSubject": {"id": "did:example:holder", "memberOf": "Example Guild"},
+        "credentialSubject": {"id": HOLDER, "memberOf": "Example Guild"},
         **extra,
     }
 
@@ -145,8 +150,7 @@ def test_status_lists_are_served_as_credentials(client: TestClient, hub: Hub) ->
 
 
 def test_presentations_with_challenge_and_domain(client: TestClient, hub: Hub) -> None:
-    holder_key = Ed25519PrivateKey.generate()
-    holder = did_key(0xED, holder_key.public_key().public_bytes_raw())
+    holder_key, holder = HOLDER_KEY, HOLDER
     method = f"{holder}#{holder.split(':')[2]}"
     presentation = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],

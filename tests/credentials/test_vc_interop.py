@@ -152,11 +152,13 @@ def test_hub_presentation_verifies_with_digitalbazaar_vc(world: NotaryWorld, rpc
     public = secret.public_key().public_bytes_raw()
     holder = did_key(ED25519, public)
     holder_key = SigningKey(f"{holder}#{multibase_key(ED25519, public)}", secret)
+    letter = custody(world.notary.did)
+    letter["credentialSubject"]["id"] = holder  # the depositor presents its own letter
     unsigned = {
         "@context": [VC_V2],
         "type": ["VerifiablePresentation"],
         "holder": holder,
-        "verifiableCredential": [signer.sign(custody(world.notary.did))],
+        "verifiableCredential": [signer.sign(letter)],
     }
     presentation = proof_by(
         signer, unsigned, holder_key,
@@ -254,6 +256,9 @@ def issued_by_npm() -> dict[str, Any]:
     """Two credentials and a presentation issued in node by a did:key from a fixed seed."""
     seed = bytes(range(32))
     stand_in = "did:example:replaced-by-node"
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    presented = without_issuer(plain(stand_in))  # about node's did:key, which presents it
+    presented["credentialSubject"]["id"] = did_key(ED25519, public)
     answer = npm(
         {
             "command": "issue",
@@ -263,7 +268,7 @@ def issued_by_npm() -> dict[str, Any]:
                 {"credential": without_issuer(plain(stand_in))},
                 {
                     "presentation": {
-                        "credentials": [without_issuer(plain(stand_in))],
+                        "credentials": [presented],
                         "challenge": CHALLENGE,
                         "domain": DOMAIN,
                     }
@@ -271,7 +276,6 @@ def issued_by_npm() -> dict[str, Any]:
             ],
         }
     )
-    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
     assert answer["did"] == did_key(ED25519, public)  # both sides derive the same did:key
     return answer
 

@@ -33,13 +33,18 @@ ED25519_PUB = 0xED
 KEY_TTL = 2.0  # seconds the signer keeps its key (its default)
 
 
+# The depositor, who presents its letters: a presentation's holder must be the subject.
+HOLDER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(40, 72)))
+HOLDER_DID = did_key(0xED, HOLDER_KEY.public_key().public_bytes_raw())
+
+
 def unsigned(world: NotaryWorld, **extra: Any) -> dict[str, Any]:
     return {
         "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/notary-hub/v1"],
         "type": ["VerifiableCredential", "DataDepositCredential"],
         "issuer": world.notary.did,
         "credentialSubject": {
-            "id": "did:example:depositor",
+            "id": HOLDER_DID,
             "type": "DataDeposit",
             "title": "Supply contract",
             "digestMultibase": "uEiBXmM2s9LZ1c5o6v1ZlWnXU0mKXq5b7QbJ6c1a9cq3o8Q",
@@ -317,8 +322,8 @@ V2 = "https://www.w3.org/ns/credentials/v2"
 
 
 def holder_signed(document: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """``document`` (a presentation) signed by a fresh did:key holder, and that holder."""
-    key = Ed25519PrivateKey.generate()
+    """``document`` (a presentation) signed by the depositor's did:key, and that holder."""
+    key = HOLDER_KEY
     did = did_key(ED25519_PUB, key.public_key().public_bytes_raw())
     signing = SigningKey(f"{did}#{did.split(':')[2]}", key)
     signed = add_proof(
@@ -368,8 +373,7 @@ def test_an_enveloped_presentation_is_its_vp_jwt_and_nothing_beside(
 ) -> None:
     """Item 4: VC DM 2.0 §4.13.2."""
     token = issuer.issue(unsigned(notary_world), mechanism="vc+jwt", status_purposes=())
-    key = Ed25519PrivateKey.generate()
-    did = did_key(ED25519_PUB, key.public_key().public_bytes_raw())
+    key, did = HOLDER_KEY, HOLDER_DID
     vp = sign_presentation_jwt(
         {
             "@context": [V2],
@@ -435,3 +439,41 @@ def test_a_repeated_proof_and_an_appended_context_are_refused(
     result = verifier.verify_credential(appended)
     assert codes(result) == [("proof", "SIGNED_CONTEXT_MISMATCH_ERROR")]
     assert "examples/v2" in result.errors[0].message
+
+
+# -- issue 11, item 5: the holder presents only credentials about itself ------------------
+
+
+def test_a_holder_presents_only_its_own_credentials(
+    issuer: CredentialIssuer, verifier: Verifier, notary_world: NotaryWorld
+) -> None:
+    """The subject (a letter's depositor) must be the holder, unless no subject has an id."""
+    secured = issuer.issue(unsigned(notary_world), status_purposes=()).credential
+    presentation = {"@context": [V2], "type": ["VerifiablePresentation"]}
+    own, _ = holder_signed({**presentation, "verifiableCredential": [secured]})
+    result = verifier.verify_presentation(own)
+    assert result.verified and "verifiableCredential[0].holder" in result.checks
+    about_another = unsigned(notary_world)
+    about_another["credentialSubject"]["id"] = "did:example:someone-else"
+    other = issuer.issue(about_another, status_purposes=()).credential
+    stolen, _ = holder_signed({**presentation, "verifiableCredential": [other]})
+    refused = verifier.verify_presentation(stolen)
+    assert codes(refused) == [("verifiableCredential[0].holder", "HOLDER_BINDING_ERROR")]
+    assert "did:example:someone-else" in refused.errors[0].message
+    bearer = unsigned(notary_world)
+    del bearer["credentialSubject"]["id"]
+    anyone = issuer.issue(bearer, status_purposes=()).credential
+    presented, _ = holder_signed({**presentation, "verifiableCredential": [anyone]})
+    assert verifier.verify_presentation(presented).verified
+    unsigned_vp = {**presentation, "verifiableCredential": [other]}  # no holder: nothing to bind
+    assert verifier.verify_presentation(unsigned_vp).verified
+    token = issuer.issue(about_another, mechanism="vc+jwt", status_purposes=()).credential
+    vp = sign_presentation_jwt(
+        {**presentation, "holder": HOLDER_DID, "verifiableCredential": [token]},
+        key=HOLDER_KEY,
+        kid=f"{HOLDER_DID}#{HOLDER_DID.split(':')[2]}",
+        alg="EdDSA",
+    )
+    assert codes(verifier.verify_presentation(vp)) == [
+        ("verifiableCredential[0].holder", "HOLDER_BINDING_ERROR")
+    ]

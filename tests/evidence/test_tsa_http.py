@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 import rfc3161_client
 from asn1crypto import core, tsp
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from evidence.errors import TimestampError
 from evidence.timestamping import (
@@ -21,6 +25,7 @@ from evidence.timestamping import (
     handle_request,
     verify_token,
 )
+from evidence.timestamping.router import tsa_router
 from evidence.timestamping.tsp_asn1 import TimeStampResp
 from tests.evidence.timestamping_support import DIGEST, hub_tsa, openssl
 
@@ -219,3 +224,21 @@ def test_an_authority_failure_is_a_system_failure_answer() -> None:
     status, failures, texts = status_of(handle_request(request(), _BrokenAuthority()))
     assert (status, failures) == ("rejection", {"system_failure"})
     assert "unreadable" not in texts[0]  # internal detail stays in the log
+
+
+def test_the_chain_is_served_as_pem(
+    tsa: tuple[EmbeddedTimestampAuthority, TsaKeyMaterial],
+) -> None:
+    """``GET /tsa/certs``: RFC 8555 §9.1's media type, leaf first, then the root."""
+    authority, material = tsa
+    app = FastAPI()
+    app.include_router(tsa_router(authority, authority.certificates))
+    with TestClient(app) as client:
+        response = client.get("/tsa/certs")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pem-certificate-chain"
+    chain = x509.load_pem_x509_certificates(response.content)
+    assert [c.public_bytes(serialization.Encoding.DER) for c in chain] == list(
+        authority.certificates
+    )
+    assert chain[-1] == material.root_certificate

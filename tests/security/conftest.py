@@ -85,8 +85,10 @@ def error_codes(body: dict[str, Any]) -> set[str]:
     return {problem["code"] for problem in body.get("errors", [])}
 
 
-def certified_letter(client: httpx.Client, content: bytes, timeout: float = 60) -> Any:
-    headers = {"Depositor": DEPOSITOR}
+def certified_letter(
+    client: httpx.Client, content: bytes, timeout: float = 60, depositor: str = DEPOSITOR
+) -> Any:
+    headers = {"Depositor": depositor}
     response = client.post(
         "/evidence/deposits",
         headers=headers,

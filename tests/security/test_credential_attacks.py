@@ -51,7 +51,7 @@ BASE_CREDENTIAL: dict[str, Any] = {
     "@context": [V2],
     "type": ["VerifiableCredential"],
     "name": "Membership",
-    "credentialSubject": {"id": "did:example:member", "name": "Example Member"},
+    "credentialSubject": {"id": "<the holder>", "name": "Example Member"},
 }
 
 
@@ -75,6 +75,8 @@ class Holder:
 
 
 HOLDER = Holder.from_seed(bytes(range(100, 132)))
+# The member presents its own credential: a presentation's holder must be its subject.
+BASE_CREDENTIAL["credentialSubject"]["id"] = HOLDER.did
 
 
 @dataclass(frozen=True)

@@ -193,3 +193,30 @@ def test_the_letter_records_the_digest_of_the_hub_context(
         deposit, tsa.timestamp(deposit.sha256), receipt_for(deposit.sha256), issuer=NOTARY
     )
     assert [r["id"] for r in plain["relatedResource"]] == [NOTARY_HUB_V1]
+
+
+def test_the_embedded_tsa_evidence_names_where_its_chain_is_served(
+    tsa: EmbeddedTimestampAuthority,
+) -> None:
+    """Issue 11 item 4: ``tsaCertificates`` (an IRI) for the embedded TSA's tokens only."""
+    deposit = record(b"content")
+    token: TimestampToken = tsa.timestamp(deposit.sha256)
+    url = "https://hub.example/tsa/certs"
+    letter = build_custody_letter(
+        deposit,
+        token,
+        receipt_for(deposit.sha256),
+        issuer=NOTARY,
+        tsa_certificates={tsa.name: url},
+    )
+    assert letter["evidence"][0]["tsaCertificates"] == url
+    canonical = PyldCanonicalizer().canonize(letter)
+    assert f"<https://w3id.org/notary-hub#tsaCertificates> <{url}>" in canonical
+    other = build_custody_letter(
+        deposit,
+        token,
+        receipt_for(deposit.sha256),
+        issuer=NOTARY,
+        tsa_certificates={"another TSA": url},
+    )
+    assert "tsaCertificates" not in other["evidence"][0]
