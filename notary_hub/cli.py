@@ -20,13 +20,15 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.deploy import deploy_all
 from chain_adapter.jsonrpc_chain import JsonRpcChain
-from notary_hub import migrate
+from notary_hub import migrate, serving
 from notary_hub.cli_consortium import consortium_app
 from notary_hub.cli_keys import keys_app
+from notary_hub.cli_node import chain_export, node
 from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
 from notary_hub.cli_verify import verify
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
+    claim_embedded_chain,
     make_transactor,
     node_account,
     open_chain,
@@ -77,6 +79,8 @@ def serve(
     out.print(f"listening on http://{host}:{port}", markup=False, highlight=False)
     if hub.embedded_chain is not None:
         out.print(f"chain JSON-RPC at http://{host}:{port}/rpc", markup=False, highlight=False)
+    # How `keys rotate` finds this hub while it holds the chain (issue 11).
+    announced = serving.announce(settings.data_dir, serving.client_url(host, port))
     try:
         uvicorn.run(
             create_app(hub),
@@ -87,6 +91,7 @@ def serve(
             server_header=False,
         )
     finally:
+        serving.withdraw(announced)
         hub.close()
 
 
@@ -124,10 +129,11 @@ def chain_deploy() -> None:
     """Deploy the contracts on the configured chain and print their addresses."""
     settings = load_settings()
     with cli_errors():
+        lock = claim_embedded_chain(settings)  # refused while a hub serves this chain
         keystore = open_keystore(settings)
         node = node_account(keystore)
         engine = open_database(settings)
-        chain = open_chain(settings, node)
+        chain = open_chain(settings, node, lock)
         try:
             deployment = deploy_all(
                 make_transactor(settings, chain, node),
@@ -137,6 +143,8 @@ def chain_deploy() -> None:
             record_deployment(session_factory(engine), chain.chain_id, deployment)
         finally:
             chain.close()
+            if lock is not None:
+                lock.release()
             engine.dispose()
     env = {
         "EthereumDIDRegistry": "NOTARY_HUB_CHAIN_DID_REGISTRY_ADDRESS",
@@ -160,6 +168,7 @@ def chain_info(
     settings = load_settings()
     created: list[str] = []
     with cli_errors():
+        lock = claim_embedded_chain(settings)
         keystore = open_keystore(settings, created)
         account = node_account(keystore, created)
         node = account.address
@@ -171,7 +180,7 @@ def chain_info(
             except SQLAlchemyError as exc:
                 database = f"unavailable: {type(exc).__name__}"
             sessions = session_factory(engine) if database == "current" else None
-            chain = open_chain(settings, account)
+            chain = open_chain(settings, account, lock)
             deployment = existing_deployment(settings, sessions, chain)
             consortium = deployment.consortium if deployment else None
             info: dict[str, Any] = {
@@ -189,6 +198,8 @@ def chain_info(
         finally:
             if chain is not None:
                 chain.close()
+            if lock is not None:
+                lock.release()
             engine.dispose()
     for line in created:
         err.print(f"created {line}", markup=False, highlight=False)
@@ -239,5 +250,7 @@ def receipt_verify(
 
 
 app.add_typer(keys_app, name="keys")
+app.command()(node)
+chain_app.command("export")(chain_export)
 app.command()(verify)
 app.add_typer(consortium_app, name="consortium")
