@@ -7,9 +7,10 @@ id is the one verifiers see). ``keys rotate [--revoke-old]`` publishes a new
 signing key, which becomes current, and optionally revokes the previous one.
 
 Both open the hub as ``serve`` does (creating what a first start creates). The
-embedded chain's files belong to one process at a time: stop ``serve`` before
-``keys rotate`` there. Errors follow ``notary_hub.cli_support``: one ``error: <code>:
-<message>`` line and a non-zero exit.
+embedded chain has one writer (issue 11): while ``serve`` runs on the data directory,
+``keys rotate`` asks it to rotate (``POST /admin/keys/rotate``, found through
+``serve.json``) and ``keys show`` is refused with the holder's pid. Errors follow
+``notary_hub.cli_support``: one ``error: <code>: <message>`` line and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.table import Table
 
@@ -32,8 +34,11 @@ from did_registry.notary_identity import (
     open_notary_identity,
     verification_method_fragment,
 )
+from notary_hub.admin_router import rotation_json
 from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
-from notary_hub.hub import open_hub
+from notary_hub.hub import api_tokens, open_hub
+from notary_hub.serving import running_hub
+from notary_hub.settings import Settings
 
 keys_app = typer.Typer(help="The notary's DID and its keys.", no_args_is_help=True)
 
@@ -126,23 +131,58 @@ def keys_rotate(
 ) -> None:
     """Publish a new signing key and sign with it from now on (the old one stays stored).
 
-    With the embedded chain, stop `notary-hub serve` first.
+    While `notary-hub serve` runs on this data directory, the running hub rotates
+    (POST /admin/keys/rotate): the embedded chain has one writer.
     """
+    settings = load_settings()
+    url = running_hub(settings.data_dir)
+    rotation = _rotate_remotely(settings, url, revoke_old) if url else None
+    if rotation is None:
+        with _notary() as notary:
+            rotation = rotation_json(notary.rotate(revoke_old=revoke_old))
+    _print_rotation(rotation)
 
-    with _notary() as notary:
-        rotation = notary.rotate(revoke_old=revoke_old)
-    current = rotation.current
+
+def _rotate_remotely(settings: Settings, url: str, revoke_old: bool) -> dict[str, Any] | None:
+    """Ask the hub at ``url`` to rotate; ``None`` if it does not answer (it is stopping)."""
+    with cli_errors():
+        tokens = api_tokens(settings)
+    if not tokens:
+        fail("no_api_token", "a hub serves this data directory; configure an API token")
+    try:
+        response = httpx.post(
+            f"{url}/admin/keys/rotate",
+            json={"revokeOld": revoke_old},
+            headers={"authorization": f"Bearer {tokens[0]}"},
+            timeout=120,
+        )
+    except httpx.TransportError:
+        return None  # then opening the chain names the holder, if it still runs
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 or not isinstance(body, dict):
+        fail(
+            str(body.get("error", f"http_{response.status_code}")),
+            f"the hub at {url} refused: {body.get('message', body.get('detail', response.text))}",
+        )
+    return body
+
+
+def _print_rotation(rotation: dict[str, Any]) -> None:
+    published = rotation["published"]
     out.print(
-        f"signing key {current.name} published in transaction "
-        f"{rotation.published.transaction_hash} (block {rotation.published.block_number})",
+        f"signing key {rotation['current']} published in transaction "
+        f"{published['transactionHash']} (block {published['blockNumber']})",
         markup=False,
         highlight=False,
     )
-    if rotation.previous is not None:
-        if rotation.revoked is not None:
-            what = f"revoked in transaction {rotation.revoked.transaction_hash}"
+    if rotation["previous"] is not None:
+        if rotation["revoked"] is not None:
+            what = f"revoked in transaction {rotation['revoked']['transactionHash']}"
         else:
             what = "still valid (use --revoke-old to revoke it)"
         out.print(
-            f"previous signing key {rotation.previous.name}: {what}", markup=False, highlight=False
+            f"previous signing key {rotation['previous']}: {what}", markup=False, highlight=False
         )
