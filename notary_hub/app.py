@@ -25,7 +25,7 @@ from evidence.deposit.router import evidence_router
 from evidence.deposit.verify_router import verify_router
 from evidence.principal import principal_dependency
 from evidence.timestamping.router import tsa_router
-from notary_hub import __version__
+from notary_hub import __version__, serving
 from notary_hub.admin_router import admin_router
 from notary_hub.auth import api_token_dependency
 from notary_hub.db import ping
@@ -99,16 +99,26 @@ def _evidence_readiness(hub: Hub, checks: dict[str, Any], problems: dict[str, st
         )
 
 
-def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
-    """The hub's HTTP application; the caller owns ``hub`` and closes it."""
+def create_app(
+    hub: Hub, *, run_background: bool = True, announce_url: str | None = None
+) -> FastAPI:
+    """The hub's HTTP application; the caller owns ``hub`` and closes it.
+
+    With ``announce_url``, ``DATA_DIR/serve.json`` names it while the app runs
+    (:mod:`notary_hub.serving`); the lifespan removes it, as uvicorn ends the process
+    by re-raising SIGTERM once the lifespan is over, before the caller's ``finally``.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_background:
             hub.start_background()
+        announced = serving.announce(hub.settings.data_dir, announce_url) if announce_url else None
         try:
             yield
         finally:
+            if announced is not None:
+                serving.withdraw(announced)
             hub.stop_background()
 
     docs = hub.settings.server.docs_enabled(hub.settings.dev)

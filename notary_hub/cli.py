@@ -79,11 +79,10 @@ def serve(
     out.print(f"listening on http://{host}:{port}", markup=False, highlight=False)
     if hub.embedded_chain is not None:
         out.print(f"chain JSON-RPC at http://{host}:{port}/rpc", markup=False, highlight=False)
-    # How `keys rotate` finds this hub while it holds the chain (issue 11).
-    announced = serving.announce(settings.data_dir, serving.client_url(host, port))
     try:
         uvicorn.run(
-            create_app(hub),
+            # serve.json: how `keys rotate` finds this hub while it holds the chain (issue 11)
+            create_app(hub, announce_url=serving.client_url(host, port)),
             host=host,
             port=port,
             log_config=None,
@@ -91,7 +90,6 @@ def serve(
             server_header=False,
         )
     finally:
-        serving.withdraw(announced)
         hub.close()
 
 
