@@ -160,6 +160,7 @@ def test_readyz_is_503_while_a_stage_fails_repeatedly(tmp_path: Path) -> None:
     dead_tsa = f"http://127.0.0.1:{free_port()}/tsa"  # nobody listens there
     hub = HubProcess(tmp_path, clean_env(
         NOTARY_HUB_TIMESTAMPS_URLS=json.dumps([dead_tsa]),
+        NOTARY_HUB_TIMESTAMPS_EMBEDDED="false",
         NOTARY_HUB_EVIDENCE_UNREADY_AFTER_FAILURES="3",
     ))  # fmt: skip
     hub.start()  # ready: nothing to time-stamp yet
