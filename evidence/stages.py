@@ -61,7 +61,13 @@ class Stages:
     ``stages[i + 1]``."""
 
     def __init__(
-        self, service: str, stages: Sequence[Stage], *, batch_size: int, interval: float
+        self,
+        service: str,
+        stages: Sequence[Stage],
+        *,
+        batch_size: int,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stages = list(stages)
         self._batch_size = batch_size
@@ -73,7 +79,7 @@ class Stages:
             stage.name: worker for stage, worker in zip(self._stages, self.workers, strict=True)
         }
         self._streaks = [Streak() for _ in self._stages]
-        self._clock: Callable[[], float] = time.monotonic
+        self._clock = clock
 
     def start(self) -> None:
         for worker in self.workers:
