@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from eth_account.signers.local import LocalAccount
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,6 +21,8 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.deploy import deploy_all
 from chain_adapter.jsonrpc_chain import JsonRpcChain
+from chain_adapter.protocol import Chain
+from chain_adapter.writer_lock import WriterLock
 from notary_hub import migrate, serving
 from notary_hub.cli_consortium import consortium_app
 from notary_hub.cli_keys import keys_app
@@ -37,6 +40,7 @@ from notary_hub.hub import (
     open_keystore,
 )
 from notary_hub.hub_deployment import existing_deployment, record_deployment
+from notary_hub.settings import Settings
 
 app = typer.Typer(
     help="Notary Hub: DIDs, credentials and chain-anchored evidence.", no_args_is_help=True
@@ -161,12 +165,14 @@ def chain_info(
     """Show the chain, the node account and, once deployed, the hub's contracts.
 
     Deploys nothing and needs no migrated database: this is how an operator learns
-    the node address to fund before `notary-hub chain deploy`.
+    the node address to fund before `notary-hub chain deploy`. While a hub serves the
+    embedded chain, the chain is read through that hub's /rpc (it holds the chain).
     """
     settings = load_settings()
     created: list[str] = []
+    serving_url = serving.running_hub(settings.data_dir) if settings.chain.embedded else None
     with cli_errors():
-        lock = claim_embedded_chain(settings)
+        lock = None if serving_url else claim_embedded_chain(settings)
         keystore = open_keystore(settings, created)
         account = node_account(keystore, created)
         node = account.address
@@ -178,7 +184,7 @@ def chain_info(
             except SQLAlchemyError as exc:
                 database = f"unavailable: {type(exc).__name__}"
             sessions = session_factory(engine) if database == "current" else None
-            chain = open_chain(settings, account, lock)
+            chain = _reading_chain(settings, account, lock, serving_url)
             deployment = existing_deployment(settings, sessions, chain)
             consortium = deployment.consortium if deployment else None
             info: dict[str, Any] = {
@@ -215,6 +221,17 @@ def chain_info(
         else:
             table.add_row(key, str(value))
     out.print(table)
+
+
+def _reading_chain(
+    settings: Settings, account: LocalAccount, lock: WriterLock | None, serving_url: str | None
+) -> Chain:
+    """The chain to read: the serving hub's /rpc if there is one, else the configured one."""
+    if serving_url is None:
+        return open_chain(settings, account, lock)
+    return JsonRpcChain.connect(
+        f"{serving_url}/rpc", expected_chain_id=settings.chain.chain_id, timeout=10.0, retries=2
+    )
 
 
 @receipt_app.command("verify")
