@@ -210,6 +210,10 @@ def chain_info(
     if as_json:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
         return
+    _print_info(info, settings)
+
+
+def _print_info(info: dict[str, Any], settings: Settings) -> None:
     table = Table(show_header=False, box=None)
     for key, value in info.items():
         if key == "contracts" and value:
