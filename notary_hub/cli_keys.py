@@ -21,7 +21,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
@@ -35,10 +34,9 @@ from did_registry.notary_identity import (
     verification_method_fragment,
 )
 from notary_hub.admin_router import rotation_json
+from notary_hub.cli_remote import ask_serving_hub
 from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
-from notary_hub.hub import api_tokens, open_hub
-from notary_hub.serving import running_hub
-from notary_hub.settings import Settings
+from notary_hub.hub import open_hub
 
 keys_app = typer.Typer(help="The notary's DID and its keys.", no_args_is_help=True)
 
@@ -134,40 +132,11 @@ def keys_rotate(
     While `notary-hub serve` runs on this data directory, the running hub rotates
     (POST /admin/keys/rotate): the embedded chain has one writer.
     """
-    settings = load_settings()
-    url = running_hub(settings.data_dir)
-    rotation = _rotate_remotely(settings, url, revoke_old) if url else None
+    rotation = ask_serving_hub(load_settings(), "/admin/keys/rotate", {"revokeOld": revoke_old})
     if rotation is None:
         with _notary() as notary:
             rotation = rotation_json(notary.rotate(revoke_old=revoke_old))
     _print_rotation(rotation)
-
-
-def _rotate_remotely(settings: Settings, url: str, revoke_old: bool) -> dict[str, Any] | None:
-    """Ask the hub at ``url`` to rotate; ``None`` if it does not answer (it is stopping)."""
-    with cli_errors():
-        tokens = api_tokens(settings)
-    if not tokens:
-        fail("no_api_token", "a hub serves this data directory; configure an API token")
-    try:
-        response = httpx.post(
-            f"{url}/admin/keys/rotate",
-            json={"revokeOld": revoke_old},
-            headers={"authorization": f"Bearer {tokens[0]}"},
-            timeout=120,
-        )
-    except httpx.TransportError:
-        return None  # then opening the chain names the holder, if it still runs
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code != 200 or not isinstance(body, dict):
-        fail(
-            str(body.get("error", f"http_{response.status_code}")),
-            f"the hub at {url} refused: {body.get('message', body.get('detail', response.text))}",
-        )
-    return body
 
 
 def _print_rotation(rotation: dict[str, Any]) -> None:

@@ -86,6 +86,10 @@ def test_a_second_writer_is_refused_with_the_holders_pid(hub: HubProcess) -> Non
         assert one_error_line(run_cli(*command, env=hub.env, cwd=hub.workdir)) == held
     node = run_cli("node", "--port", str(free_port()), env=hub.env, cwd=hub.workdir)
     assert one_error_line(node) == held
+    # A vote is asked of the running hub: its refusal, not the lock's.
+    voted = one_error_line(run_cli("consortium", "vote", "999", "--yes", env=hub.env,
+                                   cwd=hub.workdir))  # fmt: skip
+    assert "chain_locked" not in voted and f"the hub at {hub.url} refused: " in voted, voted
     assert hub.get("/readyz")["status"] == "ready"  # the hub did not notice
 
 
