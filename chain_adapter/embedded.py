@@ -68,6 +68,7 @@ from chain_adapter.protocol import (
     Receipt,
 )
 from chain_adapter.rpc_execution import DeadlineCancunVM, SnapshotCalls, resolve_header
+from chain_adapter.writer_lock import WriterLock
 
 GAS_LIMIT = 30_000_000
 
@@ -87,7 +88,13 @@ class _ConsortiumChain(MiningChain):
 class EmbeddedChain:
     """A persistent single-node EVM chain implementing :class:`chain_adapter.protocol.Chain`."""
 
-    def __init__(self, conn: sqlite3.Connection, chain_class: type[_ConsortiumChain]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        chain_class: type[_ConsortiumChain],
+        writer_lock: WriterLock | None = None,
+    ) -> None:
+        self._writer_lock = writer_lock
         self._conn = conn
         self._kv = SqliteKV(conn)
         self._chain_class = chain_class
@@ -105,12 +112,32 @@ class EmbeddedChain:
         chain_id: int,
         prefund: Mapping[str, int] | None = None,
         gas_limit: int = GAS_LIMIT,
+        lock: WriterLock | None = None,
     ) -> EmbeddedChain:
         """Open the chain stored in ``data_dir``, creating its genesis block on first use.
 
-        ``prefund`` only matters at genesis; an existing chain keeps its state.
+        ``prefund`` only matters at genesis; an existing chain keeps its state. The chain
+        holds ``data_dir``'s writer lock (issue 11: one writer per chain) until closed:
+        ``lock`` if the caller took it earlier, else it takes it, raising
+        :class:`~chain_adapter.writer_lock.ChainLocked` while another process has it.
         """
-        conn = open_database(Path(data_dir) / "chain.sqlite3", INDEX_SCHEMA)
+        lock = lock or WriterLock.acquire(Path(data_dir))
+        try:
+            return cls._open_locked(Path(data_dir), chain_id, prefund, gas_limit, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(
+        cls,
+        data_dir: Path,
+        chain_id: int,
+        prefund: Mapping[str, int] | None,
+        gas_limit: int,
+        lock: WriterLock,
+    ) -> EmbeddedChain:
+        conn = open_database(data_dir / "chain.sqlite3", INDEX_SCHEMA)
         chain_class: type[_ConsortiumChain] = type(
             "ConsortiumChain", (_ConsortiumChain,), {"chain_id": chain_id}
         )
@@ -144,7 +171,7 @@ class EmbeddedChain:
             chain_class.from_genesis(AtomicDB(kv), genesis_params, genesis_state)
             conn.execute("INSERT INTO meta (name, value) VALUES ('chain_id', ?)", (str(chain_id),))
             kv.commit()
-        return cls(conn, chain_class)
+        return cls(conn, chain_class, lock)
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -279,6 +306,8 @@ class EmbeddedChain:
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+                if self._writer_lock is not None:
+                    self._writer_lock.release()
 
     # -- Beyond the protocol: what the JSON-RPC server needs --------------------------
 

@@ -26,13 +26,15 @@ from evidence.deposit.router import evidence_router
 from evidence.deposit.verify_router import verify_router
 from evidence.principal import principal_dependency
 from evidence.timestamping.router import tsa_router
-from notary_hub import __version__
+from notary_hub import __version__, serving
+from notary_hub.admin_router import admin_router
 from notary_hub.auth import api_token_dependency
 from notary_hub.db import ping
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub import Hub
 from notary_hub.middleware import JsonGuardMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
+from notary_hub.settings import ChainSettings
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,8 @@ def health_router(hub: Hub) -> APIRouter:
             problems["chain"] = exc.message
         if hub.batcher.last_error:
             checks["anchoring"] = {"lastError": hub.batcher.last_error}
-        if hub.evidence is not None and hub.evidence.pipeline.last_errors:
-            checks["evidence"] = {"lastErrors": hub.evidence.pipeline.last_errors}
+        if hub.evidence is not None:
+            _evidence_readiness(hub, checks, problems)
         indexed = hub.indexer.head()
         checks["didIndex"] = {
             "block": indexed.block_number if indexed else None,
@@ -78,16 +80,46 @@ def health_router(hub: Hub) -> APIRouter:
     return router
 
 
-def create_app(hub: Hub, *, run_background: bool = True) -> FastAPI:
-    """The hub's HTTP application; the caller owns ``hub`` and closes it."""
+def _evidence_readiness(hub: Hub, checks: dict[str, Any], problems: dict[str, str]) -> None:
+    """Stages failing now are reported; one failing repeatedly makes the hub not ready.
+
+    A last error alone is not "not ready": a retried blip clears itself. A stage failing
+    ``EVIDENCE_UNREADY_AFTER_FAILURES`` passes running, or for
+    ``EVIDENCE_UNREADY_AFTER_SECONDS``, is: deposits are not being certified (issue 11).
+    """
+    pipeline = hub.evidence.pipeline
+    if pipeline.last_errors:
+        checks["evidence"] = {"lastErrors": pipeline.last_errors}
+    cfg = hub.settings.evidence
+    persistent = pipeline.persistent_errors(
+        passes=cfg.unready_after_failures, seconds=cfg.unready_after_seconds
+    )
+    if persistent:
+        problems["evidence"] = "; ".join(
+            f"{stage} stage failing repeatedly: {error}" for stage, error in persistent.items()
+        )
+
+
+def create_app(
+    hub: Hub, *, run_background: bool = True, announce_url: str | None = None
+) -> FastAPI:
+    """The hub's HTTP application; the caller owns ``hub`` and closes it.
+
+    With ``announce_url``, ``DATA_DIR/serve.json`` names it while the app runs
+    (:mod:`notary_hub.serving`); the lifespan removes it, as uvicorn ends the process
+    by re-raising SIGTERM once the lifespan is over, before the caller's ``finally``.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_background:
             hub.start_background()
+        announced = serving.announce(hub.settings.data_dir, announce_url) if announce_url else None
         try:
             yield
         finally:
+            if announced is not None:
+                serving.withdraw(announced)
             hub.stop_background()
 
     docs = hub.settings.server.docs_enabled(hub.settings.dev)
@@ -121,6 +153,7 @@ def _include_routers(app: FastAPI, hub: Hub) -> None:
     )
     app.include_router(consortium_router(hub.consortium, authorised))
     app.include_router(contexts_router())
+    app.include_router(admin_router(lambda: hub.notary, authorised))
     if hub.credentials is not None:
         parts = hub.credentials
         app.include_router(
@@ -152,9 +185,14 @@ def _include_evidence_routers(app: FastAPI, hub: Hub, authorised: Callable[..., 
 def _include_rpc_router(app: FastAPI, hub: Hub, embedded: EmbeddedChain) -> None:
     """The embedded chain's JSON-RPC endpoint."""
     cfg = hub.settings.chain
+    app.include_router(embedded_rpc_router(embedded, cfg, allow_send_raw=cfg.rpc_allow_send_raw))
+
+
+def embedded_rpc_router(
+    embedded: EmbeddedChain, cfg: ChainSettings, *, allow_send_raw: bool
+) -> APIRouter:
+    """``POST /rpc`` over ``embedded`` with the configured limits: the hub's and ``node``'s."""
     limits = CallLimits(gas_cap=cfg.rpc_call_gas_cap, timeout=cfg.rpc_call_timeout)
-    server = RpcServer(embedded, allow_send_raw=cfg.rpc_allow_send_raw, limits=limits)
+    server = RpcServer(embedded, allow_send_raw=allow_send_raw, limits=limits)
     rate = RateLimiter(cfg.rpc_rate_limit, cfg.rpc_rate_burst)
-    app.include_router(
-        rpc_router(lambda: server, rate_limiter=rate, max_concurrent=cfg.rpc_max_concurrent)
-    )
+    return rpc_router(lambda: server, rate_limiter=rate, max_concurrent=cfg.rpc_max_concurrent)

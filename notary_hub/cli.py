@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from eth_account.signers.local import LocalAccount
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,13 +21,17 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.deploy import deploy_all
 from chain_adapter.jsonrpc_chain import JsonRpcChain
-from notary_hub import migrate
+from chain_adapter.protocol import Chain
+from chain_adapter.writer_lock import WriterLock
+from notary_hub import migrate, serving
 from notary_hub.cli_consortium import consortium_app
 from notary_hub.cli_keys import keys_app
+from notary_hub.cli_node import chain_export, node
 from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
 from notary_hub.cli_verify import verify
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
+    claim_embedded_chain,
     make_transactor,
     node_account,
     open_chain,
@@ -35,6 +40,7 @@ from notary_hub.hub import (
     open_keystore,
 )
 from notary_hub.hub_deployment import existing_deployment, record_deployment
+from notary_hub.settings import Settings
 
 app = typer.Typer(
     help="Notary Hub: DIDs, credentials and chain-anchored evidence.", no_args_is_help=True
@@ -79,7 +85,8 @@ def serve(
         out.print(f"chain JSON-RPC at http://{host}:{port}/rpc", markup=False, highlight=False)
     try:
         uvicorn.run(
-            create_app(hub),
+            # serve.json: how `keys rotate` finds this hub while it holds the chain (issue 11)
+            create_app(hub, announce_url=serving.client_url(host, port)),
             host=host,
             port=port,
             log_config=None,
@@ -124,10 +131,11 @@ def chain_deploy() -> None:
     """Deploy the contracts on the configured chain and print their addresses."""
     settings = load_settings()
     with cli_errors():
+        lock = claim_embedded_chain(settings)  # refused while a hub serves this chain
         keystore = open_keystore(settings)
         node = node_account(keystore)
         engine = open_database(settings)
-        chain = open_chain(settings, node)
+        chain = open_chain(settings, node, lock)
         try:
             deployment = deploy_all(
                 make_transactor(settings, chain, node),
@@ -137,6 +145,8 @@ def chain_deploy() -> None:
             record_deployment(session_factory(engine), chain.chain_id, deployment)
         finally:
             chain.close()
+            if lock is not None:
+                lock.release()
             engine.dispose()
     env = {
         "EthereumDIDRegistry": "NOTARY_HUB_CHAIN_DID_REGISTRY_ADDRESS",
@@ -155,11 +165,14 @@ def chain_info(
     """Show the chain, the node account and, once deployed, the hub's contracts.
 
     Deploys nothing and needs no migrated database: this is how an operator learns
-    the node address to fund before `notary-hub chain deploy`.
+    the node address to fund before `notary-hub chain deploy`. While a hub serves the
+    embedded chain, the chain is read through that hub's /rpc (it holds the chain).
     """
     settings = load_settings()
     created: list[str] = []
+    serving_url = serving.running_hub(settings.data_dir) if settings.chain.embedded else None
     with cli_errors():
+        lock = None if serving_url else claim_embedded_chain(settings)
         keystore = open_keystore(settings, created)
         account = node_account(keystore, created)
         node = account.address
@@ -171,7 +184,7 @@ def chain_info(
             except SQLAlchemyError as exc:
                 database = f"unavailable: {type(exc).__name__}"
             sessions = session_factory(engine) if database == "current" else None
-            chain = open_chain(settings, account)
+            chain = _reading_chain(settings, account, lock, serving_url)
             deployment = existing_deployment(settings, sessions, chain)
             consortium = deployment.consortium if deployment else None
             info: dict[str, Any] = {
@@ -189,12 +202,18 @@ def chain_info(
         finally:
             if chain is not None:
                 chain.close()
+            if lock is not None:
+                lock.release()
             engine.dispose()
     for line in created:
         err.print(f"created {line}", markup=False, highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
         return
+    _print_info(info, settings)
+
+
+def _print_info(info: dict[str, Any], settings: Settings) -> None:
     table = Table(show_header=False, box=None)
     for key, value in info.items():
         if key == "contracts" and value:
@@ -206,6 +225,17 @@ def chain_info(
         else:
             table.add_row(key, str(value))
     out.print(table)
+
+
+def _reading_chain(
+    settings: Settings, account: LocalAccount, lock: WriterLock | None, serving_url: str | None
+) -> Chain:
+    """The chain to read: the serving hub's /rpc if there is one, else the configured one."""
+    if serving_url is None:
+        return open_chain(settings, account, lock)
+    return JsonRpcChain.connect(
+        f"{serving_url}/rpc", expected_chain_id=settings.chain.chain_id, timeout=10.0, retries=2
+    )
 
 
 @receipt_app.command("verify")
@@ -239,5 +269,7 @@ def receipt_verify(
 
 
 app.add_typer(keys_app, name="keys")
+app.command()(node)
+chain_app.command("export")(chain_export)
 app.command()(verify)
 app.add_typer(consortium_app, name="consortium")

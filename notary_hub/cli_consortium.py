@@ -42,6 +42,7 @@ from did_registry.consortium.models import to_json
 from did_registry.consortium.service import ConsortiumService
 from did_registry.consortium.signing import load_private_key, new_content, sign_application
 from did_registry.errors import DidError
+from notary_hub.cli_remote import ask_serving_hub
 from notary_hub.cli_support import cli_errors, fail, load_settings
 from notary_hub.cli_support import out as console
 from notary_hub.hub import ethr_networks, open_hub
@@ -305,16 +306,19 @@ def vote(
     support: Annotated[bool, typer.Option("--yes/--no", help="For or against.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Vote on a proposal as the hub's member account."""
-    with open_service() as service, consortium_errors():
-        outcome = service.vote(proposal_id, support)
+    """Vote on a proposal as the hub's member account (through the hub, while it serves)."""
+    path = f"/consortium/proposals/{proposal_id}/votes"
+    outcome = ask_serving_hub(load_settings(), path, {"support": support})
+    if outcome is None:
+        with open_service() as service, consortium_errors():
+            outcome = to_json(service.vote(proposal_id, support))
     if as_json:
-        sys.stdout.write(json.dumps(to_json(outcome), indent=2) + "\n")
+        sys.stdout.write(json.dumps(outcome, indent=2) + "\n")
         return
-    result = "executed" if outcome.executed else "rejected" if outcome.rejected else "open"
+    result = "executed" if outcome["executed"] else "rejected" if outcome["rejected"] else "open"
     console.print(
-        f"voted {'yes' if support else 'no'} on proposal {proposal_id}: {outcome.yes_votes} yes, "
-        f"{outcome.no_votes} no, {result}",
+        f"voted {'yes' if support else 'no'} on proposal {proposal_id}: "
+        f"{outcome['yesVotes']} yes, {outcome['noVotes']} no, {result}",
         markup=False,
         highlight=False,
     )
@@ -341,9 +345,16 @@ def remove(
     member: Annotated[str, typer.Argument(help="Address of the member to remove.")],
     reason: Annotated[str | None, typer.Option(help="Why (hashed into the proposal).")] = None,
 ) -> None:
-    """Propose removing a member and all its nodes."""
-    with open_service() as service, consortium_errors():
-        proposal = service.propose_removal(member, reason)
+    """Propose removing a member and all its nodes (through the hub, while it serves)."""
+    answer = ask_serving_hub(load_settings(), f"/consortium/members/{member}/removal",
+                             {"reason": reason})  # fmt: skip
+    if answer is not None:
+        proposal = answer["proposal"]
+    else:
+        with open_service() as service, consortium_errors():
+            proposal = to_json(service.propose_removal(member, reason))
     console.print(
-        f"proposal {proposal.id}: remove member {proposal.target}", markup=False, highlight=False
+        f"proposal {proposal['id']}: remove member {proposal['target']}",
+        markup=False,
+        highlight=False,
     )

@@ -7,9 +7,10 @@ id is the one verifiers see). ``keys rotate [--revoke-old]`` publishes a new
 signing key, which becomes current, and optionally revokes the previous one.
 
 Both open the hub as ``serve`` does (creating what a first start creates). The
-embedded chain's files belong to one process at a time: stop ``serve`` before
-``keys rotate`` there. Errors follow ``notary_hub.cli_support``: one ``error: <code>:
-<message>`` line and a non-zero exit.
+embedded chain has one writer (issue 11): while ``serve`` runs on the data directory,
+``keys rotate`` asks it to rotate (``POST /admin/keys/rotate``, found through
+``serve.json``) and ``keys show`` is refused with the holder's pid. Errors follow
+``notary_hub.cli_support``: one ``error: <code>: <message>`` line and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from did_registry.notary_identity import (
     open_notary_identity,
     verification_method_fragment,
 )
+from notary_hub.admin_router import rotation_json
+from notary_hub.cli_remote import ask_serving_hub
 from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
 from notary_hub.hub import open_hub
 
@@ -126,23 +129,29 @@ def keys_rotate(
 ) -> None:
     """Publish a new signing key and sign with it from now on (the old one stays stored).
 
-    With the embedded chain, stop `notary-hub serve` first.
+    While `notary-hub serve` runs on this data directory, the running hub rotates
+    (POST /admin/keys/rotate): the embedded chain has one writer.
     """
+    rotation = ask_serving_hub(load_settings(), "/admin/keys/rotate", {"revokeOld": revoke_old})
+    if rotation is None:
+        with _notary() as notary:
+            rotation = rotation_json(notary.rotate(revoke_old=revoke_old))
+    _print_rotation(rotation)
 
-    with _notary() as notary:
-        rotation = notary.rotate(revoke_old=revoke_old)
-    current = rotation.current
+
+def _print_rotation(rotation: dict[str, Any]) -> None:
+    published = rotation["published"]
     out.print(
-        f"signing key {current.name} published in transaction "
-        f"{rotation.published.transaction_hash} (block {rotation.published.block_number})",
+        f"signing key {rotation['current']} published in transaction "
+        f"{published['transactionHash']} (block {published['blockNumber']})",
         markup=False,
         highlight=False,
     )
-    if rotation.previous is not None:
-        if rotation.revoked is not None:
-            what = f"revoked in transaction {rotation.revoked.transaction_hash}"
+    if rotation["previous"] is not None:
+        if rotation["revoked"] is not None:
+            what = f"revoked in transaction {rotation['revoked']['transactionHash']}"
         else:
             what = "still valid (use --revoke-old to revoke it)"
         out.print(
-            f"previous signing key {rotation.previous.name}: {what}", markup=False, highlight=False
+            f"previous signing key {rotation['previous']}: {what}", markup=False, highlight=False
         )

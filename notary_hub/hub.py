@@ -34,6 +34,7 @@ from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.parts import ChainParts, open_chain_adapter
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
+from chain_adapter.writer_lock import WriterLock
 from credentials.contexts_router import NOTARY_HUB_CONTEXT_PATH
 from credentials.parts import CredentialParts, open_credentials
 from did_registry.consortium.service import ConsortiumService
@@ -221,11 +222,28 @@ def open_database(settings: Settings, created: list[str] | None = None) -> Engin
     )
 
 
-def open_chain(settings: Settings, node: LocalAccount) -> Chain:
+def claim_embedded_chain(settings: Settings) -> WriterLock | None:
+    """The embedded chain's writer lock, taken before anything is opened or created.
+
+    Issue 11: a second process on the same data directory is refused with the holder's
+    pid and command before it creates a key, migrates the database or prints anything.
+    ``None`` on an external chain, whose node serialises its writers itself.
+    """
+    if not settings.chain.embedded:
+        return None
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return WriterLock.acquire(settings.data_dir / "chain")
+
+
+def open_chain(settings: Settings, node: LocalAccount, lock: WriterLock | None = None) -> Chain:
+    """The configured chain; the embedded one takes (or is handed) its writer lock."""
     cfg = settings.chain
     if cfg.rpc_url is None:
         return EmbeddedChain.open(
-            settings.data_dir / "chain", chain_id=cfg.chain_id, prefund={node.address: 10**30}
+            settings.data_dir / "chain",
+            chain_id=cfg.chain_id,
+            prefund={node.address: 10**30},
+            lock=lock,
         )
     return JsonRpcChain.connect(
         cfg.rpc_url.get_secret_value(),
@@ -247,6 +265,16 @@ def make_transactor(settings: Settings, chain: Chain, node: LocalAccount) -> Tra
 
 def open_hub(settings: Settings) -> Hub:
     """Open every component, creating what the embedded default needs on first start."""
+    lock = claim_embedded_chain(settings)
+    try:
+        return _open_hub(settings, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()  # idempotent: the chain releases it too when it fails to open
+        raise
+
+
+def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
     created: list[str] = []
     keystore = open_keystore(settings, created)
     node = node_account(keystore, created)
@@ -255,7 +283,7 @@ def open_hub(settings: Settings) -> Hub:
         engine = open_database(settings, created)
         stack.callback(engine.dispose)
         sessions = session_factory(engine)
-        chain = open_chain(settings, node)
+        chain = open_chain(settings, node, lock)
         stack.callback(chain.close)
         transactor = make_transactor(settings, chain, node)
         chain_parts = open_chain_adapter(

@@ -60,6 +60,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # web3/urllib3 debug logs would include request bodies (signed transactions).
-    for noisy in ("web3", "urllib3", "eth", "trie", "asyncio", "alembic"):
+    # web3/urllib3 debug logs would include request bodies (signed transactions); httpx logs
+    # every request at INFO, which would break the CLI's one-line errors.
+    for noisy in ("web3", "urllib3", "httpx", "httpcore", "eth", "trie", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

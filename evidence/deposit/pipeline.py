@@ -125,6 +125,10 @@ class EvidencePipeline:
         """The last failure of each stage that is failing now (for ``/readyz``)."""
         return self._stages.last_errors
 
+    def persistent_errors(self, *, passes: int, seconds: float) -> dict[str, str]:
+        """The stages failing repeatedly (:meth:`Stages.persistent_errors`): not ready."""
+        return self._stages.persistent_errors(passes=passes, seconds=seconds)
+
     def run_once(self) -> int:
         """One pass of every stage, in order; how many deposits moved on."""
         return self._stages.run_once()
