@@ -25,6 +25,7 @@ Error-code casing, the one rule for every component:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 __all__ = ["HubError"]
@@ -40,6 +41,8 @@ class HubError(Exception):
     code: ClassVar[str] = "hub_error"
     status_code: ClassVar[int] = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Response headers the error implies (e.g. Retry-After), set where it is raised.
+        self.headers: dict[str, str] = dict(headers or {})

@@ -37,7 +37,9 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HubError)
         if exc.status_code >= 500:
             log.warning("request failed", extra={"error": exc.code})
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
+        )
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -13,7 +13,6 @@ never renders in the hub's origin, and carry the content's digest as ``Repr-Dige
 # No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
 # dependency annotations are local to the factory.
 import base64
-import math
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,7 +25,7 @@ from evidence.deposit.listing import DepositQuery
 from evidence.deposit.models import DepositRecord, DepositState
 from evidence.deposit.service import DepositService
 from evidence.digests import SHA256, SM3, digest_multibase
-from evidence.errors import InvalidDeposit, NotCertified
+from evidence.errors import InvalidDeposit
 from evidence.http_body import FEED_BYTES, media_type, read_form, read_json
 from evidence.multipart import (
     MAX_FIELD_BYTES,
@@ -151,7 +150,7 @@ def _add_create_route(
         )
 
 
-def _add_read_routes(
+def _add_list_route(
     router: APIRouter, service: DepositService, principal: Callable[..., Any]
 ) -> None:
     Caller = Annotated[Principal, Depends(principal)]
@@ -181,24 +180,22 @@ def _add_read_routes(
             links["next"] = PREFIX + query.link(next_cursor)
         return {"items": [deposit_json(r) for r in records], "links": links}
 
+
+def _add_read_routes(
+    router: APIRouter, service: DepositService, principal: Callable[..., Any]
+) -> None:
+    _add_list_route(router, service, principal)
+    Caller = Annotated[Principal, Depends(principal)]
+
     @router.get("/{deposit_id}")
     def get_deposit(deposit_id: str, caller: Caller) -> dict[str, Any]:
         return deposit_json(service.get(caller, deposit_id))
 
     @router.get("/{deposit_id}/credential", response_model=None)
     def get_credential(deposit_id: str, caller: Caller) -> JSONResponse:
-        """The custody letter (a ``DataDepositCredential``); 409 ``not_certified`` until
-        certified, with ``Retry-After`` (RFC 9110 §10.2.3,
-        https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3): the pipeline's poll
-        interval, rounded up to whole seconds."""
-        try:
-            letter = service.credential(caller, deposit_id)
-        except NotCertified as exc:
-            return JSONResponse(
-                {"error": exc.code, "message": exc.message},
-                status_code=exc.status_code,
-                headers={"Retry-After": str(max(1, math.ceil(service.poll_seconds)))},
-            )
+        """The custody letter (a ``DataDepositCredential``); 409 ``not_certified`` with
+        ``Retry-After`` until certified."""
+        letter = service.credential(caller, deposit_id)
         return JSONResponse(letter, media_type=CREDENTIAL_MEDIA_TYPE)
 
     @router.get("/{deposit_id}/content", response_model=None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
@@ -270,7 +271,11 @@ class DepositService:
         with self._sessions() as session:
             letter = session.scalar(select(Deposit.letter).where(Deposit.id == record.id))
         if record.state is not DepositState.CERTIFIED or letter is None:
-            raise NotCertified(f"deposit {record.id} is {record.state.value}, not yet certified")
+            raise NotCertified(
+                f"deposit {record.id} is {record.state.value}, not yet certified",
+                # RFC 9110 §10.2.3: ask again after the pipeline's next pass.
+                headers={"Retry-After": str(max(1, math.ceil(self.poll_seconds)))},
+            )
         return dict(letter)
 
     def open_content(
