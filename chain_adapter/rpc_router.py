@@ -38,6 +38,24 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32  # JSON-RPC requests for Ethereum nest about 6 levels deep
 MAX_CONCURRENT = 4  # with the GIL, more CPU-bound executions only starve the rest of the hub
 _JSON = "application/json"
+# The handler reads the body itself (bounded, parsed after the rate limit); documented here.
+_RPC_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "required": ["jsonrpc", "method"],
+    "properties": {
+        "jsonrpc": {"type": "string", "enum": ["2.0"]},
+        "method": {"type": "string", "example": "eth_blockNumber"},
+        "params": {"type": "array", "items": {}},
+        "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+    },
+}
+RPC_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "a JSON-RPC 2.0 request or a batch of them",
+    "content": {
+        _JSON: {"schema": {"oneOf": [_RPC_REQUEST, {"type": "array", "items": _RPC_REQUEST}]}}
+    },
+}
 
 
 def rpc_router(
@@ -86,6 +104,7 @@ def rpc_router(
             methods=["POST"],
             summary="Ethereum JSON-RPC 2.0 over the embedded chain",
             include_in_schema=path == "/rpc",
+            openapi_extra={"requestBody": RPC_REQUEST_BODY},
         )
     return router
 

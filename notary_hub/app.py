@@ -30,6 +30,7 @@ from notary_hub import __version__, serving
 from notary_hub.admin_router import admin_router
 from notary_hub.auth import api_token_dependency
 from notary_hub.db import ping
+from notary_hub.docs_pages import install_docs_pages
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub import Hub
 from notary_hub.middleware import JsonGuardMiddleware
@@ -37,6 +38,7 @@ from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
 
 log = logging.getLogger(__name__)
+OPENAPI_PATH = "/openapi.json"
 
 
 def health_router(hub: Hub) -> APIRouter:
@@ -127,10 +129,12 @@ def create_app(
         title="Notary Hub",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
+        docs_url=None,  # served offline by install_docs_pages
+        redoc_url=None,
+        openapi_url=OPENAPI_PATH if docs else None,
     )
+    if docs:
+        install_docs_pages(app, OPENAPI_PATH)
     app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: errors get the headers too
     install_error_handlers(app)

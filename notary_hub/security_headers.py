@@ -5,8 +5,8 @@ OWASP Secure Headers Project (https://owasp.org/www-project-secure-headers/):
 ``frame-ancestors 'none'`` plus the legacy ``X-Frame-Options: DENY`` (RFC 7034)
 against framing; ``X-Content-Type-Options: nosniff``; ``Referrer-Policy:
 no-referrer``. The API answers JSON, so its policy allows nothing at all; only the
-interactive docs pages load Swagger UI / ReDoc, and get a policy that allows
-exactly their assets. No ``Server`` banner: uvicorn is started with
+interactive docs pages load Swagger UI / ReDoc, served by the hub itself, and get a
+policy that allows exactly that. No ``Server`` banner: uvicorn is started with
 ``server_header=False`` and any banner a server adds is dropped here.
 """
 
@@ -16,12 +16,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# FastAPI's docs pages load their assets from jsDelivr and run one inline script.
+# The docs pages load their assets from the hub itself (notary_hub.docs_pages) and run one
+# inline script; Swagger UI draws its icons as data: URIs, ReDoc runs a blob: worker.
 DOCS_POLICY = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-    "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
 

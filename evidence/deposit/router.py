@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from evidence.deposit.listing import DepositQuery
 from evidence.deposit.models import DepositRecord, DepositState
+from evidence.deposit.openapi import DEPOSIT_REQUEST_BODY
 from evidence.deposit.service import DepositService
 from evidence.digests import SHA256, SM3, digest_multibase
 from evidence.errors import InvalidDeposit
@@ -128,7 +129,12 @@ def _add_create_route(
             lambda: service.deposit_json(caller, body, idempotency_key=key)
         )
 
-    @router.post("", status_code=201, response_model=None)
+    @router.post(
+        "",
+        status_code=201,
+        response_model=None,
+        openapi_extra={"requestBody": DEPOSIT_REQUEST_BODY},
+    )
     async def create_deposit(
         request: Request,
         caller: Caller,

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from credentials.verification import http_status
 from evidence.deposit.letter_verification import LetterVerifier
+from evidence.deposit.openapi import VERIFY_REQUEST_BODY
 from evidence.digests import Digests, MultiDigest
 from evidence.errors import InvalidDeposit
 from evidence.http_body import media_type, read_form, read_json
@@ -65,7 +66,7 @@ def verify_router(letters: LetterVerifier, *, max_file_bytes: int) -> APIRouter:
         digests = sink.digest.finalize() if form.sink is not None else None
         return _letter(form.fields["letter"]), digests
 
-    @router.post("/verify", response_model=None)
+    @router.post("/verify", response_model=None, openapi_extra={"requestBody": VERIFY_REQUEST_BODY})
     async def verify(request: Request) -> JSONResponse:
         kind = media_type(request)
         digests: Digests | None = None

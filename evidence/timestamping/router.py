@@ -11,6 +11,7 @@ requests with a rejection TimeStampResp, as §2.4.2 asks, rather than an HTTP er
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,13 @@ from evidence.timestamping.tsa_http import (
     pem_chain,
 )
 
+# The handler reads the DER body itself (bounded); this only documents it (RFC 3161 §3.4).
+TSA_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "a DER-encoded TimeStampReq (RFC 3161 §2.4.1)",
+    "content": {TIMESTAMP_QUERY_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+}
+
 
 class NotATimestampQuery(InvalidDeposit):
     code = "unsupported_media_type"
@@ -42,7 +50,7 @@ def tsa_router(authority: TimestampResponder, certificates: Sequence[bytes] = ()
     def tsa_certificates() -> Response:
         return Response(chain, media_type=CERTIFICATE_CHAIN_MEDIA_TYPE)
 
-    @router.post("/tsa", response_class=Response)
+    @router.post("/tsa", response_class=Response, openapi_extra={"requestBody": TSA_REQUEST_BODY})
     async def timestamp(request: Request) -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != TIMESTAMP_QUERY_MEDIA_TYPE:
