@@ -30,6 +30,7 @@ from notary_hub.cli_keys import keys_app
 from notary_hub.cli_node import chain_export, node
 from notary_hub.cli_support import (
     NO_DATA_DIR,
+    PlainFlagsGroup,
     cli_errors,
     ensure_port_free,
     err,
@@ -58,11 +59,14 @@ from notary_hub.settings import Settings
 app = typer.Typer(
     help="Notary Hub: DIDs, credentials and chain-anchored evidence.",
     no_args_is_help=True,
+    cls=PlainFlagsGroup,
     add_completion=False,  # its options would show as `<bool>`; the flags here are plain
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-chain_app = typer.Typer(help="The consortium chain and the hub's contracts.", no_args_is_help=True)
-receipt_app = typer.Typer(help="Anchor receipts.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True, cls=PlainFlagsGroup)
+chain_app = typer.Typer(
+    help="The consortium chain and the hub's contracts.", no_args_is_help=True, cls=PlainFlagsGroup
+)
+receipt_app = typer.Typer(help="Anchor receipts.", no_args_is_help=True, cls=PlainFlagsGroup)
 app.add_typer(db_app, name="db")
 app.add_typer(chain_app, name="chain")
 app.add_typer(receipt_app, name="receipt")

@@ -43,12 +43,14 @@ from did_registry.consortium.service import ConsortiumService
 from did_registry.consortium.signing import load_private_key, new_content, sign_application
 from did_registry.errors import DidError
 from notary_hub.cli_remote import ask_serving_hub
-from notary_hub.cli_support import cli_errors, fail, flag, hub_settings, iso_time
+from notary_hub.cli_support import PlainFlagsGroup, cli_errors, fail, flag, hub_settings, iso_time
 from notary_hub.cli_support import out as console
 from notary_hub.hub import ethr_networks, open_hub
 
 consortium_app = typer.Typer(
-    help="Consortium membership: applications, proposals, votes.", no_args_is_help=True
+    help="Consortium membership: applications, proposals, votes.",
+    no_args_is_help=True,
+    cls=PlainFlagsGroup,
 )
 
 
@@ -305,7 +307,7 @@ def proposals(
 @consortium_app.command("vote")
 def vote(
     proposal_id: Annotated[int, typer.Argument(help="Proposal id.")],
-    support: Annotated[bool, typer.Option("--yes/--no", help="For or against.")],
+    support: Annotated[bool, typer.Option("--yes/--no", help="For or against.", metavar="")],
     as_json: JsonOption = False,
 ) -> None:
     """Vote on a proposal as the hub's member account (through the hub, while it serves)."""

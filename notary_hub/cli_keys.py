@@ -35,10 +35,12 @@ from did_registry.notary_identity import (
 )
 from notary_hub.admin_router import rotation_json
 from notary_hub.cli_remote import ask_serving_hub
-from notary_hub.cli_support import cli_errors, err, fail, flag, hub_settings, out
+from notary_hub.cli_support import PlainFlagsGroup, cli_errors, err, fail, flag, hub_settings, out
 from notary_hub.hub import open_hub
 
-keys_app = typer.Typer(help="The notary's DID and its keys.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="The notary's DID and its keys.", no_args_is_help=True, cls=PlainFlagsGroup
+)
 
 _RELATIONSHIP = {"ed25519": "assertionMethod", "x25519": "keyAgreement"}
 

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from hub_kernel.errors import HubError
 from notary_hub.logging import configure_logging
@@ -60,6 +61,29 @@ NO_DATA_DIR = "no hub data directory here; pass --data-dir or run from the hub's
 def flag(*names: str, help: str) -> Any:
     """A boolean option shown as a plain flag (typer would render ``--json <bool>``)."""
     return typer.Option(*names, help=help, metavar="")
+
+
+class PlainFlagsGroup(TyperGroup):
+    """A command group whose ``--help`` (and its commands') shows as a flag, not ``<bool>``.
+
+    Every ``typer.Typer`` of the CLI takes it (``cls=PlainFlagsGroup``); our own bool
+    options use :func:`flag`.
+    """
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _plain(super().get_help_option(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and not isinstance(command, PlainFlagsGroup):
+            _plain(command.get_help_option(ctx))
+        return command
+
+
+def _plain(option: Any) -> Any:
+    if option is not None:
+        option.metavar = ""
+    return option
 
 
 def iso_time(seconds: int | float) -> str:
