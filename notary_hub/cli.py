@@ -45,6 +45,7 @@ from notary_hub.cli_support import (
 from notary_hub.cli_verify import verify
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
+    api_tokens,
     claim_embedded_chain,
     make_transactor,
     node_account,
@@ -53,7 +54,11 @@ from notary_hub.hub import (
     open_hub,
     open_keystore,
 )
-from notary_hub.hub_deployment import existing_deployment, record_deployment
+from notary_hub.hub_deployment import (
+    configured_addresses,
+    existing_deployment,
+    record_deployment,
+)
 from notary_hub.settings import Settings
 
 app = typer.Typer(
@@ -90,18 +95,36 @@ def main(
 
 @app.command()
 def init() -> None:
-    """Create the data directory, keys and notary identity as serve first does; serve nothing."""
+    """Create the data directory, keys and notary identity as serve first does; serve nothing.
+
+    On an external chain with no contracts configured yet, only the keys: fund the node
+    account it prints, then `notary-hub chain deploy`; the identity comes with the contracts.
+    """
     settings = load_settings()
+    created: list[str] = []
     with cli_errors():
-        hub = open_hub(settings)
+        lock = claim_embedded_chain(settings)  # refused while a hub serves this directory
         try:
-            did = hub.notary.did
+            node = node_account(open_keystore(settings, created), created).address
+            api_tokens(settings, created)
         finally:
-            hub.close()
-    for line in hub.created:
+            if lock is not None:
+                lock.release()
+        did = None
+        if settings.chain.embedded or configured_addresses(settings) is not None:
+            hub = open_hub(settings)
+            try:
+                did, created = hub.notary.did, created + hub.created
+            finally:
+                hub.close()
+    for line in created:
         out.print(f"created {line}", markup=False, highlight=False)
     out.print(f"data directory {settings.data_dir.resolve()}", markup=False, highlight=False)
-    out.print(f"notary {did}", markup=False, highlight=False)
+    out.print(f"node {node}", markup=False, highlight=False)
+    if did is None:
+        out.print("no contracts yet: fund the node, then `notary-hub chain deploy`", markup=False)
+    else:
+        out.print(f"notary {did}", markup=False, highlight=False)
 
 
 @app.command()
