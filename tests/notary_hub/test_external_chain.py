@@ -212,10 +212,9 @@ def test_serve_anchors_and_receipts_verify_with_the_hub_stopped(
     try:
         log = hub.log.read_text()[offset:]
         created = [line for line in log.splitlines() if line.startswith("created")]
-        # Deployed by `chain deploy` already: only the dev API token and, on this first
-        # serve, the notary's DID keys (an Ed25519 assertion key, an X25519 agreement key).
+        # Keys and API token by `init`, contracts by `chain deploy`: on this first serve only
+        # the notary's DID keys (an Ed25519 assertion key, an X25519 agreement key).
         assert [line.split(" ")[1:3] for line in created] == [
-            ["API", "token"],
             ["notary", "ed25519"],
             ["notary", "x25519"],
         ], created
