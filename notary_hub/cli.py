@@ -7,6 +7,7 @@ exit; stack traces are for bugs only.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,10 +28,24 @@ from notary_hub import migrate, serving
 from notary_hub.cli_consortium import consortium_app
 from notary_hub.cli_keys import keys_app
 from notary_hub.cli_node import chain_export, node
-from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
+from notary_hub.cli_support import (
+    NO_DATA_DIR,
+    PlainFlagsGroup,
+    cli_errors,
+    ensure_port_free,
+    err,
+    fail,
+    flag,
+    hub_settings,
+    is_hub_data_dir,
+    iso_time,
+    load_settings,
+    out,
+)
 from notary_hub.cli_verify import verify
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
+    api_tokens,
     claim_embedded_chain,
     make_transactor,
     node_account,
@@ -39,18 +54,77 @@ from notary_hub.hub import (
     open_hub,
     open_keystore,
 )
-from notary_hub.hub_deployment import existing_deployment, record_deployment
+from notary_hub.hub_deployment import (
+    configured_addresses,
+    existing_deployment,
+    record_deployment,
+)
 from notary_hub.settings import Settings
 
 app = typer.Typer(
-    help="Notary Hub: DIDs, credentials and chain-anchored evidence.", no_args_is_help=True
+    help="Notary Hub: DIDs, credentials and chain-anchored evidence.",
+    no_args_is_help=True,
+    cls=PlainFlagsGroup,
+    add_completion=False,  # its options would show as `<bool>`; the flags here are plain
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-chain_app = typer.Typer(help="The consortium chain and the hub's contracts.", no_args_is_help=True)
-receipt_app = typer.Typer(help="Anchor receipts.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True, cls=PlainFlagsGroup)
+chain_app = typer.Typer(
+    help="The consortium chain and the hub's contracts.", no_args_is_help=True, cls=PlainFlagsGroup
+)
+receipt_app = typer.Typer(help="Anchor receipts.", no_args_is_help=True, cls=PlainFlagsGroup)
 app.add_typer(db_app, name="db")
 app.add_typer(chain_app, name="chain")
 app.add_typer(receipt_app, name="receipt")
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="The hub's data directory (default: NOTARY_HUB_DATA_DIR, else .notary-hub).",
+        ),
+    ] = None,
+) -> None:
+    """Notary Hub: DIDs, credentials and chain-anchored evidence."""
+    if data_dir is not None:
+        os.environ["NOTARY_HUB_DATA_DIR"] = str(data_dir)
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory, keys and notary identity as serve first does; serve nothing.
+
+    On an external chain with no contracts configured yet, only the keys: fund the node
+    account it prints, then `notary-hub chain deploy`; the identity comes with the contracts.
+    """
+    settings = load_settings()
+    created: list[str] = []
+    with cli_errors():
+        lock = claim_embedded_chain(settings)  # refused while a hub serves this directory
+        try:
+            node = node_account(open_keystore(settings, created), created).address
+            api_tokens(settings, created)
+        finally:
+            if lock is not None:
+                lock.release()
+        did = None
+        if settings.chain.embedded or configured_addresses(settings) is not None:
+            hub = open_hub(settings)
+            try:
+                did, created = hub.notary.did, created + hub.created
+            finally:
+                hub.close()
+    for line in created:
+        out.print(f"created {line}", markup=False, highlight=False)
+    out.print(f"data directory {settings.data_dir.resolve()}", markup=False, highlight=False)
+    out.print(f"node {node}", markup=False, highlight=False)
+    if did is None:
+        out.print("no contracts yet: fund the node, then `notary-hub chain deploy`", markup=False)
+    else:
+        out.print(f"notary {did}", markup=False, highlight=False)
 
 
 @app.command()
@@ -64,10 +138,11 @@ def serve(
     from notary_hub.app import create_app
 
     settings = load_settings()
-    with cli_errors():
-        hub = open_hub(settings)
     host = host or settings.server.host
     port = settings.server.port if port is None else port
+    ensure_port_free(host, port)  # before anything is created or announced
+    with cli_errors():
+        hub = open_hub(settings)
     for line in hub.created:
         out.print(f"created {line}", markup=False, highlight=False)
     chain_kind = "embedded chain" if settings.chain.embedded else "JSON-RPC chain"
@@ -97,12 +172,20 @@ def serve(
         hub.close()
 
 
+def _database_settings() -> Settings:
+    """A configured database needs no data directory; the embedded one lives in it."""
+    settings = load_settings()
+    if settings.database.url is None and not is_hub_data_dir(settings.data_dir):
+        fail("no_data_dir", NO_DATA_DIR, exit_code=2)
+    return settings
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply the database migrations."""
-    settings = load_settings()
+    settings = _database_settings()
     with cli_errors():
         engine = create_db_engine(settings.database_url)
         try:
@@ -115,7 +198,7 @@ def db_upgrade(
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's schema revision and whether it is current."""
-    settings = load_settings()
+    settings = _database_settings()
     with cli_errors():
         engine = create_db_engine(settings.database_url)
         try:
@@ -129,7 +212,7 @@ def db_current() -> None:
 @chain_app.command("deploy")
 def chain_deploy() -> None:
     """Deploy the contracts on the configured chain and print their addresses."""
-    settings = load_settings()
+    settings = hub_settings()
     with cli_errors():
         lock = claim_embedded_chain(settings)  # refused while a hub serves this chain
         keystore = open_keystore(settings)
@@ -160,7 +243,7 @@ def chain_deploy() -> None:
 
 @chain_app.command("info")
 def chain_info(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show the chain, the node account and, once deployed, the hub's contracts.
 
@@ -168,7 +251,7 @@ def chain_info(
     the node address to fund before `notary-hub chain deploy`. While a hub serves the
     embedded chain, the chain is read through that hub's /rpc (it holds the chain).
     """
-    settings = load_settings()
+    settings = hub_settings()
     created: list[str] = []
     serving_url = serving.running_hub(settings.data_dir) if settings.chain.embedded else None
     with cli_errors():
@@ -242,7 +325,7 @@ def _reading_chain(
 def receipt_verify(
     file: Annotated[Path, typer.Argument(help="Anchor receipt (JSON).")],
     rpc: Annotated[str, typer.Option(help="Ethereum JSON-RPC URL of any node of the chain.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Verify an anchor receipt against a chain node, without the hub. Exit 0 only if valid."""
     with cli_errors():
@@ -261,7 +344,8 @@ def receipt_verify(
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     elif result.valid:
-        out.print(f"valid: anchored in block {receipt.block_number} at {result.block_timestamp}")
+        when = "?" if result.block_timestamp is None else iso_time(result.block_timestamp)
+        out.print(f"valid: anchored in block {receipt.block_number} at {when}")
     else:
         for error in result.errors:
             err.print(f"invalid: {error}", markup=False, highlight=False)

@@ -43,12 +43,14 @@ from did_registry.consortium.service import ConsortiumService
 from did_registry.consortium.signing import load_private_key, new_content, sign_application
 from did_registry.errors import DidError
 from notary_hub.cli_remote import ask_serving_hub
-from notary_hub.cli_support import cli_errors, fail, load_settings
+from notary_hub.cli_support import PlainFlagsGroup, cli_errors, fail, flag, hub_settings, iso_time
 from notary_hub.cli_support import out as console
 from notary_hub.hub import ethr_networks, open_hub
 
 consortium_app = typer.Typer(
-    help="Consortium membership: applications, proposals, votes.", no_args_is_help=True
+    help="Consortium membership: applications, proposals, votes.",
+    no_args_is_help=True,
+    cls=PlainFlagsGroup,
 )
 
 
@@ -56,7 +58,7 @@ TRUSTED_CA_ENV = "NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE"
 
 _WIDE = 1000  # a table is as wide as its content, whatever the terminal
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+JsonOption = Annotated[bool, flag("--json", help="Machine-readable output.")]
 
 
 @contextmanager
@@ -79,7 +81,7 @@ def open_service(
 ) -> Iterator[ConsortiumService]:
     """The hub's consortium service; ``resolve_dids``: first bring the DID index up to the
     chain (``serve`` keeps it there; a command run alone must, to judge DID keys)."""
-    settings = load_settings()
+    settings = hub_settings()
     trusted_ca = trusted_ca or settings.consortium.trusted_ca_file
     crl_files = list(crl_files) or settings.consortium.crl_files
     if need_roots and trusted_ca is None:
@@ -128,12 +130,14 @@ def _show(records: Sequence[Any], columns: Sequence[str], as_json: bool, key: st
         return
     table = Table(*columns, box=None)
     for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
+        table.add_row(*(_cell(row.get(column), column) for column in columns))
     # Addresses are copied from here into votes and removals: never wrap or cut them.
     Console(width=_WIDE, soft_wrap=True).print(table)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str = "") -> str:
+    if column.endswith("At") and isinstance(value, int) and value:  # block timestamps
+        return iso_time(value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "-"
     return "-" if value is None else str(value)
@@ -208,7 +212,7 @@ def _report_signed(content: ApplicationContent, out: Path) -> None:
     console.print(
         f"signed the application of {content.organisation} ({content.did}) for node "
         f"{content.node_address} on chain {content.chain_id}, registry {content.consortium}; "
-        f"expires {content.expires}: {out}",
+        f"expires {iso_time(content.expires)}: {out}",
         markup=False,
         highlight=False,
     )
@@ -290,7 +294,7 @@ def advance(as_json: JsonOption = False) -> None:
 
 @consortium_app.command("proposals")
 def proposals(
-    open_only: Annotated[bool, typer.Option("--open", help="Only open proposals.")] = False,
+    open_only: Annotated[bool, flag("--open", help="Only open proposals.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """The consortium's proposals, read from the chain."""
@@ -303,12 +307,12 @@ def proposals(
 @consortium_app.command("vote")
 def vote(
     proposal_id: Annotated[int, typer.Argument(help="Proposal id.")],
-    support: Annotated[bool, typer.Option("--yes/--no", help="For or against.")],
+    support: Annotated[bool, typer.Option("--yes/--no", help="For or against.", metavar="")],
     as_json: JsonOption = False,
 ) -> None:
     """Vote on a proposal as the hub's member account (through the hub, while it serves)."""
     path = f"/consortium/proposals/{proposal_id}/votes"
-    outcome = ask_serving_hub(load_settings(), path, {"support": support})
+    outcome = ask_serving_hub(hub_settings(), path, {"support": support})
     if outcome is None:
         with open_service() as service, consortium_errors():
             outcome = to_json(service.vote(proposal_id, support))
@@ -346,7 +350,7 @@ def remove(
     reason: Annotated[str | None, typer.Option(help="Why (hashed into the proposal).")] = None,
 ) -> None:
     """Propose removing a member and all its nodes (through the hub, while it serves)."""
-    answer = ask_serving_hub(load_settings(), f"/consortium/members/{member}/removal",
+    answer = ask_serving_hub(hub_settings(), f"/consortium/members/{member}/removal",
                              {"reason": reason})  # fmt: skip
     if answer is not None:
         proposal = answer["proposal"]

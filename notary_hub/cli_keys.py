@@ -6,7 +6,7 @@ method id (read from the DID document the chain-walking resolver builds, so the
 id is the one verifiers see). ``keys rotate [--revoke-old]`` publishes a new
 signing key, which becomes current, and optionally revokes the previous one.
 
-Both open the hub as ``serve`` does (creating what a first start creates). The
+Both open an existing hub (``init`` or ``serve`` creates one; ``no_data_dir`` otherwise). The
 embedded chain has one writer (issue 11): while ``serve`` runs on the data directory,
 ``keys rotate`` asks it to rotate (``POST /admin/keys/rotate``, found through
 ``serve.json``) and ``keys show`` is refused with the holder's pid. Errors follow
@@ -35,18 +35,19 @@ from did_registry.notary_identity import (
 )
 from notary_hub.admin_router import rotation_json
 from notary_hub.cli_remote import ask_serving_hub
-from notary_hub.cli_support import cli_errors, err, fail, load_settings, out
+from notary_hub.cli_support import PlainFlagsGroup, cli_errors, err, fail, flag, hub_settings, out
 from notary_hub.hub import open_hub
 
-keys_app = typer.Typer(help="The notary's DID and its keys.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="The notary's DID and its keys.", no_args_is_help=True, cls=PlainFlagsGroup
+)
 
 _RELATIONSHIP = {"ed25519": "assertionMethod", "x25519": "keyAgreement"}
 
 
 @contextmanager
 def _notary() -> Iterator[NotaryIdentity]:
-
-    settings = load_settings()
+    settings = hub_settings()  # never creates a data directory: `init` or `serve` does
     with cli_errors():
         try:
             hub = open_hub(settings)
@@ -90,7 +91,7 @@ def _newest_published(keys: list[dict[str, Any]], kind: str) -> str | None:
 
 @keys_app.command("show")
 def keys_show(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The notary DID, its current keys and every key with its state on chain."""
 
@@ -124,7 +125,7 @@ def keys_show(
 @keys_app.command("rotate")
 def keys_rotate(
     revoke_old: Annotated[
-        bool, typer.Option("--revoke-old", help="Also revoke the previous signing key on chain.")
+        bool, flag("--revoke-old", help="Also revoke the previous signing key on chain.")
     ] = False,
 ) -> None:
     """Publish a new signing key and sign with it from now on (the old one stays stored).
@@ -132,7 +133,7 @@ def keys_rotate(
     While `notary-hub serve` runs on this data directory, the running hub rotates
     (POST /admin/keys/rotate): the embedded chain has one writer.
     """
-    rotation = ask_serving_hub(load_settings(), "/admin/keys/rotate", {"revokeOld": revoke_old})
+    rotation = ask_serving_hub(hub_settings(), "/admin/keys/rotate", {"revokeOld": revoke_old})
     if rotation is None:
         with _notary() as notary:
             rotation = rotation_json(notary.rotate(revoke_old=revoke_old))

@@ -21,7 +21,14 @@ from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.embedded_copy import export_chain, stored_chain_id
 from notary_hub import __version__
 from notary_hub.app import embedded_rpc_router
-from notary_hub.cli_support import cli_errors, fail, load_settings, out
+from notary_hub.cli_support import (
+    cli_errors,
+    fail,
+    flag,
+    hub_settings,
+    load_settings,
+    out,
+)
 from notary_hub.errors import install_error_handlers
 from notary_hub.middleware import JsonGuardMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
@@ -59,7 +66,7 @@ def node(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
     allow_send_raw: Annotated[
-        bool, typer.Option("--allow-send-raw", help="Accept eth_sendRawTransaction.")
+        bool, flag("--allow-send-raw", help="Accept eth_sendRawTransaction.")
     ] = False,
 ) -> None:
     """Serve the embedded chain alone over Ethereum JSON-RPC, read-only, with no keys."""
@@ -93,7 +100,7 @@ def chain_export(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write the copy into.")],
 ) -> None:
     """Write a consistent copy of the embedded chain (also while the hub serves)."""
-    settings = load_settings()
+    settings = hub_settings()
     if not settings.chain.embedded:
         fail("not_embedded", "the hub uses an external chain: copy it with that node's tools")
     with cli_errors():

@@ -46,7 +46,7 @@ from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.registry_discovery import DiscoveringSource
 from did_registry.ethr.resolver import EthrResolver
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
-from notary_hub.cli_support import cli_errors, fail, json_errors
+from notary_hub.cli_support import cli_errors, fail, flag, json_errors
 from notary_hub.verify_inputs import read_document, status_list, trust_file, tsa_roots
 from notary_hub.verify_report import Report, is_letter, print_credential, print_presentation
 
@@ -123,7 +123,7 @@ def verify(
         str | None,
         typer.Option(help="The consortium registry whose notaries are trusted (default: found)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Verify a credential or presentation without the hub. Exit 0 only if valid."""
     with json_errors(as_json, verified=False):

@@ -325,6 +325,8 @@ def chain_env(rpc_url: str, workdir: Path) -> dict[str, str]:
 def deployed_hub(node: HardhatNode, rpc_url: str, workdir: Path) -> HubProcess:
     """A hub on the node's chain, deployed as an operator does it (``chain deploy``)."""
     hub = HubProcess(workdir, chain_env(rpc_url, workdir))
+    initialised = run_cli("init", env=hub.env, cwd=workdir)  # the data directory and keys
+    assert initialised.returncode == 0, initialised.stderr
     info = run_cli("chain", "info", "--json", env=hub.env, cwd=workdir)
     assert info.returncode == 0, info.stderr
     upgrade = run_cli("db", "upgrade", env=hub.env, cwd=workdir)

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -200,9 +201,10 @@ def test_receipt_verify_accepts_a_real_receipt(served: Served, tmp_path: Path) -
 
     result = run_cli("receipt", "verify", str(receipt), "--rpc", rpc, env=user_env(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    when = datetime.fromtimestamp(served.receipt["blockTimestamp"], UTC)
     assert result.stdout.startswith(
         f"valid: anchored in block {served.receipt['blockNumber']} at "
-        f"{served.receipt['blockTimestamp']}"
+        f"{when:%Y-%m-%dT%H:%M:%SZ}"  # ISO 8601 UTC, not Unix seconds
     ), result.stdout
 
     # The same receipt wrapped as the hub's evidence documents carry it, as JSON output.
@@ -274,7 +276,7 @@ def test_receipt_verify_reports_unusable_input_in_one_line(
     rpc = f"{served.hub.url}/rpc"
     path = tmp_path / "receipt.json"
     if case == "missing file":
-        expected = f"error: FileNotFoundError: [Errno 2] No such file or directory: '{path}'"
+        expected = f"error: file_not_found: {path}: No such file or directory"
     elif case == "not JSON":
         path.write_text("{not json")
         expected = f"error: invalid_receipt: {path} is not JSON: "

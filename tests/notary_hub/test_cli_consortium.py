@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
-from notary_hub.cli import chain_app
+from notary_hub.cli import chain_app, init
 from notary_hub.cli_consortium import TRUSTED_CA_ENV, consortium_app
 from tests.did_registry.application_support import make_application
 from tests.did_registry.consortium.test_x509_checks import NOW, Pki, make_crl, make_pki
@@ -34,6 +34,7 @@ from tests.did_registry.consortium.test_x509_checks import NOW, Pki, make_crl, m
 app = typer.Typer()
 app.add_typer(consortium_app, name="consortium")
 app.add_typer(chain_app, name="chain")
+app.command()(init)
 
 
 @dataclass
@@ -103,7 +104,10 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
             monkeypatch.delenv(name)
     monkeypatch.setenv("NOTARY_HUB_DATA_DIR", str(tmp_path / "data"))
     pki = make_pki()
-    yield Cli(CliRunner(), tmp_path, pki, Account.create(), Account.create())
+    runner = CliRunner()
+    initialised = runner.invoke(app, ["init"], catch_exceptions=False)  # nothing else creates it
+    assert initialised.exit_code == 0, initialised.stderr
+    yield Cli(runner, tmp_path, pki, Account.create(), Account.create())
 
 
 def test_apply_vote_and_list(cli: Cli) -> None:
@@ -144,6 +148,8 @@ def test_apply_vote_and_list(cli: Cli) -> None:
 
     members = cli.run("members", env={"COLUMNS": "40"})  # addresses survive a narrow terminal
     assert "Acme Notaries" in members.stdout and cli.org in members.stdout
+    joined = datetime.fromtimestamp(founder["joinedAt"], UTC)
+    assert f"{joined:%Y-%m-%dT%H:%M:%SZ}" in members.stdout  # ISO 8601 UTC, not Unix seconds
     (node,) = cli.json("nodes")["nodes"]
     assert node["nodeType"] == "service" and node["owner"] == founder["address"]
     assert cli.json("advance") == {"applications": []}
@@ -173,9 +179,11 @@ def test_refusals_are_one_line_and_send_nothing(cli: Cli) -> None:
     line = cli.error("apply", cli.sign(chain, did, "--type", "validator"), *with_roots)
     assert line.startswith("error: invalidApplication: ")
     line = cli.error("apply", str(cli.workdir / "missing.json"), *with_roots)
-    assert line.startswith("error: FileNotFoundError: ")
+    assert (
+        line == f"error: file_not_found: {cli.workdir / 'missing.json'}: No such file or directory"
+    )
     line = cli.error("apply", good, "--trusted-ca", chain + "x")
-    assert line.startswith("error: FileNotFoundError: ")
+    assert line == f"error: file_not_found: {chain}x: No such file or directory"
     crl = cli.write("inter.crl", make_crl(pki.inter, [pki.leaf.cert]).public_bytes(Encoding.DER))
     line = cli.error("apply", good, *with_roots, "--crl", crl)
     assert line.startswith("error: certificateRevoked: ")

@@ -92,6 +92,9 @@ def operator(hardhat_node: HardhatNode, tmp_path_factory: pytest.TempPathFactory
     hardhat_node.ensure_running()
     workdir = tmp_path_factory.mktemp("operator")
     op = Operator(workdir, chain_env(hardhat_node, workdir / "hub.sqlite3"))
+    initialised = op.cli("init", "init")  # the keys only: no contracts to hold an identity yet
+    assert initialised.returncode == 0, initialised.stderr
+    assert "no contracts yet: fund the node, then `notary-hub chain deploy`" in initialised.stdout
     info = op.cli("info before", "chain", "info", "--json")
     assert info.returncode == 0, info.stderr
     op.node = json.loads(info.stdout)["node"]
@@ -142,9 +145,12 @@ def enqueue(hub: HubProcess, count: int) -> list[int]:
 # -- the operator flow ------------------------------------------------------------------
 
 
-def test_chain_info_before_deploy_shows_the_node_to_fund(operator: Operator) -> None:
+def test_init_and_chain_info_before_deploy_show_the_node_to_fund(operator: Operator) -> None:
+    initialised = operator.steps["init"].stdout
+    assert f"created node key for {operator.node} (encrypted at rest)" in initialised
+    assert f"node {operator.node}" in initialised
     result = operator.steps["info before"]
-    assert result.stderr.strip() == f"created node key for {operator.node} (encrypted at rest)"
+    assert result.stderr.strip() == ""  # `init` created the key; `chain info` creates nothing
     info = json.loads(result.stdout)
     assert info == {
         "chainId": 31337,
@@ -206,10 +212,9 @@ def test_serve_anchors_and_receipts_verify_with_the_hub_stopped(
     try:
         log = hub.log.read_text()[offset:]
         created = [line for line in log.splitlines() if line.startswith("created")]
-        # Deployed by `chain deploy` already: only the dev API token and, on this first
-        # serve, the notary's DID keys (an Ed25519 assertion key, an X25519 agreement key).
+        # Keys and API token by `init`, contracts by `chain deploy`: on this first serve only
+        # the notary's DID keys (an Ed25519 assertion key, an X25519 agreement key).
         assert [line.split(" ")[1:3] for line in created] == [
-            ["API", "token"],
             ["notary", "ed25519"],
             ["notary", "x25519"],
         ], created

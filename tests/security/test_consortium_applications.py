@@ -166,7 +166,8 @@ def test_the_cli_signs_applies_and_refuses_every_forgery(
         found: list[Any] = json.loads(result.stdout)["proposals"]
         return found
 
-    assert proposals() == []  # the hub is created; its consortium has no proposal
+    assert cli("init").returncode == 0  # only `init` and `serve` create the hub
+    assert proposals() == []  # its consortium has no proposal
     info = json.loads(cli("chain", "info", "--json").stdout)
     consortium = info["contracts"]["ConsortiumRegistry"]
 

@@ -98,6 +98,8 @@ def certified(hardhat_node: HardhatNode, tmp_path_factory: pytest.TempPathFactor
     hardhat_node.ensure_running()
     workdir = tmp_path_factory.mktemp("letter-cli")
     hub = HubProcess(workdir, hub_env(hardhat_node, workdir))
+    initialised = run_cli("init", env=hub.env, cwd=workdir)  # the data directory and keys
+    assert initialised.returncode == 0, initialised.stderr
     info = run_cli("chain", "info", "--json", env=hub.env, cwd=workdir)
     assert info.returncode == 0, info.stderr
     assert run_cli("db", "upgrade", env=hub.env, cwd=workdir).returncode == 0
