@@ -46,6 +46,7 @@ from notary_hub.cli_remote import ask_serving_hub
 from notary_hub.cli_support import PlainFlagsGroup, cli_errors, fail, flag, hub_settings, iso_time
 from notary_hub.cli_support import out as console
 from notary_hub.hub import ethr_networks, open_hub
+from notary_hub.serving import running_hub
 
 consortium_app = typer.Typer(
     help="Consortium membership: applications, proposals, votes.",
@@ -253,24 +254,50 @@ def apply(
         except json.JSONDecodeError as exc:
             raise MalformedApplication(f"{application_file} is not JSON: {exc}") from None
         signed = SignedApplication.from_json(document)
-    with (
-        open_service(trusted_ca, crl or (), need_roots=True, resolve_dids=True) as service,
-        consortium_errors(),
-    ):
-        application = service.apply(signed)
-    body = to_json(application)
+    body = _apply_through_serving_hub(document, trusted_ca, crl)
+    if body is None:
+        with (
+            open_service(trusted_ca, crl or (), need_roots=True, resolve_dids=True) as service,
+            consortium_errors(),
+        ):
+            application = service.apply(signed)
+        body = to_json(application)
     if as_json:
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
         return
-    ids = [i for i in (application.member_proposal_id, application.node_proposal_id) if i]
+    ids = [i for i in (body.get("memberProposalId"), body.get("nodeProposalId")) if i]
     console.print(
-        f"application {application.id} for {application.organisation_name} "
-        f"({application.organisation_address}), node {application.node_address}: "
-        f"{application.state.value}, proposal {', '.join(map(str, ids))}; "
-        f"evidence {application.evidence_hash}",
+        f"application {body.get('id')} for {body.get('organisationName')} "
+        f"({body.get('organisationAddress')}), node {body.get('nodeAddress')}: "
+        f"{body.get('state')}, proposal {', '.join(map(str, ids))}; "
+        f"evidence {body.get('evidenceHash')}",
         markup=False,
         highlight=False,
     )
+
+
+def _apply_through_serving_hub(
+    document: dict[str, Any], trusted_ca: Path | None, crl: list[Path] | None
+) -> dict[str, Any] | None:
+    """The application as the serving hub recorded it, or ``None`` when none serves.
+
+    The hub checks it against its own configured roots and CRLs
+    (``NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE``): roots given here could not apply there.
+    """
+    settings = hub_settings()
+    if running_hub(settings.data_dir) is None:
+        return None
+    if trusted_ca is not None or crl:
+        fail(
+            "hub_serving",
+            "a hub serves this data directory and checks applications against its own "
+            "trusted roots (NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE): drop --trusted-ca/--crl",
+        )
+    answer = ask_serving_hub(settings, "/consortium/applications", document)
+    if answer is None:
+        return None
+    application: dict[str, Any] = answer["application"]
+    return application
 
 
 @consortium_app.command("applications")

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account import Account
 
 from chain_adapter.rpc_dispatch import METHOD_NOT_FOUND
 from did_registry.did_key import did_key
 from hub_kernel.multiformats import ED25519
+from tests.did_registry.consortium.test_x509_checks import make_pki
 from tests.fixtures.hub_process import CLI, HubProcess, free_port, run_cli
 
 DEPOSITOR = did_key(ED25519, bytes(range(32)))
@@ -182,5 +184,51 @@ def test_readyz_is_503_while_a_stage_fails_repeatedly(tmp_path: Path) -> None:
         reasons = ready.json()["reasons"]
         assert reasons["evidence"].startswith("timestamp stage failing repeatedly: "), reasons
         assert set(reasons) == {"evidence"}
+    finally:
+        hub.kill()
+
+
+def test_apply_while_serving_goes_through_the_hub_and_deposits_still_certify(
+    tmp_path: Path,
+) -> None:
+    """Issue 11 "Done when": ``consortium apply`` while the hub serves, then a deposit."""
+    pki = make_pki()
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(pki.root.pem)
+    chain_file = tmp_path / "chain.pem"
+    chain_file.write_bytes(pki.chain())
+    hub = HubProcess(tmp_path, clean_env(NOTARY_HUB_CONSORTIUM_TRUSTED_CA_FILE=str(roots)))
+    hub.start()
+    try:
+        info = run_cli("chain", "info", "--json", env=hub.env, cwd=tmp_path)
+        assert info.returncode == 0, info.stderr
+        chain_id = json.loads(info.stdout)["chainId"]
+        registry = json.loads(info.stdout)["contracts"]["ConsortiumRegistry"]
+        org, node = Account.create(), Account.create()
+        (tmp_path / "org.key").write_text(org.key.hex())
+        (tmp_path / "node.key").write_text(node.key.hex())
+        signed = run_cli(
+            "consortium", "sign-application", "--chain", str(chain_file),
+            "--did", f"did:ethr:{hex(chain_id)}:{org.address}", "--did-key", "org.key",
+            "--node-key", "node.key", "--type", "service", "--chain-id", str(chain_id),
+            "--consortium", registry, "--out", "application.json",
+            env=clean_env(), cwd=tmp_path,
+        )  # fmt: skip
+        assert signed.returncode == 0, signed.stderr
+        refused = run_cli("consortium", "apply", "application.json", "--trusted-ca", str(roots),
+                          env=hub.env, cwd=tmp_path)  # fmt: skip
+        assert one_error_line(refused).startswith("error: hub_serving: ")
+        applied = run_cli("consortium", "apply", "application.json", env=hub.env, cwd=tmp_path)
+        assert applied.returncode == 0, applied.stderr
+        assert "application 1 for Acme Notaries" in applied.stdout
+        with hub.client() as client:
+            listed = client.get("/consortium/applications").json()["applications"]
+            assert [a["nodeAddress"] for a in listed] == [node.address]
+            letter = certified_letter(client, CONTRACT)
+        (tmp_path / "letter.json").write_text(json.dumps(letter))
+        (tmp_path / "contract.pdf").write_bytes(CONTRACT)
+        verified = run_cli("verify", "letter.json", "--file", "contract.pdf",
+                           "--rpc", f"{hub.url}/rpc", env=clean_env(), cwd=tmp_path)  # fmt: skip
+        assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
         hub.kill()
