@@ -3,7 +3,7 @@
 :func:`make_application` builds the content field by field (so a test can put an
 invalid DID or address in it) and signs it with the real signing code whenever the
 content can be signed at all; when it cannot (an address eth-account refuses to
-encode, a did:key without its member address) it carries placeholder signatures,
+encode, a did:key without its member address) it carries signatures of the right shape made over nothing,
 so that the check that refuses the content is the one under test.
 """
 

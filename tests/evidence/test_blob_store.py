@@ -64,7 +64,7 @@ class BlobStoreContract:
 
     def listed(self, backend: Backend) -> list[str]:
         """Every name (path, key) the backend's storage shows to whoever can list it."""
-        raise NotImplementedError
+        raise AssertionError(f"{type(self).__name__} must say how its storage is listed")
 
     # -- round trips -------------------------------------------------------------------------
 
