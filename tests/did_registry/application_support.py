@@ -3,8 +3,8 @@
 :func:`make_application` builds the content field by field (so a test can put an
 invalid DID or address in it) and signs it with the real signing code whenever the
 content can be signed at all; when it cannot (an address eth-account refuses to
-encode, a did:key without its member address) it carries signatures of the right shape made over nothing,
-so that the check that refuses the content is the one under test.
+encode, a did:key without its member address) it carries well-formed signatures over
+nothing, so that the check that refuses the content is the one under test.
 """
 
 from __future__ import annotations
