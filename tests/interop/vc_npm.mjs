@@ -51,7 +51,6 @@ const HUB_CONTEXT_URL = 'https://w3id.org/notary-hub/v1'
 const HUB_CONTEXT_FILE = fileURLToPath(
   new URL('../../credentials/jsonld/contexts/notary-hub-v1.jsonld', import.meta.url)
 )
-const DID_CONTEXT_URL = 'https://www.w3.org/ns/did/v1'
 const ED25519_2018 = 'Ed25519VerificationKey2018'
 
 const CONTEXTS = new Map([
@@ -70,8 +69,8 @@ function loaded(url, document) {
   return { contextUrl: null, documentUrl: url, document }
 }
 
-// did:ethr publishes the notary's Ed25519 key the way ethr-did-resolver renders
-// ERC-1056 `did/pub/Ed25519/veriKey/base64` attributes: an Ed25519VerificationKey2018
+// Notaries set up before keys were published in base58 signed with keys that
+// ethr-did-resolver renders from ERC-1056 `did/pub/Ed25519/veriKey/base64` attributes: an Ed25519VerificationKey2018
 // with `publicKeyBase64`. The eddsa-rdfc-2022 cryptosuite builds its verifier with
 // `Ed25519Multikey.from`, which takes Multikey (or a 2018 key in base58 only), so the
 // verifier's DID layer presents the same raw key as a Multikey (Controlled
@@ -117,7 +116,8 @@ function makeDocumentLoader(ethr, documents = {}) {
       if (fragment === undefined) return loaded(url, didDocument)
       const method = (didDocument.verificationMethod ?? []).find((m) => m.id === url)
       if (!method) throw new Error(`${url}: no such verification method`)
-      return loaded(url, await asMultikey({ '@context': DID_CONTEXT_URL, ...method }))
+      // As resolved (a base58 2018 key or a Multikey); only a legacy base64 key is re-presented.
+      return loaded(url, await asMultikey(method))
     }
     throw new Error(`document loader: ${url} is neither a bundled context nor a resolvable DID`)
   }
