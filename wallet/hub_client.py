@@ -1,0 +1,213 @@
+"""The wallet's HTTP client of the hub: one method per call the holder makes.
+
+The calls are the hub's: the ERC-1056 registrar (``POST /1.0/registrar/operations/digest``,
+``POST /1.0/registrar/operations``), the Universal Resolver binding
+(``GET /1.0/identifiers/{did}``, W3C DID Resolution), deposits (``/evidence/deposits``,
+a streamed multipart/form-data upload, RFC 7578, with an ``Idempotency-Key``,
+draft-ietf-httpapi-idempotency-key-header, so a retried upload never makes a second
+deposit), the custody letter as JSON and PDF, and presentation challenges. The hub's
+error bodies ``{"error", "message"}`` become :class:`HubRefused`; a hub that cannot be
+reached is :class:`HubUnavailable`. The API token is sent as a bearer token and never
+logged.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+import httpx
+
+from wallet.errors import WalletError
+
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEPOSITS = "/evidence/deposits"
+Progress = Callable[[int, int], None]  # (bytes sent, total)
+
+
+class NoHub(WalletError):
+    code = "no_hub"
+    status_code = 400
+
+
+class HubUnavailable(WalletError):
+    code = "hub_unavailable"
+    status_code = 503
+
+
+class HubRefused(WalletError):
+    """The hub answered with an error: its own ``code``, ``message`` and status kept."""
+
+    code = "hub_refused"
+    status_code = 502
+
+    def __init__(self, hub_code: str, message: str, hub_status: int) -> None:
+        super().__init__(f"the hub refused ({hub_status} {hub_code}): {message}")
+        self.hub_code = hub_code
+        self.hub_status = hub_status
+
+
+class ProgressReader:
+    """A file httpx streams from, reporting each chunk read; restarts count from zero."""
+
+    def __init__(self, handle: BinaryIO, total: int, progress: Progress | None) -> None:
+        self._handle = handle
+        self._total = total
+        self._progress = progress
+        self._sent = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._handle.read(size)
+        self._sent += len(chunk)
+        if self._progress is not None and chunk:
+            self._progress(self._sent, self._total)
+        return chunk
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        position = self._handle.seek(offset, whence)
+        self._sent = position
+        return position
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+
+class HubClient:
+    """Calls to the hub at ``base_url``; use as a context manager (one connection pool)."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        api_token: str | None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = TIMEOUT,
+    ) -> None:
+        if not base_url:
+            raise NoHub("the wallet has no hub URL: `notary-hub wallet config --hub URL`")
+        headers = {"authorization": f"Bearer {api_token}"} if api_token else {}
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- registrar and resolver ------------------------------------------------------
+
+    def operation_digest(self, did: str, operation: dict[str, Any]) -> dict[str, Any]:
+        """``{did, digest, nonce, owner, registry, chainId}``: what the owner is to sign."""
+        body = {"did": did, "operation": operation}
+        return self._json("POST", "/1.0/registrar/operations/digest", json=body)
+
+    def submit_operation(
+        self, did: str, operation: dict[str, Any], signature: str, nonce: int
+    ) -> dict[str, Any]:
+        """Relay the signed operation; ``{transactionHash, state, ...}``."""
+        body = {"did": did, "operation": operation, "signature": signature, "nonce": nonce}
+        return self._json("POST", "/1.0/registrar/operations", json=body)
+
+    def resolve(self, did: str) -> dict[str, Any]:
+        """The hub's DID resolution result (informative only: the wallet trusts the chain)."""
+        return self._json("GET", f"/1.0/identifiers/{quote(did, safe=':')}")
+
+    # -- deposits ----------------------------------------------------------------------
+
+    def upload_deposit(
+        self,
+        path: Path,
+        *,
+        depositor: str,
+        idempotency_key: str,
+        title: str | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Stream ``path`` as a new deposit of ``depositor``; the deposit as the hub shows it."""
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        headers = {"Depositor": depositor, "Idempotency-Key": idempotency_key}
+        data = {"title": title} if title else {}
+        with path.open("rb") as handle:
+            reader = ProgressReader(handle, os.fstat(handle.fileno()).st_size, progress)
+            files = {"file": (path.name, reader, media_type)}
+            return self._json("POST", DEPOSITS, headers=headers, data=data, files=files)
+
+    def deposit(self, deposit_id: str, depositor: str) -> dict[str, Any]:
+        return self._json("GET", self._deposit_path(deposit_id), headers={"Depositor": depositor})
+
+    def deposit_credential(self, deposit_id: str, depositor: str) -> dict[str, Any]:
+        """The custody letter; HubRefused ``not_certified`` until the deposit is certified."""
+        path = self._deposit_path(deposit_id) + "/credential"
+        return self._json("GET", path, headers={"Depositor": depositor})
+
+    def letter_pdf(self, deposit_id: str, depositor: str) -> bytes:
+        """The custody letter as a signed PDF (``GET .../letter.pdf``)."""
+        path = self._deposit_path(deposit_id) + "/letter.pdf"
+        return self._send("GET", path, headers={"Depositor": depositor}).content
+
+    def presentation_challenge(self, domain: str | None = None) -> dict[str, Any]:
+        """A fresh challenge from the hub's verifier (``POST /presentations/challenges``)."""
+        body = {"domain": domain} if domain else {}
+        return self._json("POST", "/presentations/challenges", json=body)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @staticmethod
+    def _deposit_path(deposit_id: str) -> str:
+        return f"{DEPOSITS}/{quote(deposit_id, safe='')}"
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._send(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            raise HubRefused("invalid_response", f"{path} answered no JSON", 502) from None
+        if not isinstance(body, dict):
+            raise HubRefused("invalid_response", f"{path} answered no JSON object", 502)
+        return body
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            # Connection refused, reset mid-upload, timeouts: the request may be retried.
+            where = self._http.base_url
+            raise HubUnavailable(f"the hub at {where} is unreachable: {exc}") from None
+        if response.is_success:
+            return response
+        raise _refusal(response)
+
+
+def _refusal(response: httpx.Response) -> HubRefused:
+    """The hub's ``{"error", "message"}`` as a HubRefused; a body without one, its status."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        message = body.get("message")
+        text = message if isinstance(message, str) else response.reason_phrase
+        return HubRefused(body["error"], text[:500], response.status_code)
+    return HubRefused(f"http_{response.status_code}", response.reason_phrase, response.status_code)
