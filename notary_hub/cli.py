@@ -43,6 +43,7 @@ from notary_hub.cli_support import (
     out,
 )
 from notary_hub.cli_verify import verify
+from notary_hub.cli_wallet import wallet_app
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.hub import (
     api_tokens,
@@ -357,3 +358,4 @@ app.command()(node)
 chain_app.command("export")(chain_export)
 app.command()(verify)
 app.add_typer(consortium_app, name="consortium")
+app.add_typer(wallet_app, name="wallet")
