@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.s3_server",
     "tests.fixtures.hub_app",
     "tests.fixtures.evm_calls",
+    "tests.fixtures.wallet_hub",
 ]

@@ -1,0 +1,91 @@
+"""``notary-hub wallet`` end to end against a served hub: the commands a holder types.
+
+A wallet is created, gets a did:ethr, publishes an Ed25519 key through the hub's relay
+(seen in the document the chain has), deposits a file and holds the verified custody
+letter (list, show, export, status, receive again), and is restored from its recovery
+phrase on a fresh directory, where its key is found again on chain.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.fixtures.wallet_hub import WalletHub
+
+WIDE = {"COLUMNS": "400"}  # rich tables otherwise fit (and cut) an 80-column pipe
+
+
+def _document(output: str) -> dict[str, object]:
+    """The JSON document a did command prints after its ``# DID`` line."""
+    text = output[output.index("{") :]
+    document: dict[str, object] = json.loads(text)
+    return document
+
+
+def test_holder_journey(wallet_hub: WalletHub, tmp_path: Path) -> None:
+    wallet = tmp_path / "wallet"
+    phrase = wallet_hub.create_wallet(wallet)
+    assert len(phrase.split()) == 24
+
+    created = wallet_hub.wallet(wallet, "did", "create")
+    assert created.returncode == 0, created.stderr
+    did = created.stdout.strip()
+    assert did.startswith("did:ethr:0x")
+
+    added = wallet_hub.wallet(wallet, "did", "add-key", "--purpose", "authentication")
+    assert added.returncode == 0, added.stderr
+    document = _document(added.stdout)
+    ed25519 = [m for m in document["verificationMethod"] if "publicKeyBase58" in m]  # type: ignore[attr-defined]
+    assert len(ed25519) == 1
+    method_id = ed25519[0]["id"]
+    assert method_id in document["authentication"]  # type: ignore[operator]
+    assert method_id in document["assertionMethod"]  # type: ignore[operator]
+
+    shown = wallet_hub.wallet(wallet, "did", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == document  # the chain's document, as the relay left it
+
+    contract = tmp_path / "contract.pdf"
+    contract.write_bytes(b"%PDF-1.7\n% the holder's own contract\n" + bytes(range(256)) * 64)
+    deposited = wallet_hub.wallet(wallet, "deposit", str(contract), "--title", "Lease")
+    assert deposited.returncode == 0, deposited.stderr
+    credential_id = deposited.stdout.strip().splitlines()[-1]
+    assert credential_id.startswith("urn:")
+
+    listed = wallet_hub.wallet(wallet, "credential", "list", **WIDE)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if credential_id in line)
+    assert "DataDepositCredential" in row and did in row and "valid" in row
+
+    prefix = credential_id[: len(credential_id) - 6]  # a unique prefix names it too
+    shown_credential = wallet_hub.wallet(wallet, "credential", "show", prefix)
+    assert shown_credential.returncode == 0, shown_credential.stderr
+    held = json.loads(shown_credential.stdout)
+    assert held["document"]["credentialSubject"]["id"] == did
+    deposit_id = held["wallet"]["source"]
+
+    exported = tmp_path / "letter.json"
+    export = wallet_hub.wallet(wallet, "credential", "export", credential_id, "-o", str(exported))
+    assert export.returncode == 0, export.stderr
+    assert json.loads(exported.read_text()) == held["document"]
+    assert oct(exported.stat().st_mode & 0o777) == "0o600"
+
+    status = wallet_hub.wallet(wallet, "credential", "status", credential_id)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.split() == [credential_id, "valid"]
+
+    again = wallet_hub.wallet(wallet, "receive", deposit_id)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == credential_id  # the held copy; nothing stored twice
+
+    restored = tmp_path / "restored"
+    restore = wallet_hub.wallet(
+        restored, "restore", "--hub", wallet_hub.url, "--rpc", wallet_hub.rpc, stdin=phrase + "\n"
+    )
+    assert restore.returncode == 0, restore.stderr
+    assert restore.stdout.split()[:3] == [did, "with", "1"]
+    dids = wallet_hub.wallet(restored, "did", "list", **WIDE)
+    assert dids.returncode == 0, dids.stderr
+    line = next(line for line in dids.stdout.splitlines() if did in line)
+    assert "ed25519-0" in line
