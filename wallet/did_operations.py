@@ -44,7 +44,7 @@ from hub_kernel.multiformats import ED25519
 from wallet.chain_view import ChainView
 from wallet.errors import UnknownKey, WalletError
 from wallet.hub_client import HubClient
-from wallet.keys import WalletKey
+from wallet.keys import KeyKind, WalletKey
 from wallet.wallet import DidRecord, Wallet
 
 Purpose = Literal["assertion", "authentication"]
@@ -102,9 +102,27 @@ def method_of(document: dict[str, Any], key: WalletKey) -> str | None:
     return None
 
 
+def fresh_key(wallet: Wallet, kind: KeyKind) -> WalletKey:
+    """A key of ``kind`` that no DID of the wallet uses or used: the next after the last used.
+
+    A new wallet holds ``secp256k1-0`` and ``ed25519-0`` already: the first DIDs take them,
+    which is what a restore from the recovery phrase looks for. A key once rotated out
+    sits below a used one and is never handed out again.
+    """
+    used = {name for record in wallet.dids() for name in _names(record)}
+    held = [key for key in wallet.keys() if key.kind == kind]
+    last = max((key.index for key in held if key.name in used), default=-1)
+    unused = sorted((key for key in held if key.index > last), key=lambda key: key.index)
+    return unused[0] if unused else wallet.derive_key(kind)
+
+
+def _names(record: DidRecord) -> set[str]:
+    return {record.controller_key, *record.signing_keys, *record.verification_methods}
+
+
 def create_ethr(wallet: Wallet, chain_id: int) -> DidRecord:
-    """A did:ethr of a new secp256k1 key: it exists (owning itself) with no transaction."""
-    key = wallet.derive_key("secp256k1")
+    """A did:ethr of a secp256k1 key: it exists (owning itself) with no transaction."""
+    key = fresh_key(wallet, "secp256k1")
     did = ethr_did_for(key.address, chain_id)
     record = DidRecord(did, "ethr", key.name, (), {key.name: f"{did}#controller"})
     wallet.add_did(record)
@@ -112,8 +130,8 @@ def create_ethr(wallet: Wallet, chain_id: int) -> DidRecord:
 
 
 def create_key(wallet: Wallet) -> DidRecord:
-    """A did:key of a new Ed25519 key, which is its one signing key."""
-    key = wallet.derive_key("ed25519")
+    """A did:key of an Ed25519 key, which is its one signing key."""
+    key = fresh_key(wallet, "ed25519")
     multibase = multibase_key(ED25519, key.public_bytes())
     did = did_key(ED25519, key.public_bytes())
     record = DidRecord(did, "key", key.name, (key.name,), {key.name: f"{did}#{multibase}"})
@@ -140,7 +158,7 @@ class DidOperations:
     def add_key(self, did: str | None, purpose: Purpose) -> tuple[DidRecord, dict[str, Any]]:
         """A new Ed25519 key of the wallet, published for ``purpose``; the record and document."""
         record = self._ethr(did)
-        key = self._wallet.derive_key("ed25519")
+        key = fresh_key(self._wallet, "ed25519")
         op = SetAttribute(ed25519_attribute(purpose), key.public_bytes(), MAX_VALIDITY)
         document = self.relay(record, op)
         return self._recorded(record, document, added=key), document
@@ -161,7 +179,7 @@ class DidOperations:
         current = self._chain.document(record.did)
         method = record.verification_methods.get(name) or method_of(current, old)
         purpose = "authentication" if method in current.get("authentication", []) else "assertion"
-        new = self._wallet.derive_key("ed25519")
+        new = fresh_key(self._wallet, "ed25519")
         attribute = ed25519_attribute(purpose)
         self.relay(record, SetAttribute(attribute, new.public_bytes(), MAX_VALIDITY))
         document = self.relay(record, RevokeAttribute(attribute, old.public_bytes()))
