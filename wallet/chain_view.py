@@ -52,7 +52,10 @@ class ChainView:
     def connect(cls, rpc_url: str | None) -> ChainView:
         if not rpc_url:
             raise NoRpc("the wallet has no chain RPC URL: `notary-hub wallet config --rpc URL`")
-        return cls(JsonRpcChain.connect(rpc_url, expected_chain_id=None, timeout=RPC_TIMEOUT))
+        chain = JsonRpcChain.connect(
+            rpc_url, expected_chain_id=None, timeout=RPC_TIMEOUT, retries=1
+        )
+        return cls(chain)
 
     def close(self) -> None:
         self.chain.close()

@@ -110,7 +110,8 @@ def fresh_key(wallet: Wallet, kind: KeyKind) -> WalletKey:
     sits below a used one and is never handed out again.
     """
     used = {name for record in wallet.dids() for name in _names(record)}
-    held = [key for key in wallet.keys() if key.kind == kind]
+    keys = wallet.keys()
+    held = [key for key in keys if key.kind == kind]
     last = max((key.index for key in held if key.name in used), default=-1)
     unused = sorted((key for key in held if key.index > last), key=lambda key: key.index)
     return unused[0] if unused else wallet.derive_key(kind)
