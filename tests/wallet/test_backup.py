@@ -107,3 +107,12 @@ def test_non_empty_target_is_refused(tmp_path: Path, backup_file: Path) -> None:
         Wallet.restore_backup(backup_file, tmp_path / "source", TEST_PASSPHRASE)
     assert directory_fingerprint(target) == before
     assert directory_fingerprint(tmp_path / "source") == source_before
+
+
+def test_restored_copy_shares_no_key_with_the_original(tmp_path: Path, backup_file: Path) -> None:
+    Wallet.restore_backup(backup_file, tmp_path / "copy", TEST_PASSPHRASE).close()
+    original = json.loads((tmp_path / "source" / "wallet.json").read_text())
+    copy = json.loads((tmp_path / "copy" / "wallet.json").read_text())
+    assert original["kdf"] == copy["kdf"]
+    assert original["salt"] != copy["salt"]
+    assert original["sealed_key"] != copy["sealed_key"]

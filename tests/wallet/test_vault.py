@@ -271,3 +271,19 @@ def test_leftover_of_a_crash_is_ignored_then_removed(wallet_path: Path) -> None:
         assert leftover.exists()
         reopened.credentials.add(CREDENTIAL)
         assert not leftover.exists()
+
+
+def test_failed_creation_leaves_an_empty_directory(
+    wallet_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(path: Path, data: bytes, **kwargs: bool) -> None:
+        if path.name == HEADER_NAME:
+            raise OSError("disk full")
+        write_atomic(path, data, **kwargs)
+
+    monkeypatch.setattr("wallet.vault.write_atomic", failing)
+    with pytest.raises(OSError, match="disk full"):
+        new_test_wallet(wallet_path)
+    monkeypatch.undo()
+    assert [path.name for path in wallet_path.iterdir()] == [".lock"]
+    new_test_wallet(wallet_path)[0].close()
