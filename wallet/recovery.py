@@ -80,6 +80,4 @@ def derive_secret(phrase: str, kind: KeyKind, index: int) -> bytes:
         account = Account.from_mnemonic(phrase, account_path=path)
         return bytes(account.key)
     seed = Mnemonic.to_seed(phrase)
-    secret = SLIP10.from_seed(seed, curve_name="ed25519").get_privkey_from_path(path)
-    assert isinstance(secret, bytes) and len(secret) == 32
-    return secret
+    return bytes(SLIP10.from_seed(seed, curve_name="ed25519").get_privkey_from_path(path))

@@ -105,6 +105,10 @@ class Vault:
     def names(self, prefix: str = "") -> list[str]:
         return sorted(name for name in self._entries if name.startswith(prefix))
 
+    def file_of(self, name: str) -> str:
+        """The file holding record ``name`` (diagnostics; the name itself is random)."""
+        return self._entries[name].file
+
     def __contains__(self, name: str) -> bool:
         return name in self._entries
 

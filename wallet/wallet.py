@@ -33,7 +33,7 @@ from wallet.files import is_empty_dir, make_private_dir
 from wallet.header import WalletHeader
 from wallet.kdf import DEFAULT_KDF, KEY_SIZE, KdfParams
 from wallet.keys import KeyKind, WalletKey, key_name
-from wallet.lock import WalletLock
+from wallet.lock import LOCK_NAME, WalletLock
 from wallet.recovery import MAX_INDEX, check_phrase, derive_secret, new_phrase
 from wallet.vault import HEADER_NAME, Vault, read_header
 
@@ -130,7 +130,11 @@ class Wallet:
         """The wallet in ``archive`` (:meth:`backup`) written to a fresh ``directory``."""
         _refuse_existing(directory)
         backup = read_backup(archive, passphrase)
-        return cls._install(directory, backup.header, backup.master_key, backup.records)
+        # A fresh master key (and salt): the copy shares no key with the original, so
+        # files cannot be moved between the two.
+        master_key = secrets.token_bytes(KEY_SIZE)
+        header = WalletHeader.seal(passphrase, master_key, backup.header.kdf)
+        return cls._install(directory, header, master_key, backup.records)
 
     @classmethod
     def _initialize(
@@ -162,8 +166,13 @@ class Wallet:
         lock = WalletLock.acquire(directory)
         try:
             _refuse_existing(directory)  # again, now that no other process can race us
+        except BaseException:
+            lock.release()
+            raise
+        try:
             return cls(Vault.initialize(directory, header, master_key, records), lock)
         except BaseException:
+            _discard_partial(directory)
             lock.release()
             raise
 
@@ -297,6 +306,14 @@ def _refuse_existing(directory: Path) -> None:
         return
     if not directory.is_dir() or not is_empty_dir(directory):
         raise WalletExists(f"{directory} is not an empty directory")
+
+
+def _discard_partial(directory: Path) -> None:
+    """Remove what a failed creation wrote (the directory was empty under our lock), so
+    the holder can simply try again."""
+    for path in directory.iterdir():
+        if path.name != LOCK_NAME:
+            path.unlink(missing_ok=True)
 
 
 def _key_record(phrase: str, kind: KeyKind, index: int) -> dict[str, Any]:

@@ -21,8 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from credentials.data_integrity.proofs import SigningKey, add_proof
 from did_registry.did_key import did_key
 from hub_kernel.multiformats import ED25519
-from tests.fixtures.wallet_hub import PASSPHRASE, WalletHub, tree_digest
+from testkit.wallets import directory_fingerprint, new_test_wallet
+from tests.fixtures.wallet_hub import PASSPHRASE, WalletHub
 from tests.security.conftest import certified_letter
+from wallet.chain_view import ChainView
+from wallet.did_operations import create_ethr
+from wallet.wallet import WalletConfig
 
 
 def _refused(result: subprocess.CompletedProcess[str], code: str) -> None:
@@ -34,29 +38,30 @@ def _refused(result: subprocess.CompletedProcess[str], code: str) -> None:
 
 @pytest.fixture(scope="module")
 def held_wallet(wallet_hub: WalletHub, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A wallet with a did:ethr and nothing else (copied by tests that damage it)."""
-    wallet = tmp_path_factory.mktemp("held") / "wallet"
-    wallet_hub.create_wallet(wallet)
-    created = wallet_hub.wallet(wallet, "did", "create")
-    assert created.returncode == 0, created.stderr
-    return wallet
+    """A wallet (light KDF) with a did:ethr and nothing else; tests that damage it copy it."""
+    directory = tmp_path_factory.mktemp("held") / "wallet"
+    config = WalletConfig(wallet_hub.url, wallet_hub.rpc, wallet_hub.token)
+    wallet, _ = new_test_wallet(directory, passphrase=PASSPHRASE, config=config)
+    with wallet, ChainView.connect(wallet_hub.rpc) as chain:
+        create_ethr(wallet, chain.chain_id)
+    return directory
 
 
 def test_wrong_passphrase(wallet_hub: WalletHub, held_wallet: Path) -> None:
-    before = tree_digest(held_wallet)
+    before = directory_fingerprint(held_wallet)
     result = wallet_hub.wallet(
         held_wallet, "key", "list", NOTARY_HUB_WALLET_PASSPHRASE="not the passphrase"
     )
     _refused(result, "wrong_passphrase")
-    assert tree_digest(held_wallet) == before
+    assert directory_fingerprint(held_wallet) == before
 
 
 def test_unknown_credential(wallet_hub: WalletHub, held_wallet: Path) -> None:
-    before = tree_digest(held_wallet)
+    before = directory_fingerprint(held_wallet)
     _refused(
         wallet_hub.wallet(held_wallet, "credential", "show", "urn:uuid:nope"), "unknown_credential"
     )
-    assert tree_digest(held_wallet) == before
+    assert directory_fingerprint(held_wallet) == before
 
 
 def test_truncated_wallet_file(wallet_hub: WalletHub, held_wallet: Path, tmp_path: Path) -> None:
@@ -65,9 +70,9 @@ def test_truncated_wallet_file(wallet_hub: WalletHub, held_wallet: Path, tmp_pat
     files = sorted((p for p in damaged.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
     victim = files[-1]
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
-    before = tree_digest(damaged)
+    before = directory_fingerprint(damaged)
     _refused(wallet_hub.wallet(damaged, "did", "list"), "corrupt_wallet")
-    assert tree_digest(damaged) == before
+    assert directory_fingerprint(damaged) == before
 
 
 def test_recovery_phrase_with_bad_checksum(wallet_hub: WalletHub, tmp_path: Path) -> None:
@@ -86,13 +91,13 @@ def test_credential_failing_verification(
         letter = certified_letter(client, b"a file deposited by a platform", timeout=60)
     tampered = json.loads(json.dumps(letter))
     tampered["credentialSubject"]["title"] = "Not what was deposited"
-    before = tree_digest(held_wallet)
+    before = directory_fingerprint(held_wallet)
     path = tmp_path / "tampered.json"
     path.write_text(json.dumps(tampered))
     _refused(
         wallet_hub.wallet(held_wallet, "credential", "import", str(path)), "credential_rejected"
     )
-    assert tree_digest(held_wallet) == before
+    assert directory_fingerprint(held_wallet) == before
 
     stranger = Ed25519PrivateKey.generate()
     did = did_key(ED25519, stranger.public_key().public_bytes_raw())
@@ -109,7 +114,7 @@ def test_credential_failing_verification(
     result = wallet_hub.wallet(held_wallet, "credential", "import", str(path))
     _refused(result, "credential_rejected")
     assert "issuer not trusted" in result.stderr
-    assert tree_digest(held_wallet) == before
+    assert directory_fingerprint(held_wallet) == before
 
 
 def test_second_process_is_refused(wallet_hub: WalletHub, held_wallet: Path) -> None:
@@ -130,9 +135,9 @@ def test_second_process_is_refused(wallet_hub: WalletHub, held_wallet: Path) -> 
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        before = tree_digest(held_wallet)
+        before = directory_fingerprint(held_wallet)
         _refused(wallet_hub.wallet(held_wallet, "key", "list"), "wallet_busy")
-        assert tree_digest(held_wallet) == before
+        assert directory_fingerprint(held_wallet) == before
     finally:
         assert holder.stdin is not None
         holder.stdin.close()

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from testkit.wallets import directory_fingerprint
 from tests.fixtures.hub_process import CLI, HubProcess
-from tests.fixtures.wallet_hub import FAST_HUB, PASSPHRASE, tree_digest
+from tests.fixtures.wallet_hub import FAST_HUB, PASSPHRASE
 from wallet.chain_view import ChainView
 from wallet.deposits import Depositor
 from wallet.did_operations import create_ethr
@@ -72,13 +73,13 @@ def test_a_hub_killed_mid_upload_ends_with_one_deposit(
     try:
         with ChainView.connect(rpc) as chain, HubClient(dying_hub.url, dying_hub.token) as hub:
             did = create_ethr(wallet, chain.chain_id).did
-            before = tree_digest(directory)
+            before = directory_fingerprint(directory)
             depositor = Depositor(wallet, hub, Receiver(chain), sleep=lambda _: None)
             with pytest.raises(HubUnavailable):
                 depositor.deposit(big, title="Big", progress=progress)
         assert killed, "the upload finished before the hub was killed"
         assert wallet.credentials.list() == []
-        assert tree_digest(directory) == before  # nothing half-stored
+        assert directory_fingerprint(directory) == before  # nothing half-stored
     finally:
         wallet.close()
 
@@ -88,7 +89,7 @@ def test_a_hub_killed_mid_upload_ends_with_one_deposit(
     code = down.stderr.strip().split(": ")[1]
     assert code in ("hub_unavailable", "chain_unavailable"), down.stderr
     assert len(down.stderr.strip().splitlines()) == 1
-    assert tree_digest(directory) == before
+    assert directory_fingerprint(directory) == before
 
     dying_hub.start()
     first = _deposit_cli(directory, big)

@@ -29,11 +29,11 @@ Lie = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def test_add_key_service_rotate_change_owner_and_deactivate(
-    wallet_hub: WalletHub, wallet: Wallet, chain: ChainView
+    wallet_hub: WalletHub, hub_wallet: Wallet, chain: ChainView
 ) -> None:
-    record = create_ethr(wallet, chain.chain_id)
+    record = create_ethr(hub_wallet, chain.chain_id)
     with HubClient(wallet_hub.url, wallet_hub.token) as hub:
-        operations = DidOperations(wallet, hub, chain)
+        operations = DidOperations(hub_wallet, hub, chain)
         record, document = operations.add_key(None, "assertion")
         (name,) = record.signing_keys
         method = record.verification_methods[name]
@@ -50,7 +50,7 @@ def test_add_key_service_rotate_change_owner_and_deactivate(
         assert method not in methods
         assert record.verification_methods[new] in document["assertionMethod"]
 
-        owner = wallet.derive_key("secp256k1")
+        owner = hub_wallet.derive_key("secp256k1")
         record, document = operations.change_owner(None, to_key=owner.name)
         assert record.controller_key == owner.name
         assert document["verificationMethod"][0]["blockchainAccountId"].endswith(owner.address)
@@ -113,19 +113,19 @@ def _another_owner(answer: dict[str, Any]) -> dict[str, Any]:
 )
 def test_a_lying_hub_gets_no_signature(
     wallet_hub: WalletHub,
-    wallet: Wallet,
+    hub_wallet: Wallet,
     chain: ChainView,
     lie: Lie,
     refusal: type[Exception],
     reason: str,
 ) -> None:
-    record = create_ethr(wallet, chain.chain_id)
+    record = create_ethr(hub_wallet, chain.chain_id)
     before = chain.document(record.did)
     relayed: list[Any] = []
     with lying_hub(wallet_hub, lie, relayed) as url, HubClient(url, None) as hub:
-        operations = DidOperations(wallet, hub, chain)
+        operations = DidOperations(hub_wallet, hub, chain)
         with pytest.raises(refusal, match=reason):
-            operations.change_owner(None, to_key=wallet.derive_key("secp256k1").name)
+            operations.change_owner(None, to_key=hub_wallet.derive_key("secp256k1").name)
     assert relayed == []  # no signature ever left the wallet
     assert chain.document(record.did) == before
-    assert wallet.did().controller_key == record.controller_key
+    assert hub_wallet.did().controller_key == record.controller_key

@@ -50,30 +50,30 @@ def revoke(hub: WalletHub, credential: dict[str, Any]) -> None:
 
 
 def test_a_credential_is_stored_once_and_its_revocation_seen_on_chain(
-    wallet_hub: WalletHub, wallet: Wallet, chain: ChainView
+    wallet_hub: WalletHub, hub_wallet: Wallet, chain: ChainView
 ) -> None:
     receiver = Receiver(chain)
     credential = issue(wallet_hub, "did:example:holder")
-    stored = receiver.receive(wallet, credential)
+    stored = receiver.receive(hub_wallet, credential)
     assert stored.status == "valid"
-    assert receiver.receive(wallet, credential) == stored  # the held copy, not a second one
-    assert len(wallet.credentials.list()) == 1
-    assert receiver.refresh_status(wallet, stored.id).status == "valid"
+    assert receiver.receive(hub_wallet, credential) == stored  # the held copy, not a second one
+    assert len(hub_wallet.credentials.list()) == 1
+    assert receiver.refresh_status(hub_wallet, stored.id).status == "valid"
     revoke(wallet_hub, credential)
-    assert receiver.refresh_status(wallet, stored.id[:20]).status == "revoked"
-    assert wallet.credentials.get(stored.id).status == "revoked"
+    assert receiver.refresh_status(hub_wallet, stored.id[:20]).status == "revoked"
+    assert hub_wallet.credentials.get(stored.id).status == "revoked"
 
 
 def test_a_tampered_or_revoked_credential_is_refused_and_nothing_stored(
-    wallet_hub: WalletHub, wallet: Wallet, chain: ChainView
+    wallet_hub: WalletHub, hub_wallet: Wallet, chain: ChainView
 ) -> None:
     receiver = Receiver(chain)
     credential = issue(wallet_hub, "did:example:holder")
     tampered = copy.deepcopy(credential)
     tampered["credentialSubject"]["id"] = "did:example:mallory"
     with pytest.raises(CredentialRejected, match="proof"):
-        receiver.receive(wallet, tampered)
+        receiver.receive(hub_wallet, tampered)
     revoke(wallet_hub, credential)
     with pytest.raises(CredentialRejected, match="revoked"):
-        receiver.receive(wallet, credential)
-    assert wallet.credentials.list() == []
+        receiver.receive(hub_wallet, credential)
+    assert hub_wallet.credentials.list() == []
