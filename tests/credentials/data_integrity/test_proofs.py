@@ -359,7 +359,7 @@ def test_challenge_required_but_absent(
     result = check(vector_b1["signedDocument"], key_resolver, challenge="abc", domain="x")
     assert codes(result) == ["INVALID_DOMAIN_ERROR"]
     result = check(vector_b1["signedDocument"], key_resolver, challenge="abc")
-    assert codes(result) == ["INVALID_CHALLENGE_ERROR"]
+    assert codes(result) == ["MISSING_CHALLENGE_ERROR"]
 
 
 def test_domain_set_in_any_order(key_resolver: DispatchingResolver) -> None:
