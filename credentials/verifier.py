@@ -15,7 +15,7 @@ in this order, each a named check in the result:
 
 Presentations (§4.13) are checked with proof purpose ``authentication``, the
 verifier's challenge and domain, the holder bound to the signing key, and that key
-the holder's as of the proof's ``created`` and still as of verification; then
+the holder's as of the proof's ``created`` and still in its latest DID document; then
 each credential in them as above. A presentation naming a ``holder`` proves that
 holder only by a proof: without one it is refused as unsigned
 (:class:`UnsignedHolder`), never reported as the holder's. Enveloped credentials
@@ -344,7 +344,8 @@ class Verifier:
         domain: str | None,
         result: VerificationResult,
     ) -> None:
-        """The holder's proofs: each key the holder's as of its ``created`` and still now."""
+        """The holder's proofs: each key the holder's as of its ``created`` and still in
+        the holder's latest DID document."""
         now = int(self._clock())
         proofs = verify_proof(
             document,
@@ -366,7 +367,7 @@ class Verifier:
                 )
                 continue
             try:  # a presentation is a live proof of control: a revoked key no longer speaks
-                resolve_verification_key(self._resolver, method, "authentication", at=now)
+                resolve_verification_key(self._resolver, method, "authentication", at=None)
             except CredentialError as exc:
                 result.fail(
                     "proof",

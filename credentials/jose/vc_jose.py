@@ -34,9 +34,9 @@ chain. ``iat`` is the signer's claim, so a stolen key that was revoked later can
 back-date; the details carry ``keyTime`` / ``keyTimeSource`` for a caller holding a
 trusted time (RFC 3161 timestamp, chain anchor) to compare. A presentation is a live
 proof of control: its key must be the holder's as of its ``iat`` (a key added after
-the claimed signing time does not speak for it) and still as of verification (a key
-revoked since no longer does); past its ``exp`` it is refused as expired
-(:class:`ProofExpired`, as a Data Integrity proof past its ``expires``).
+the claimed signing time does not speak for it) and still in the holder's latest DID
+document (a key revoked since no longer does); past its ``exp`` it is refused as
+expired (:class:`ProofExpired`, as a Data Integrity proof past its ``expires``).
 Challenge and domain bind as the ``nonce`` and ``aud`` claims (RFC 7519 §4.1.3,
 OpenID Connect ``nonce``; both in the VC 2.0 context).
 
@@ -316,10 +316,11 @@ def _verify_presentation(
     now = _now() if at is None else at
     times = jwt_times(payload, now)
     result.passed("structure")
-    signed_at = int(times["iat"]) if "iat" in times else now
-    key = _signing_key(keys, resolver, opened, "authentication", signed_at)
-    if signed_at != now:
-        _still_valid(keys, resolver, opened.kid, now)
+    if "iat" in times:
+        key = _signing_key(keys, resolver, opened, "authentication", int(times["iat"]))
+        _still_valid(keys, resolver, opened.kid)
+    else:
+        key = _signing_key(keys, resolver, opened, "authentication", at)
     _check_challenge(payload, challenge, domain)
     if "exp" in times and now - LEEWAY_SECONDS >= times["exp"]:
         raise ProofExpired(f"the presentation expired (exp {times['exp']:.0f})")
@@ -358,10 +359,11 @@ def _check_challenge(payload: Mapping[str, Any], challenge: str | None, domain: 
             raise InvalidDomain(f"the presentation is not addressed to {domain[:200]} (aud)")
 
 
-def _still_valid(keys: KeyCache, resolver: DidResolver, kid: str, now: int) -> None:
-    """The presentation's key is still the holder's now, not only when it signed."""
+def _still_valid(keys: KeyCache, resolver: DidResolver, kid: str) -> None:
+    """The presentation's key is still the holder's in the DID's latest document, not
+    only when it signed."""
     try:
-        keys.resolve(resolver, kid, "authentication", at=now)
+        keys.resolve(resolver, kid, "authentication", at=None)
     except KeyResolutionError as exc:
         raise KeyResolutionError(f"{kid} is no longer the holder's key: {exc.message}") from None
 
