@@ -95,3 +95,51 @@ class IssuanceError(CredentialError):
 
     code = "ISSUANCE_ERROR"
     status_code = 422
+
+
+class InvalidChallenge(ProofError):
+    """A presentation proof answering another challenge (VC Data Integrity §4.4 step 7)."""
+
+    code = "INVALID_CHALLENGE_ERROR"
+
+
+class MissingChallenge(InvalidChallenge):
+    """A presentation proof with no challenge where the verifier asked for one."""
+
+    code = "MISSING_CHALLENGE_ERROR"
+
+
+class InvalidDomain(ProofError):
+    """A presentation proof for another domain (VC Data Integrity §4.4 step 6)."""
+
+    code = "INVALID_DOMAIN_ERROR"
+
+
+class ProofExpired(ProofError):
+    """A proof past its ``expires`` (VC Data Integrity §2.1) or a vp+jwt past its ``exp``."""
+
+    code = "PROOF_EXPIRED_ERROR"
+
+
+class ChallengeError(CredentialError):
+    """A hub-issued challenge that can no longer be answered."""
+
+    code = "CHALLENGE_ERROR"
+    status_code = 422
+
+
+class ChallengeReplayed(ChallengeError):
+    """The hub's challenge was already answered: the presentation is a replay."""
+
+    code = "CHALLENGE_REPLAYED_ERROR"
+
+
+class ChallengeExpired(ChallengeError):
+    code = "CHALLENGE_EXPIRED_ERROR"
+
+
+class TooManyChallenges(CredentialError):
+    """A client asking for challenges faster than its rate (HTTP 429, with Retry-After)."""
+
+    code = "TOO_MANY_CHALLENGES"
+    status_code = 429

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.contract import BoundContract
 from chain_adapter.protocol import Chain
+from chain_adapter.rpc_limits import RateLimiter
 from chain_adapter.transactor import Transactor
+from credentials.challenges import ChallengeService
 from credentials.consortium_trust import ConsortiumTrust
 from credentials.data_integrity.proofs import SUITES
 from credentials.issuer import CredentialIssuer, NotarySigner
@@ -29,6 +31,17 @@ from did_registry.resolution import DidResolver, Head
 from hub_kernel.worker import Worker
 
 
+@dataclass(frozen=True)
+class ChallengeLimits:
+    """Presentation challenges: bound to ``domain`` by default, valid ``lifetime`` seconds,
+    ``rate`` a second per client IP after a ``burst``."""
+
+    domain: str
+    lifetime: int = 600
+    rate: float = 1.0
+    burst: int = 20
+
+
 @dataclass
 class CredentialParts:
     signer: NotarySigner
@@ -37,6 +50,8 @@ class CredentialParts:
     verifier: Verifier
     status_base_url: str
     trust: IssuerTrust  # whose letters this hub's verifier accepts
+    challenges: ChallengeService
+    challenge_limiter: RateLimiter  # per client IP, for the unauthenticated challenge route
     _workers: list[Worker] = field(default_factory=list, repr=False)
 
     def start(self, publish_interval: float) -> None:
@@ -68,6 +83,7 @@ def open_credentials(
     status_base_url: str,
     status_list_size: int,
     default_validity: timedelta | None,
+    challenges: ChallengeLimits,
     trusted_issuers: Sequence[str] = (),
 ) -> CredentialParts:
     signer = NotarySigner(
@@ -93,4 +109,13 @@ def open_credentials(
         status_registry=status_registry.address,
     )
     trust = AnyOf([PinnedIssuers(trusted_issuers), ConsortiumTrust(chain, consortium_address)])
-    return CredentialParts(signer, status, issuer, verifier, status_base_url, trust)
+    return CredentialParts(
+        signer,
+        status,
+        issuer,
+        verifier,
+        status_base_url,
+        trust,
+        ChallengeService(sessions, default_domain=challenges.domain, lifetime=challenges.lifetime),
+        RateLimiter(challenges.rate, challenges.burst),
+    )

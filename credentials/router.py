@@ -2,7 +2,9 @@
 
 Thin: request parsing and status codes only. ``POST /credentials/issue`` (§3.2.1,
 authorised callers; 201 with ``verifiableCredential``), ``POST /credentials/verify``
-(§3.3.1) and ``POST /presentations/verify`` (§3.3.2), ``POST /credentials/status``
+(§3.3.1) and ``POST /presentations/verify`` (§3.3.2), ``POST /presentations/challenges``
+(unauthenticated, rate-limited per client IP: a challenge the verify route then accepts
+once, :mod:`credentials.challenges`), ``POST /credentials/status``
 (§3.2.3, authorised), and ``GET /credentials/status/{list}`` serving the status list
 credentials named in ``statusListCredential``. Issuing refuses what only the hub's
 services may issue (:mod:`credentials.issuing_policy`); verifying reports whether
@@ -21,11 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from credentials.errors import CredentialNotFound
+from chain_adapter.rpc_limits import RateLimiter
+from credentials.challenges import MAX_DOMAIN_CHARS, ChallengeService
+from credentials.errors import CredentialNotFound, TooManyChallenges
 from credentials.issuer import CredentialIssuer
 from credentials.issuer_trust import IssuerTrust, check_issuer_trust
 from credentials.status.service import StatusService
@@ -78,6 +82,10 @@ class VerifyPresentationRequest(_Body):
     options: VerifyPresentationOptions = VerifyPresentationOptions()
 
 
+class ChallengeRequest(_Body):
+    domain: str | None = Field(default=None, min_length=1, max_length=MAX_DOMAIN_CHARS)
+
+
 class StatusEntryRef(_Body):
     type: str = Field(max_length=64)
     status_purpose: Purpose = Field(alias="statusPurpose")
@@ -104,6 +112,7 @@ def credentials_router(
     status: StatusService | None,
     require_caller: Callable[..., Any],  # a FastAPI dependency, sync or async
     trust: IssuerTrust | None = None,
+    challenges: tuple[ChallengeService, RateLimiter] | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["credentials"])
     authorised = [Depends(require_caller)]
@@ -132,16 +141,33 @@ def credentials_router(
 
     @router.post("/presentations/verify")
     def verify_presentation(request: VerifyPresentationRequest) -> JSONResponse:
-        return _verification_response(
-            verifier.verify_presentation(
-                request.verifiable_presentation,
-                challenge=request.options.challenge,
-                domain=request.options.domain,
+        presentation, options = request.verifiable_presentation, request.options
+        if challenges is None:
+            result = verifier.verify_presentation(
+                presentation, challenge=options.challenge, domain=options.domain
             )
-        )
+        else:
+            result = challenges[0].verify_presentation(
+                verifier, presentation, challenge=options.challenge, domain=options.domain
+            )
+        return _verification_response(result)
 
+    if challenges is not None:
+        _add_challenge_route(router, *challenges)
     _add_status_routes(router, status, authorised)
     return router
+
+
+def _add_challenge_route(router: APIRouter, service: ChallengeService, limit: RateLimiter) -> None:
+    @router.post("/presentations/challenges", status_code=201)
+    def new_challenge(request: Request, body: ChallengeRequest | None = None) -> dict[str, str]:
+        wait = limit.take(request.client.host if request.client else "unknown")
+        if wait > 0:
+            raise TooManyChallenges(
+                "too many challenges asked for from this address; try again later",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+        return service.issue(body.domain if body is not None else None).to_json()
 
 
 def _add_status_routes(

@@ -19,13 +19,16 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from credentials.errors import MalformedCredential, ValidityError
+from credentials.errors import DocumentTooLarge, MalformedCredential, ValidityError
 from credentials.jsonld.contexts import CREDENTIALS_V2
 
 CREDENTIAL_TYPE = "VerifiableCredential"
 PRESENTATION_TYPE = "VerifiablePresentation"
 ENVELOPED_CREDENTIAL = "EnvelopedVerifiableCredential"
 ENVELOPED_PRESENTATION = "EnvelopedVerifiablePresentation"
+# Credentials one presentation may hold: each costs a proof check, a DID resolution and
+# a status read, so a presentation of thousands is refused before any of that work.
+MAX_PRESENTED_CREDENTIALS = 100
 
 # XML Schema dateTimeStamp: a date-time with a mandatory time zone.
 _DATE_TIME_STAMP = re.compile(
@@ -144,7 +147,13 @@ def check_presentation(presentation: object) -> Mapping[str, Any]:
         holder = holder.get("id")
     if holder is not None:
         _check_id(holder, "holder")
-    for credential in credentials_of(presentation):
+    presented = credentials_of(presentation)
+    if len(presented) > MAX_PRESENTED_CREDENTIALS:
+        raise DocumentTooLarge(
+            f"the presentation holds {len(presented)} credentials; "
+            f"at most {MAX_PRESENTED_CREDENTIALS} are verified"
+        )
+    for credential in presented:
         if not isinstance(credential, Mapping):
             raise MalformedCredential("each verifiableCredential must be an object")
     return presentation

@@ -14,7 +14,8 @@ in this order, each a named check in the result:
    (any mirror) or from the copy published on chain, checked against the chain.
 
 Presentations (§4.13) are checked with proof purpose ``authentication``, the
-verifier's challenge and domain, and the holder bound to the signing key; then
+verifier's challenge and domain, the holder bound to the signing key, and that key
+the holder's as of the proof's ``created`` and still in its latest DID document; then
 each credential in them as above. A presentation naming a ``holder`` proves that
 holder only by a proof: without one it is refused as unsigned
 (:class:`UnsignedHolder`), never reported as the holder's. Enveloped credentials
@@ -48,6 +49,7 @@ from credentials.jose.vc_jose import (
     verify_presentation_jwt,
 )
 from credentials.jsonld.strict import check_terms
+from credentials.keys.verification_methods import resolve_verification_key
 from credentials.status.check import StatusCheck, check_status, check_status_on_chain
 from credentials.vc_data_model import (
     ENVELOPED_CREDENTIAL,
@@ -321,23 +323,7 @@ class Verifier:
                 ),
             )
         elif "proof" in document or challenge is not None or domain is not None:
-            proofs = verify_proof(
-                document,
-                resolver=self._resolver,
-                expected_purpose="authentication",
-                challenge=challenge,
-                domain=domain,
-            )
-            result.merge(proofs)
-            for proof in proofs.details.get("proofs", []):
-                if holder is not None and _did_of(proof["verificationMethod"]) != holder:
-                    result.fail(
-                        "proof",
-                        KeyResolutionError(
-                            f"the presentation is signed by {proof['verificationMethod']}, "
-                            f"not by its holder {holder}"
-                        ),
-                    )
+            self._presentation_proofs(document, holder, challenge, domain, result)
             if holder is not None and not result.errors:
                 result.details["holder"] = holder  # proven: every proof is the holder's
         proven = result.details.get("holder")
@@ -349,6 +335,44 @@ class Verifier:
         if result.verified:
             result.document = dict(document)
         return result
+
+    def _presentation_proofs(
+        self,
+        document: Mapping[str, Any],
+        holder: str | None,
+        challenge: str | None,
+        domain: str | None,
+        result: VerificationResult,
+    ) -> None:
+        """The holder's proofs: each key the holder's as of its ``created`` and still in
+        the holder's latest DID document."""
+        now = int(self._clock())
+        proofs = verify_proof(
+            document,
+            resolver=self._resolver,
+            expected_purpose="authentication",
+            challenge=challenge,
+            domain=domain,
+            now=now,
+        )
+        result.merge(proofs)
+        for proof in proofs.details.get("proofs", []):
+            method = proof["verificationMethod"]
+            if holder is not None and _did_of(method) != holder:
+                result.fail(
+                    "proof",
+                    KeyResolutionError(
+                        f"the presentation is signed by {method}, not by its holder {holder}"
+                    ),
+                )
+                continue
+            try:  # a presentation is a live proof of control: a revoked key no longer speaks
+                resolve_verification_key(self._resolver, method, "authentication", at=None)
+            except CredentialError as exc:
+                result.fail(
+                    "proof",
+                    KeyResolutionError(f"{method} is no longer the holder's key: {exc.message}"),
+                )
 
     def _jwt_presentation(
         self, token: str, challenge: str | None, domain: str | None

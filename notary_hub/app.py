@@ -162,7 +162,12 @@ def _include_routers(app: FastAPI, hub: Hub) -> None:
         parts = hub.credentials
         app.include_router(
             credentials_router(
-                parts.issuer, parts.verifier, parts.status, authorised, trust=parts.trust
+                parts.issuer,
+                parts.verifier,
+                parts.status,
+                authorised,
+                trust=parts.trust,
+                challenges=(parts.challenges, parts.challenge_limiter),
             )
         )
     if hub.evidence is not None:

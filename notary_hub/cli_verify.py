@@ -13,7 +13,8 @@ one). A custody letter from anyone else is invalid; for other credentials the
 trust status is reported on its own line.
 
 A presentation (VC Data Model 2.0 §4.13,
-https://www.w3.org/TR/vc-data-model-2.0/#verifiable-presentations) is checked by the
+https://www.w3.org/TR/vc-data-model-2.0/#verifiable-presentations) needs ``--challenge``
+and ``--domain`` (without them anyone's copy would pass), and is checked by the
 verifier (its holder must be each credential's subject, see
 :mod:`credentials.verifier`); each custody letter inside it goes through the
 :class:`~evidence.deposit.letter_verification.LetterVerifier` too (issuer trust,
@@ -128,6 +129,13 @@ def verify(
     """Verify a credential or presentation without the hub. Exit 0 only if valid."""
     with json_errors(as_json, verified=False):
         document = read_document(document_file)
+        if _is_presentation(document) and (not challenge or not domain):
+            fail(
+                "missing_challenge",
+                "a presentation is checked against the challenge and domain it must answer: "
+                "pass --challenge C --domain D",
+                2,
+            )
         if rpc is None:
             fail("missing_rpc", "a chain JSON-RPC URL is needed: --rpc URL", 2)
         lists, roots, pinned = _offline_inputs(status_list, tsa_root, file, issuer, trust_file)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.models import ChainBase
+from credentials.challenge_models import CHALLENGE_METADATA
 from credentials.status.models import STATUS_METADATA
 from did_registry.consortium.models import ConsortiumBase
 from did_registry.ethr.models import DidIndexBase
@@ -41,6 +42,7 @@ METADATA: tuple[MetaData, ...] = (
     ConsortiumBase.metadata,
     STATUS_METADATA,
     EvidenceBase.metadata,
+    CHALLENGE_METADATA,
 )
 
 

@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -36,7 +37,7 @@ from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.writer_lock import WriterLock
 from credentials.contexts_router import NOTARY_HUB_CONTEXT_PATH
-from credentials.parts import CredentialParts, open_credentials
+from credentials.parts import ChallengeLimits, CredentialParts, open_credentials
 from did_registry.consortium.service import ConsortiumService
 from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.index_source import IndexSource
@@ -374,8 +375,20 @@ def _open_credentials(
         status_base_url=public_url(settings) + STATUS_PATH,
         status_list_size=settings.credentials.status_list_size,
         default_validity=timedelta(days=days) if days else None,
+        challenges=ChallengeLimits(
+            domain=public_origin(settings),
+            lifetime=settings.credentials.challenge_seconds,
+            rate=settings.credentials.challenge_rate,
+            burst=settings.credentials.challenge_burst,
+        ),
         trusted_issuers=settings.credentials.trusted_issuers,
     )
+
+
+def public_origin(settings: Settings) -> str:
+    """The hub's origin (RFC 6454: scheme, host, port), the default challenge domain."""
+    parts = urlsplit(public_url(settings))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def public_url(settings: Settings) -> str:

@@ -139,6 +139,18 @@ class CredentialSettings(BaseModel):
         default_factory=list,
         description="Issuer DIDs trusted besides the consortium's admitted notaries.",
     )
+    challenge_seconds: int = Field(
+        default=600,
+        ge=10,
+        le=86_400,
+        description="How long a presentation challenge from POST /presentations/challenges lasts.",
+    )
+    challenge_rate: float = Field(
+        default=1.0, gt=0, le=1000, description="Challenges a second per client IP, sustained."
+    )
+    challenge_burst: int = Field(
+        default=20, ge=1, le=10_000, description="Challenges a client IP may ask for at once."
+    )
 
 
 class TimestampSettings(BaseModel):

@@ -42,9 +42,13 @@ from credentials.data_integrity import proof_sets
 from credentials.data_integrity.eddsa_rdfc_2022 import EddsaRdfc2022
 from credentials.errors import (
     CredentialError,
+    InvalidChallenge,
+    InvalidDomain,
     IssuanceError,
     MalformedCredential,
+    MissingChallenge,
     ProofError,
+    ProofExpired,
     UnsupportedAlgorithm,
 )
 from credentials.jsonld.rdf_fast import FastCanonicalizer
@@ -74,17 +78,9 @@ class ProofGenerationError(IssuanceError):
 
 
 class ProofVerificationError(ProofError):
-    """A proof that is incomplete, for another purpose, expired or not yet created."""
+    """A proof that is incomplete, for another purpose or not yet created."""
 
     code = "PROOF_VERIFICATION_ERROR"
-
-
-class InvalidDomain(ProofError):
-    code = "INVALID_DOMAIN_ERROR"
-
-
-class InvalidChallenge(ProofError):
-    code = "INVALID_CHALLENGE_ERROR"
 
 
 class Cryptosuite(Protocol):
@@ -339,15 +335,17 @@ def _check_and_resolve(
         _check_domain(proof.get("domain"), domain)
     if challenge is not None:
         given = proof.get("challenge")
+        if given is None:
+            raise MissingChallenge("the proof has no challenge; the verifier expects one")
         if not isinstance(given, str) or not hmac.compare_digest(
             given.encode(), challenge.encode()
         ):
-            raise InvalidChallenge("the proof's challenge is missing or not the one expected")
+            raise InvalidChallenge("the proof's challenge is not the one expected")
     created = parse_datetime(proof["created"], "created") if "created" in proof else None
     if created is not None and created.timestamp() > now + CLOCK_SKEW:
         raise ProofVerificationError(f"the proof was created in the future ({proof['created']})")
     if "expires" in proof and parse_datetime(proof["expires"], "expires").timestamp() < now:
-        raise ProofVerificationError(f"the proof expired at {proof['expires']}")
+        raise ProofExpired(f"the proof expired at {proof['expires']}")
     _check_method_url(proof["verificationMethod"], ProofVerificationError)
     when = at if at is not None else (int(created.timestamp()) if created else None)
     key = resolve_verification_key(

@@ -33,7 +33,10 @@ rightly precede the key (a deposit dated before the key was published) or even t
 chain. ``iat`` is the signer's claim, so a stolen key that was revoked later can still
 back-date; the details carry ``keyTime`` / ``keyTimeSource`` for a caller holding a
 trusted time (RFC 3161 timestamp, chain anchor) to compare. A presentation is a live
-proof of control, so its key is resolved as of verification.
+proof of control: its key must be the holder's as of its ``iat`` (a key added after
+the claimed signing time does not speak for it) and still in the holder's latest DID
+document (a key revoked since no longer does); past its ``exp`` it is refused as
+expired (:class:`ProofExpired`, as a Data Integrity proof past its ``expires``).
 Challenge and domain bind as the ``nonce`` and ``aud`` claims (RFC 7519 §4.1.3,
 OpenID Connect ``nonce``; both in the VC 2.0 context).
 
@@ -50,14 +53,18 @@ from typing import Any
 
 from credentials.errors import (
     CredentialError,
+    InvalidChallenge,
+    InvalidDomain,
     IssuanceError,
     KeyResolutionError,
     MalformedCredential,
-    ProofError,
+    MissingChallenge,
+    ProofExpired,
 )
 from credentials.jose import algorithms as jose_algorithms
 from credentials.jose.algorithms import SigningKey
 from credentials.jose.envelope import (
+    LEEWAY_SECONDS,
     VC_JWT,
     VP_JWT,
     Opened,
@@ -309,8 +316,14 @@ def _verify_presentation(
     now = _now() if at is None else at
     times = jwt_times(payload, now)
     result.passed("structure")
-    key = _signing_key(keys, resolver, opened, "authentication", at)
+    if "iat" in times:
+        key = _signing_key(keys, resolver, opened, "authentication", int(times["iat"]))
+        _still_valid(keys, resolver, opened.kid)
+    else:
+        key = _signing_key(keys, resolver, opened, "authentication", at)
     _check_challenge(payload, challenge, domain)
+    if "exp" in times and now - LEEWAY_SECONDS >= times["exp"]:
+        raise ProofExpired(f"the presentation expired (exp {times['exp']:.0f})")
     result.passed("proof")
     check_times(times, now)
     result.document = payload
@@ -330,15 +343,29 @@ def _key_time(times: Mapping[str, float], at: int | None) -> tuple[int | None, s
 def _check_challenge(payload: Mapping[str, Any], challenge: str | None, domain: str | None) -> None:
     if challenge is not None:
         nonce = payload.get("nonce")
+        if nonce is None:
+            raise MissingChallenge("the presentation has no nonce; the verifier expects one")
         if not isinstance(nonce, str) or not hmac.compare_digest(
             nonce.encode(), challenge.encode()
         ):
-            raise ProofError("the presentation's nonce is not the challenge")
+            raise InvalidChallenge("the presentation's nonce is not the challenge")
     if domain is not None:
         audience = payload.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience
-        if not isinstance(audiences, list) or domain not in audiences:
-            raise ProofError(f"the presentation is not addressed to {domain} (aud)")
+        if not isinstance(audiences, list) or not any(
+            isinstance(a, str) and hmac.compare_digest(a.encode(), domain.encode())
+            for a in audiences
+        ):
+            raise InvalidDomain(f"the presentation is not addressed to {domain[:200]} (aud)")
+
+
+def _still_valid(keys: KeyCache, resolver: DidResolver, kid: str) -> None:
+    """The presentation's key is still the holder's in the DID's latest document, not
+    only when it signed."""
+    try:
+        keys.resolve(resolver, kid, "authentication", at=None)
+    except KeyResolutionError as exc:
+        raise KeyResolutionError(f"{kid} is no longer the holder's key: {exc.message}") from None
 
 
 def _signing_key(

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from testkit.holder import did_key_holder
 from tests.fixtures.hub_process import HubProcess, run_cli
+from wallet.presentations import build_presentation
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +136,62 @@ def test_usage_errors_are_one_line(tmp_path: Path, hub: HubProcess) -> None:
     )
     assert dead.returncode != 0
     assert len(dead.stderr.strip().splitlines()) == 1, dead.stderr
+
+
+def presented(hub: HubProcess, fmt: str) -> Any:
+    """A did:key holder presents a credential the hub issued about it (di or vp+jwt)."""
+    holder = did_key_holder(f"cli holder {fmt}")
+    with hub.client() as client:
+        response = client.post(
+            "/credentials/issue",
+            json={
+                "credential": {
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "type": ["VerifiableCredential"],
+                    "credentialSubject": {"id": holder.did},
+                },
+                "options": {"securingMechanism": "vc+jwt" if fmt == "jwt" else "eddsa-rdfc-2022"},
+            },
+        )
+    assert response.status_code == 201, response.text
+    issued = response.json()["verifiableCredential"]
+    credential = issued["id"].split(",", 1)[1] if fmt == "jwt" else issued
+    return build_presentation(
+        [credential],
+        holder=holder.did,
+        verification_method=holder.method,
+        private_key=holder.key,
+        challenge="cli-challenge",
+        domain="https://court.example",
+        fmt="jwt" if fmt == "jwt" else "di",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["di", "jwt"])
+def test_a_presentation_is_verified_for_its_challenge_and_domain(
+    tmp_path: Path, hub: HubProcess, fmt: str
+) -> None:
+    vp = presented(hub, fmt)
+    bound = ("--challenge", "cli-challenge", "--domain", "https://court.example")
+    result = verify(tmp_path, hub, vp, *bound)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ["challenge", "cli-challenge"] in [line.split() for line in result.stdout.splitlines()]
+    assert "credential [0]: valid" in result.stdout
+    other = verify(tmp_path, hub, vp, "--challenge", "another", "--domain", "https://court.example")
+    assert other.returncode == 1, other.stdout + other.stderr
+    assert "INVALID_CHALLENGE_ERROR" in other.stderr
+    elsewhere = verify(tmp_path, hub, vp, "--challenge", "cli-challenge", "--domain", "x.example")
+    assert elsewhere.returncode == 1
+    assert "INVALID_DOMAIN_ERROR" in elsewhere.stderr
+
+
+def test_a_presentation_without_challenge_or_domain_is_a_usage_error(
+    tmp_path: Path, hub: HubProcess
+) -> None:
+    vp = presented(hub, "di")
+    for extra in ((), ("--challenge", "cli-challenge"), ("--domain", "https://court.example")):
+        result = verify(tmp_path, hub, vp, *extra)
+        assert result.returncode == 2, result.stdout + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "missing_challenge" in lines[0], result.stderr
+        assert "--challenge C --domain D" in lines[0]

@@ -162,7 +162,7 @@ def test_a_holder_presents_its_letter_with_the_file(
 
 def test_a_holder_cannot_present_anothers_letter(served_hub: ServedHub) -> None:
     stolen = signed_by(HOLDER, served_hub.letter)  # the letter's depositor is DEPOSITOR
-    code, cli = served_hub.cli_json(stolen)
+    code, cli = served_hub.cli_json(stolen, "--challenge", CHALLENGE, "--domain", DOMAIN)
     assert code == 1
     assert ("verifiableCredential[0].holder", "HOLDER_BINDING_ERROR") in [
         (e["check"], e["code"]) for e in cli["errors"]

@@ -32,6 +32,7 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/credentials/issue"): {"application/json"},
     ("post", "/credentials/verify"): {"application/json"},
     ("post", "/presentations/verify"): {"application/json"},
+    ("post", "/presentations/challenges"): {"application/json"},
     ("post", "/credentials/status"): {"application/json"},
     ("post", "/evidence/verify"): {"application/json", "multipart/form-data"},
     ("post", "/evidence/deposits"): {"application/json", "multipart/form-data"},

@@ -44,6 +44,9 @@ EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"
 DI = "eddsa-rdfc-2022"
 JWT = "vc+jwt"
 Kind = Literal["credential", "presentation"]
+# Every presentation here answers this verifier's challenge, as ``notary-hub verify`` requires.
+CHALLENGE = "attack-suite-challenge"
+DOMAIN = "https://verifier.example"
 
 # What an outside caller may have the notary sign (VC API §3.2.1): v2 terms only, so that
 # an appended bundled context changes none of its statements.
@@ -104,7 +107,7 @@ def holder_proof(document: dict[str, Any], holder: Holder) -> dict[str, Any]:
         {**document, "holder": holder.did},
         suite=DI,
         key=SigningKey(holder.kid, holder.key),
-        options=ProofOptions(proof_purpose="authentication"),
+        options=ProofOptions(proof_purpose="authentication", challenge=CHALLENGE, domain=DOMAIN),
     )
 
 
@@ -133,6 +136,8 @@ def vp_jwt_carrying_a_dressed_envelope(materials: Materials) -> Any:
         enveloped_credential_with_claims_beside(materials),
         holder=holder.did,
         iat=int(time.time()),
+        nonce=CHALLENGE,
+        aud=DOMAIN,
     )
     return sign_envelope(holder.key, holder.kid, "EdDSA", VP_JWT, holder.did, "holder", payload)
 
@@ -151,6 +156,8 @@ def enveloped_presentation_with_a_holder_beside(materials: Materials) -> Any:
         key=holder.key,
         kid=holder.kid,
         alg="EdDSA",
+        challenge=CHALLENGE,
+        domain=DOMAIN,
     )
     return {
         "@context": V2,
@@ -308,6 +315,8 @@ def test_the_materials_verify_untouched(hub: Hub, hub_client: TestClient) -> Non
                 key=holder.key,
                 kid=holder.kid,
                 alg="EdDSA",
+                challenge=CHALLENGE,
+                domain=DOMAIN,
             ),
         ),
         ("presentation", presentation(materials.issue(DI))),  # no holder claimed

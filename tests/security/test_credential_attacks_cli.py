@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from tests.security.conftest import ServedHub, error_codes
-from tests.security.test_credential_attacks import ATTACKS, BASE_CREDENTIAL, Attack, Materials
+from tests.security.test_credential_attacks import (
+    ATTACKS,
+    BASE_CREDENTIAL,
+    CHALLENGE,
+    DOMAIN,
+    Attack,
+    Materials,
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +46,17 @@ def test_the_route_and_the_cli_refuse_it_alike(
             response = client.post("/credentials/verify", json={"verifiableCredential": document})
         else:
             response = client.post(
-                "/presentations/verify", json={"verifiablePresentation": document}
+                "/presentations/verify",
+                json={
+                    "verifiablePresentation": document,
+                    "options": {"challenge": CHALLENGE, "domain": DOMAIN},
+                },
             )
     assert response.status_code == 422, response.text
     http = response.json()
     assert attack.code in error_codes(http)
-    code, cli = served_hub.cli_json(document)
+    bound = ("--challenge", CHALLENGE, "--domain", DOMAIN) if attack.kind == "presentation" else ()
+    code, cli = served_hub.cli_json(document, *bound)
     assert code == 1, cli
     assert attack.code in error_codes(cli)
     assert error_codes(cli) == error_codes(http)

@@ -224,7 +224,7 @@ def _without(member: str) -> Any:
         (lambda p: p.update(created="2023-02-24T23:36:38"), "PROOF_VERIFICATION_ERROR", "created"),
         (lambda p: p.update(created="2023-02-30T00:00:00Z"), "PROOF_VERIFICATION_ERROR", "date"),
         (lambda p: p.update(created="2026-01-01T00:00:00Z"), "PROOF_VERIFICATION_ERROR", "future"),
-        (lambda p: p.update(expires="2025-05-01T00:00:00Z"), "PROOF_VERIFICATION_ERROR", "expired"),
+        (lambda p: p.update(expires="2025-05-01T00:00:00Z"), "PROOF_EXPIRED_ERROR", "expired"),
         (lambda p: p.update(expires=5), "PROOF_VERIFICATION_ERROR", "expires"),
         (lambda p: p.update(verificationMethod=HTTPS_METHOD), "PROOF_VERIFICATION_ERROR", "DID"),
         (lambda p: p.update(proofValue="z2222"), "CRYPTOGRAPHIC_SECURITY_ERROR", "bytes"),
@@ -260,7 +260,7 @@ def test_expires_in_the_future_and_explicit_clock(
     )
     assert check(signed, key_resolver, now=int(CREATED.timestamp())).verified
     late = check(signed, key_resolver, now=int((CREATED + timedelta(days=2)).timestamp()))
-    assert codes(late) == ["PROOF_VERIFICATION_ERROR"] and "expired" in late.errors[0].message
+    assert codes(late) == ["PROOF_EXPIRED_ERROR"] and "expired" in late.errors[0].message
 
 
 @pytest.mark.parametrize(
@@ -359,7 +359,7 @@ def test_challenge_required_but_absent(
     result = check(vector_b1["signedDocument"], key_resolver, challenge="abc", domain="x")
     assert codes(result) == ["INVALID_DOMAIN_ERROR"]
     result = check(vector_b1["signedDocument"], key_resolver, challenge="abc")
-    assert codes(result) == ["INVALID_CHALLENGE_ERROR"]
+    assert codes(result) == ["MISSING_CHALLENGE_ERROR"]
 
 
 def test_domain_set_in_any_order(key_resolver: DispatchingResolver) -> None:

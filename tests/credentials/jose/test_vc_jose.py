@@ -514,20 +514,23 @@ def test_a_holder_presents_enveloped_credentials_with_challenge_and_domain(
         world.notary.did,
         json.loads(base64url_decode(from_did_key.split(".")[1]))["issuer"],
     ]
-    for challenge, domain in [
-        ("c-0000", "https://verifier.example"),
-        ("c-81f2", "https://other.example"),
+    for challenge, domain, code in [
+        ("c-0000", "https://verifier.example", "INVALID_CHALLENGE_ERROR"),
+        ("c-81f2", "https://other.example", "INVALID_DOMAIN_ERROR"),
     ]:
         rejected(
             verify_presentation_jwt(
                 vp, resolver=world.resolver, challenge=challenge, domain=domain
             ),
-            CRYPTO,
+            code,
         )
     unbound = sign_presentation_jwt(
         presentation(holder.did), key=holder.key, kid=holder.kid, alg="ES256K"
     )
-    rejected(verify_presentation_jwt(unbound, resolver=world.resolver, challenge="c-81f2"), CRYPTO)
+    rejected(
+        verify_presentation_jwt(unbound, resolver=world.resolver, challenge="c-81f2"),
+        "MISSING_CHALLENGE_ERROR",
+    )
     assert verify_presentation_jwt(unbound, resolver=world.resolver).verified
 
 
