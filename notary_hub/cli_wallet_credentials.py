@@ -9,7 +9,6 @@ An id may be given as any unique prefix.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ import typer
 from rich.table import Table
 
 from notary_hub.cli_support import PlainFlagsGroup, out, plain
-from notary_hub.cli_wallet_support import chain_of, letter_check, opened, print_json
+from notary_hub.cli_wallet_support import chain_of, letter_check, opened, print_json, write_new
 from notary_hub.verify_inputs import read_document
 from wallet.credential_store import StoredCredential
 from wallet.receiving import Receiver
@@ -97,9 +96,7 @@ def credential_export(
         stored = wallet.credentials.get(credential)
         document = stored.document
         text = document if isinstance(document, str) else json.dumps(document, indent=2)
-        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        write_new(output, text + "\n")
     out.print(f"{stored.id} written to {plain(output)}")
 
 

@@ -126,3 +126,10 @@ def print_json(document: Any) -> None:
     """A document on stdout as JSON (a JWT as its compact string), verbatim."""
     text = document if isinstance(document, str) else json.dumps(document, indent=2)
     out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def write_new(path: Path, text: str) -> None:
+    """``text`` into a new file readable by its owner only (never over an existing one)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
