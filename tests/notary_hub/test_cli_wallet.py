@@ -2,9 +2,10 @@
 
 A wallet is created, gets a did:ethr, publishes an Ed25519 key through the hub's relay
 (seen in the document the chain has), deposits a file and holds the verified custody
-letter (list, show, export, status, receive again, present to a hub challenge), and is restored from its recovery
-phrase on a fresh directory, where its key is found again on chain and it presents again.
-Presentations are checked by the hub's verifier (``POST /presentations/verify``).
+letter (list, show, export, status, receive again, present to a hub challenge), and is
+restored from its recovery phrase on a fresh directory, where its key is found again on
+chain and it presents again. Presentations are checked by the hub's verifier
+(``POST /presentations/verify``).
 """
 
 from __future__ import annotations
