@@ -13,6 +13,7 @@ logged.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 from collections.abc import Callable
@@ -26,6 +27,10 @@ import httpx
 from wallet.errors import WalletError
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# What the wallet reads from a hub at most: a JSON answer (a letter, a DID document) and
+# a signed PDF letter. A hub (or anything at its URL) cannot make the wallet hold more.
+MAX_JSON_BYTES = 4 * 1024 * 1024
+MAX_PDF_BYTES = 64 * 1024 * 1024
 DEPOSITS = "/evidence/deposits"
 Progress = Callable[[int, int], None]  # (bytes sent, total)
 
@@ -165,7 +170,7 @@ class HubClient:
     def letter_pdf(self, deposit_id: str, depositor: str) -> bytes:
         """The custody letter as a signed PDF (``GET .../letter.pdf``)."""
         path = self._deposit_path(deposit_id) + "/letter.pdf"
-        return self._send("GET", path, headers={"Depositor": depositor}).content
+        return self._send("GET", path, MAX_PDF_BYTES, headers={"Depositor": depositor})
 
     def presentation_challenge(self, domain: str | None = None) -> dict[str, Any]:
         """A fresh challenge from the hub's verifier (``POST /presentations/challenges``)."""
@@ -179,35 +184,49 @@ class HubClient:
         return f"{DEPOSITS}/{quote(deposit_id, safe='')}"
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._send(method, path, **kwargs)
+        content = self._send(method, path, MAX_JSON_BYTES, **kwargs)
         try:
-            body = response.json()
+            body = json.loads(content)
         except ValueError:
             raise HubRefused("invalid_response", f"{path} answered no JSON", 502) from None
         if not isinstance(body, dict):
             raise HubRefused("invalid_response", f"{path} answered no JSON object", 502)
         return body
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, limit: int, **kwargs: Any) -> bytes:
+        """The body of a successful answer, at most ``limit`` bytes; else the refusal."""
         try:
-            response = self._http.request(method, path, **kwargs)
+            with self._http.stream(method, path, **kwargs) as response:
+                content = _read(response, limit, path)
         except httpx.TransportError as exc:
             # Connection refused, reset mid-upload, timeouts: the request may be retried.
             where = self._http.base_url
             raise HubUnavailable(f"the hub at {where} is unreachable: {exc}") from None
         if response.is_success:
-            return response
-        raise _refusal(response)
+            return content
+        raise _refusal(response.status_code, response.reason_phrase, content)
 
 
-def _refusal(response: httpx.Response) -> HubRefused:
+def _read(response: httpx.Response, limit: int, path: str) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HubRefused("response_too_large", f"{path} answered more than {limit} bytes", 502)
+    content = bytearray()
+    for chunk in response.iter_bytes():
+        content += chunk
+        if len(content) > limit:
+            raise HubRefused("response_too_large", f"{path} answered more than {limit} bytes", 502)
+    return bytes(content)
+
+
+def _refusal(status: int, reason: str, content: bytes) -> HubRefused:
     """The hub's ``{"error", "message"}`` as a HubRefused; a body without one, its status."""
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         message = body.get("message")
-        text = message if isinstance(message, str) else response.reason_phrase
-        return HubRefused(body["error"], text[:500], response.status_code)
-    return HubRefused(f"http_{response.status_code}", response.reason_phrase, response.status_code)
+        text = message if isinstance(message, str) else reason
+        return HubRefused(body["error"][:64], text[:500], status)
+    return HubRefused(f"http_{status}", reason, status)
