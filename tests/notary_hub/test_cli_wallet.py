@@ -13,7 +13,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.fixtures.wallet_hub import WalletHub
+from eth_account import Account
+
+from testkit.wallets import new_test_wallet
+from tests.fixtures.wallet_hub import PASSPHRASE, WalletHub
+from wallet.wallet import Wallet, WalletConfig
 
 WIDE = {"COLUMNS": "400"}  # rich tables otherwise fit (and cut) an 80-column pipe
 
@@ -122,3 +126,42 @@ def test_holder_journey(wallet_hub: WalletHub, tmp_path: Path) -> None:
     )  # fmt: skip
     assert present.returncode == 0, present.stderr
     assert _verified(wallet_hub, again_presented, "court-chosen-7f3a", "court.example") == did
+
+
+def test_config_keys_and_backups(wallet_hub: WalletHub, tmp_path: Path) -> None:
+    """``config`` shows and sets (never printing the token), ``key export`` writes a
+    keystore v3 that eth-account opens, and a backup restores into a new directory."""
+    wallet = tmp_path / "wallet"
+    made, _ = new_test_wallet(wallet, passphrase=PASSPHRASE, config=WalletConfig(wallet_hub.url))
+    made.close()
+    configured = wallet_hub.wallet(
+        wallet, "config", "--rpc", wallet_hub.rpc, "--api-token", wallet_hub.token
+    )
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stdout.split() == [
+        "hub", wallet_hub.url, "rpc", wallet_hub.rpc, "api-token", "set"
+    ]  # fmt: skip
+    assert wallet_hub.token not in configured.stdout
+
+    keystore = tmp_path / "key.json"
+    exported = wallet_hub.wallet(
+        wallet, "key", "export", "secp256k1-0", "--keystore", "-o", str(keystore),
+        NOTARY_HUB_KEYSTORE_PASSWORD="an export password",
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    assert oct(keystore.stat().st_mode & 0o777) == "0o600"
+    secret = Account.decrypt(json.loads(keystore.read_text()), "an export password")
+    with Wallet.open(wallet, PASSPHRASE) as opened:
+        address = opened.key("secp256k1-0").address
+        assert opened.config.rpc_url == wallet_hub.rpc
+    assert Account.from_key(secret).address == address
+
+    archive = tmp_path / "wallet.backup"
+    backed_up = wallet_hub.wallet(wallet, "backup", str(archive))
+    assert backed_up.returncode == 0, backed_up.stderr
+    copy = tmp_path / "copy"
+    restored = wallet_hub.wallet(copy, "restore-backup", str(archive))
+    assert restored.returncode == 0, restored.stderr
+    listed = wallet_hub.wallet(copy, "key", "list", **WIDE)
+    assert listed.returncode == 0, listed.stderr
+    assert address in listed.stdout
