@@ -190,6 +190,11 @@ class Wallet:
     ) -> None:
         self.close()
 
+    def change_passphrase(self, new_passphrase: str, *, kdf: KdfParams | None = None) -> None:
+        """Re-seal the wallet under ``new_passphrase`` and, if given, new KDF parameters
+        (how a wallet made under older defaults is raised to today's)."""
+        self.vault.reseal(new_passphrase, kdf or self.vault.header.kdf)
+
     @property
     def directory(self) -> Path:
         return self._vault.directory
