@@ -152,6 +152,8 @@ class Vault:
                 with contextlib.suppress(FileNotFoundError):
                     (self.directory / file).unlink()
             raise
+        # Past the rename the new manifest is the wallet: nothing it names is undone.
+        fsync_dir(self.directory)
         self._generation += 1
         self._entries = entries
         for name, value in changes.items():
@@ -177,7 +179,8 @@ class Vault:
             },
         }
         plain = json.dumps(body, separators=(",", ":")).encode()
-        write_atomic(self.directory / MANIFEST_NAME, self._seal(plain, _manifest_aad()))
+        data = self._seal(plain, _manifest_aad())
+        write_atomic(self.directory / MANIFEST_NAME, data, sync_dir=False)
 
     def _load_manifest(self) -> None:
         data = self._read_file(MANIFEST_NAME)
