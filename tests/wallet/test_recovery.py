@@ -155,7 +155,7 @@ def _bad_checksum(phrase: str) -> str:
     ("make", "message"),
     [
         (_bad_checksum, "checksum"),
-        (lambda p: p.replace(p.split()[3], "notaword", 1), "position 4"),
+        (lambda p: " ".join([*p.split()[:3], "notaword", *p.split()[4:]]), "position 4"),
         (lambda p: " ".join(p.split()[:23]), "has 23"),
         (lambda p: "", "has 0"),
     ],
