@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from wallet.errors import CorruptWallet, NoWallet
 from wallet.files import fsync_dir, write_atomic
 from wallet.header import FORMAT, NONCE_SIZE, VERSION, WalletHeader, parse_json
-from wallet.kdf import KEY_SIZE
+from wallet.kdf import KEY_SIZE, KdfParams
 
 __all__ = ["HEADER_NAME", "MANIFEST_NAME", "RECORD_SUFFIX", "Vault", "derive_subkey", "read_header"]
 
@@ -94,6 +94,13 @@ class Vault:
         vault._load_manifest()
         vault._check_files()
         return vault
+
+    def reseal(self, passphrase: str, kdf: KdfParams) -> None:
+        """Seal the same master key under a new passphrase or KDF parameters: only the
+        header changes (one atomic write); every record stays as it is."""
+        header = WalletHeader.seal(passphrase, self._master_key, kdf)
+        write_atomic(self.directory / HEADER_NAME, header.to_bytes())
+        self.header = header
 
     def subkey(self, purpose: str) -> bytes:
         return derive_subkey(self._master_key, purpose)
@@ -145,6 +152,8 @@ class Vault:
                 with contextlib.suppress(FileNotFoundError):
                     (self.directory / file).unlink()
             raise
+        # Past the rename the new manifest is the wallet: nothing it names is undone.
+        fsync_dir(self.directory)
         self._generation += 1
         self._entries = entries
         for name, value in changes.items():
@@ -170,7 +179,8 @@ class Vault:
             },
         }
         plain = json.dumps(body, separators=(",", ":")).encode()
-        write_atomic(self.directory / MANIFEST_NAME, self._seal(plain, _manifest_aad()))
+        data = self._seal(plain, _manifest_aad())
+        write_atomic(self.directory / MANIFEST_NAME, data, sync_dir=False)
 
     def _load_manifest(self) -> None:
         data = self._read_file(MANIFEST_NAME)

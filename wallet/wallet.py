@@ -190,6 +190,11 @@ class Wallet:
     ) -> None:
         self.close()
 
+    def change_passphrase(self, new_passphrase: str, *, kdf: KdfParams | None = None) -> None:
+        """Re-seal the wallet under ``new_passphrase`` and, if given, new KDF parameters
+        (how a wallet made under older defaults is raised to today's)."""
+        self.vault.reseal(new_passphrase, kdf or self.vault.header.kdf)
+
     @property
     def directory(self) -> Path:
         return self._vault.directory
@@ -239,8 +244,9 @@ class Wallet:
     def export_keystore_v3(
         self, name: str, password: str, *, iterations: int | None = None
     ) -> dict[str, Any]:
-        """An Ethereum keystore v3 (Web3 Secret Storage, scrypt) of a secp256k1 key, as
-        geth and MetaMask import it; ``iterations`` is scrypt's n (eth-account's default)."""
+        """An Ethereum keystore v3 of a secp256k1 key, as geth and MetaMask import it (Web3
+        Secret Storage, https://ethereum.org/developers/docs/data-structures-and-encoding/web3-secret-storage/:
+        scrypt, AES-128-CTR, Keccak MAC); ``iterations`` is scrypt's n (default 2**18)."""
         key = self.key(name)
         if key.kind != "secp256k1":
             raise WrongKeyKind(f"{name} is not a secp256k1 key; keystore v3 holds Ethereum keys")

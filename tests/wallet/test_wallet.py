@@ -17,7 +17,9 @@ from wallet.errors import (
     WalletExists,
     WeakPassphrase,
     WrongKeyKind,
+    WrongPassphrase,
 )
+from wallet.kdf import KdfParams
 from wallet.paths import wallet_dir
 from wallet.wallet import DidRecord, Wallet, WalletConfig
 
@@ -125,3 +127,18 @@ def test_wallet_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("NOTARY_HUB_WALLET")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert wallet_dir(None) == tmp_path / "home" / ".notary-hub" / "wallet"
+
+
+def test_change_passphrase_and_raise_the_kdf(wallet_path: Path) -> None:
+    wallet, _ = new_test_wallet(wallet_path)
+    with wallet:
+        secret = wallet.key("ed25519-0").secret_bytes()
+        with pytest.raises(WeakPassphrase):
+            wallet.change_passphrase("")
+        raised = KdfParams(TEST_KDF.memory_cost * 2, TEST_KDF.iterations + 1, 1)
+        wallet.change_passphrase("new passphrase", kdf=raised)
+    with pytest.raises(WrongPassphrase):
+        Wallet.open(wallet_path, TEST_PASSPHRASE)
+    with Wallet.open(wallet_path, "new passphrase") as reopened:
+        assert reopened.key("ed25519-0").secret_bytes() == secret
+        assert reopened.vault.header.kdf == raised
