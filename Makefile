@@ -44,6 +44,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/did_resolution_bench.py
 	$(BIN)/python bench/canonicalization_bench.py
 	$(BIN)/python bench/credentials_bench.py
+	$(BIN)/python bench/presentations_bench.py
 	$(BIN)/python bench/blob_store_bench.py
 	$(BIN)/python bench/deposit_bench.py
 	$(BIN)/python bench/upload_bench.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from credentials.challenges import ChallengeService
+from credentials.errors import MalformedCredential
 from credentials.verifier import Verifier
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
@@ -88,6 +90,21 @@ def test_a_hub_challenge_is_answered_once(
     assert "replay" in replay.errors[0].message
 
 
+def test_concurrent_answers_to_one_challenge_let_one_through(
+    service: ChallengeService, verifier: Verifier
+) -> None:
+    issued = service.issue()
+    vp = presented(issued.challenge, issued.domain)
+
+    def answer(_: int) -> list[str]:
+        result = service.verify_presentation(verifier, vp, challenge=issued.challenge, domain=None)
+        return codes(result)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(answer, range(6)))
+    assert sorted(outcomes) == [[]] + [["CHALLENGE_REPLAYED_ERROR"]] * 5
+
+
 def test_an_expired_hub_challenge_is_refused(
     service: ChallengeService, verifier: Verifier, clock: SkippingClock
 ) -> None:
@@ -143,7 +160,7 @@ def test_a_verifier_chosen_challenge_is_checked_as_given(
 
 def test_a_domain_must_be_printable_and_bounded(service: ChallengeService) -> None:
     for domain in ("", "a b", "x" * 513, "line\nbreak"):
-        with pytest.raises(Exception, match="printable"):
+        with pytest.raises(MalformedCredential, match="printable"):
             service.issue(domain)
 
 
