@@ -26,7 +26,7 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 
 from did_registry.did_key import did_key, multibase_key
-from did_registry.ethr.attributes import public_key_name
+from did_registry.ethr.attributes import SVC_PREFIX, public_key_name, service_attribute
 from did_registry.ethr.did import ethr_did_for, parse_ethr_did
 from did_registry.ethr.values import base58
 from did_registry.registrar.operations import (
@@ -63,6 +63,11 @@ class HubLied(WalletError):
 class NotController(WalletError):
     code = "not_controller"
     status_code = 409
+
+
+class NotMined(WalletError):
+    code = "not_mined"
+    status_code = 504
 
 
 class NotEthr(WalletError):
@@ -168,7 +173,8 @@ class DidOperations:
         self, did: str | None, service_type: str, endpoint: str
     ) -> tuple[DidRecord, dict[str, Any]]:
         record = self._ethr(did)
-        op = SetAttribute(f"did/svc/{service_type}", endpoint.encode("utf-8"), MAX_VALIDITY)
+        _, value = service_attribute(service_type, endpoint)  # checks the type and the URI
+        op = SetAttribute(SVC_PREFIX + service_type, value, MAX_VALIDITY)
         return record, self.relay(record, op)
 
     def rotate_key(self, did: str | None, name: str) -> tuple[DidRecord, dict[str, Any]]:
@@ -222,7 +228,8 @@ class DidOperations:
         signed = Account.unsafe_sign_hash(digest, controller.secret_bytes())
         signature = "0x" + bytes(signed.signature).hex()
         answer = self._hub.submit_operation(record.did, body, signature, nonce)
-        self._wait_mined(str(answer.get("transactionHash", "")))
+        if answer.get("state") != "mined":
+            self._wait_mined(str(answer.get("transactionHash", "")))
         return self._chain.document(record.did)
 
     def _check_digest(
@@ -249,7 +256,7 @@ class DidOperations:
         deadline = time.monotonic() + MINING_TIMEOUT
         while self._chain.chain.get_receipt(tx_hash) is None:
             if time.monotonic() > deadline:
-                raise WalletError(f"transaction {tx_hash} was not mined in {MINING_TIMEOUT:g} s")
+                raise NotMined(f"transaction {tx_hash} was not mined in {MINING_TIMEOUT:g} s")
             self._sleep(0.5)
 
     def _ethr(self, did: str | None) -> DidRecord:
