@@ -15,8 +15,11 @@ from pathlib import Path
 
 from eth_account import Account
 
-from testkit.wallets import new_test_wallet
+from testkit.wallets import directory_fingerprint, new_test_wallet
 from tests.fixtures.wallet_hub import PASSPHRASE, WalletHub
+from wallet.chain_view import ChainView
+from wallet.did_operations import DidOperations, create_ethr
+from wallet.hub_client import HubClient
 from wallet.wallet import Wallet, WalletConfig
 
 WIDE = {"COLUMNS": "400"}  # rich tables otherwise fit (and cut) an 80-column pipe
@@ -165,3 +168,36 @@ def test_config_keys_and_backups(wallet_hub: WalletHub, tmp_path: Path) -> None:
     listed = wallet_hub.wallet(copy, "key", "list", **WIDE)
     assert listed.returncode == 0, listed.stderr
     assert address in listed.stdout
+
+
+def test_did_changes_through_the_cli(wallet_hub: WalletHub, tmp_path: Path) -> None:
+    """A key rotated, the owner handed to another wallet key, and a deactivation that
+    asks first (refused on "n", the wallet unchanged) unless ``--yes``."""
+    wallet = tmp_path / "wallet"
+    config = WalletConfig(wallet_hub.url, wallet_hub.rpc, wallet_hub.token)
+    made, _ = new_test_wallet(wallet, passphrase=PASSPHRASE, config=config)
+    with made, ChainView.connect(wallet_hub.rpc) as chain:
+        did = create_ethr(made, chain.chain_id).did
+        with HubClient(wallet_hub.url, wallet_hub.token) as hub:
+            DidOperations(made, hub, chain).add_key(None, "authentication")
+        owner = made.derive_key("secp256k1")
+
+    rotated = wallet_hub.wallet(wallet, "did", "rotate-key", "ed25519-0")
+    assert rotated.returncode == 0, rotated.stderr
+    document = _document(rotated.stdout)
+    keys = [m for m in document["verificationMethod"] if "publicKeyBase58" in m]  # type: ignore[attr-defined]
+    assert len(keys) == 1 and keys[0]["id"] in document["authentication"]  # type: ignore[operator]
+
+    moved = wallet_hub.wallet(wallet, "did", "change-owner", "--to-key", owner.name)
+    assert moved.returncode == 0, moved.stderr
+    controller = _document(moved.stdout)["verificationMethod"][0]  # type: ignore[index]
+    assert controller["blockchainAccountId"].endswith(owner.address)
+
+    before = directory_fingerprint(wallet)
+    declined = wallet_hub.wallet(wallet, "did", "deactivate", stdin="n\n")
+    assert declined.returncode != 0
+    assert directory_fingerprint(wallet) == before
+    deactivated = wallet_hub.wallet(wallet, "did", "deactivate", "--yes")
+    assert deactivated.returncode == 0, deactivated.stderr
+    assert _document(deactivated.stdout)["verificationMethod"] == []
+    assert deactivated.stdout.startswith(f"# {did}")
