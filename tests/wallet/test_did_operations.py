@@ -21,7 +21,7 @@ from testkit.serving import serve_app
 from tests.fixtures.wallet_hub import WalletHub
 from wallet.chain_view import ChainView
 from wallet.did_operations import DidOperations, HubLied, NotController, create_ethr
-from wallet.hub_client import HubClient
+from wallet.hub_client import HubClient, HubRefused
 from wallet.wallet import Wallet
 
 ATTACKER = "0x000000000000000000000000000000000000dEaD"
@@ -63,8 +63,11 @@ def test_add_key_service_rotate_change_owner_and_deactivate(
 
 
 @contextmanager
-def lying_hub(hub: WalletHub, lie: Lie, relayed: list[Any]) -> Iterator[str]:
-    """The real hub behind a proxy that rewrites its digest answers and records relays."""
+def lying_hub(
+    hub: WalletHub, lie: Lie, relayed: list[Any], *, forward: bool = False
+) -> Iterator[str]:
+    """The real hub behind a proxy that rewrites its digest answers and records what it is
+    asked to relay (and, if ``forward``, relays it)."""
     app = FastAPI()
     headers = {"authorization": f"Bearer {hub.token}"}
 
@@ -77,7 +80,12 @@ def lying_hub(hub: WalletHub, lie: Lie, relayed: list[Any]) -> Iterator[str]:
     @app.post("/1.0/registrar/operations")
     async def submit(request: Request) -> dict[str, Any]:
         relayed.append(await request.json())
-        return {"state": "pending", "transactionHash": "0x" + "00" * 32}
+        if not forward:
+            return {"state": "pending", "transactionHash": "0x" + "00" * 32}
+        async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
+            answer = await client.post(request.url.path, json=relayed[-1])
+        body: dict[str, Any] = answer.json()
+        return body
 
     with serve_app(app) as served:
         yield served.url
@@ -129,3 +137,20 @@ def test_a_lying_hub_gets_no_signature(
     assert relayed == []  # no signature ever left the wallet
     assert chain.document(record.did) == before
     assert hub_wallet.did().controller_key == record.controller_key
+
+
+def test_a_relayed_signature_cannot_be_replayed(
+    wallet_hub: WalletHub, hub_wallet: Wallet, chain: ChainView
+) -> None:
+    """The signature commits to the owner's nonce: sent again, the hub refuses it."""
+    record = create_ethr(hub_wallet, chain.chain_id)
+    relayed: list[Any] = []
+    honest = lying_hub(wallet_hub, lambda answer: answer, relayed, forward=True)
+    with honest as url, HubClient(url, None) as hub:
+        DidOperations(hub_wallet, hub, chain).add_service(None, "Inbox", "https://a.example")
+    (signed,) = relayed
+    after = chain.document(record.did)
+    with HubClient(wallet_hub.url, wallet_hub.token) as hub, pytest.raises(HubRefused) as replay:
+        hub.submit_operation(record.did, signed["operation"], signed["signature"], signed["nonce"])
+    assert replay.value.hub_code == "invalidNonce"
+    assert chain.document(record.did) == after
