@@ -24,8 +24,9 @@ from hub_kernel.keystore import KeyStoreError
 from notary_hub.cli_support import EXPECTED_ERRORS
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub_deployment import StartupError
+from wallet.errors import WalletError
 
-COMPONENTS = ("chain_adapter", "did_registry", "credentials", "evidence", "notary_hub")
+COMPONENTS = ("chain_adapter", "did_registry", "credentials", "evidence", "wallet", "notary_hub")
 SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 CAMEL = re.compile(r"[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*")
 UPPER_SNAKE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
@@ -43,6 +44,7 @@ SNAKE_CREDENTIAL_CODES = {"reserved_credential", "reserved_evidence", "invalid_v
         (EvidenceError, "evidence_error", 500),
         (StartupError, "startup_error", 503),
         (ArtifactError, "artifact_error", 500),
+        (WalletError, "wallet_error", 400),
     ],
     ids=lambda value: getattr(value, "__name__", str(value)),
 )
