@@ -2,13 +2,22 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Debian packages: the CJK font PDF letters are set in; the tools tests check PDFs with.
+DEBS_SERVE := fonts-wqy-microhei
+DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf
 
-.PHONY: serve test lint typecheck pytest bench contracts
+.PHONY: serve test debs-serve debs-test lint typecheck pytest bench contracts
 
-serve: $(VENV)/.installed
+serve: $(VENV)/.installed debs-serve
 	$(BIN)/notary-hub serve
 
-test: $(VENV)/.installed-test node_modules/.installed lint typecheck pytest
+test: $(VENV)/.installed-test node_modules/.installed debs-test lint typecheck pytest
+
+debs-serve:
+	sh scripts/install_debs.sh $(DEBS_SERVE)
+
+debs-test:
+	sh scripts/install_debs.sh $(DEBS_TEST)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +43,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test node_modules/.installed
+pytest: $(VENV)/.installed-test node_modules/.installed debs-test
 	$(BIN)/pytest -n 2 -q
 
 bench: $(VENV)/.installed

@@ -1,14 +1,15 @@
 """Errors of building a presentation (:mod:`wallet.presentations`).
 
-Codes are snake_case, the hub's own family (see :mod:`hub_kernel.errors`).
+A :class:`~wallet.errors.WalletError`, so the wallet's callers catch one base; codes are
+snake_case, the hub's own family (see :mod:`hub_kernel.errors`).
 """
 
 from __future__ import annotations
 
-from hub_kernel.errors import HubError
+from wallet.errors import WalletError
 
 
-class PresentationError(HubError):
+class PresentationError(WalletError):
     """A presentation that cannot be made as asked: no challenge, domain or credential,
     or a key that cannot sign the format."""
 

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,33 +28,15 @@ from notary_hub.db import create_db_engine
 from testkit.waiting import wait_until
 from tests.fixtures.hardhat import HardhatNode
 from tests.fixtures.hub_process import HubProcess, run_cli
+from tests.fixtures.operator import (
+    ADDRESS_VARS,
+    FUNDING,
+    Operator,
+    chain_env,
+    deployed_operator,
+)
 
 pytestmark = pytest.mark.hardhat
-
-MASTER_KEY = "3c" * 32  # 32 bytes, hex: NOTARY_HUB_KEYS_MASTER_KEY
-FUNDING = 10**20  # wei sent to the node key: 100 ether
-ADDRESS_VARS = {
-    "EthereumDIDRegistry": "NOTARY_HUB_CHAIN_DID_REGISTRY_ADDRESS",
-    "AnchorRegistry": "NOTARY_HUB_CHAIN_ANCHOR_REGISTRY_ADDRESS",
-    "ConsortiumRegistry": "NOTARY_HUB_CHAIN_CONSORTIUM_ADDRESS",
-    "StatusListRegistry": "NOTARY_HUB_CHAIN_STATUS_LIST_REGISTRY_ADDRESS",
-}
-
-
-def chain_env(node: HardhatNode, database: Path, **extra: str) -> dict[str, str]:
-    """An operator's environment for the Hardhat chain; nothing NOTARY_HUB_* inherited."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_HUB_")}
-    return {
-        **env,
-        "NOTARY_HUB_CHAIN_RPC_URL": node.url,
-        "NOTARY_HUB_CHAIN_CHAIN_ID": str(node.chain_id),
-        "NOTARY_HUB_CHAIN_POLL_INTERVAL": "0.1",
-        "NOTARY_HUB_DATABASE_URL": f"sqlite:///{database}",
-        "NOTARY_HUB_KEYS_MASTER_KEY": MASTER_KEY,
-        "NOTARY_HUB_LOG_FORMAT": "json",
-        "NOTARY_HUB_ANCHORING_BATCH_INTERVAL_SECONDS": "0.2",
-        **extra,
-    }
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -71,44 +52,9 @@ def has_code(node: HardhatNode, address: str) -> bool:
     return len(node.rpc("eth_getCode", [address, "latest"])) > 2
 
 
-@dataclass
-class Operator:
-    workdir: Path
-    env: dict[str, str]
-    node: str = ""
-    steps: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
-    addresses: dict[str, str] = field(default_factory=dict)  # env var -> address
-
-    def cli(self, step: str, *args: str) -> subprocess.CompletedProcess[str]:
-        self.steps[step] = run_cli(*args, env=self.env, cwd=self.workdir)
-        return self.steps[step]
-
-    def serve_env(self, **extra: str) -> dict[str, str]:
-        return {**self.env, **self.addresses, **extra}
-
-
 @pytest.fixture(scope="module")
 def operator(hardhat_node: HardhatNode, tmp_path_factory: pytest.TempPathFactory) -> Operator:
-    hardhat_node.ensure_running()
-    workdir = tmp_path_factory.mktemp("operator")
-    op = Operator(workdir, chain_env(hardhat_node, workdir / "hub.sqlite3"))
-    initialised = op.cli("init", "init")  # the keys only: no contracts to hold an identity yet
-    assert initialised.returncode == 0, initialised.stderr
-    assert "no contracts yet: fund the node, then `notary-hub chain deploy`" in initialised.stdout
-    info = op.cli("info before", "chain", "info", "--json")
-    assert info.returncode == 0, info.stderr
-    op.node = json.loads(info.stdout)["node"]
-    op.cli("db upgrade", "db", "upgrade")
-    op.cli("deploy unfunded", "chain", "deploy")
-    hardhat_node.fund(op.node, FUNDING)
-    op.cli("info funded", "chain", "info", "--json")
-    deploy = op.cli("deploy", "chain", "deploy")
-    assert deploy.returncode == 0, deploy.stderr
-    for line in deploy.stdout.splitlines():
-        name, _, address = line.partition("=")
-        op.addresses[name] = address
-    op.cli("info deployed", "chain", "info", "--json")
-    return op
+    return deployed_operator(hardhat_node, tmp_path_factory.mktemp("operator"))
 
 
 def wait_for_receipts(hub: HubProcess, ids: list[int], timeout: float = 60) -> list[Any]:

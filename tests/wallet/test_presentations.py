@@ -13,11 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from eth_account import Account
 
 from credentials.verifier import Verifier
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 from testkit.holder import Holder, credential_for, did_key_holder
+from testkit.notary_world import CHAIN_ID, NotaryWorld
 from wallet.presentation_errors import PresentationError
 from wallet.presentations import DEFAULT_LIFETIME, build_presentation
 
@@ -162,3 +165,40 @@ def test_too_many_credentials_are_refused_before_any_signing() -> None:
     credential = credential_for(HOLDER.did, ISSUER)
     with pytest.raises(PresentationError, match="at most 100"):
         present(credentials=[credential] * 101)
+
+
+def test_a_did_ethr_holder_signs_a_vp_jwt_with_its_controller_key(
+    notary_world: NotaryWorld,
+) -> None:
+    """A fresh did:ethr (no transaction) presents with the key that controls it, ES256K;
+    the verifier recovers the signer and compares it with the DID's address."""
+    account = Account.create()
+    did = f"did:ethr:{hex(CHAIN_ID)}:{account.address}"
+    key = ec.derive_private_key(int.from_bytes(bytes(account.key), "big"), ec.SECP256K1())
+    token = build_presentation(
+        [credential_for(did, ISSUER, jwt=True)],
+        holder=did,
+        verification_method=f"{did}#controller",
+        private_key=key,
+        challenge=CHALLENGE,
+        domain=DOMAIN,
+        fmt="jwt",
+    )
+    verifier = Verifier(notary_world.resolver, chain=notary_world.chain)
+    result = verifier.verify_presentation(token, challenge=CHALLENGE, domain=DOMAIN)
+    assert result.verified, result.to_json()
+    assert result.details["holder"] == did
+    impostor = Account.create()
+    stolen_did = f"did:ethr:{hex(CHAIN_ID)}:{impostor.address}"
+    forged = build_presentation(
+        [credential_for(stolen_did, ISSUER, jwt=True)],
+        holder=stolen_did,
+        verification_method=f"{stolen_did}#controller",
+        private_key=key,
+        challenge=CHALLENGE,
+        domain=DOMAIN,
+        fmt="jwt",
+    )
+    refused = verifier.verify_presentation(forged, challenge=CHALLENGE, domain=DOMAIN)
+    assert not refused.verified
+    assert {p.check for p in refused.errors} == {"proof"}, refused.to_json()
