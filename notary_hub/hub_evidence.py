@@ -130,4 +130,7 @@ def letter_pdfs(
     )
     if ensure_published(notary, key.fingerprint) is not None and created is not None:
         created.append(f"document-signing certificate {key.fingerprint} published for {notary.did}")
-    return LetterPdfs(key, authority, settings.chain.organisation_name, public_url)
+    published_at = notary.registrar.head_timestamp()
+    return LetterPdfs(
+        key, authority, settings.chain.organisation_name, public_url, published_at=published_at
+    )

@@ -8,10 +8,12 @@ Whether the notary should sign a letter at all (its own, valid) is the caller's 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from evidence.letter_pdf.errors import ChainClockAhead
 from evidence.letter_pdf.facts import VALID_AT_ISSUE, PageNotes, letter_facts
 from evidence.letter_pdf.render import render_page
 from evidence.letter_pdf.sign import sign_letter_pdf
@@ -45,16 +47,37 @@ def build_letter_pdf(
 
 @dataclass(frozen=True)
 class LetterPdfs:
-    """The hub's letter PDF maker: its document key, its TSA, its name and public URL."""
+    """The hub's letter PDF maker: its document key, its TSA, its name and public URL.
+
+    ``published_at`` is a chain time (unix seconds) by which the key's certificate is
+    listed on the notary's DID. Verifiers resolve the DID as of the signature's timestamp,
+    a wall-clock time, while a burst of transactions can put block times seconds ahead of
+    the wall clock (see ``credentials.issuer.CredentialIssuer.proof_time``): a PDF stamped
+    before the publishing block's time would never verify, so :meth:`make` waits for the
+    wall clock to pass it, at most ``max_wait`` seconds.
+    """
 
     key: DocumentSigningKey
     authority: TimestampAuthority
     notary_name: str
     public_url: str
+    published_at: int = 0
+    max_wait: float = 60.0
+
+    def _wait_for_publication(self) -> None:
+        ahead = self.published_at + 1 - time.time()
+        if ahead > self.max_wait:
+            raise ChainClockAhead(
+                f"the chain's clock is {ahead:.0f} s ahead of this host's: a PDF signed now "
+                "would predate its certificate's publication; try again later"
+            )
+        if ahead > 0:
+            time.sleep(ahead)
 
     def make(
         self, letter: Mapping[str, Any], *, service: str, record_id: str, status: str
     ) -> bytes:
+        self._wait_for_publication()
         return build_letter_pdf(
             letter,
             key=self.key,

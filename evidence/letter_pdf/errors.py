@@ -33,6 +33,11 @@ class DocumentKeyError(LetterPdfError):
     status_code = 500
 
 
+class ChainClockAhead(LetterPdfError):
+    code = "chain_clock_ahead"
+    status_code = 503
+
+
 class NotAPdf(LetterPdfError):
     code = "invalid_pdf"
     status_code = 400
