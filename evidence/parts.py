@@ -27,6 +27,7 @@ from evidence.deposit.pipeline import EvidencePipeline
 from evidence.deposit.service import DepositService
 from evidence.letter_issuer import LetterIssuer
 from evidence.letter_pdf.build import LetterPdfs
+from evidence.letter_pdf.service import LetterPdfService
 from evidence.timestamping import EmbeddedTimestampAuthority, TimestampAuthority, TimestampClient
 
 
@@ -39,7 +40,7 @@ class EvidenceParts:
     pipeline: EvidencePipeline
     letters: LetterVerifier
     tsa_roots: list[x509.Certificate]
-    letter_pdfs: LetterPdfs | None = None
+    letter_pdfs: LetterPdfService | None = None
 
     def start(self) -> None:
         self.pipeline.start()
@@ -96,4 +97,5 @@ def open_evidence(
     batcher.subscribe_anchored(pipeline.on_batch_anchored)
     roots = list(tsa_roots)
     letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
-    return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots, letter_pdfs)
+    pdfs = LetterPdfService(letter_pdfs, letters, issuer.did) if letter_pdfs else None
+    return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots, pdfs)

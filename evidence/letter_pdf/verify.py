@@ -108,6 +108,14 @@ def _token_roots(signature: EmbeddedPdfSignature) -> list[asn1_x509.Certificate]
     return roots or certs
 
 
+def attachments_of(data: bytes) -> dict[str, bytes]:
+    """The attached files of a PDF letter (``{}`` when it has none or does not parse)."""
+    try:
+        return attachments(_open(data))
+    except NotAPdf:
+        return {}
+
+
 @dataclass(frozen=True)
 class _Signature:
     status: PdfSignatureStatus
