@@ -3,7 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint typecheck pytest bench contracts
+# Debian packages the tests run as independent judges of PDF letters: poppler-utils (pdfsig,
+# pdftotext, pdftoppm), qpdf, zbar-tools (zbarimg reads the QR code), libnss3-tools
+# (certutil, an NSS trust store for pdfsig); fonts-wqy-microhei is the letters' CJK font.
+DEBIAN_TEST_PACKAGES := poppler-utils qpdf zbar-tools libnss3-tools fonts-wqy-microhei
+
+.PHONY: serve test lint typecheck pytest bench contracts debian-test-packages
 
 serve: $(VENV)/.installed
 	$(BIN)/notary-hub serve
@@ -47,6 +52,9 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/blob_store_bench.py
 	$(BIN)/python bench/deposit_bench.py
 	$(BIN)/python bench/upload_bench.py
+
+debian-test-packages:
+	apt-get install -y --no-install-recommends $(DEBIAN_TEST_PACKAGES)
 
 contracts: node_modules/.installed
 	node scripts/build_contracts.mjs

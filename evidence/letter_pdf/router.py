@@ -10,8 +10,8 @@ for the CLI. Thin: :class:`~evidence.letter_pdf.service.LetterPdfService` does t
   for ``notary-hub letter pdf`` while the hub serves.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
+# dependency annotations are local to the factory.
 from collections.abc import Callable
 from typing import Annotated, Any
 

@@ -10,7 +10,9 @@ fingerprint is in the notary's DID document on chain (:mod:`.publication`), as o
 signature's time; a CA above it would be a second key to guard that no verifier relies on.
 It carries (RFC 5280 §4.2.1.3, §4.2.1.6, §4.2.1.12): keyUsage digitalSignature and
 nonRepudiation (critical), extendedKeyUsage id-kp-documentSigning (1.3.6.1.5.5.7.3.36,
-RFC 9336), and subjectAltName URI = the notary's DID, which ties it to the credentials'
+RFC 9336) and id-kp-emailProtection (NSS, and so ``pdfsig``, judges a PDF signer as an
+S/MIME signer, ``certificateUsageEmailSigner``, and calls a certificate without it
+unusable), and subjectAltName URI = the notary's DID, which ties it to the credentials'
 issuer. It is re-issued (same key) when missing, not matching the key or the DID, or
 within ``renew_before`` of its end; its new fingerprint is then published.
 """
@@ -28,7 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from evidence.letter_pdf.errors import DocumentKeyError
 from hub_kernel.keystore import KeyNotFound, KeyStore, KeyStoreError
@@ -37,6 +39,7 @@ KEY_NAME = "notary-document-signing"
 CERT_FILE = "document-signing.pem"
 COMMON_NAME = "Notary Hub document signing"
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning, RFC 9336
+PURPOSES = (DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION)
 _KEY_KIND = "p256"
 _LIFETIME = timedelta(days=3 * 365)
 _BACKDATE = timedelta(minutes=5)  # a verifier with a slow clock still accepts a new cert
@@ -90,7 +93,7 @@ def issue_certificate(
         .not_valid_after(now + _LIFETIME)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage, critical=True)
-        .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(list(PURPOSES)), critical=False)
         .add_extension(
             x509.SubjectAlternativeName([x509.UniformResourceIdentifier(did)]), critical=False
         )
@@ -125,6 +128,13 @@ def _create_key(keystore: KeyStore) -> ec.EllipticCurvePrivateKey:
     return key
 
 
+def _purposes(cert: x509.Certificate) -> list[ObjectIdentifier]:
+    try:
+        return list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return []
+
+
 def _usable(
     cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, did: str, at: datetime
 ) -> bool:
@@ -133,6 +143,7 @@ def _usable(
         isinstance(public, ec.EllipticCurvePublicKey)
         and _spki(public) == _spki(key.public_key())
         and san_uris(cert) == [did]
+        and _purposes(cert) == list(PURPOSES)
         and cert.not_valid_after_utc > at
     )
 
