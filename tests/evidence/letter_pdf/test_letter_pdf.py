@@ -77,7 +77,8 @@ def test_pyhanko_validates_it_with_the_notary_certificate_on_chain(
         signer_validation_context=ValidationContext(trust_roots=[cert]),
         ts_validation_context=ValidationContext(trust_roots=tsa_roots),
     )
-    assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+    details = status.pretty_print_details()  # type: ignore[no-untyped-call]
+    assert status.intact and status.valid and status.trusted, details
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     assert status.bottom_line
     stamp = status.timestamp_validity
