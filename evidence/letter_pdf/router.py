@@ -29,6 +29,28 @@ from evidence.principal import Principal
 PDF_MEDIA_TYPE = "application/pdf"
 SERVICE = "deposits"
 MAX_LETTER_BYTES = 1 << 20
+# The route reads its own body (size-capped), so its shape is documented here.
+SIGN_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "This notary's custody letter, to be signed as a PDF.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["letter"],
+                "properties": {
+                    "letter": {"type": "object", "description": "a DataDepositCredential"}
+                },
+            }
+        }
+    },
+}
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The letter as a PDF, signed PAdES-B-T, the credential attached.",
+        "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -49,7 +71,9 @@ def letter_pdf_router(
     router = APIRouter(tags=["evidence"])
     Caller = Annotated[Principal, Depends(principal)]
 
-    @router.get("/evidence/deposits/{deposit_id}/letter.pdf", response_model=None)
+    @router.get(
+        "/evidence/deposits/{deposit_id}/letter.pdf", response_model=None, responses=PDF_RESPONSE
+    )
     def get_letter_pdf(deposit_id: str, caller: Caller) -> Response:
         """The custody letter as a signed PDF (PAdES-B-T), to the depositor only."""
         letter = deposits.credential(caller, deposit_id)
@@ -62,7 +86,13 @@ def letter_pdf_router(
         body, _ = pdfs.public_status(deposits.letter_for_status(deposit_id))
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
-    @router.post(f"{LETTERS_PATH}/pdf", response_model=None, dependencies=[Depends(authorised)])
+    @router.post(
+        f"{LETTERS_PATH}/pdf",
+        response_model=None,
+        responses=PDF_RESPONSE,
+        dependencies=[Depends(authorised)],
+        openapi_extra={"requestBody": SIGN_REQUEST_BODY},
+    )
     async def sign_letter(request: Request) -> Response:
         """``{"letter": …}``, this notary's valid letter, as a signed PDF."""
         body = await read_json(request, MAX_LETTER_BYTES, "a letter")
