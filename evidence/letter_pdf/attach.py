@@ -20,6 +20,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
 from evidence.letter_pdf.errors import NotAPdf
+from hub_kernel.json_guard import too_deep
 
 CREDENTIAL_FILE = "letter.json"
 FACTS_FILE = "page-facts.json"
@@ -88,7 +89,7 @@ def attachments(reader: PdfFileReader) -> dict[str, bytes]:
     try:
         tree = reader.root["/Names"]["/EmbeddedFiles"]
         listed = tree["/Names"]
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, PdfError):
         return {}
     found: dict[str, bytes] = {}
     try:
@@ -97,7 +98,7 @@ def attachments(reader: PdfFileReader) -> dict[str, bytes]:
             spec = listed[index + 1].get_object()
             stream = spec["/EF"]["/F"].get_object()
             found[name] = _bounded_data(name, stream)
-    except (KeyError, TypeError, IndexError, AttributeError, PdfError) as exc:
+    except (KeyError, TypeError, IndexError, AttributeError, RecursionError, PdfError) as exc:
         raise NotAPdf(f"the PDF's attachments do not parse: {exc}") from None
     return found
 
@@ -108,6 +109,12 @@ def embedded_json(files: Mapping[str, bytes], name: str) -> Any:
     if data is None:
         return None
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if too_deep(text):  # the hub's JSON depth limit, as for any JSON it reads
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
         return None

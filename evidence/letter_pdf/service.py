@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from credentials.verification import VerificationResult
 from evidence.deposit.letter_verification import LetterVerifier
 from evidence.letter_pdf.build import LetterPdfs
 from evidence.letter_pdf.errors import LetterNotSignable
@@ -28,7 +27,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def status_line(result: VerificationResult, at: datetime) -> str:
+def status_line(at: datetime) -> str:
+    """What the page's status row says of a letter that verified at ``at``."""
     when = at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return f"有效 Valid · 核验于 checked {when}"
 
@@ -62,7 +62,7 @@ class LetterPdfService:
             if not isinstance(found, str):
                 raise LetterNotSignable("the letter names no credentialSubject.depositId")
             record_id = found
-        status = status_line(result, self._clock())
+        status = status_line(self._clock())
         return self._pdfs.make(letter, service=service, record_id=record_id, status=status)
 
     def public_status(self, letter: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -49,7 +49,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from credentials.verification import Problem, VerificationResult
@@ -75,6 +75,17 @@ from evidence.letter_pdf.signing_keys import fingerprint, san_uris
 
 MAX_PDF_BYTES = 8 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
+# What a hostile file can make the PDF and CMS parsers raise (a cyclic structure included).
+_MALFORMED = (
+    SignatureValidationError,
+    PdfError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+)
 
 
 def is_pdf(data: bytes) -> bool:
@@ -89,7 +100,7 @@ def _open(data: bytes) -> PdfFileReader:
         raise NotAPdf("not a PDF: no %PDF- header")
     try:
         return PdfFileReader(io.BytesIO(data), strict=False)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except _MALFORMED as exc:
         raise NotAPdf(f"the PDF does not parse: {exc}") from None
 
 
@@ -118,10 +129,8 @@ def attachments_of(data: bytes) -> dict[str, bytes]:
 
 @dataclass(frozen=True)
 class _Signature:
-    status: PdfSignatureStatus
     certificate: x509.Certificate
-    time: datetime | None
-    tsa_trusted: bool
+    time: datetime  # of the signature's RFC 3161 timestamp
 
 
 class PdfLetterVerifier:
@@ -155,7 +164,7 @@ class PdfLetterVerifier:
             result.passed("pdfCredential")
         try:
             signatures = reader.embedded_signatures
-        except (PdfError, ValueError, KeyError, TypeError) as exc:
+        except _MALFORMED as exc:
             raise NotAPdf(f"the PDF's signature fields do not parse: {exc}") from None
         if len(signatures) != 1:
             found = f"{len(signatures)} signatures" if signatures else "no signature"
@@ -182,7 +191,7 @@ class PdfLetterVerifier:
                 # pyHanko's judging of which later changes are harmless is not needed.
                 skip_diff=True,
             )
-        except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+        except _MALFORMED as exc:
             result.fail("pdfSignature", PdfSignatureInvalid(f"the signature does not check: {exc}"))
             return None
         if not (status.intact and status.valid):
@@ -213,7 +222,7 @@ class PdfLetterVerifier:
                 )
             )
         certificate = x509.load_der_x509_certificate(leaf.dump())
-        return _Signature(status, certificate, stamp.timestamp, bool(stamp.trusted))
+        return _Signature(certificate, stamp.timestamp)
 
     def _signer(
         self, signature: _Signature, credential: dict[str, Any], result: VerificationResult
@@ -227,7 +236,6 @@ class PdfLetterVerifier:
                 SignerNotNotary(f"signed by a certificate for {named[:200]}, not the issuer"),
             )
             return
-        assert signature.time is not None  # the timestamp check passed
         options = ResolutionOptions(version_time=int(signature.time.timestamp()))
         try:
             document = self._resolver.resolve(issuer, options).did_document
