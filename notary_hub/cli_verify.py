@@ -52,7 +52,6 @@ from did_registry.ethr.registry_discovery import DiscoveringSource
 from did_registry.ethr.resolver import EthrResolver
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
 from evidence.letter_pdf.attach import CREDENTIAL_FILE, embedded_json
-from evidence.letter_pdf.errors import NotAPdf
 from evidence.letter_pdf.verify import PdfLetterVerifier, attachments_of
 from notary_hub.cli_support import cli_errors, fail, flag, json_errors
 from notary_hub.verify_inputs import (
@@ -206,10 +205,7 @@ def _judge_pdf(
     letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
     pdfs = PdfLetterVerifier(letters, resolver, tsa_roots=inputs.roots)
     content = _chunks(inputs.file) if inputs.file is not None else None
-    try:
-        result = pdfs.verify(pdf, content=content)
-    except NotAPdf as exc:
-        fail(exc.code, exc.message)
+    result = pdfs.verify(pdf, content=content)  # NotAPdf: one line, through cli_errors
     credential = embedded_json(attachments_of(pdf), CREDENTIAL_FILE)
     return result, [Report(credential, result, inputs.file is not None, pdf=True)]
 
