@@ -245,6 +245,9 @@ def test_the_hub_will_not_sign_a_forged_letter(served_hub: ServedHub) -> None:
         response = client.post("/evidence/letters/pdf", json={"letter": forged})
         assert response.status_code == 422, response.text
         assert response.json()["error"] == "letter_not_signable"
+        padded = {"letter": {**served_hub.letter, "padding": "x" * (2 << 20)}}
+        oversized = client.post("/evidence/letters/pdf", json=padded)
+        assert oversized.status_code in (400, 413), oversized.text  # refused, not read whole
         client.headers.pop("authorization")
         anonymous = client.post("/evidence/letters/pdf", json={"letter": served_hub.letter})
         assert anonymous.status_code == 401
