@@ -4,7 +4,8 @@ pyHanko's :class:`~pyhanko.sign.signers.PdfSigner` writes one incremental update
 attaches the credential (:mod:`.attach`) and adds the signature field, a CAdES detached
 signature (``/ETSI.CAdES.detached``) with the signing certificate as a signed attribute,
 and an RFC 3161 signature timestamp from the hub's TSA (:mod:`.timestamper`). The
-signature covers every byte but its own placeholder, so any later change shows.
+signature covers every byte of the file but the signature value itself, so any later change
+shows.
 """
 
 from __future__ import annotations
