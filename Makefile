@@ -2,9 +2,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Debian packages: the CJK font PDF letters are set in; the tools tests check PDFs with.
+# Debian packages: the CJK font PDF letters are set in (serve); the tests' independent
+# judges of PDF letters: poppler-utils (pdfsig, pdftotext, pdftoppm), qpdf, zbar-tools
+# (zbarimg reads the QR code), libnss3-tools (certutil, an NSS trust store for pdfsig).
 DEBS_SERVE := fonts-wqy-microhei
-DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf
+DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf zbar-tools libnss3-tools
 
 .PHONY: serve test debs-serve debs-test lint typecheck pytest bench contracts
 
@@ -57,6 +59,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/blob_store_bench.py
 	$(BIN)/python bench/deposit_bench.py
 	$(BIN)/python bench/upload_bench.py
+
 
 contracts: node_modules/.installed
 	node scripts/build_contracts.mjs

@@ -26,6 +26,8 @@ from evidence.deposit.letter_verification import LetterVerifier
 from evidence.deposit.pipeline import EvidencePipeline
 from evidence.deposit.service import DepositService
 from evidence.letter_issuer import LetterIssuer
+from evidence.letter_pdf.build import LetterPdfs
+from evidence.letter_pdf.service import LetterPdfService
 from evidence.timestamping import EmbeddedTimestampAuthority, TimestampAuthority, TimestampClient
 
 
@@ -38,6 +40,7 @@ class EvidenceParts:
     pipeline: EvidencePipeline
     letters: LetterVerifier
     tsa_roots: list[x509.Certificate]
+    letter_pdfs: LetterPdfService | None = None
 
     def start(self) -> None:
         self.pipeline.start()
@@ -68,11 +71,13 @@ def open_evidence(
     lease_seconds: float,
     context_url: str | None = None,
     tsa_certificates_url: str | None = None,
+    letter_pdfs: LetterPdfs | None = None,
 ) -> EvidenceParts:
     """``authorities`` are tried in order (an external one that is down falls back);
     ``context_url`` is where letters say the hub's context can be fetched
     (:func:`evidence.deposit.letter.build_custody_letter`); letters name
-    ``tsa_certificates_url`` for the embedded ``tsa``'s tokens."""
+    ``tsa_certificates_url`` for the embedded ``tsa``'s tokens; ``letter_pdfs`` makes
+    the signed PDF letters (:mod:`evidence.letter_pdf`)."""
     chains = {tsa.name: tsa_certificates_url} if tsa and tsa_certificates_url else {}
     timestamps = TimestampClient(list(authorities), retries=timestamp_retries)
     deposits = DepositService(
@@ -92,4 +97,5 @@ def open_evidence(
     batcher.subscribe_anchored(pipeline.on_batch_anchored)
     roots = list(tsa_roots)
     letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
-    return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots)
+    pdfs = LetterPdfService(letter_pdfs, letters, issuer.did) if letter_pdfs else None
+    return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots, pdfs)

@@ -24,6 +24,7 @@ from did_registry.registrar.router import registrar_router
 from did_registry.router import resolver_router
 from evidence.deposit.router import evidence_router
 from evidence.deposit.verify_router import verify_router
+from evidence.letter_pdf.router import letter_pdf_router
 from evidence.principal import principal_dependency
 from evidence.timestamping.router import tsa_router
 from notary_hub import __version__, serving
@@ -178,7 +179,7 @@ def _include_routers(app: FastAPI, hub: Hub) -> None:
 
 
 def _include_evidence_routers(app: FastAPI, hub: Hub, authorised: Callable[..., Any]) -> None:
-    """Letter verification, deposits and, with a TSA, time-stamping."""
+    """Letter verification, deposits, their PDF letters and, with a TSA, time-stamping."""
     parts_e = hub.evidence
     networks: dict[str | int, int] = {hub.chain.chain_id: hub.chain.chain_id}
     networks.update(hub.settings.did.network_names)
@@ -187,6 +188,10 @@ def _include_evidence_routers(app: FastAPI, hub: Hub, authorised: Callable[..., 
         verify_router(parts_e.letters, max_file_bytes=parts_e.deposits.max_upload_bytes)
     )
     app.include_router(evidence_router(parts_e.deposits, principal))
+    if parts_e.letter_pdfs is not None:
+        app.include_router(
+            letter_pdf_router(parts_e.letter_pdfs, parts_e.deposits, principal, authorised)
+        )
     if parts_e.tsa is not None:
         app.include_router(tsa_router(parts_e.tsa, parts_e.tsa.certificates))
 

@@ -27,6 +27,7 @@ from chain_adapter.writer_lock import WriterLock
 from notary_hub import migrate, serving
 from notary_hub.cli_consortium import consortium_app
 from notary_hub.cli_keys import keys_app
+from notary_hub.cli_letter import letter_app
 from notary_hub.cli_node import chain_export, node
 from notary_hub.cli_support import (
     NO_DATA_DIR,
@@ -354,6 +355,7 @@ def receipt_verify(
 
 
 app.add_typer(keys_app, name="keys")
+app.add_typer(letter_app, name="letter")
 app.command()(node)
 chain_app.command("export")(chain_export)
 app.command()(verify)

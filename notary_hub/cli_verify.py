@@ -12,6 +12,11 @@ proof's time (the registry named by ``--consortium``, else the chain's founding
 one). A custody letter from anyone else is invalid; for other credentials the
 trust status is reported on its own line.
 
+A PDF custody letter (``%PDF-``) is checked by
+:class:`~evidence.letter_pdf.verify.PdfLetterVerifier`: its PAdES signature over the whole
+file, its timestamp, the signer's certificate as listed on the issuer's DID on chain, and
+the attached credential, which goes through the full letter check.
+
 A presentation (VC Data Model 2.0 §4.13,
 https://www.w3.org/TR/vc-data-model-2.0/#verifiable-presentations) needs ``--challenge``
 and ``--domain`` (without them anyone's copy would pass), and is checked by the
@@ -47,8 +52,16 @@ from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.registry_discovery import DiscoveringSource
 from did_registry.ethr.resolver import EthrResolver
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
+from evidence.letter_pdf.attach import CREDENTIAL_FILE, embedded_json
+from evidence.letter_pdf.verify import PdfLetterVerifier, attachments_of
 from notary_hub.cli_support import cli_errors, fail, flag, json_errors
-from notary_hub.verify_inputs import read_document, status_list, trust_file, tsa_roots
+from notary_hub.verify_inputs import (
+    read_document,
+    read_pdf,
+    status_list,
+    trust_file,
+    tsa_roots,
+)
 from notary_hub.verify_report import Report, is_letter, print_credential, print_presentation
 
 # The checks a letter adds to a credential's: merged into a presentation's result.
@@ -84,7 +97,10 @@ def _trust(chain: JsonRpcChain, pinned: list[str], consortium: str | None) -> Is
 
 def verify(
     document_file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="Credential or presentation: JSON or JWT.")
+        Path,
+        typer.Argument(
+            metavar="FILE", help="Credential or presentation (JSON or JWT), or a PDF letter."
+        ),
     ],
     rpc: Annotated[
         str | None,
@@ -128,8 +144,9 @@ def verify(
 ) -> None:
     """Verify a credential or presentation without the hub. Exit 0 only if valid."""
     with json_errors(as_json, verified=False):
-        document = read_document(document_file)
-        if _is_presentation(document) and (not challenge or not domain):
+        pdf = read_pdf(document_file)
+        document = read_document(document_file) if pdf is None else None
+        if pdf is None and _is_presentation(document) and (not challenge or not domain):
             fail(
                 "missing_challenge",
                 "a presentation is checked against the challenge and domain it must answer: "
@@ -141,8 +158,11 @@ def verify(
         lists, roots, pinned = _offline_inputs(status_list, tsa_root, file, issuer, trust_file)
         inputs = _Inputs(lists, roots, pinned, file, challenge, domain)
         with cli_errors(), _connected(rpc) as chain:
-            result, reports = _judge(chain, registry, consortium, inputs, document)
-    if _is_presentation(document):
+            if pdf is not None:
+                result, reports = _judge_pdf(chain, registry, consortium, inputs, pdf)
+            else:
+                result, reports = _judge(chain, registry, consortium, inputs, document)
+    if pdf is None and _is_presentation(document):
         print_presentation(result, reports, as_json)
     else:
         print_credential(reports[0], as_json)
@@ -179,6 +199,25 @@ def _judge(
     return result, _presented(verifier, letters, document, result, inputs.file)
 
 
+def _judge_pdf(
+    chain: JsonRpcChain,
+    registry: str | None,
+    consortium: str | None,
+    inputs: _Inputs,
+    pdf: bytes,
+) -> tuple[VerificationResult, list[Report]]:
+    """A PDF letter: its signature, timestamp and signer, then the letter it carries."""
+    resolver = _resolver(chain, registry)
+    verifier = Verifier(resolver, chain=chain, status_lists=StaticStatusLists(inputs.lists))
+    trust = _trust(chain, inputs.pinned, consortium)
+    letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
+    pdfs = PdfLetterVerifier(letters, resolver, tsa_roots=inputs.roots)
+    content = _chunks(inputs.file) if inputs.file is not None else None
+    result = pdfs.verify(pdf, content=content)  # NotAPdf: one line, through cli_errors
+    credential = embedded_json(attachments_of(pdf), CREDENTIAL_FILE)
+    return result, [Report(credential, result, inputs.file is not None, pdf=True)]
+
+
 def _offline_inputs(
     status_list_sources: list[str] | None,
     tsa_root: list[str] | None,
@@ -204,12 +243,17 @@ def _connected(rpc: str) -> Iterator[JsonRpcChain]:
         chain.close()
 
 
-def _verifier(chain: JsonRpcChain, registry: str | None, lists: list[dict[str, Any]]) -> Verifier:
-    """A verifier resolving did:ethr through ``chain`` alone (and did:key offline)."""
+def _resolver(chain: JsonRpcChain, registry: str | None) -> DispatchingResolver:
+    """did:ethr through ``chain`` alone (its registry found from its logs), did:key offline."""
     source = DiscoveringSource(chain, registry=registry)
-    resolver = DispatchingResolver(
+    return DispatchingResolver(
         {"ethr": EthrResolver({chain.chain_id: source}), "key": DidKeyResolver()}
     )
+
+
+def _verifier(chain: JsonRpcChain, registry: str | None, lists: list[dict[str, Any]]) -> Verifier:
+    """A verifier resolving did:ethr through ``chain`` alone (and did:key offline)."""
+    resolver = _resolver(chain, registry)
     return Verifier(resolver, chain=chain, status_lists=StaticStatusLists(lists))
 
 

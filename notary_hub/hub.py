@@ -308,8 +308,10 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             queue=chain_parts.queue,
             batcher=chain_parts.batcher,
             credentials=credentials,
+            notary=did.notary,
             context_url=context_url(settings),
             public_url=public_url(settings),
+            created=created,
         )
         stack.callback(evidence.close)
         private_data_dir(settings.data_dir, warn=False)  # what the components made just now

@@ -17,8 +17,12 @@ from chain_adapter.anchoring.batcher import Batcher
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.protocol import Chain
 from credentials.parts import CredentialParts
+from did_registry.notary_identity import NotaryIdentity
 from evidence.blob_store import BlobNames, BlobStore
 from evidence.key_encryption import LocalKeyEncryptionKey
+from evidence.letter_pdf.build import LetterPdfs
+from evidence.letter_pdf.publication import ensure_published
+from evidence.letter_pdf.signing_keys import DocumentSigningKey
 from evidence.local_blob_store import LocalBlobStore
 from evidence.parts import EvidenceParts, open_evidence
 from evidence.s3_blob_store import S3BlobStore
@@ -26,6 +30,7 @@ from evidence.timestamping import (
     EmbeddedTimestampAuthority,
     HttpTimestampAuthority,
     TimestampAuthority,
+    TimestampClient,
     TsaKeyMaterial,
 )
 from evidence.timestamping.tsa_http import TSA_CERTS_PATH
@@ -62,8 +67,10 @@ def open_evidence_from(
     queue: AnchorQueue,
     batcher: Batcher,
     credentials: CredentialParts,
+    notary: NotaryIdentity | None = None,
     context_url: str | None = None,
     public_url: str | None = None,
+    created: list[str] | None = None,
 ) -> EvidenceParts:
     """:func:`evidence.parts.open_evidence` with the backends ``settings`` names;
     ``context_url``: where letters say the hub's context document can be fetched."""
@@ -79,6 +86,10 @@ def open_evidence_from(
         tsa = EmbeddedTimestampAuthority(material)
         authorities.append(tsa)
         roots = [*roots, material.root_certificate]
+    pdfs = None
+    if notary is not None and authorities:
+        timestamps = TimestampClient(list(authorities), retries=cfg.retries)
+        pdfs = letter_pdfs(settings, keystore, notary, timestamps, public_url or "", created)
     return open_evidence(
         sessions=sessions,
         chain=chain,
@@ -97,4 +108,29 @@ def open_evidence_from(
         lease_seconds=settings.evidence.lease_seconds,
         context_url=context_url,
         tsa_certificates_url=f"{public_url}{TSA_CERTS_PATH}" if public_url else None,
+        letter_pdfs=pdfs,
+    )
+
+
+def letter_pdfs(
+    settings: Settings,
+    keystore: KeyStore,
+    notary: NotaryIdentity,
+    authority: TimestampAuthority,
+    public_url: str,
+    created: list[str] | None,
+) -> LetterPdfs:
+    """The notary's document-signing key (created on first start), its fingerprint
+    published on the notary's DID when missing, and the PDF maker using them."""
+    key = DocumentSigningKey.load_or_create(
+        keystore,
+        settings.data_dir / "documents",
+        notary.did,
+        organisation=settings.chain.organisation_name,
+    )
+    if ensure_published(notary, key.fingerprint) is not None and created is not None:
+        created.append(f"document-signing certificate {key.fingerprint} published for {notary.did}")
+    published_at = notary.registrar.head_timestamp()
+    return LetterPdfs(
+        key, authority, settings.chain.organisation_name, public_url, published_at=published_at
     )

@@ -1,5 +1,6 @@
-"""What ``notary-hub verify`` reads before it asks the chain: the document, status lists,
-TSA roots and trusted issuers, from files or (status lists, TSA roots) URLs.
+"""What ``notary-hub verify`` reads before it asks the chain: the document (JSON, a JWT, or
+a PDF letter, told apart by PDF's ``%PDF-`` header), status lists, TSA roots and trusted
+issuers, from files or (status lists, TSA roots) URLs.
 
 A URL is fetched once, without redirects, with a timeout and a size cap. A TSA root
 may be a URL serving a PEM chain, as the hub's ``GET /tsa/certs`` does
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 from cryptography import x509
 
+from evidence.letter_pdf.verify import MAX_PDF_BYTES, is_pdf
 from hub_kernel.json_guard import too_deep
 from notary_hub.cli_support import fail
 
@@ -48,6 +50,22 @@ def read_document(file: Path) -> Any:
         fail(
             "invalid_document", f"{file} is neither JSON nor a JWT: {exc.msg} at line {exc.lineno}"
         )
+
+
+def read_pdf(file: Path) -> bytes | None:
+    """The bytes of ``file`` if it is a PDF (its ``%PDF-`` header), else ``None``."""
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(1024)
+            if not is_pdf(head):
+                return None
+            handle.seek(0)
+            data = handle.read(MAX_PDF_BYTES + 1)
+    except OSError as exc:
+        fail("file_not_found", f"{file}: {exc.strerror}", 2)
+    if len(data) > MAX_PDF_BYTES:
+        fail("document_too_large", f"{file} is larger than {MAX_PDF_BYTES} bytes")
+    return data
 
 
 def fetch(url: str, limit: int, what: str) -> bytes:

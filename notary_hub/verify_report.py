@@ -29,6 +29,7 @@ from notary_hub.cli_support import err, out, plain
 # The checks a credential goes through, in order (credentials.verifier, issuer_trust).
 CREDENTIAL_CHECKS = ("structure", "context", "proof", "validity", "status", "issuer")
 LETTER_CHECKS = ("timestamp", "anchor")
+PDF_CHECKS = ("pdfCredential", "pdfSignature", "pdfTimestamp", "pdfSigner", "pdfFacts")
 CHECK_NAMES = {"issuer": "issuer trust"}
 ATTESTED = (
     ("title", "title"),
@@ -49,6 +50,7 @@ class Report:
     document: Any
     result: VerificationResult
     with_file: bool = False
+    pdf: bool = False  # the letter came in a PDF (evidence.letter_pdf.verify)
 
 
 def types_of(document: Any) -> list[str]:
@@ -69,7 +71,7 @@ def expected_checks(report: Report) -> list[str]:
         names.remove("status")
     if is_letter(document):
         names += [*LETTER_CHECKS, *(["file"] if report.with_file else [])]
-    return names
+    return [*names, *(PDF_CHECKS if report.pdf else ())]
 
 
 def not_checked(report: Report) -> list[str]:
@@ -127,6 +129,10 @@ def details_rows(report: Report) -> Rows:
         rows.append(("status", plain(line)))
     for key, value in result.details.get("evidence", {}).items():
         rows.append((plain(key), plain(value)))
+    pdf = result.details.get("pdf", {})
+    if pdf:
+        rows.append(("pdf signed at", plain(pdf.get("signedAt"))))
+        rows.append(("pdf certificate", plain(f"sha-256 {pdf.get('certificate')}")))
     return rows
 
 

@@ -278,6 +278,16 @@ class DepositService:
             )
         return dict(letter)
 
+    def letter_for_status(self, deposit_id: str) -> dict[str, Any]:
+        """A certified deposit's letter, for its public verification status only: never
+        served (:mod:`evidence.letter_pdf.service` says what the status reveals)."""
+        with self._sessions() as session:
+            query = select(Deposit.letter).where(Deposit.id == deposit_id)
+            letter = session.scalar(query) if len(deposit_id) <= 32 else None
+        if letter is None:
+            raise DepositNotFound(f"no certified deposit {deposit_id[:40]!r}")
+        return dict(letter)
+
     def open_content(
         self, principal: Principal, deposit_id: str
     ) -> tuple[DepositRecord, Iterator[bytes]]:

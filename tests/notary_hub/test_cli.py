@@ -123,10 +123,12 @@ def test_first_serve_prints_what_it_created_and_where_it_listens(served: Served)
         f"did:ethr:0x539:{node[1]} (did/pub/Ed25519/veriKey/base58)",
         "created notary x25519 key notary-x25519-1 published for "
         f"did:ethr:0x539:{node[1]} (did/pub/X25519/enc/base64)",
+        "created document-signing certificate ",  # its SHA-256 on the notary DID (PDF letters)
     ]
     assert len(created) == len(expected_prefixes), created
     for line, prefix in zip(created, expected_prefixes, strict=True):
         assert line.startswith(prefix), (line, prefix)
+    assert created[-1].endswith(f" published for did:ethr:0x539:{node[1]}")
 
     assert f"data directory {data_dir.resolve()}" in log
     assert re.search(rf"^embedded chain 1337 at block \d+; node {node[1]}$", log, re.M), log
