@@ -20,6 +20,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Table
 
 from notary_hub.cli_support import PlainFlagsGroup, cli_errors, err, fail, flag, out, plain
+from notary_hub.cli_wallet_court import bundle, present
 from notary_hub.cli_wallet_credentials import credential_app
 from notary_hub.cli_wallet_dids import did_app
 from notary_hub.cli_wallet_support import (
@@ -37,8 +38,6 @@ from notary_hub.cli_wallet_support import (
 )
 from wallet.deposits import Depositor
 from wallet.did_operations import rediscover
-from wallet.holder_keys import authentication_key
-from wallet.presentations import FORMATS, Format, build_presentation
 from wallet.receiving import Receiver
 from wallet.wallet import Wallet, WalletConfig
 
@@ -51,6 +50,8 @@ key_app = typer.Typer(help="The wallet's keys.", no_args_is_help=True, cls=Plain
 wallet_app.add_typer(key_app, name="key")
 wallet_app.add_typer(did_app, name="did")
 wallet_app.add_typer(credential_app, name="credential")
+wallet_app.command()(present)
+wallet_app.command()(bundle)
 
 HubOption = Annotated[str | None, typer.Option("--hub", metavar="URL", help="The hub's URL.")]
 RpcOption = Annotated[
@@ -224,49 +225,3 @@ def deposit(
             )
         stored = depositor.receive(deposit_id, extra_check=letter_check(chain, file))
     out.print(stored.id, markup=False, highlight=False)
-
-
-@wallet_app.command()
-def present(
-    ctx: typer.Context,
-    credential_ids: Annotated[
-        list[str], typer.Argument(metavar="CREDENTIAL_ID...", help="Credentials to present.")
-    ],
-    domain: Annotated[str, typer.Option(help="The verifier's domain.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write it.")],
-    challenge: Annotated[
-        str | None,
-        typer.Option(help="The verifier's challenge (default: one asked from the hub)."),
-    ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="di (eddsa-rdfc-2022) or jwt (vp+jwt).")
-    ] = "di",
-    did: Annotated[
-        str | None, typer.Option("--did", metavar="DID", help="The holder (default: the first).")
-    ] = None,
-) -> None:
-    """Present credentials to one verifier: a presentation bound to its challenge and domain."""
-    if fmt not in FORMATS:
-        fail("invalid_option", f"--format is one of {', '.join(FORMATS)}, not {fmt!r}", 2)
-    chosen: Format = "jwt" if fmt == "jwt" else "di"
-    with opened(ctx) as wallet:
-        record = wallet.did(did)
-        documents = [wallet.credentials.get(c).document for c in credential_ids]
-        with chain_of(wallet) as chain:
-            key, method = authentication_key(wallet, record, chain.document(record.did), fmt=chosen)
-        if challenge is None:
-            with hub_of(wallet) as hub:
-                challenge = str(hub.presentation_challenge(domain)["challenge"])
-            err.print(f"challenge {challenge}", markup=False, highlight=False)
-        presentation = build_presentation(
-            documents,
-            holder=record.did,
-            verification_method=method,
-            private_key=key.private_key,
-            challenge=challenge,
-            domain=domain,
-            fmt=chosen,
-        )
-        text = presentation if isinstance(presentation, str) else json.dumps(presentation, indent=2)
-        write_new(output, text + "\n")
-    out.print(f"presentation written to {plain(output)}")
