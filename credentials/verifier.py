@@ -39,9 +39,9 @@ from credentials.errors import (
     CredentialError,
     KeyResolutionError,
     MalformedCredential,
-    ProofError,
     StatusError,
 )
+from credentials.holder_binding import UnsignedHolder, check_holder_binding
 from credentials.jose.vc_jose import (
     enveloped_presentation_token,
     enveloped_token,
@@ -68,43 +68,6 @@ from did_registry.resolution import DidResolver
 
 STATUS_ENTRY = "BitstringStatusListEntry"
 STATUS_CACHE_SIZE = 16_384
-
-
-class UnsignedHolder(ProofError):
-    """A presentation naming a holder but carrying no proof: the claim is anyone's."""
-
-    code = "UNSIGNED_HOLDER_ERROR"
-
-
-class HolderMismatch(ProofError):
-    """A holder presenting a credential about someone else."""
-
-    code = "HOLDER_BINDING_ERROR"
-
-
-def subject_ids(credential: Mapping[str, Any]) -> list[str]:
-    """The ``id`` of each ``credentialSubject`` (VC DM 2.0 §4.8), in order."""
-    subjects = credential.get("credentialSubject")
-    listed = subjects if isinstance(subjects, list) else [subjects]
-    return [s["id"] for s in listed if isinstance(s, Mapping) and isinstance(s.get("id"), str)]
-
-
-def check_holder_binding(
-    holder: str, credential: Mapping[str, Any], result: VerificationResult
-) -> None:
-    """``holder`` must be a subject of ``credential``, unless it is a bearer credential."""
-    ids = subject_ids(credential)
-    if ids and holder not in ids:
-        named = ", ".join(i[:200] for i in ids[:3])
-        result.fail(
-            "holder",
-            HolderMismatch(
-                f"the holder {holder[:200]} is not the credential's subject ({named}): "
-                "only its subject may present it"
-            ),
-        )
-        return
-    result.passed("holder")
 
 
 class StatusLists(Protocol):

@@ -45,7 +45,8 @@ from did_registry.errors import DidError
 from notary_hub.cli_remote import ask_serving_hub
 from notary_hub.cli_support import PlainFlagsGroup, cli_errors, fail, flag, hub_settings, iso_time
 from notary_hub.cli_support import out as console
-from notary_hub.hub import ethr_networks, open_hub
+from notary_hub.hub import open_hub
+from notary_hub.hub_urls import ethr_networks
 from notary_hub.serving import running_hub
 
 consortium_app = typer.Typer(

@@ -20,7 +20,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -36,7 +35,6 @@ from chain_adapter.parts import ChainParts, open_chain_adapter
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.writer_lock import WriterLock
-from credentials.contexts_router import NOTARY_HUB_CONTEXT_PATH
 from credentials.parts import ChallengeLimits, CredentialParts, open_credentials
 from did_registry.consortium.service import ConsortiumService
 from did_registry.dispatch import DispatchingResolver
@@ -51,6 +49,7 @@ from notary_hub import migrate
 from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
 from notary_hub.hub_deployment import StartupError, find_deployment
 from notary_hub.hub_evidence import open_evidence_from
+from notary_hub.hub_urls import context_url, public_origin, public_url
 from notary_hub.settings import Settings
 
 NODE_KEY = "node"
@@ -385,30 +384,3 @@ def _open_credentials(
         ),
         trusted_issuers=settings.credentials.trusted_issuers,
     )
-
-
-def public_origin(settings: Settings) -> str:
-    """The hub's origin (RFC 6454: scheme, host, port), the default challenge domain."""
-    parts = urlsplit(public_url(settings))
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def public_url(settings: Settings) -> str:
-    if settings.credentials.public_url:
-        return settings.credentials.public_url.rstrip("/")
-    return f"http://{settings.server.host}:{settings.server.port}"
-
-
-def context_url(settings: Settings) -> str:
-    """Where the hub's context document can be fetched: the operator's
-    ``CREDENTIALS_CONTEXT_URL``, else the hub's own ``/contexts/notary-hub/v1``."""
-    if settings.credentials.context_url:
-        return settings.credentials.context_url
-    return public_url(settings) + NOTARY_HUB_CONTEXT_PATH
-
-
-def ethr_networks(settings: Settings, chain_id: int) -> dict[str | int, int]:
-    """did:ethr network names of this hub's chain: its hex id always, configured names too."""
-    networks: dict[str | int, int] = {chain_id: chain_id}
-    networks.update(settings.did.network_names)
-    return networks

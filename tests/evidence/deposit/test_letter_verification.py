@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from credentials.jsonld.context_integrity import context_bytes
 from credentials.jsonld.contexts import NOTARY_HUB_V1
 from evidence.letter_issuer import LetterIssuer
-from notary_hub.hub import Hub, context_url
+from notary_hub.hub import Hub
+from notary_hub.hub_urls import context_url
 from testkit.waiting import wait_until
 from tests.fixtures.hub_app import AUTH
 
