@@ -24,12 +24,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from evidence.blob_store import DEFAULT_MAX_SIZE, BlobStore, BlobWriter, StoredBlob
+from evidence.blob_store import DEFAULT_MAX_SIZE, BlobStore, BlobWriter
 from evidence.deposit.content_check import checked_chunks, close_chunks
 from evidence.deposit.idempotency import request_fingerprint
 from evidence.deposit.listing import DepositQuery, list_deposits
@@ -40,6 +39,7 @@ from evidence.deposit.request import (
     media_type,
     parse_deposit_request,
 )
+from evidence.deposit.sm3_check import Sm3CheckingWriter
 from evidence.errors import (
     ContentNotStored,
     DepositNotFound,
@@ -67,35 +67,6 @@ def new_deposit_id() -> str:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class _Sm3CheckingWriter:
-    """A blob writer that also checks a declared SM3 digest before it commits.
-
-    The blob store checks SHA-256 itself; SM3 is hashed a second time only when a
-    depositor declares one, so a mismatch aborts the upload before anything is stored.
-    """
-
-    def __init__(self, writer: BlobWriter, expected: bytes) -> None:
-        self._writer = writer
-        self.expected = expected
-        self._sm3 = hashes.Hash(hashes.SM3())
-
-    def write(self, chunk: bytes) -> None:
-        self._sm3.update(chunk)
-        self._writer.write(chunk)
-
-    def commit(self, *, expected_sha256: bytes | None = None) -> StoredBlob:
-        actual = self._sm3.finalize()
-        if not hmac.compare_digest(actual, self.expected):
-            self._writer.abort()
-            raise DigestMismatch(
-                f"the content's SM3 is {actual.hex()}, not the declared {self.expected.hex()}"
-            )
-        return self._writer.commit(expected_sha256=expected_sha256)
-
-    def abort(self) -> None:
-        self._writer.abort()
 
 
 class DepositService:
@@ -128,7 +99,7 @@ class DepositService:
         store checks SHA-256 itself at commit, whenever it was declared).
         """
         writer = self._blobs.writer(max_size=self.max_upload_bytes)
-        return _Sm3CheckingWriter(writer, declared_sm3) if declared_sm3 is not None else writer
+        return Sm3CheckingWriter(writer, declared_sm3) if declared_sm3 is not None else writer
 
     def open_form_upload(self, fields: Mapping[str, str]) -> BlobWriter:
         """:meth:`open_upload` for :class:`~evidence.multipart.FormUploadParser`, given the
@@ -195,7 +166,7 @@ class DepositService:
                     raise _key_reused()
                 expected = replayed.sha256
             if declared.sm3 is not None and not (
-                isinstance(writer, _Sm3CheckingWriter) and writer.expected == declared.sm3
+                isinstance(writer, Sm3CheckingWriter) and writer.expected == declared.sm3
             ):
                 raise InvalidDeposit("an SM3 digest must be declared before the file part")
             try:
