@@ -45,6 +45,10 @@ API_SCOPES = frozenset(
     }
 )
 
+# Longer is no token the hub issued: refused before any parsing (RFC 9068 tokens of the
+# hub's claims are well under 2 KiB).
+MAX_TOKEN_LENGTH = 8192
+
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -97,6 +101,8 @@ class Authenticator:
             if credentials is None or credentials.scheme.lower() != "bearer":
                 raise MissingToken()
             token = credentials.credentials
+            if len(token) > MAX_TOKEN_LENGTH:
+                raise InvalidToken(f"the bearer token is longer than {MAX_TOKEN_LENGTH} bytes")
             caller = self._bootstrap.match(token) if self._bootstrap else None
             if caller is None:
                 caller = await run_in_threadpool(self._validate, token)
