@@ -102,7 +102,7 @@ class Authenticator:
                 raise MissingToken()
             token = credentials.credentials
             if len(token) > MAX_TOKEN_LENGTH:
-                raise InvalidToken(f"the bearer token is longer than {MAX_TOKEN_LENGTH} bytes")
+                raise InvalidToken(f"the bearer token is longer than {MAX_TOKEN_LENGTH} characters")
             caller = self._bootstrap.match(token) if self._bootstrap else None
             if caller is None:
                 caller = await run_in_threadpool(self._validate, token)
