@@ -130,39 +130,42 @@ def test_every_route_is_public_or_needs_a_scope(app: FastAPI) -> None:
     assert set(SCOPED.values()) == API_SCOPES
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(PUBLIC), ids=lambda v: str(v))
-def test_the_public_routes_take_no_token(client: TestClient, method: str, path: str) -> None:
-    answer = call(client, method, path, None)
-    assert answer.status_code not in (401, 403), answer.text
+def test_the_public_routes_take_no_token(client: TestClient) -> None:
+    for method, path in sorted(PUBLIC):
+        answer = call(client, method, path, None)
+        assert answer.status_code not in (401, 403), (method, path, answer.text)
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(SCOPED), ids=lambda v: str(v))
-def test_each_route_needs_its_scope_and_no_other(
-    client: TestClient, tokens: AccessTokens, method: str, path: str
+def test_each_route_needs_its_scope_and_no_other(client: TestClient, tokens: AccessTokens) -> None:
+    # One hub for the whole table: the scope check is the same on either database.
+    for (method, path), scope in sorted(SCOPED.items()):
+        check_route_scope(client, tokens, method, path, scope)
+
+
+def check_route_scope(
+    client: TestClient, tokens: AccessTokens, method: str, path: str, scope: str
 ) -> None:
-    scope = SCOPED[(method, path)]
+    route = f"{method} {path}"
     missing = call(client, method, path, None)
-    assert missing.status_code == 401
-    assert missing.json()["error"] == "invalid_token"
+    assert missing.status_code == 401, route
+    assert missing.json()["error"] == "invalid_token", route
     # RFC 6750 §3.1: a request with no token gets the challenge without an error code.
-    assert missing.headers["www-authenticate"] == 'Bearer realm="notary-hub"'
+    assert missing.headers["www-authenticate"] == 'Bearer realm="notary-hub"', route
 
     others = " ".join(sorted(API_SCOPES - {scope}))
     refused = call(client, method, path, tokens.issue(others, platform_did=PLATFORM_DID))
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["error"] == "insufficient_scope"
-    assert repr(scope) in refused.json()["message"]
+    assert refused.status_code == 403, (route, refused.text)
+    assert refused.json()["error"] == "insufficient_scope", route
+    assert repr(scope) in refused.json()["message"], route
     assert refused.headers["www-authenticate"] == (
         f'Bearer realm="notary-hub", error="insufficient_scope", scope="{scope}"'
-    )
+    ), route
 
     admitted = call(client, method, path, tokens.issue(scope, platform_did=PLATFORM_DID))
-    assert admitted.status_code not in (401, 403) or admitted.json()["error"] not in (
-        "invalid_token",
-        "insufficient_scope",
-    ), admitted.text
+    assert admitted.status_code < 500, (route, admitted.text)
+    assert admitted.json().get("error") not in ("invalid_token", "insufficient_scope"), route
     bootstrap = call(client, method, path, HUB_TOKEN)  # dev mode: every scope
-    assert bootstrap.json().get("error") not in ("invalid_token", "insufficient_scope")
+    assert bootstrap.json().get("error") not in ("invalid_token", "insufficient_scope"), route
 
 
 def _refused_as_invalid(answer: httpx.Response, token: str, what: str = "") -> None:
