@@ -110,14 +110,15 @@ def credentials_router(
     issuer: CredentialIssuer,
     verifier: Verifier,
     status: StatusService | None,
-    require_caller: Callable[..., Any],  # a FastAPI dependency, sync or async
+    may_issue: Callable[..., Any],  # FastAPI dependencies admitting a caller, sync or async
+    may_set_status: Callable[..., Any],
     trust: IssuerTrust | None = None,
     challenges: tuple[ChallengeService, RateLimiter] | None = None,
 ) -> APIRouter:
+    """The VC API routes; ``may_issue`` guards issuing, ``may_set_status`` status updates."""
     router = APIRouter(tags=["credentials"])
-    authorised = [Depends(require_caller)]
 
-    @router.post("/credentials/issue", status_code=201, dependencies=authorised)
+    @router.post("/credentials/issue", status_code=201, dependencies=[Depends(may_issue)])
     def issue(request: IssueRequest) -> dict[str, Any]:
         credential = dict(request.credential)
         if request.options.credential_id is not None:
@@ -154,7 +155,7 @@ def credentials_router(
 
     if challenges is not None:
         _add_challenge_route(router, *challenges)
-    _add_status_routes(router, status, authorised)
+    _add_status_routes(router, status, [Depends(may_set_status)])
     return router
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,18 +25,30 @@ from did_registry.router import resolver_router
 from evidence.deposit.router import evidence_router
 from evidence.deposit.verify_router import verify_router
 from evidence.letter_pdf.router import letter_pdf_router
-from evidence.principal import principal_dependency
+from evidence.principal import AccountDids, PrincipalResolver, principal_dependency
 from evidence.timestamping.router import tsa_router
 from notary_hub import __version__, serving
 from notary_hub.admin_router import admin_router
-from notary_hub.auth import api_token_dependency
 from notary_hub.db import ping
 from notary_hub.docs_pages import install_docs_pages
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub import Hub
+from notary_hub.identity import (
+    ADMIN,
+    API_SCOPES,
+    CONSORTIUM_VOTE,
+    CREDENTIALS_ISSUE,
+    CREDENTIALS_STATUS,
+    EVIDENCE_DEPOSIT,
+    EVIDENCE_READ,
+    REGISTRAR_RELAY,
+    Authenticator,
+    TokenValidator,
+)
 from notary_hub.middleware import JsonGuardMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
+from notary_hub.static_tokens import StaticTokens
 
 log = logging.getLogger(__name__)
 OPENAPI_PATH = "/openapi.json"
@@ -104,9 +116,19 @@ def _evidence_readiness(hub: Hub, checks: dict[str, Any], problems: dict[str, st
 
 
 def create_app(
-    hub: Hub, *, run_background: bool = True, announce_url: str | None = None
+    hub: Hub,
+    *,
+    run_background: bool = True,
+    announce_url: str | None = None,
+    token_validator: TokenValidator | None = None,
+    accounts: AccountDids | None = None,
 ) -> FastAPI:
     """The hub's HTTP application; the caller owns ``hub`` and closes it.
+
+    Bearer routes take OAuth access tokens checked by ``token_validator`` (the
+    authorisation server's, once one is opened; none: no OAuth token is accepted) and,
+    in dev mode only, the hub's static bootstrap tokens. ``accounts`` names the DID of a
+    person whose token deposits (:mod:`evidence.principal`).
 
     With ``announce_url``, ``DATA_DIR/serve.json`` names it while the app runs
     (:mod:`notary_hub.serving`); the lifespan removes it, as uvicorn ends the process
@@ -139,26 +161,35 @@ def create_app(
     app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: errors get the headers too
     install_error_handlers(app)
-    _include_routers(app, hub)
+    auth = hub_authenticator(hub, token_validator)
+    _include_routers(app, hub, auth, accounts)
     return app
 
 
-def _include_routers(app: FastAPI, hub: Hub) -> None:
-    authorised = api_token_dependency(hub.api_tokens)
+def hub_authenticator(hub: Hub, validator: TokenValidator | None) -> Authenticator:
+    """OAuth tokens through ``validator``; the static tokens only as the dev bootstrap."""
+    dev = hub.settings.dev
+    bootstrap = StaticTokens(hub.api_tokens, API_SCOPES) if dev and hub.api_tokens else None
+    return Authenticator(validator, bootstrap)
+
+
+def _include_routers(
+    app: FastAPI, hub: Hub, auth: Authenticator, accounts: AccountDids | None
+) -> None:
     app.include_router(health_router(hub))
-    app.include_router(anchoring_router(hub.queue, hub.chain, authorised))
+    app.include_router(anchoring_router(hub.queue, hub.chain, auth.require_scope(ADMIN)))
     app.include_router(resolver_router(hub.resolver))
     app.include_router(
         registrar_router(
             hub.registrar,
             lambda: hub.resolver,
-            authorised,
+            auth.require_scope(REGISTRAR_RELAY),
             network_names=hub.settings.did.network_names,
         )
     )
-    app.include_router(consortium_router(hub.consortium, authorised))
+    app.include_router(consortium_router(hub.consortium, auth.require_scope(CONSORTIUM_VOTE)))
     app.include_router(contexts_router())
-    app.include_router(admin_router(lambda: hub.notary, authorised))
+    app.include_router(admin_router(lambda: hub.notary, auth.require_scope(ADMIN)))
     if hub.credentials is not None:
         parts = hub.credentials
         app.include_router(
@@ -166,31 +197,39 @@ def _include_routers(app: FastAPI, hub: Hub) -> None:
                 parts.issuer,
                 parts.verifier,
                 parts.status,
-                authorised,
+                auth.require_scope(CREDENTIALS_ISSUE),
+                auth.require_scope(CREDENTIALS_STATUS),
                 trust=parts.trust,
                 challenges=(parts.challenges, parts.challenge_limiter),
             )
         )
     if hub.evidence is not None:
-        _include_evidence_routers(app, hub, authorised)
+        _include_evidence_routers(app, hub, auth, accounts)
     embedded = hub.embedded_chain
     if embedded is not None:
         _include_rpc_router(app, hub, embedded)
 
 
-def _include_evidence_routers(app: FastAPI, hub: Hub, authorised: Callable[..., Any]) -> None:
+def _include_evidence_routers(
+    app: FastAPI, hub: Hub, auth: Authenticator, accounts: AccountDids | None
+) -> None:
     """Letter verification, deposits, their PDF letters and, with a TSA, time-stamping."""
     parts_e = hub.evidence
     networks: dict[str | int, int] = {hub.chain.chain_id: hub.chain.chain_id}
     networks.update(hub.settings.did.network_names)
-    principal = principal_dependency(authorised, networks=networks)
+    resolver = PrincipalResolver(networks, accounts, dev=hub.settings.dev)
     app.include_router(
         verify_router(parts_e.letters, max_file_bytes=parts_e.deposits.max_upload_bytes)
     )
-    app.include_router(evidence_router(parts_e.deposits, principal))
+    depositing = principal_dependency(auth.require_scope(EVIDENCE_DEPOSIT), resolver)
+    reading = principal_dependency(auth.require_scope(EVIDENCE_READ), resolver)
+    app.include_router(evidence_router(parts_e.deposits, depositing, reading))
     if parts_e.letter_pdfs is not None:
+        # Signing a PDF of a letter handed in is a staff tool (`notary-hub letter pdf`).
         app.include_router(
-            letter_pdf_router(parts_e.letter_pdfs, parts_e.deposits, principal, authorised)
+            letter_pdf_router(
+                parts_e.letter_pdfs, parts_e.deposits, reading, auth.require_scope(ADMIN)
+            )
         )
     if parts_e.tsa is not None:
         app.include_router(tsa_router(parts_e.tsa, parts_e.tsa.certificates))

@@ -33,7 +33,11 @@ def ask_serving_hub(
     with cli_errors():
         tokens = api_tokens(settings)
     if not tokens:
-        fail("no_api_token", f"a hub serves this data directory at {url}: configure an API token")
+        fail(
+            "no_api_token",
+            f"a hub serves this data directory at {url}: only a dev-mode hub takes the "
+            "bootstrap API token this command sends; stop the hub to run it here",
+        )
     try:
         response = httpx.post(
             f"{url}{path}",

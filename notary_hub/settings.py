@@ -187,7 +187,8 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65_535)
     api_tokens: list[SecretStr] = Field(
-        default_factory=list, description="Bearer tokens of authorised API callers."
+        default_factory=list,
+        description="Dev-mode bootstrap bearer tokens (every scope); refused in production.",
     )
     docs: bool | None = Field(
         default=None,
@@ -260,12 +261,13 @@ class Settings(BaseSettings):
                 ("http://127.0.0.1", "http://localhost", "http://[::1]")
             ):
                 problems.append("the chain RPC URL must use https unless it is on loopback")
-        if not self.server.api_tokens:
-            problems.append("at least one API token is required (NOTARY_HUB_SERVER_API_TOKENS)")
-        for token in self.server.api_tokens:
-            if len(token.get_secret_value()) < 32:
-                problems.append("API tokens must be at least 32 characters long")
-                break
+        if self.server.api_tokens:
+            # Issue 13 §8: a static token is an identity no one holds; production callers
+            # carry OAuth access tokens with scopes (notary_hub.identity).
+            problems.append(
+                "static API tokens are a dev-mode bootstrap only: production takes OAuth "
+                "access tokens (unset NOTARY_HUB_SERVER_API_TOKENS)"
+            )
         public = self.credentials.public_url
         if public is not None and public.startswith("http://"):
             problems.append("the public URL credentials point at must use https")

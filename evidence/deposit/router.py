@@ -90,15 +90,16 @@ def content_disposition(file_name: str | None, deposit_id: str) -> str:
 
 def evidence_router(
     service: DepositService,
-    principal: Callable[..., Any],  # a FastAPI dependency giving a Principal, sync or async
+    depositing: Callable[..., Any],  # FastAPI dependencies giving a Principal, sync or async
+    reading: Callable[..., Any],
     *,
     feed_bytes: int = FEED_BYTES,
 ) -> APIRouter:
-    """The deposit routes; ``principal`` is the dependency saying who calls
-    (:func:`evidence.principal.principal_dependency`)."""
+    """The deposit routes; ``depositing`` and ``reading`` are the dependencies saying who
+    calls, each requiring its own scope (:func:`evidence.principal.principal_dependency`)."""
     router = APIRouter(prefix=PREFIX, tags=["evidence"])
-    _add_create_route(router, service, principal, feed_bytes)
-    _add_read_routes(router, service, principal)
+    _add_create_route(router, service, depositing, feed_bytes)
+    _add_read_routes(router, service, reading)
     return router
 
 

@@ -42,7 +42,7 @@ def test_enqueue_needs_a_valid_token(client: TestClient) -> None:
     assert client.post("/anchoring/items", json=body).status_code == 401
     response = client.post("/anchoring/items", json=body, headers={"authorization": "Bearer wrong"})
     assert response.status_code == 401
-    assert response.json()["error"] == "unauthorized"
+    assert response.json()["error"] == "invalid_token"  # RFC 6750 §3.1
 
 
 def anchored_item(client: TestClient, item_id: int) -> dict[str, Any]:

@@ -357,7 +357,11 @@ def test_db_current_and_upgrade_on_a_fresh_postgres_database(
         ),
         (
             "db current",
-            {"NOTARY_HUB_MODE": "production", "NOTARY_HUB_KEYS_MASTER_KEY": "ab" * 32},
+            {
+                "NOTARY_HUB_MODE": "production",
+                "NOTARY_HUB_KEYS_MASTER_KEY": "ab" * 32,
+                "NOTARY_HUB_SERVER_API_TOKENS": '["' + "s" * 40 + '"]',
+            },
             "error: invalid_settings: ",
         ),
     ],
@@ -366,7 +370,7 @@ def test_db_current_and_upgrade_on_a_fresh_postgres_database(
         "tokens-not-json",
         "bad-address",
         "production-bare",
-        "production-no-token",
+        "production-static-token",
     ],
 )
 def test_invalid_settings_are_one_line_and_create_nothing(
@@ -378,7 +382,9 @@ def test_invalid_settings_are_one_line_and_create_nothing(
     line = one_error_line(result.stderr)
     assert line.startswith(expected), line
     if env.get("NOTARY_HUB_MODE") == "production":
-        assert "NOTARY_HUB_SERVER_API_TOKENS" in line
+        if "NOTARY_HUB_SERVER_API_TOKENS" in env:
+            assert "static API tokens are a dev-mode bootstrap only" in line
+            assert "s" * 40 not in line
         if "NOTARY_HUB_KEYS_MASTER_KEY" not in env:
             assert "a master key is required" in line
         assert "ab" * 32 not in line

@@ -84,26 +84,25 @@ def production(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
     return Settings()
 
 
-def test_production_requires_a_master_key_and_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ValidationError, match="master key") as info:
+def test_production_requires_a_master_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="master key"):
         production(monkeypatch)
-    assert "API token" in str(info.value)
+    assert not production(monkeypatch, NOTARY_HUB_KEYS_MASTER_KEY="11" * 32).dev
 
 
-def test_production_refuses_short_tokens_send_raw_and_plain_http(
+def test_production_refuses_static_tokens_send_raw_and_plain_http(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     base = {"NOTARY_HUB_KEYS_MASTER_KEY": "11" * 32}
-    with pytest.raises(ValidationError, match="32 characters"):
-        production(monkeypatch, **base, NOTARY_HUB_SERVER_API_TOKENS='["short"]')
-    tokens = {"NOTARY_HUB_SERVER_API_TOKENS": f'["{GOOD_TOKEN}"]'}
+    # Issue 13 §8: static tokens are the dev bootstrap; production takes OAuth tokens only.
+    with pytest.raises(ValidationError, match="dev-mode bootstrap only") as info:
+        production(monkeypatch, **base, NOTARY_HUB_SERVER_API_TOKENS=f'["{GOOD_TOKEN}"]')
+    assert GOOD_TOKEN not in str(info.value)
     with pytest.raises(ValidationError, match="read-only"):
-        production(monkeypatch, **base, **tokens, NOTARY_HUB_CHAIN_RPC_ALLOW_SEND_RAW="true")
+        production(monkeypatch, **base, NOTARY_HUB_CHAIN_RPC_ALLOW_SEND_RAW="true")
     with pytest.raises(ValidationError, match="https"):
-        production(monkeypatch, **base, **tokens, NOTARY_HUB_CHAIN_RPC_URL="http://node.example")
-    settings = production(
-        monkeypatch, **base, **tokens, NOTARY_HUB_CHAIN_RPC_URL="https://node.example"
-    )
+        production(monkeypatch, **base, NOTARY_HUB_CHAIN_RPC_URL="http://node.example")
+    settings = production(monkeypatch, **base, NOTARY_HUB_CHAIN_RPC_URL="https://node.example")
     assert not settings.dev
 
 
@@ -120,7 +119,6 @@ def test_an_s3_store_without_a_bucket_is_refused_in_every_mode(tmp_path: Path) -
                     "data_dir": tmp_path,
                     "evidence": {"blob_store": "s3"},
                     "keys": {"master_key": "11" * 32},
-                    "server": {"api_tokens": ["t" * 40]},
                 }
             )
     configured = Settings.model_validate(

@@ -28,13 +28,16 @@ from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.chain_walker import ChainWalkerSource
 from did_registry.ethr.resolver import EthrResolver
 from notary_hub import migrate
-from notary_hub.auth import api_token_dependency
 from notary_hub.db import create_db_engine, session_factory
 from notary_hub.errors import install_error_handlers
+from notary_hub.identity import API_SCOPES, CONSORTIUM_VOTE, Authenticator
+from notary_hub.static_tokens import StaticTokens
 from tests.did_registry.application_support import make_application
 from tests.did_registry.consortium.test_x509_checks import NOW, Pki, make_pki
 
 TOKEN = "c" * 40
+# The hub's dependency for the consortium's routes, with TOKEN as the dev bootstrap token.
+vote_scope = Authenticator(None, StaticTokens([TOKEN], API_SCOPES)).require_scope(CONSORTIUM_VOTE)
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 
@@ -84,7 +87,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
     )
     app = FastAPI()
     install_error_handlers(app)  # maps DidError, like every HubError
-    app.include_router(consortium_router(service, api_token_dependency([TOKEN])))
+    app.include_router(consortium_router(service, vote_scope))
     try:
         with TestClient(app) as client:
             yield Api(client, chain, pki, hub, org, node, deployment.consortium.address)

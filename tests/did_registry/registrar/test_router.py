@@ -11,7 +11,7 @@ machine-readable error and sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -30,8 +30,9 @@ from did_registry.ethr.resolver import EthrResolver
 from did_registry.registrar.router import registrar_router
 from did_registry.registrar.service import Registrar
 from did_registry.resolution import DidResolver, Head
-from notary_hub.auth import api_token_dependency
 from notary_hub.errors import install_error_handlers
+from notary_hub.identity import API_SCOPES, REGISTRAR_RELAY, Authenticator
+from notary_hub.static_tokens import StaticTokens
 from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
     backend,
     chain,
@@ -43,6 +44,13 @@ from tests.did_registry.registrar_fixtures import (  # noqa: F401 (fixtures)
 )
 
 TOKEN = "r" * 40
+
+
+def relay_scope() -> Callable[..., Any]:
+    """The hub's dependency for the registrar's routes, with ``TOKEN`` as dev bootstrap."""
+    return Authenticator(None, StaticTokens([TOKEN], API_SCOPES)).require_scope(REGISTRAR_RELAY)
+
+
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 DAY = 86_400
 ED_KEY = bytes(range(32))
@@ -75,7 +83,7 @@ def client(registrar: Registrar, resolvers: Resolvers) -> Iterator[TestClient]:
         registrar_router(
             registrar,
             lambda: resolvers.current,
-            api_token_dependency([TOKEN]),
+            relay_scope(),
             network_names={"notary": registrar.chain_id, "elsewhere": registrar.chain_id + 1},
         )
     )
@@ -245,9 +253,7 @@ def test_an_operation_not_confirmed_in_time_is_pending(
     slow = Transactor(chain, node, confirmations=3, receipt_timeout=0.2, poll_interval=0.02)
     app = FastAPI()
     app.include_router(
-        registrar_router(
-            Registrar(slow, registry), lambda: resolvers.current, api_token_dependency([TOKEN])
-        )
+        registrar_router(Registrar(slow, registry), lambda: resolvers.current, relay_scope())
     )
     holder = Account.create()
     with TestClient(app) as client:

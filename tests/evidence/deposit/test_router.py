@@ -26,12 +26,13 @@ from evidence.deposit.pipeline import EvidencePipeline
 from evidence.deposit.router import content_disposition, evidence_router
 from evidence.deposit.service import DepositService
 from evidence.local_blob_store import LocalBlobStore
-from evidence.principal import DEPOSITOR_HEADER, principal_dependency
+from evidence.principal import DEPOSITOR_HEADER, PrincipalResolver, principal_dependency
 from evidence.timestamping import EmbeddedTimestampAuthority, TsaKeyMaterial
 from hub_kernel.keystore import MemoryKeyStore
-from notary_hub.auth import api_token_dependency
 from notary_hub.errors import install_error_handlers
+from notary_hub.identity import API_SCOPES, EVIDENCE_DEPOSIT, EVIDENCE_READ, Authenticator
 from notary_hub.middleware import JsonGuardMiddleware
+from notary_hub.static_tokens import StaticTokens
 from testkit.serving import serve_app
 from testkit.waiting import wait_until
 from tests.evidence.deposit.test_pipeline import Issuer
@@ -54,8 +55,11 @@ def make_app(service: DepositService) -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)  # maps EvidenceError, like every HubError
     app.add_middleware(JsonGuardMiddleware)
-    caller = principal_dependency(api_token_dependency([TOKEN]), networks={1337: 1337})
-    app.include_router(evidence_router(service, caller, feed_bytes=64 << 10))
+    auth = Authenticator(None, StaticTokens([TOKEN], API_SCOPES))
+    resolver = PrincipalResolver({1337: 1337}, dev=True)
+    depositing = principal_dependency(auth.require_scope(EVIDENCE_DEPOSIT), resolver)
+    reading = principal_dependency(auth.require_scope(EVIDENCE_READ), resolver)
+    app.include_router(evidence_router(service, depositing, reading, feed_bytes=64 << 10))
     return app
 
 
