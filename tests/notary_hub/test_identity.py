@@ -56,6 +56,8 @@ SCOPED = {
     ("GET", "/evidence/deposits/{deposit_id}"): "evidence:read",
     ("GET", "/evidence/deposits/{deposit_id}/credential"): "evidence:read",
     ("GET", "/evidence/deposits/{deposit_id}/content"): "evidence:read",
+    ("GET", "/evidence/deposits/{deposit_id}/letter.pdf"): "evidence:read",
+    ("POST", "/evidence/letters/pdf"): "admin",
 }
 # The unauthenticated surfaces ARCHITECTURE.md names (with the health checks and docs).
 PUBLIC = {
@@ -69,6 +71,7 @@ PUBLIC = {
     ("POST", "/presentations/challenges"),
     ("GET", "/credentials/status/{list_id}"),
     ("POST", "/evidence/verify"),
+    ("GET", "/evidence/letters/deposits/{deposit_id}"),
     ("GET", "/tsa/certs"),
     ("POST", "/tsa"),
     ("POST", "/rpc"),
