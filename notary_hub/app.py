@@ -36,6 +36,7 @@ from notary_hub.hub import Hub
 from notary_hub.middleware import JsonGuardMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
+from oauth_server.signin_router import signin_router
 
 log = logging.getLogger(__name__)
 OPENAPI_PATH = "/openapi.json"
@@ -175,6 +176,8 @@ def _include_routers(app: FastAPI, hub: Hub) -> None:
     embedded = hub.embedded_chain
     if embedded is not None:
         _include_rpc_router(app, hub, embedded)
+    signin = hub.signin  # issue 13: sign-in with the DID wallet
+    app.include_router(signin_router(signin.service, signin.start_limit, signin.response_limit))
 
 
 def _include_evidence_routers(app: FastAPI, hub: Hub, authorised: Callable[..., Any]) -> None:
