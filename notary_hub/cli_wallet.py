@@ -22,6 +22,7 @@ from rich.table import Table
 from notary_hub.cli_support import PlainFlagsGroup, cli_errors, err, fail, flag, out, plain
 from notary_hub.cli_wallet_credentials import credential_app
 from notary_hub.cli_wallet_dids import did_app
+from notary_hub.cli_wallet_login import login
 from notary_hub.cli_wallet_support import (
     KEYSTORE_PASSWORD_ENV,
     WalletOptions,
@@ -51,6 +52,7 @@ key_app = typer.Typer(help="The wallet's keys.", no_args_is_help=True, cls=Plain
 wallet_app.add_typer(key_app, name="key")
 wallet_app.add_typer(did_app, name="did")
 wallet_app.add_typer(credential_app, name="credential")
+wallet_app.command()(login)  # issue 13: sign in with the wallet (OpenID4VP)
 
 HubOption = Annotated[str | None, typer.Option("--hub", metavar="URL", help="The hub's URL.")]
 RpcOption = Annotated[
