@@ -18,9 +18,9 @@ import typer
 from notary_hub.cli_support import cli_errors, err, fail, flag, out
 from notary_hub.cli_wallet_support import chain_of, opened
 from wallet.errors import UnknownKey
-from wallet.keys import WalletKey
 from wallet.holder_keys import authentication_key
 from wallet.hub_client import HubClient
+from wallet.keys import WalletKey
 from wallet.openid4vp_login import answer, fetch_request, parse_link
 from wallet.presentations import FORMATS, Format, build_presentation
 from wallet.wallet import DidRecord, Wallet
