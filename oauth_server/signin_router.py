@@ -12,6 +12,7 @@
   form-encoded ``vp_token`` and ``state``), answered with an empty JSON object;
 - ``GET /signin/requests/{id}/status``: the starting browser's poll; the first one
   after the answer sets the session cookie;
+- ``GET /signin/session``: whom the session cookie signs in (the person's own view);
 - ``POST /signin/logout``: ends the session, 303 to the sign-in page.
 
 Cookies are ``__Host-`` prefixed (RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain),
@@ -132,6 +133,14 @@ def signin_router(
         if outcome.session_cookie is not None:
             _cookie(answer, SESSION_COOKIE, outcome.session_cookie, service.session_lifetime)
         return answer
+
+    @router.get(SIGNIN_PATH + "/session")
+    def session(request: Request) -> JSONResponse:
+        account = service.current_account(request.cookies.get(SESSION_COOKIE))
+        if account is None:
+            return JSONResponse({"signedIn": False}, headers=NO_STORE)
+        body = {"signedIn": True, "account": account, "did": service.accounts.did_of(account)}
+        return JSONResponse(body, headers=NO_STORE)
 
     @router.post(SIGNIN_PATH + "/logout")
     def logout(request: Request) -> RedirectResponse:
