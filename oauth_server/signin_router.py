@@ -38,6 +38,35 @@ BINDING_COOKIE = "__Host-notary-hub-signin"
 SESSION_COOKIE = "__Host-notary-hub-session"
 MAX_RESPONSE_BYTES = 512 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
+FORM = "application/x-www-form-urlencoded"
+# The direct_post body is read by hand (size first), so its schema is documented here.
+DIRECT_POST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["vp_token"],
+                    "properties": {
+                        "vp_token": {
+                            "type": "string",
+                            "description": "JSON object: the DCQL query id answered -> "
+                            "[one presentation]",
+                        },
+                        "state": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+LOGOUT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {FORM: {"schema": {"type": "object", "properties": {}}}},
+    }
+}
 RequestId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 
 
@@ -59,10 +88,8 @@ def _cookie(response: Response, name: str, value: str, max_age: int | None) -> N
 async def _form(request: Request) -> dict[str, list[str]]:
     """The form-encoded body (application/x-www-form-urlencoded), at most
     ``MAX_RESPONSE_BYTES``, read before anything is parsed."""
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != (
-        "application/x-www-form-urlencoded"
-    ):
-        raise InvalidVpToken("the response is posted as application/x-www-form-urlencoded")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        raise InvalidVpToken(f"the response is posted as {FORM}")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -114,7 +141,7 @@ def signin_router(
         token = service.request_object(request_id)
         return Response(token, media_type=REQUEST_OBJECT_MEDIA_TYPE, headers=NO_STORE)
 
-    @router.post(REQUESTS_PATH + "/{request_id}/response")
+    @router.post(REQUESTS_PATH + "/{request_id}/response", openapi_extra=DIRECT_POST_BODY)
     async def direct_post(request: Request, request_id: RequestId) -> JSONResponse:
         _throttle(response_limit, request, "sign-in responses")
         form = await _form(request)
@@ -142,7 +169,7 @@ def signin_router(
         body = {"signedIn": True, "account": account, "did": service.accounts.did_of(account)}
         return JSONResponse(body, headers=NO_STORE)
 
-    @router.post(SIGNIN_PATH + "/logout")
+    @router.post(SIGNIN_PATH + "/logout", openapi_extra=LOGOUT_BODY)
     def logout(request: Request) -> RedirectResponse:
         service.end_session(request.cookies.get(SESSION_COOKIE))
         answer = RedirectResponse(SIGNIN_PATH, status_code=303)

@@ -38,6 +38,8 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/evidence/deposits"): {"application/json", "multipart/form-data"},
     ("post", "/tsa"): {"application/timestamp-query"},
     ("post", "/rpc"): {"application/json"},
+    ("post", "/signin/requests/{request_id}/response"): {"application/x-www-form-urlencoded"},
+    ("post", "/signin/logout"): {"application/x-www-form-urlencoded"},
 }
 
 
