@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages: the CJK font PDF letters are set in; the tools tests check PDFs with.
 DEBS_SERVE := fonts-wqy-microhei
-DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf
+DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf chromium
 
 .PHONY: serve test debs-serve debs-test lint typecheck pytest bench contracts
 
