@@ -157,7 +157,7 @@ class SigninSettings(BaseModel):
     """Issue 13: sign-in with the DID wallet (OpenID4VP)."""
 
     request_seconds: int = Field(
-        default=300, ge=30, le=1800, description="How long a wallet sign-in request lasts."
+        default=300, ge=5, le=1800, description="How long a wallet sign-in request lasts."
     )
     session_seconds: int = Field(
         default=8 * 3600, ge=60, le=30 * 86_400, description="How long a browser session lasts."

@@ -223,6 +223,9 @@ class SigninService:
             )
             if getattr(changed, "rowcount", 0) != 1:  # a concurrent poll completed it
                 return SigninStatus("completed", row.next_path, account_id)
+            session.execute(
+                delete(BrowserSessionRow).where(BrowserSessionRow.expires_at < now - RETENTION)
+            )
             session.add(
                 BrowserSessionRow(
                     digest=digest(cookie),

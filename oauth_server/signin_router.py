@@ -161,6 +161,11 @@ def signin_router(
             _cookie(answer, SESSION_COOKIE, outcome.session_cookie, service.session_lifetime)
         return answer
 
+    _add_session_routes(router, service)
+    return router
+
+
+def _add_session_routes(router: APIRouter, service: SigninService) -> None:
     @router.get(SIGNIN_PATH + "/session")
     def session(request: Request) -> JSONResponse:
         account = service.current_account(request.cookies.get(SESSION_COOKIE))
@@ -175,5 +180,3 @@ def signin_router(
         answer = RedirectResponse(SIGNIN_PATH, status_code=303)
         answer.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
         return answer
-
-    return router

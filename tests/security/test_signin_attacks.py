@@ -6,12 +6,13 @@ polling from another browser, a replayed response, a nonce from another session,
 tampered presentation, a key not in the holder's DID document, another audience, a
 wrong state, a second fetch of the request object, an open redirect through ``next``,
 markup through ``next``, and a flood of sign-ins and responses (429 with
-``Retry-After``, on a hub of its own with small limits).
+``Retry-After``, on a hub of its own with small limits, where requests also expire).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from wallet.openid4vp_login import LoginRequest
 
 ALICE = did_key_holder("signin-attacks-alice")
 MALLORY = did_key_holder("signin-attacks-mallory")
+LIFETIME = 5  # seconds a request lives on the flooded hub
 
 
 @pytest.fixture
@@ -72,6 +74,9 @@ def test_only_the_starting_browser_learns_the_outcome(browser: httpx.Client) -> 
     done = poll(browser, page)
     cookie = set_cookie(done, SESSION_COOKIE)
     assert cookie is not None and session_of(browser, cookie)["did"] == ALICE.did
+    out = browser.post("/signin/logout", headers={"cookie": f"{SESSION_COOKIE}={cookie}"})
+    assert out.status_code == 303 and out.headers["location"] == "/signin"
+    assert session_of(browser, cookie) == {"signedIn": False}  # the cookie is dead, not hidden
 
 
 def test_a_replayed_response_is_refused(browser: httpx.Client) -> None:
@@ -156,13 +161,14 @@ def test_the_page_escapes_next_and_forbids_framing_and_inline_script(
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_a_flood_of_sign_ins_is_slowed_down(tmp_path: Path) -> None:
+def test_a_flood_is_slowed_down_and_requests_expire(tmp_path: Path) -> None:
     hub = HubProcess(
         tmp_path,
         {
             "NOTARY_HUB_LOG_FORMAT": "json",
             "NOTARY_HUB_SIGNIN_BURST": "3",
             "NOTARY_HUB_SIGNIN_RATE": "0.01",
+            "NOTARY_HUB_SIGNIN_REQUEST_SECONDS": str(LIFETIME),
         },
     )
     hub.start()
@@ -175,5 +181,10 @@ def test_a_flood_of_sign_ins_is_slowed_down(tmp_path: Path) -> None:
             request = wallet_fetch(pages[0])
             answers = [post_response(client, request, "{}") for _ in range(4)]
             assert [a.status_code for a in answers] == [400, 400, 400, 429]
+
+            time.sleep(LIFETIME + 1)  # the hub's clock: nothing to inject into a served hub
+            unfetched = httpx.URL(pages[1].link).params["request_uri"]
+            _refused(client.get(unfetched), 410, "signin_request_expired")
+            _refused(poll(client, pages[0]), 410, "signin_request_expired")
     finally:
         hub.stop()
