@@ -4,6 +4,7 @@ once into a browser session (SQLite and PostgreSQL, the hub's real verifier)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -192,3 +193,26 @@ def test_next_may_be_a_path_on_the_hub(target: str) -> None:
 def test_next_elsewhere_is_refused(target: str) -> None:
     with pytest.raises(UnsafeNext):
         safe_next(target)
+
+
+def test_of_two_concurrent_answers_one_wins(service: SigninService, clock: Clock) -> None:
+    alice = did_key_holder("alice")
+    started = service.start(BROWSER, None)
+    request = _fetch(service, started.id, clock)
+    token = _token(alice, request)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def race() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(service.answer(started.id, token, request.state))
+        except SigninAlreadyAnswered as refused:
+            outcomes.append(refused.code)
+
+    threads = [threading.Thread(target=race) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == sorted([alice.did, "signin_response_replayed"])

@@ -140,6 +140,15 @@ def test_the_request_object_is_fetched_once(browser: httpx.Client) -> None:
     _refused(answer, 400, "invalid_vp_token")  # a direct_post is form-encoded
 
 
+def test_an_oversized_response_is_refused_before_it_is_parsed(browser: httpx.Client) -> None:
+    _, request = _started(browser)
+    huge = {"vp_token": "x" * (600 * 1024), "state": request.state}
+    body = _refused(
+        browser.post(httpx.URL(request.response_uri).path, data=huge), 400, "invalid_vp_token"
+    )
+    assert "larger than" in body["message"]
+
+
 @pytest.mark.parametrize(
     "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"]
 )
