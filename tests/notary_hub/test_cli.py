@@ -123,6 +123,7 @@ def test_first_serve_prints_what_it_created_and_where_it_listens(served: Served)
         f"did:ethr:0x539:{node[1]} (did/pub/Ed25519/veriKey/base58)",
         "created notary x25519 key notary-x25519-1 published for "
         f"did:ethr:0x539:{node[1]} (did/pub/X25519/enc/base64)",
+        "created sign-in request key signin-request-ed25519",  # issue 13: wallet sign-in
     ]
     assert len(created) == len(expected_prefixes), created
     for line, prefix in zip(created, expected_prefixes, strict=True):
