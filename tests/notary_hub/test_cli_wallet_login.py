@@ -3,21 +3,28 @@ CLI answering its link, and the page's browser signed in.
 
 The browser is plain HTTP (:mod:`testkit.signin`), holding its cookies itself; the
 wallet is the real command in a subprocess, with a did:ethr on the hub's chain. The
-person stays the same account when the DID's keys rotate.
+person stays the same account when the DID's keys rotate. The links name the origin
+``serve`` listens on, ``--port`` included.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import httpx
 
 from testkit.signin import SESSION_COOKIE, open_page, poll, session_of, set_cookie
+from testkit.waiting import wait_until
 from testkit.wallets import new_test_wallet
+from tests.fixtures.hub_process import CLI, free_port
 from tests.fixtures.wallet_hub import PASSPHRASE, WalletHub
 from wallet.chain_view import ChainView
 from wallet.did_operations import DidOperations, create_ethr
 from wallet.hub_client import HubClient
+from wallet.openid4vp_login import parse_link
 from wallet.wallet import DidRecord, Wallet, WalletConfig
 
 
@@ -99,3 +106,34 @@ def test_a_link_elsewhere_is_refused_before_anything_is_fetched(
         refused = wallet_hub.wallet(wallet, "login", link, "--yes")
         assert refused.returncode != 0
         assert "error: invalid_login_link:" in refused.stderr, refused.stderr
+
+
+def test_serve_port_names_the_origin_of_sign_in_links(tmp_path: Path) -> None:
+    """``serve --port`` is where the links point, not the configured port."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_HUB_")}
+    with (tmp_path / "serve.log").open("w") as log:
+        process = subprocess.Popen(
+            [str(CLI), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env={**env, "NOTARY_HUB_SERVER_PORT": str(free_port())},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(url), timeout=90, interval=0.2, message="serve never answered")
+        with httpx.Client(base_url=url, timeout=30) as browser:
+            link = parse_link(open_page(browser).link)
+        assert link.client_id == url and link.request_uri.startswith(url + "/signin/requests/")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
