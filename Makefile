@@ -57,6 +57,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/blob_store_bench.py
 	$(BIN)/python bench/deposit_bench.py
 	$(BIN)/python bench/upload_bench.py
+	$(BIN)/python bench/signin_bench.py
 
 contracts: node_modules/.installed
 	node scripts/build_contracts.mjs
