@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # judges of PDF letters: poppler-utils (pdfsig, pdftotext, pdftoppm), qpdf, zbar-tools
 # (zbarimg reads the QR code), libnss3-tools (certutil, an NSS trust store for pdfsig).
 DEBS_SERVE := fonts-wqy-microhei
-DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf zbar-tools libnss3-tools
+DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf zbar-tools libnss3-tools chromium
 
 .PHONY: serve test debs-serve debs-test lint typecheck pytest bench contracts
 
@@ -59,6 +59,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/blob_store_bench.py
 	$(BIN)/python bench/deposit_bench.py
 	$(BIN)/python bench/upload_bench.py
+	$(BIN)/python bench/signin_bench.py
 
 
 contracts: node_modules/.installed

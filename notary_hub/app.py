@@ -49,6 +49,7 @@ from notary_hub.middleware import JsonGuardMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
 from notary_hub.static_tokens import StaticTokens
+from oauth_server.signin_router import signin_router
 
 log = logging.getLogger(__name__)
 OPENAPI_PATH = "/openapi.json"
@@ -208,6 +209,8 @@ def _include_routers(
     embedded = hub.embedded_chain
     if embedded is not None:
         _include_rpc_router(app, hub, embedded)
+    signin = hub.signin  # issue 13: sign-in with the DID wallet
+    app.include_router(signin_router(signin.service, signin.start_limit, signin.response_limit))
 
 
 def _include_evidence_routers(

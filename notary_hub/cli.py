@@ -142,6 +142,10 @@ def serve(
     settings = load_settings()
     host = host or settings.server.host
     port = settings.server.port if port is None else port
+    # The origin the hub names (sign-in links, challenge domains, status URLs when no
+    # public URL is set) is the one it listens on, --host/--port included.
+    listening = settings.server.model_copy(update={"host": host, "port": port})
+    settings = settings.model_copy(update={"server": listening})
     ensure_port_free(host, port)  # before anything is created or announced
     with cli_errors():
         hub = open_hub(settings)

@@ -23,6 +23,7 @@ from notary_hub.cli_support import PlainFlagsGroup, cli_errors, err, fail, flag,
 from notary_hub.cli_wallet_court import bundle, present
 from notary_hub.cli_wallet_credentials import credential_app
 from notary_hub.cli_wallet_dids import did_app
+from notary_hub.cli_wallet_login import login
 from notary_hub.cli_wallet_support import (
     KEYSTORE_PASSWORD_ENV,
     WalletOptions,
@@ -52,6 +53,7 @@ wallet_app.add_typer(did_app, name="did")
 wallet_app.add_typer(credential_app, name="credential")
 wallet_app.command()(present)
 wallet_app.command()(bundle)
+wallet_app.command()(login)  # issue 13: sign in with the wallet (OpenID4VP)
 
 HubOption = Annotated[str | None, typer.Option("--hub", metavar="URL", help="The hub's URL.")]
 RpcOption = Annotated[

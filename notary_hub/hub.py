@@ -51,6 +51,7 @@ from notary_hub.hub_deployment import StartupError, find_deployment
 from notary_hub.hub_evidence import open_evidence_from
 from notary_hub.hub_urls import context_url, public_origin, public_url
 from notary_hub.settings import Settings
+from oauth_server.signin_parts import SigninLimits, SigninParts, open_signin
 
 NODE_KEY = "node"
 STATUS_PATH = "/credentials/status/"
@@ -72,6 +73,7 @@ class Hub:
     credentials: CredentialParts
     evidence: EvidenceParts
     _resources: ExitStack
+    signin: SigninParts  # issue 13: accounts and wallet sign-in
 
     # The parts most callers want, by their own names.
     @property
@@ -313,6 +315,7 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             created=created,
         )
         stack.callback(evidence.close)
+        signin = _open_signin(settings, sessions, credentials, keystore, created)
         private_data_dir(settings.data_dir, warn=False)  # what the components made just now
         return Hub(
             settings=settings,
@@ -327,6 +330,7 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             credentials=credentials,
             evidence=evidence,
             _resources=stack.pop_all(),
+            signin=signin,
         )
     raise AssertionError("unreachable: the ExitStack returns or raises")  # pragma: no cover
 
@@ -383,4 +387,22 @@ def _open_credentials(
             burst=settings.credentials.challenge_burst,
         ),
         trusted_issuers=settings.credentials.trusted_issuers,
+    )
+
+
+def _open_signin(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    credentials: CredentialParts,
+    keystore: KeyStore,
+    created: list[str],
+) -> SigninParts:
+    cfg = settings.signin
+    return open_signin(
+        sessions=sessions,
+        verifier=credentials.verifier,
+        keystore=keystore,
+        origin=public_origin(settings),
+        limits=SigninLimits(cfg.request_seconds, cfg.session_seconds, cfg.rate, cfg.burst),
+        created=created,
     )

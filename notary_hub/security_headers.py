@@ -24,6 +24,13 @@ DOCS_POLICY = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+# The wallet sign-in page (oauth_server.signin_page): its own script, an inline SVG QR
+# code, its polling fetches and the logout form, all from the hub itself.
+SIGNIN_POLICY = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+SIGNIN_PAGE = "/signin"
 
 
 class SecurityHeadersMiddleware:
@@ -36,6 +43,8 @@ class SecurityHeadersMiddleware:
             return
         path: str = scope.get("path", "")
         policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else API_POLICY
+        if path == SIGNIN_PAGE:
+            policy = SIGNIN_POLICY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -153,6 +153,21 @@ class CredentialSettings(BaseModel):
     )
 
 
+class SigninSettings(BaseModel):
+    """Issue 13: sign-in with the DID wallet (OpenID4VP)."""
+
+    request_seconds: int = Field(
+        default=300, ge=5, le=1800, description="How long a wallet sign-in request lasts."
+    )
+    session_seconds: int = Field(
+        default=8 * 3600, ge=60, le=30 * 86_400, description="How long a browser session lasts."
+    )
+    rate: float = Field(
+        default=1.0, gt=0, le=1000, description="Sign-ins (and responses) a second per client IP."
+    )
+    burst: int = Field(default=20, ge=1, le=10_000, description="Sign-ins a client IP may start.")
+
+
 class TimestampSettings(BaseModel):
     urls: list[str] = Field(
         default_factory=list,
@@ -221,6 +236,7 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     timestamps: TimestampSettings = TimestampSettings()
     server: ServerSettings = ServerSettings()
+    signin: SigninSettings = SigninSettings()
 
     @property
     def dev(self) -> bool:

@@ -177,6 +177,25 @@ class HubClient:
         body = {"domain": domain} if domain else {}
         return self._json("POST", "/presentations/challenges", json=body)
 
+    # -- wallet sign-in (OpenID4VP, wallet.openid4vp_login) ------------------------------
+
+    def signin_keys(self) -> dict[str, Any]:
+        """The JWK Set the hub signs its sign-in request objects with."""
+        return self._json("GET", "/signin/keys")
+
+    def request_object(self, path: str) -> str:
+        """The signed request object at ``path`` (RFC 9101 §5.2, fetched once)."""
+        headers = {"accept": "application/oauth-authz-req+jwt"}
+        content = self._send("GET", path, MAX_JSON_BYTES, headers=headers)
+        try:
+            return content.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise HubRefused("invalid_response", f"{path} answered no JWT", 502) from None
+
+    def post_signin_response(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        """The direct_post of a vp_token (OpenID4VP §8.2), form-encoded."""
+        return self._json("POST", path, data=form)
+
     # -- plumbing ----------------------------------------------------------------------
 
     @staticmethod

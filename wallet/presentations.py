@@ -64,18 +64,23 @@ def build_presentation(
     fmt: Format = "di",
     created: datetime | None = None,
     expires: datetime | None = None,
+    require_credentials: bool = True,
 ) -> dict[str, Any] | str:
     """The presentation of ``credentials`` by ``holder``, signed with ``private_key``.
 
     ``verification_method`` is the absolute DID URL of ``private_key`` in the holder's
     DID document (an ``authentication`` method). ``created`` defaults to now,
     ``expires`` to ten minutes later. Returns the secured presentation (``"di"``) or
-    the compact ``vp+jwt`` (``"jwt"``). Raises :class:`PresentationError` for an
+    the compact ``vp+jwt`` (``"jwt"``). With ``require_credentials`` false, a
+    presentation of no credential proves control of ``holder``'s DID alone (a
+    sign-in, :mod:`wallet.openid4vp_login`). Raises :class:`PresentationError` for an
     empty or oversized challenge or domain, no or too many credentials, a key or
     credential the format cannot carry, and the credentials layer's errors for a
     document that cannot be signed faithfully.
     """
     _check_request(credentials, holder, verification_method, challenge, domain, fmt)
+    if not credentials and require_credentials:
+        raise PresentationError("a presentation needs at least one credential")
     signed_at = (created or datetime.now(UTC)).replace(microsecond=0)
     until = expires or signed_at + DEFAULT_LIFETIME
     if signed_at.tzinfo is None or until.tzinfo is None:
@@ -108,8 +113,6 @@ def _check_request(
             raise PresentationError(f"a presentation needs the verifier's {name}; none was given")
         if len(value) > MAX_CHALLENGE_CHARS:
             raise PresentationError(f"the {name} is longer than {MAX_CHALLENGE_CHARS} characters")
-    if not credentials:
-        raise PresentationError("a presentation needs at least one credential")
     if len(credentials) > MAX_PRESENTED_CREDENTIALS:
         raise PresentationError(
             f"{len(credentials)} credentials; a presentation holds at most "

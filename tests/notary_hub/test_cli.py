@@ -124,6 +124,7 @@ def test_first_serve_prints_what_it_created_and_where_it_listens(served: Served)
         "created notary x25519 key notary-x25519-1 published for "
         f"did:ethr:0x539:{node[1]} (did/pub/X25519/enc/base64)",
         "created document-signing certificate ",  # its SHA-256 on the notary DID (PDF letters)
+        "created sign-in request key signin-request-ed25519",  # issue 13: wallet sign-in
     ]
     assert len(created) == len(expected_prefixes), created
     for line, prefix in zip(created, expected_prefixes, strict=True):

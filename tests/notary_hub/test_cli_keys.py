@@ -79,7 +79,8 @@ def test_init_publishes_the_notary_keys_and_show_lists_them(data_dir: Path) -> N
     assert "created" not in result.stderr
     assert sorted(p.name for p in (data_dir / "keys").iterdir()) == [
         "node.key.json", "notary-document-signing.key.json", "notary-ed25519-1.key.json",
-        "notary-x25519-1.key.json", "tsa-root-ca.key.json", "tsa-signing.key.json",
+        "notary-x25519-1.key.json", "signin-request-ed25519.key.json", "tsa-root-ca.key.json",
+        "tsa-signing.key.json",
     ]  # fmt: skip
 
     again = run("keys", "show")

@@ -159,12 +159,14 @@ def test_serve_anchors_and_receipts_verify_with_the_hub_stopped(
         log = hub.log.read_text()[offset:]
         created = [line for line in log.splitlines() if line.startswith("created")]
         # Keys and API token by `init`, contracts by `chain deploy`: on this first serve only
-        # the notary's DID keys (an Ed25519 assertion key, an X25519 agreement key) and its
-        # document-signing certificate's fingerprint (PDF letters).
+        # the notary's DID keys (an Ed25519 assertion key, an X25519 agreement key), its
+        # document-signing certificate's fingerprint (PDF letters), and the key wallet
+        # sign-in requests are signed with (issue 13).
         assert [line.split(" ")[1:3] for line in created] == [
             ["notary", "ed25519"],
             ["notary", "x25519"],
             ["document-signing", "certificate"],
+            ["sign-in", "request"],
         ], created
         assert re.search(
             rf"^JSON-RPC chain 31337 at block \d+; node {operator.node}$", log, re.M

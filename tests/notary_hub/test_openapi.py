@@ -39,6 +39,8 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/evidence/letters/pdf"): {"application/json"},
     ("post", "/tsa"): {"application/timestamp-query"},
     ("post", "/rpc"): {"application/json"},
+    ("post", "/signin/requests/{request_id}/response"): {"application/x-www-form-urlencoded"},
+    ("post", "/signin/logout"): {"application/x-www-form-urlencoded"},
 }
 
 
