@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.hardhat import HardhatNode
+from tests.fixtures.hardhat import HardhatNode, free_port
 from tests.fixtures.hub_process import CLI, HubProcess
 from tests.fixtures.operator import deployed_operator
 
@@ -57,10 +57,22 @@ class Holder:
 
 
 @pytest.fixture(scope="module")
+def court_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HardhatNode]:
+    """A Hardhat node of its own: on a chain where another consortium was deployed first,
+    that one would be the chain's founding consortium, and this hub's notary untrusted."""
+    node = HardhatNode(port=free_port(), log_path=tmp_path_factory.mktemp("court") / "node.log")
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
 def court_world(
-    hardhat_node: HardhatNode, tmp_path_factory: pytest.TempPathFactory
+    court_chain: HardhatNode, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[HubProcess, Path]]:
-    operator = deployed_operator(hardhat_node, tmp_path_factory.mktemp("court-operator"))
+    operator = deployed_operator(court_chain, tmp_path_factory.mktemp("court-operator"))
     hub = HubProcess(operator.workdir, {})
     hub.env = operator.serve_env(NOTARY_HUB_SERVER_PORT=str(hub.port))
     hub.start()
@@ -71,12 +83,12 @@ def court_world(
 
 
 def test_a_holder_deposits_presents_and_bundles_and_the_court_checks_it_offline(
-    court_world: tuple[HubProcess, Path], hardhat_node: HardhatNode
+    court_world: tuple[HubProcess, Path], court_chain: HardhatNode
 ) -> None:
     hub, home = court_world
     holder = Holder(home / "wallet", home)
     created = holder.run(
-        "wallet", "create", "--hub", hub.url, "--rpc", hardhat_node.url, "--api-token", hub.token
+        "wallet", "create", "--hub", hub.url, "--rpc", court_chain.url, "--api-token", hub.token
     )
     assert created.returncode == 0, created.stderr
     phrase = created.stdout.strip()
@@ -120,7 +132,7 @@ def test_a_holder_deposits_presents_and_bundles_and_the_court_checks_it_offline(
         archive.extractall(case)
     assert (case / "original" / "contract.pdf").read_bytes() == contract.read_bytes()
     court = Holder(home / "no-wallet", case)  # a clerk: no wallet, no hub
-    rpc = ("--rpc", hardhat_node.url)
+    rpc = ("--rpc", court_chain.url)
     court.ok("verify", "presentation.json", "--challenge", CHALLENGE, "--domain", DOMAIN, *rpc)
     court.ok("verify", "letter.pdf", "--file", "original/contract.pdf", *rpc)
     court.ok("verify", str(home / "vp.json"), "--challenge", CHALLENGE, "--domain", DOMAIN, *rpc)
@@ -131,7 +143,7 @@ def test_a_holder_deposits_presents_and_bundles_and_the_court_checks_it_offline(
 
     # The wallet comes back from its phrase alone, on a fresh directory, and presents again.
     restored = Holder(home / "restored", home)
-    restored.ok("wallet", "restore", "--rpc", hardhat_node.url, stdin=phrase + "\n")
+    restored.ok("wallet", "restore", "--rpc", court_chain.url, stdin=phrase + "\n")
     letter = json.loads((case / "presentation.json").read_text())["verifiableCredential"][0]
     (home / "letter.json").write_text(json.dumps(letter))
     imported = restored.ok("wallet", "credential", "import", str(home / "letter.json")).strip()
