@@ -31,6 +31,7 @@ from credentials.status.models import STATUS_METADATA
 from did_registry.consortium.models import ConsortiumBase
 from did_registry.ethr.models import DidIndexBase
 from evidence.deposit.models import EvidenceBase
+from oauth_server.models import OAUTH_METADATA
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ METADATA: tuple[MetaData, ...] = (
     STATUS_METADATA,
     EvidenceBase.metadata,
     CHALLENGE_METADATA,
+    OAUTH_METADATA,
 )
 
 
