@@ -1,0 +1,140 @@
+"""The authorisation server's HTTP routes: a thin adapter from FastAPI to Authlib.
+
+Each route reads the whole body first (a form at most :data:`MAX_FORM_BYTES`), keeps
+the headers and the query and form parameters as ordered pairs (repeated ones
+survive, to be refused), and runs Authlib's synchronous call in the thread pool.
+The token, PAR and registration routes are rate-limited per client IP (issue 13
+item 9); answers are RFC 6749 §5's ``{"error", "error_description"}`` with
+``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from oauth_server.discovery import (
+    INTROSPECTION_PATH,
+    JWKS_PATH,
+    OAUTH_METADATA_PATH,
+    OPENID_METADATA_PATH,
+    PAR_PATH,
+    REGISTRATION_PATH,
+    REVOCATION_PATH,
+    TOKEN_PATH,
+    authorization_server_metadata,
+    openid_configuration,
+)
+from oauth_server.parts import OAuthParts
+from oauth_server.server import Answer, RawRequest
+
+MAX_FORM_BYTES = 64 * 1024
+MAX_FIELDS = 100
+FORM_TYPE = "application/x-www-form-urlencoded"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _error(status: int, code: str, description: str, **headers: str) -> JSONResponse:
+    body = {"error": code, "error_description": description}
+    return JSONResponse(body, status_code=status, headers={**NO_STORE, **headers})
+
+
+def _answer(answer: Answer) -> JSONResponse:
+    status, body, headers = answer
+    merged = {**NO_STORE, **dict(headers)}
+    merged.pop("Content-Type", None)
+    return JSONResponse(body, status_code=status, headers=merged)
+
+
+async def _raw(request: Request, parts: OAuthParts, *, form: bool) -> RawRequest | JSONResponse:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_FORM_BYTES:
+            return _error(413, "invalid_request", f"the body exceeds {MAX_FORM_BYTES} bytes")
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    headers = [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+    ]
+    query = parse_qsl(request.url.query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    uri = parts.issuer + request.url.path
+    client_ip = request.client.host if request.client else "unknown"
+    try:
+        if form:
+            if media != FORM_TYPE:
+                return _error(400, "invalid_request", f"the body must be {FORM_TYPE}")
+            pairs = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=MAX_FIELDS)
+            return RawRequest(request.method, uri, headers, query, pairs, client_ip=client_ip)
+        document = json.loads(body) if body else None
+    except (UnicodeDecodeError, ValueError):
+        return _error(400, "invalid_request", "the body cannot be parsed")
+    if not isinstance(document, dict):
+        return _error(400, "invalid_client_metadata", "the body must be a JSON object")
+    return RawRequest(request.method, uri, headers, query, json_body=document, client_ip=client_ip)
+
+
+def oauth_router(parts: OAuthParts) -> APIRouter:
+    router = APIRouter(tags=["oauth"])
+    server = parts.server
+
+    @router.get(OAUTH_METADATA_PATH)
+    def oauth_metadata() -> dict[str, Any]:
+        """RFC 8414 authorisation-server metadata."""
+        return authorization_server_metadata(parts.issuer)
+
+    @router.get(OPENID_METADATA_PATH)
+    def openid_metadata() -> dict[str, Any]:
+        """OpenID Connect Discovery 1.0 provider metadata."""
+        return openid_configuration(parts.issuer)
+
+    @router.get(JWKS_PATH)
+    def jwks() -> dict[str, Any]:
+        """The hub's public signing keys, retired ones included until their tokens expire."""
+        return parts.keys.jwks()
+
+    def form_route(path: str, call: Callable[[RawRequest], Answer], limited: bool) -> None:
+        async def route(request: Request) -> JSONResponse:
+            raw = await _raw(request, parts, form=True)
+            if isinstance(raw, JSONResponse):
+                return raw
+            if limited and (wait := parts.token_limiter.take(raw.client_ip)) > 0:
+                retry = str(max(1, round(wait)))
+                return _error(
+                    429,
+                    "slow_down",
+                    "too many requests from this address",
+                    **{"Retry-After": retry},
+                )
+            return _answer(await run_in_threadpool(call, raw))
+
+        router.add_api_route(path, route, methods=["POST"], response_model=None)
+
+    form_route(TOKEN_PATH, server.token_response, limited=True)
+    form_route(
+        INTROSPECTION_PATH, lambda raw: server.endpoint_response("introspection", raw), False
+    )
+    form_route(REVOCATION_PATH, lambda raw: server.endpoint_response("revocation", raw), False)
+    form_route(PAR_PATH, lambda raw: parts.pushed.push(server, raw), limited=True)
+
+    @router.post(REGISTRATION_PATH, status_code=201, response_model=None)
+    async def register(request: Request) -> JSONResponse:
+        """RFC 7591 dynamic client registration, with a staff-issued initial access token."""
+        raw = await _raw(request, parts, form=False)
+        if isinstance(raw, JSONResponse):
+            return raw
+        if (wait := parts.token_limiter.take(raw.client_ip)) > 0:
+            return _error(
+                429,
+                "slow_down",
+                "too many requests from this address",
+                **{"Retry-After": str(max(1, round(wait)))},
+            )
+        return _answer(await run_in_threadpool(server.registration_response, raw))
+
+    return router
