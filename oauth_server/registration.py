@@ -7,7 +7,8 @@ against the server's metadata (grant types, auth methods, scopes), then by
 :func:`oauth_server.clients.check_spec`. Besides RFC 7591's fields, a client sends
 ``scope_purposes`` (why it asks for each scope, shown at consent) and may send
 ``id_token_signed_response_alg`` (OpenID Connect Dynamic Client Registration §2). A
-platform DID is never self-asserted: staff set it (``notary-hub clients create``).
+platform DID is never self-asserted, nor a staff scope (:data:`~oauth_server.scopes.STAFF_SCOPES`):
+staff grant those (``notary-hub clients create``).
 https://www.rfc-editor.org/rfc/rfc7591#section-3
 """
 
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oauth_server.clients import Client, ClientSpec, ClientStore
 from oauth_server.errors import OAuthError
 from oauth_server.models import InitialTokenRow
+from oauth_server.scopes import STAFF_SCOPES
 
 MAX_INITIAL_TOKEN_SECONDS = 30 * 86_400
 
@@ -121,6 +123,9 @@ class HubRegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
             isinstance(value, str) for value in purposes.values()
         ):
             raise InvalidClientMetadataError("scope_purposes: an object of scope to purpose")
+        staff_only = sorted(set(purposes) & STAFF_SCOPES)
+        if staff_only:
+            raise InvalidClientMetadataError(f"only staff grant scope {' '.join(staff_only)}")
         scope = client_metadata.get("scope")
         if scope is not None and set(scope.split()) != set(purposes):
             raise InvalidClientMetadataError("scope must list exactly the scopes of scope_purposes")

@@ -28,6 +28,9 @@ SCOPES: dict[str, str] = {
 # Scopes a person consents to; the others are granted only to a client for itself.
 PERSON_SCOPES = frozenset({"openid", "profile", "did", "evidence:deposit", "evidence:read"})
 
+# Scopes only staff grant (``notary-hub clients create``): never to a self-registered client.
+STAFF_SCOPES = frozenset({"admin", "consortium:vote", "credentials:issue", "credentials:status"})
+
 
 def parse_scope(value: str | None) -> tuple[str, ...]:
     """RFC 6749 §3.3: space-delimited, each known; order kept, duplicates dropped."""
