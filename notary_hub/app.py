@@ -36,6 +36,7 @@ from notary_hub.hub import Hub
 from notary_hub.middleware import JsonGuardMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
+from oauth_server.router import oauth_router
 
 log = logging.getLogger(__name__)
 OPENAPI_PATH = "/openapi.json"
@@ -175,6 +176,7 @@ def _include_routers(app: FastAPI, hub: Hub) -> None:
     embedded = hub.embedded_chain
     if embedded is not None:
         _include_rpc_router(app, hub, embedded)
+    app.include_router(oauth_router(hub.oauth))  # issue 13: the authorisation server
 
 
 def _include_evidence_routers(app: FastAPI, hub: Hub, authorised: Callable[..., Any]) -> None:

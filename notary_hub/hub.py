@@ -52,6 +52,8 @@ from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, 
 from notary_hub.hub_deployment import StartupError, find_deployment
 from notary_hub.hub_evidence import open_evidence_from
 from notary_hub.settings import Settings
+from oauth_server.access_tokens import Lifetimes
+from oauth_server.parts import OAuthParts, open_oauth_server
 
 NODE_KEY = "node"
 STATUS_PATH = "/credentials/status/"
@@ -72,6 +74,7 @@ class Hub:
     did: DidRegistryParts
     credentials: CredentialParts
     evidence: EvidenceParts
+    oauth: OAuthParts
     _resources: ExitStack
 
     # The parts most callers want, by their own names.
@@ -128,8 +131,10 @@ class Hub:
         self.did.start()
         self.credentials.start(self.settings.credentials.status_publish_seconds)
         self.evidence.start()
+        self.oauth.start()
 
     def stop_background(self) -> None:
+        self.oauth.stop()
         self.evidence.stop()
         self.chain_parts.stop()
         self.did.stop()
@@ -312,6 +317,8 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             public_url=public_url(settings),
         )
         stack.callback(evidence.close)
+        oauth = open_oauth_from(settings, sessions=sessions, keystore=keystore)
+        stack.callback(oauth.close)
         private_data_dir(settings.data_dir, warn=False)  # what the components made just now
         return Hub(
             settings=settings,
@@ -325,6 +332,7 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             did=did,
             credentials=credentials,
             evidence=evidence,
+            oauth=oauth,
             _resources=stack.pop_all(),
         )
     raise AssertionError("unreachable: the ExitStack returns or raises")  # pragma: no cover
@@ -382,6 +390,33 @@ def _open_credentials(
             burst=settings.credentials.challenge_burst,
         ),
         trusted_issuers=settings.credentials.trusted_issuers,
+    )
+
+
+# -- issue 13: the authorisation server ---------------------------------------------
+
+
+def open_oauth_from(
+    settings: Settings, *, sessions: sessionmaker[Session], keystore: KeyStore
+) -> OAuthParts:
+    """``open_oauth_server`` with the ``oauth`` settings; issuer and audience default to
+    the hub's public URL."""
+    cfg = settings.oauth
+    issuer = (cfg.issuer or public_url(settings)).rstrip("/")
+    return open_oauth_server(
+        sessions=sessions,
+        keystore=keystore,
+        issuer=issuer,
+        audience=cfg.audience or issuer,
+        lifetimes=Lifetimes(
+            access_token=cfg.access_token_seconds,
+            refresh_token=cfg.refresh_token_seconds,
+            code=cfg.code_seconds,
+            pushed_request=cfg.par_seconds,
+        ),
+        token_rate=cfg.token_rate,
+        token_burst=cfg.token_burst,
+        revocation_cache_seconds=cfg.revocation_cache_seconds,
     )
 
 

@@ -18,9 +18,7 @@ SCOPES = ["openid", "evidence:deposit"]
 
 
 def code_client(oauth: OAuthParts) -> tuple[str, str]:
-    return secret_client(
-        oauth, grant_types=("authorization_code", "refresh_token"), scopes=SCOPES
-    )
+    return secret_client(oauth, grant_types=("authorization_code", "refresh_token"), scopes=SCOPES)
 
 
 def issue(oauth: OAuthParts, client_id: str, challenge: str, account: str = "acct-1") -> str:
@@ -232,7 +230,9 @@ def test_client_credentials_default_to_the_registered_scopes(
     assert set(body["scope"].split()) == {"evidence:deposit", "evidence:read"}
 
 
-@pytest.mark.parametrize(("scope", "error"), [("admin", "invalid_scope"), ("openid", "invalid_scope")])
+@pytest.mark.parametrize(
+    ("scope", "error"), [("admin", "invalid_scope"), ("openid", "invalid_scope")]
+)
 def test_client_credentials_refuse_unregistered_or_identity_scopes(
     http: TestClient, oauth: OAuthParts, scope: str, error: str
 ) -> None:
@@ -245,7 +245,9 @@ def test_client_credentials_refuse_unregistered_or_identity_scopes(
     assert answer.status_code == 400 and answer.json()["error"] == error
 
 
-@pytest.mark.parametrize("grant", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"])
+@pytest.mark.parametrize(
+    "grant", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"]
+)
 def test_no_password_or_implicit_grant(http: TestClient, oauth: OAuthParts, grant: str) -> None:
     client = secret_client(oauth)
     form = {"grant_type": grant, "username": "u", "password": "p"}

@@ -11,9 +11,7 @@ from testkit.oauth import ISSUER, basic, secret_client
 
 def issued(http: TestClient, client: tuple[str, str]) -> str:
     form = {"grant_type": "client_credentials", "scope": "evidence:read"}
-    token: str = http.post("/oauth/token", data=form, headers=basic(*client)).json()[
-        "access_token"
-    ]
+    token: str = http.post("/oauth/token", data=form, headers=basic(*client)).json()["access_token"]
     return token
 
 
@@ -43,9 +41,9 @@ def test_inactive_tokens_say_nothing_more(
         "/oauth/introspect", data={"token": revoked}, headers=basic(*client)
     ).json() == {"active": False}
     clock.advance(oauth.lifetimes.access_token + 1)
-    assert http.post(
-        "/oauth/introspect", data={"token": token}, headers=basic(*client)
-    ).json() == {"active": False}
+    assert http.post("/oauth/introspect", data={"token": token}, headers=basic(*client)).json() == {
+        "active": False
+    }
 
 
 def test_another_clients_token_reads_inactive(http: TestClient, oauth: OAuthParts) -> None:
@@ -54,9 +52,9 @@ def test_another_clients_token_reads_inactive(http: TestClient, oauth: OAuthPart
     body = http.post("/oauth/introspect", data={"token": token}, headers=basic(*other)).json()
     assert body == {"active": False}
     staff = secret_client(oauth, scopes=("admin",))
-    assert http.post(
-        "/oauth/introspect", data={"token": token}, headers=basic(*staff)
-    ).json()["active"]
+    assert http.post("/oauth/introspect", data={"token": token}, headers=basic(*staff)).json()[
+        "active"
+    ]
 
 
 def test_introspection_needs_an_authenticated_client(http: TestClient, oauth: OAuthParts) -> None:
@@ -65,7 +63,5 @@ def test_introspection_needs_an_authenticated_client(http: TestClient, oauth: OA
     anonymous = http.post("/oauth/introspect", data={"token": token})
     assert anonymous.status_code in (400, 401)
     assert anonymous.json()["error"] == "invalid_client"
-    wrong = http.post(
-        "/oauth/introspect", data={"token": token}, headers=basic(client[0], "wrong")
-    )
+    wrong = http.post("/oauth/introspect", data={"token": token}, headers=basic(client[0], "wrong"))
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"

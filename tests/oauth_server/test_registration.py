@@ -62,7 +62,7 @@ def test_registration_without_a_valid_initial_token_is_refused(
 
 
 def test_bad_metadata_is_refused_with_the_reason(http: TestClient, oauth: OAuthParts) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"redirect_uris": ["http://platform.test/cb"]}, "invalid_redirect_uri"),
         # Authlib's metadata check names a fragment an invalid claim.
         ({"redirect_uris": ["https://platform.test/cb#frag"]}, "invalid_client_metadata"),

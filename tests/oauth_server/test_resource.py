@@ -20,9 +20,7 @@ from testkit.oauth import ISSUER, basic, secret_client, token_claims
 def platform_token(http: TestClient, oauth: OAuthParts, scope: str = "evidence:deposit") -> str:
     client = secret_client(oauth)
     form = {"grant_type": "client_credentials", "scope": scope}
-    token: str = http.post("/oauth/token", data=form, headers=basic(*client)).json()[
-        "access_token"
-    ]
+    token: str = http.post("/oauth/token", data=form, headers=basic(*client)).json()["access_token"]
     return token
 
 
@@ -49,7 +47,10 @@ def test_a_token_for_another_audience_is_refused(http: TestClient, oauth: OAuthP
 def test_a_token_from_another_issuer_is_refused(http: TestClient, oauth: OAuthParts) -> None:
     token = platform_token(http, oauth)
     other = AccessTokenValidator(
-        oauth.keys, oauth.ledger, issuer="https://idp.test", audience=ISSUER,
+        oauth.keys,
+        oauth.ledger,
+        issuer="https://idp.test",
+        audience=ISSUER,
         platform_did_of=lambda _: None,
     )
     refused(other, token, "claims are invalid")
@@ -73,11 +74,13 @@ def test_an_expired_token_is_refused(
 
 def test_a_tampered_token_is_refused(http: TestClient, oauth: OAuthParts) -> None:
     token = platform_token(http, oauth, "evidence:read")
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     claims = token_claims(token)
     claims["scope"] = "admin"
     forged_payload = jwt.encode({"alg": "ES256"}, claims, KeySet([ECKey.generate_key("P-256")]))
-    refused(oauth.validator, f"{header}.{forged_payload.split('.')[1]}.{signature}", "not a JWT signed")
+    refused(
+        oauth.validator, f"{header}.{forged_payload.split('.')[1]}.{signature}", "not a JWT signed"
+    )
 
 
 def test_a_token_signed_by_another_key_or_alg_none_is_refused(
@@ -97,9 +100,7 @@ def test_a_token_signed_by_another_key_or_alg_none_is_refused(
     refused(oauth.validator, unsigned, "not a JWT signed")
 
 
-def test_an_id_token_shaped_jwt_is_not_an_access_token(
-    http: TestClient, oauth: OAuthParts
-) -> None:
+def test_an_id_token_shaped_jwt_is_not_an_access_token(http: TestClient, oauth: OAuthParts) -> None:
     claims = token_claims(platform_token(http, oauth))
     wrong_typ = oauth.keys.sign(ACCESS_JWS_ALG, claims, typ="JWT")
     refused(oauth.validator, wrong_typ, "typ is not at\\+jwt")
