@@ -31,6 +31,7 @@ from oauth_server.discovery import (
     authorization_server_metadata,
     openid_configuration,
 )
+from oauth_server.openapi import PAR_BODY, REGISTRATION_BODY, TOKEN_BODY, TOKEN_LOOKUP_BODY
 from oauth_server.parts import OAuthParts
 from oauth_server.server import Answer, RawRequest
 
@@ -98,7 +99,9 @@ def oauth_router(parts: OAuthParts) -> APIRouter:
         """The hub's public signing keys, retired ones included until their tokens expire."""
         return parts.keys.jwks()
 
-    def form_route(path: str, call: Callable[[RawRequest], Answer], limited: bool) -> None:
+    def form_route(
+        path: str, call: Callable[[RawRequest], Answer], limited: bool, body: dict[str, Any]
+    ) -> None:
         async def route(request: Request) -> JSONResponse:
             raw = await _raw(request, parts, form=True)
             if isinstance(raw, JSONResponse):
@@ -113,16 +116,26 @@ def oauth_router(parts: OAuthParts) -> APIRouter:
                 )
             return _answer(await run_in_threadpool(call, raw))
 
-        router.add_api_route(path, route, methods=["POST"], response_model=None)
+        router.add_api_route(path, route, methods=["POST"], response_model=None, openapi_extra=body)
 
-    form_route(TOKEN_PATH, server.token_response, limited=True)
+    form_route(TOKEN_PATH, server.token_response, True, TOKEN_BODY)
     form_route(
-        INTROSPECTION_PATH, lambda raw: server.endpoint_response("introspection", raw), False
+        INTROSPECTION_PATH,
+        lambda raw: server.endpoint_response("introspection", raw),
+        False,
+        TOKEN_LOOKUP_BODY,
     )
-    form_route(REVOCATION_PATH, lambda raw: server.endpoint_response("revocation", raw), False)
-    form_route(PAR_PATH, lambda raw: parts.pushed.push(server, raw), limited=True)
+    form_route(
+        REVOCATION_PATH,
+        lambda raw: server.endpoint_response("revocation", raw),
+        False,
+        TOKEN_LOOKUP_BODY,
+    )
+    form_route(PAR_PATH, lambda raw: parts.pushed.push(server, raw), True, PAR_BODY)
 
-    @router.post(REGISTRATION_PATH, status_code=201, response_model=None)
+    @router.post(
+        REGISTRATION_PATH, status_code=201, response_model=None, openapi_extra=REGISTRATION_BODY
+    )
     async def register(request: Request) -> JSONResponse:
         """RFC 7591 dynamic client registration, with a staff-issued initial access token."""
         raw = await _raw(request, parts, form=False)

@@ -38,6 +38,12 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/evidence/deposits"): {"application/json", "multipart/form-data"},
     ("post", "/tsa"): {"application/timestamp-query"},
     ("post", "/rpc"): {"application/json"},
+    # issue 13: the authorisation server
+    ("post", "/oauth/token"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/introspect"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/revoke"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/par"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/register"): {"application/json"},
 }
 
 
