@@ -212,9 +212,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation
 
-    def authenticate_refresh_token(self, refresh_token: str) -> StoredRefresh | None:
-        record = self.server.ledger.use_refresh_token(refresh_token)
-        return StoredRefresh(record) if record is not None else None
+    def authenticate_refresh_token(self, refresh_token: str) -> StoredRefresh:
+        client: Client = self.request.client  # authenticated before the token is read
+        try:
+            record = self.server.ledger.use_refresh_token(refresh_token, client.client_id)
+        except OAuthError as refused:
+            raise InvalidGrantError(refused.message) from None
+        return StoredRefresh(record)
 
     def authenticate_user(self, refresh_token: StoredRefresh) -> Person | None:
         record = refresh_token.record

@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from oauth_server.errors import OAuthError
 from oauth_server.models import TokenRow
 
 CACHE_ENTRIES = 50_000
+_REUSED = "invalid_grant"
+_REUSED_MESSAGE = "the refresh token was already used: its whole family is revoked"
 
 
 def digest(value: str) -> bytes:
@@ -93,18 +96,20 @@ class TokenLedger:
             )
             return TokenRecord.of(row) if row is not None else None
 
-    def use_refresh_token(self, refresh_token: str) -> TokenRecord | None:
-        """The live record of ``refresh_token``, marked used (one caller wins); ``None``
-        if unknown, expired or revoked. A second use revokes the whole family."""
+    def use_refresh_token(self, refresh_token: str, client_id: str) -> TokenRecord:
+        """The live record of ``client_id``'s ``refresh_token``, marked used (one caller
+        wins); ``invalid_grant`` naming why otherwise. A second use revokes the family."""
         now = int(self._clock())
         found = self.by_refresh_token(refresh_token)
-        if found is None:
-            return None
+        if found is None or found.client_id != client_id:
+            raise OAuthError("invalid_grant", "the refresh token is unknown to this client")
         if found.refresh_used_at is not None:
             self.revoke_family(found.family_id)
-            return None
-        if found.revoked_at is not None or (found.refresh_expires_at or 0) <= now:
-            return None
+            raise OAuthError(_REUSED, _REUSED_MESSAGE)
+        if found.revoked_at is not None:
+            raise OAuthError("invalid_grant", "the refresh token was revoked")
+        if (found.refresh_expires_at or 0) <= now:
+            raise OAuthError("invalid_grant", "the refresh token has expired")
         with self._sessions.begin() as session:
             claimed = session.execute(
                 update(TokenRow)
@@ -114,7 +119,7 @@ class TokenLedger:
             won = getattr(claimed, "rowcount", 0) == 1
         if not won:  # a concurrent use of the same refresh token: a replay
             self.revoke_family(found.family_id)
-            return None
+            raise OAuthError(_REUSED, _REUSED_MESSAGE)
         return found
 
     def revoke(self, jti: str) -> None:

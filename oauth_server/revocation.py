@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 
 from oauth_server.introspection import FoundToken, TokenFinder
@@ -30,6 +31,13 @@ class HubRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
         return self._finder.find(token_string, token_type_hint)
+
+    def authenticate_token(self, request: Any, client: Any) -> FoundToken | None:
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        if token is not None and not token.check_client(client):
+            raise InvalidGrantError("the token was issued to another client")
+        return token
 
     def revoke_token(self, token: FoundToken, request: Any) -> None:
         if token.kind == "refresh_token":

@@ -49,6 +49,17 @@ log = logging.getLogger(__name__)
 Pairs = Sequence[tuple[str, str]]
 Answer = tuple[int, Any, list[tuple[str, str]]]
 CREDENTIAL_PARAMS = ("client_secret", "client_assertion")
+REASONS = {
+    "invalid_scope": "a scope asked for is not registered for this client, or not granted",
+    "invalid_grant": "the grant is unknown, expired, revoked or another client's",
+    "invalid_client": "the client could not be authenticated",
+    "invalid_request": "the request is missing a parameter or is malformed",
+    "unsupported_grant_type": "the hub serves authorization_code, refresh_token and "
+    "client_credentials only",
+    "unauthorized_client": "the client is not registered for this grant",
+    "unsupported_token_type": "token_type_hint is access_token or refresh_token",
+    "access_denied": "the request was denied",
+}
 
 
 class Headers(Mapping[str, str]):
@@ -188,6 +199,8 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return status, body, [(str(name), str(value)) for name, value in headers or ()]
 
     def handle_error_response(self, request: Any, error: OAuth2Error) -> Answer:
+        # Every refusal says why: Authlib leaves some errors without a description.
+        error.description = error.description or REASONS.get(error.error, error.error)
         status, body, headers = error()
         return self.handle_response(status, dict(body), headers)
 
