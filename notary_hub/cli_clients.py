@@ -9,8 +9,9 @@ issues a single-use initial access token for dynamic registration (RFC 7591 §3)
 These commands work on the data directory's database directly, whether or not
 ``serve`` runs: they touch only the authorisation server's tables, each change is one
 transaction (SQLite in WAL mode and PostgreSQL both take a second writer), and the
-serving hub reads clients from the database on every request, so a change applies to
-the next one. They never open the chain. Errors follow ``notary_hub.cli_support``.
+serving hub reads clients from the database, caching each for
+``OAUTH_REVOCATION_CACHE_SECONDS`` (2 s), so a change applies within that time. They
+never open the chain. Errors follow ``notary_hub.cli_support``.
 """
 
 from __future__ import annotations

@@ -202,7 +202,10 @@ class OAuthSettings(BaseModel):
     )
     token_burst: int = Field(default=100, ge=1, le=1_000_000)
     revocation_cache_seconds: float = Field(
-        default=2.0, ge=0, le=60, description="How long a token's revocation state is cached."
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a token's revocation state and a client are cached.",
     )
 
 

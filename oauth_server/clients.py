@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SECRET_BYTES = 32  # 256 bits
 MAX_PURPOSE_CHARS = 300
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MAX_CACHED = 10_000
 
 
 def secret_digest(secret: str) -> bytes:
@@ -203,11 +205,22 @@ def check_spec(spec: ClientSpec) -> None:
 
 
 class ClientStore:
+    """The registered clients. ``get`` answers from a cache for ``cache_seconds`` (a
+    change made through this store clears it at once; one made by another process, such
+    as ``notary-hub clients``, applies within that time). Unknown ids are never cached."""
+
     def __init__(
-        self, sessions: sessionmaker[Session], *, clock: Callable[[], float] = time.time
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        cache_seconds: float = 0.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Client]] = {}
+        self._lock = threading.Lock()
 
     def create(
         self, spec: ClientSpec, *, client_id: str | None = None
@@ -238,9 +251,26 @@ class ClientStore:
             return _client(row), secret
 
     def get(self, client_id: str) -> Client | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(client_id)
+        if hit is not None and now - hit[0] < self._cache_seconds:
+            return hit[1]
         with self._sessions() as session:
             row = session.get(ClientRow, client_id)
-            return _client(row) if row is not None else None
+            client = _client(row) if row is not None else None
+        with self._lock:
+            if client is None:
+                self._cache.pop(client_id, None)
+            elif self._cache_seconds > 0:
+                if len(self._cache) >= MAX_CACHED:
+                    self._cache.clear()
+                self._cache[client_id] = (now, client)
+        return client
+
+    def _forget(self, client_id: str) -> None:
+        with self._lock:
+            self._cache.pop(client_id, None)
 
     def require(self, client_id: str) -> Client:
         client = self.get(client_id)
@@ -266,6 +296,7 @@ class ClientStore:
                 )
             row.secret_hash = secret_digest(secret)
             row.secret_rotated_at = int(self._clock())
+        self._forget(client_id)
         return secret
 
     def delete(self, client_id: str) -> None:
@@ -280,3 +311,4 @@ class ClientStore:
                 .where(TokenRow.client_id == client_id, TokenRow.revoked_at.is_(None))
                 .values(revoked_at=int(self._clock()))
             )
+        self._forget(client_id)

@@ -84,7 +84,7 @@ def open_oauth_server(
     clock: Callable[[], float] = time.time,
 ) -> OAuthParts:
     issuer = issuer.rstrip("/")
-    clients = ClientStore(sessions, clock=clock)
+    clients = ClientStore(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
     # A retired key stays published while anything it signed may still be presented.
     keep = max(lifetimes.access_token, lifetimes.code) + 300
     keys = SigningKeys(sessions, keystore, keep_retired=keep, clock=clock)

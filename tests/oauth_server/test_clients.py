@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from oauth_server.clients import ClientSpec
+from oauth_server.clients import ClientSpec, ClientStore
 from oauth_server.errors import OAuthError
 from oauth_server.parts import OAuthParts
 from testkit.oauth import basic, secret_client
@@ -93,3 +93,25 @@ def test_loopback_http_redirects_are_allowed(oauth: OAuthParts) -> None:
     )
     assert client.check_redirect_uri("http://127.0.0.1:8765/cb")
     assert not client.check_redirect_uri("http://127.0.0.1:8765/cb/")
+
+
+def test_the_client_cache_clears_on_its_own_changes_and_never_caches_unknown_ids(
+    sessions: sessionmaker[Session],
+) -> None:
+    cached = ClientStore(sessions, cache_seconds=60)
+    elsewhere = ClientStore(sessions)  # another process: the CLI
+    assert cached.get("later") is None
+    client, _ = elsewhere.create(
+        ClientSpec(
+            name="P",
+            auth_method="client_secret_basic",
+            grant_types=["client_credentials"],
+            scope_purposes={"evidence:read": "read"},
+        ),
+        client_id="later",
+    )
+    assert cached.get("later") == client, "an unknown id is not remembered"
+    new_secret = cached.rotate_secret("later")
+    assert cached.require("later").check_client_secret(new_secret)
+    cached.delete("later")
+    assert cached.get("later") is None
