@@ -151,6 +151,12 @@ class StoredCode:
     def get_auth_time(self) -> int:
         return self.auth_time
 
+    def get_acr(self) -> str | None:
+        return None  # one way to sign in (the DID wallet): no levels to tell apart
+
+    def get_amr(self) -> list[str] | None:
+        return None
+
 
 def consume_code(
     sessions: sessionmaker[Session], ledger: TokenLedger, code: str, client_id: str, now: int

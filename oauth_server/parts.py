@@ -29,6 +29,7 @@ from oauth_server.discovery import (
     authorization_server_metadata,
 )
 from oauth_server.grants import CodeIssuer
+from oauth_server.id_tokens import DidOf, IdTokens
 from oauth_server.introspection import HubIntrospectionEndpoint, TokenFinder
 from oauth_server.keys import SigningKeys
 from oauth_server.ledger import TokenLedger
@@ -81,8 +82,11 @@ def open_oauth_server(
     token_rate: float,
     token_burst: int,
     revocation_cache_seconds: float = 2.0,
+    did_of: DidOf | None = None,
     clock: Callable[[], float] = time.time,
 ) -> OAuthParts:
+    """The parts; ``did_of`` (an account's linked DID, from the sign-in side's account
+    directory) lets ID tokens carry the DID of a person who consented to ``did``."""
     issuer = issuer.rstrip("/")
     clients = ClientStore(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
     # A retired key stays published while anything it signed may still be presented.
@@ -97,6 +101,9 @@ def open_oauth_server(
         sessions=sessions,
         tokens=tokens,
         refresh_lifetime=lifetimes.refresh_token,
+        id_tokens=IdTokens(
+            keys, sessions, issuer=issuer, lifetime=lifetimes.access_token, did_of=did_of
+        ),
         clock=clock,
     )
     audiences = [issuer] + [

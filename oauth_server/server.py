@@ -15,7 +15,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
@@ -39,6 +39,7 @@ from oauth_server.grants import (
     StoredCode,
     StoredRefresh,
 )
+from oauth_server.id_tokens import IdTokens
 from oauth_server.ledger import TokenLedger, digest
 from oauth_server.models import TokenRow
 from oauth_server.pkce import RequiredS256
@@ -141,13 +142,13 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     sessions: sessionmaker[Session]
     tokens: AccessTokenIssuer
     refresh_lifetime: int
+    id_tokens: IdTokens
     clock: Callable[[], float] = time.time
-    _grant_auth: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         AuthorizationServer.__init__(self, scopes_supported=list(SCOPES))
         self.register_token_generator("default", self.tokens)
-        self.register_grant(AuthorizationCodeGrant, [RequiredS256()])
+        self.register_grant(AuthorizationCodeGrant, [RequiredS256(), self.id_tokens])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
 
