@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, text, update
+from sqlalchemy import ColumnElement, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from oauth_server.errors import OAuthError
@@ -164,14 +164,12 @@ class TokenLedger:
                 self._cache.popitem(last=False)
         return record
 
-    def _revoke(self, where: object) -> None:
+    def _revoke(self, where: ColumnElement[bool]) -> None:
         now = int(self._clock())
         with self._sessions.begin() as session:
-            jtis = list(session.scalars(select(TokenRow.jti).where(where)))  # type: ignore[arg-type]
+            jtis = list(session.scalars(select(TokenRow.jti).where(where)))
             session.execute(
-                update(TokenRow)
-                .where(where, TokenRow.revoked_at.is_(None))  # type: ignore[arg-type]
-                .values(revoked_at=now)
+                update(TokenRow).where(where, TokenRow.revoked_at.is_(None)).values(revoked_at=now)
             )
         with self._lock:
             for jti in jtis:

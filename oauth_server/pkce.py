@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from oauth_server.errors import OAuthError
@@ -69,4 +69,4 @@ class RequiredS256(CodeChallenge):  # type: ignore[misc]
         return METHOD
 
 
-__all__ = ["METHOD", "InvalidGrantError", "RequiredS256", "check_challenge"]
+__all__ = ["METHOD", "RequiredS256", "check_challenge"]
