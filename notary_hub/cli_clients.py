@@ -5,6 +5,8 @@ public clients, is printed once: only its SHA-256 is kept), ``list`` and ``show`
 describe them, ``rotate-secret`` replaces a secret (the old one stops working at
 once), ``delete`` removes a client and revokes its tokens, and ``initial-token``
 issues a single-use initial access token for dynamic registration (RFC 7591 §3).
+``signing-keys`` lists the hub's OAuth signing keys and ``rotate-signing-key ALG``
+retires the active one (it stays published until its tokens expire).
 
 These commands work on the data directory's database directly, whether or not
 ``serve`` runs: they touch only the authorisation server's tables, each change is one
@@ -29,8 +31,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary_hub.cli_support import PlainFlagsGroup, cli_errors, fail, flag, hub_settings, iso_time
 from notary_hub.cli_support import out as console
 from notary_hub.db import session_factory
-from notary_hub.hub import open_database
+from notary_hub.hub import open_database, open_keystore
+from oauth_server.access_tokens import Lifetimes
 from oauth_server.clients import AUTH_METHODS, Client, ClientSpec, ClientStore
+from oauth_server.keys import ALGORITHMS, SigningKeys
+from oauth_server.models import SigningKeyRow
+from oauth_server.parts import retired_key_retention
 from oauth_server.registration import InitialTokens
 
 clients_app = typer.Typer(
@@ -193,3 +199,54 @@ def initial_token(
     with _sessions() as sessions, cli_errors():
         token = InitialTokens(sessions).issue(note, lifetime)
     console.print(token, markup=False)
+
+
+@contextmanager
+def _signing_keys() -> Iterator[SigningKeys]:
+    settings = hub_settings()
+    cfg = settings.oauth
+    lifetimes = Lifetimes(access_token=cfg.access_token_seconds, code=cfg.code_seconds)
+    with cli_errors():
+        keystore = open_keystore(settings)
+        engine = open_database(settings)
+        try:
+            sessions = session_factory(engine)
+            yield SigningKeys(sessions, keystore, keep_retired=retired_key_retention(lifetimes))
+        finally:
+            engine.dispose()
+
+
+def _key_json(row: SigningKeyRow) -> dict[str, Any]:
+    return {
+        "kid": row.kid,
+        "alg": row.alg,
+        "created_at": iso_time(row.created_at),
+        "retired_at": iso_time(row.retired_at) if row.retired_at else None,
+        "published_until": iso_time(row.drop_at) if row.drop_at else None,
+    }
+
+
+@clients_app.command("signing-keys")
+def signing_keys(as_json: Annotated[bool, flag("--json", help="Print JSON.")] = False) -> None:
+    """The hub's OAuth signing keys: active, and retired ones still published."""
+    with _signing_keys() as keys, cli_errors():
+        rows = [_key_json(row) for row in keys.rows()]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table("kid", "alg", "created", "retired", "published until")
+    for row in rows:
+        table.add_row(*(str(row[name] or "") for name in row))
+    console.print(table)
+
+
+@clients_app.command("rotate-signing-key")
+def rotate_signing_key(
+    alg: Annotated[str, typer.Argument(help=f"One of {', '.join(ALGORITHMS)}.")],
+) -> None:
+    """A new active key for ALG; the old one stays published until its tokens expire."""
+    if alg not in ALGORITHMS:
+        fail("invalid_request", f"the hub signs with {', '.join(ALGORITHMS)}, not {alg}")
+    with _signing_keys() as keys, cli_errors():
+        kid = keys.rotate(alg)
+    console.print(f"new {alg} key {kid}", markup=False)

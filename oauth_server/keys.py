@@ -110,6 +110,14 @@ class SigningKeys:
             self._forget()
         return kids
 
+    def rows(self) -> list[SigningKeyRow]:
+        """Every key's record: the active ones first, then the retired, newest first."""
+        with self._sessions() as session:
+            query = select(SigningKeyRow).order_by(
+                SigningKeyRow.retired_at.is_not(None), SigningKeyRow.created_at.desc()
+            )
+            return list(session.scalars(query))
+
     def jwks(self) -> dict[str, Any]:
         """The public JWK Set: active keys and retired ones not yet dropped."""
         return {"keys": [dict(key.as_dict(private=False)) for key in self.public_keys().keys]}

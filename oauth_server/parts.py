@@ -72,6 +72,12 @@ class OAuthParts:
         self.stop()
 
 
+def retired_key_retention(lifetimes: Lifetimes) -> int:
+    """Seconds a retired key stays published: while anything it signed may be presented
+    (an access or ID token, both ``access_token`` long), with five minutes' clock skew."""
+    return max(lifetimes.access_token, lifetimes.code) + 300
+
+
 def open_oauth_server(
     *,
     sessions: sessionmaker[Session],
@@ -89,9 +95,9 @@ def open_oauth_server(
     directory) lets ID tokens carry the DID of a person who consented to ``did``."""
     issuer = issuer.rstrip("/")
     clients = ClientStore(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
-    # A retired key stays published while anything it signed may still be presented.
-    keep = max(lifetimes.access_token, lifetimes.code) + 300
-    keys = SigningKeys(sessions, keystore, keep_retired=keep, clock=clock)
+    keys = SigningKeys(
+        sessions, keystore, keep_retired=retired_key_retention(lifetimes), clock=clock
+    )
     keys.ensure()
     ledger = TokenLedger(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
     tokens = AccessTokenIssuer(keys, issuer=issuer, audience=audience, lifetimes=lifetimes)

@@ -115,3 +115,19 @@ def test_no_data_directory_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
     result = run("clients", "list")
     assert result.exit_code == 2 and result.stderr.startswith("error: no_data_dir:")
     assert not (tmp_path / "none").exists()
+
+
+def test_signing_keys_rotate_and_stay_listed_while_published(data_dir: Path) -> None:
+    first = run("clients", "rotate-signing-key", "ES256")
+    assert first.exit_code == 0, first.stderr
+    second = run("clients", "rotate-signing-key", "ES256")
+    assert second.exit_code == 0, second.stderr
+    listed = json.loads(run("clients", "signing-keys", "--json").stdout)
+    assert [key["alg"] for key in listed] == ["ES256", "ES256"]
+    newest, retired = listed
+    assert second.stdout.split()[-1] == newest["kid"] and newest["retired_at"] is None
+    assert first.stdout.split()[-1] == retired["kid"]
+    assert retired["retired_at"] and retired["published_until"] > retired["retired_at"]
+    refused = run("clients", "rotate-signing-key", "HS256")
+    assert refused.exit_code != 0
+    assert refused.stderr.startswith("error: invalid_request: the hub signs with")
