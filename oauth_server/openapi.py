@@ -82,3 +82,13 @@ REGISTRATION_BODY: dict[str, Any] = {
         },
     }
 }
+USERINFO_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {"access_token": _STRING}}
+            }
+        },
+    }
+}

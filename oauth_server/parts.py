@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +40,7 @@ from oauth_server.resource import AccessTokenValidator
 from oauth_server.revocation import HubRevocationEndpoint
 from oauth_server.server import HubAuthorizationServer
 from oauth_server.subjects import PairwiseSubjects
+from oauth_server.userinfo import UserInfo
 
 KEY_SWEEP_SECONDS = 60.0
 
@@ -57,6 +59,7 @@ class OAuthParts:
     pushed: PushedRequests
     initial_tokens: InitialTokens
     token_limiter: RateLimiter  # per client IP, for the token, PAR and registration routes
+    userinfo: UserInfo
     _workers: list[Worker] = field(default_factory=list, repr=False)
 
     def start(self) -> None:
@@ -92,7 +95,8 @@ def open_oauth_server(
     clock: Callable[[], float] = time.time,
 ) -> OAuthParts:
     """The parts; ``did_of`` (an account's linked DID, from the sign-in side's account
-    directory) lets ID tokens carry the DID of a person who consented to ``did``."""
+    directory) lets ID tokens and userinfo carry the DID of a person who consented to
+    ``did``."""
     issuer = issuer.rstrip("/")
     clients = ClientStore(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
     keys = SigningKeys(
@@ -100,36 +104,27 @@ def open_oauth_server(
     )
     keys.ensure()
     ledger = TokenLedger(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
-    tokens = AccessTokenIssuer(keys, issuer=issuer, audience=audience, lifetimes=lifetimes)
     server = HubAuthorizationServer(
         clients=clients,
         ledger=ledger,
         sessions=sessions,
-        tokens=tokens,
+        tokens=AccessTokenIssuer(keys, issuer=issuer, audience=audience, lifetimes=lifetimes),
         refresh_lifetime=lifetimes.refresh_token,
         id_tokens=IdTokens(
             keys, sessions, issuer=issuer, lifetime=lifetimes.access_token, did_of=did_of
         ),
         clock=clock,
     )
-    audiences = [issuer] + [
-        issuer + path for path in (TOKEN_PATH, PAR_PATH, INTROSPECTION_PATH, REVOCATION_PATH)
-    ]
-    server.use_private_key_jwt(PrivateKeyJwt(audiences, JtiCache(sessions, clock=clock)))
-    finder = TokenFinder(keys, ledger, clock)
-    server.register_endpoint(HubIntrospectionEndpoint(finder, issuer=issuer, audience=audience))
-    server.register_endpoint(HubRevocationEndpoint(finder, ledger))
     initial_tokens = InitialTokens(sessions, clock=clock)
-    server.register_endpoint(
-        HubRegistrationEndpoint(
-            clients, initial_tokens, lambda: authorization_server_metadata(issuer)
-        )
-    )
+    _register_endpoints(server, keys, initial_tokens, issuer=issuer, audience=audience)
 
     def platform_did(client_id: str) -> str | None:
         client = clients.get(client_id)
         return client.platform_did if client is not None else None
 
+    validator = AccessTokenValidator(
+        keys, ledger, issuer=issuer, audience=audience, platform_did_of=platform_did, clock=clock
+    )
     return OAuthParts(
         issuer=issuer,
         audience=audience,
@@ -141,15 +136,31 @@ def open_oauth_server(
         codes=CodeIssuer(
             sessions, PairwiseSubjects(keystore), issuer=issuer, lifetimes=lifetimes, clock=clock
         ),
-        validator=AccessTokenValidator(
-            keys,
-            ledger,
-            issuer=issuer,
-            audience=audience,
-            platform_did_of=platform_did,
-            clock=clock,
-        ),
+        validator=validator,
         pushed=PushedRequests(sessions, lifetime=lifetimes.pushed_request, clock=clock),
         initial_tokens=initial_tokens,
         token_limiter=RateLimiter(token_rate, token_burst),
+        userinfo=UserInfo(validator, server.id_tokens),
     )
+
+
+def _register_endpoints(
+    server: HubAuthorizationServer,
+    keys: SigningKeys,
+    initial_tokens: InitialTokens,
+    *,
+    issuer: str,
+    audience: str,
+) -> None:
+    """private_key_jwt (its assertions addressed to the issuer or an endpoint),
+    introspection, revocation and registration, on Authlib's server."""
+    paths = (TOKEN_PATH, PAR_PATH, INTROSPECTION_PATH, REVOCATION_PATH)
+    audiences = [issuer, *(issuer + path for path in paths)]
+    server.use_private_key_jwt(
+        PrivateKeyJwt(audiences, JtiCache(server.sessions, clock=server.clock))
+    )
+    finder = TokenFinder(keys, server.ledger, server.clock)
+    server.register_endpoint(HubIntrospectionEndpoint(finder, issuer=issuer, audience=audience))
+    server.register_endpoint(HubRevocationEndpoint(finder, server.ledger))
+    metadata = partial(authorization_server_metadata, issuer)
+    server.register_endpoint(HubRegistrationEndpoint(server.clients, initial_tokens, metadata))

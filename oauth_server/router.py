@@ -28,11 +28,20 @@ from oauth_server.discovery import (
     REGISTRATION_PATH,
     REVOCATION_PATH,
     TOKEN_PATH,
+    USERINFO_PATH,
     authorization_server_metadata,
     openid_configuration,
 )
-from oauth_server.openapi import PAR_BODY, REGISTRATION_BODY, TOKEN_BODY, TOKEN_LOOKUP_BODY
+from oauth_server.errors import OAuthError
+from oauth_server.openapi import (
+    PAR_BODY,
+    REGISTRATION_BODY,
+    TOKEN_BODY,
+    TOKEN_LOOKUP_BODY,
+    USERINFO_BODY,
+)
 from oauth_server.parts import OAuthParts
+from oauth_server.resource import invalid_token
 from oauth_server.server import Answer, RawRequest
 
 MAX_FORM_BYTES = 64 * 1024
@@ -80,6 +89,17 @@ async def _raw(request: Request, parts: OAuthParts, *, form: bool) -> RawRequest
     return RawRequest(request.method, uri, headers, query, json_body=document, client_ip=client_ip)
 
 
+def _bearer(request: Request, in_body: str | None) -> str:
+    """The request's access token (RFC 6750 §2.1 header, or §2.2 form); one, not both."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    header = token.strip() if scheme.lower() == "bearer" else ""
+    if header and in_body:
+        raise OAuthError("invalid_request", "the access token is sent twice (header and body)")
+    if not (header or in_body):
+        raise invalid_token("a bearer access token is required")
+    return header or str(in_body)
+
+
 def oauth_router(parts: OAuthParts) -> APIRouter:
     router = APIRouter(tags=["oauth"])
     server = parts.server
@@ -93,6 +113,23 @@ def oauth_router(parts: OAuthParts) -> APIRouter:
     def openid_metadata() -> dict[str, Any]:
         """OpenID Connect Discovery 1.0 provider metadata."""
         return openid_configuration(parts.issuer)
+
+    @router.get(USERINFO_PATH, response_model=None)
+    def userinfo(request: Request) -> JSONResponse:
+        """OpenID Connect UserInfo: the claims of the granted scopes, for a bearer token."""
+        return JSONResponse(parts.userinfo.claims(_bearer(request, None)), headers=NO_STORE)
+
+    @router.post(USERINFO_PATH, response_model=None, openapi_extra=USERINFO_BODY)
+    async def userinfo_post(request: Request) -> JSONResponse:
+        """UserInfo by POST: the token in the header, or as ``access_token`` in a form body
+        (RFC 6750 §2.2), never both."""
+        raw = await _raw(request, parts, form=True) if await request.body() else None
+        if isinstance(raw, JSONResponse):
+            return raw
+        in_body = dict(raw.form).get("access_token") if raw is not None else None
+        token = _bearer(request, in_body)
+        claims = await run_in_threadpool(parts.userinfo.claims, token)
+        return JSONResponse(claims, headers=NO_STORE)
 
     @router.get(JWKS_PATH)
     def jwks() -> dict[str, Any]:

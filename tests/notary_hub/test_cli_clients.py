@@ -24,9 +24,7 @@ app.command()(lambda: None)  # a second command keeps "clients" a sub-command
 
 
 @pytest.fixture
-def data_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, engine: Engine
-) -> Path:
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, engine: Engine) -> Path:
     for name in os.environ:
         if name.startswith("NOTARY_HUB_"):
             monkeypatch.delenv(name)

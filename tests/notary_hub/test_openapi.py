@@ -44,6 +44,7 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/oauth/revoke"): {"application/x-www-form-urlencoded"},
     ("post", "/oauth/par"): {"application/x-www-form-urlencoded"},
     ("post", "/oauth/register"): {"application/json"},
+    ("post", "/oauth/userinfo"): {"application/x-www-form-urlencoded"},
 }
 
 
