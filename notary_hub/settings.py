@@ -296,9 +296,14 @@ class Settings(BaseSettings):
         public = self.credentials.public_url
         if public is not None and public.startswith("http://"):
             problems.append("the public URL credentials point at must use https")
-        for name, oauth_url in (("issuer", self.oauth.issuer), ("audience", self.oauth.audience)):
+        # The issuer defaults to the public URL, then to http://HOST:PORT (hub.public_url).
+        issuer = self.oauth.issuer or public or f"http://{self.server.host}:{self.server.port}"
+        for name, oauth_url in (("issuer", issuer), ("audience", self.oauth.audience)):
             if oauth_url is not None and not _https_or_loopback(oauth_url):
-                problems.append(f"the OAuth {name} must use https unless it is on loopback")
+                problems.append(
+                    f"the OAuth {name} must use https unless it is on loopback "
+                    "(NOTARY_HUB_OAUTH_ISSUER, _AUDIENCE or CREDENTIALS_PUBLIC_URL)"
+                )
         if problems:
             raise InsecureSettings("; ".join(problems))
 

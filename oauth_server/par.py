@@ -54,7 +54,9 @@ class PushedRequests:
 
     def push(self, server: HubAuthorizationServer, raw: RawRequest) -> Answer:
         """The ``/oauth/par`` answer: 201 with ``request_uri``, or an RFC 6749 error."""
-        request = HubRequest(raw)
+        request = server.oauth_request(raw)
+        if not isinstance(request, HubRequest):
+            return request
         try:
             client = server.authenticate_client(request, TOKEN_AUTH_METHODS, "par")
         except OAuth2Error as error:

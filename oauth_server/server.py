@@ -20,6 +20,7 @@ from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
+    InsecureTransportError,
     InvalidRequestError,
     JsonPayload,
     JsonRequest,
@@ -206,7 +207,9 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return self.handle_response(status, dict(body), headers)
 
     def token_response(self, raw: RawRequest) -> Answer:
-        request = HubRequest(raw)
+        request = self.oauth_request(raw)
+        if not isinstance(request, HubRequest):
+            return request
         try:
             check_single_values(raw.form)
             check_one_authentication(request)
@@ -216,7 +219,9 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return answer
 
     def endpoint_response(self, name: str, raw: RawRequest) -> Answer:
-        request = HubRequest(raw)
+        request = self.oauth_request(raw)
+        if not isinstance(request, HubRequest):
+            return request
         try:
             check_single_values(raw.form)
             check_one_authentication(request)
@@ -224,6 +229,16 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return self.handle_error_response(request, error)
         answer: Answer = self.create_endpoint_response(name, request)
         return answer
+
+    def oauth_request(self, raw: RawRequest) -> HubRequest | Answer:
+        """Authlib's request, or its refusal of a plain-http issuer off loopback (production
+        settings refuse one; in dev mode it is answered, not a crash)."""
+        try:
+            return HubRequest(raw)
+        except InsecureTransportError as error:
+            error.description = "the hub's OAuth issuer is plain http off loopback: use https"
+            status, body, headers = error()
+            return self.handle_response(status, dict(body), headers)
 
     def registration_response(self, raw: RawRequest) -> Answer:
         answer: Answer = self.create_endpoint_response("client_registration", raw)

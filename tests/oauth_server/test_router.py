@@ -8,8 +8,11 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub_kernel.keystore import MemoryKeyStore
 from notary_hub.hub import Hub
 from notary_hub.settings import Settings
+from oauth_server.access_tokens import Lifetimes
+from oauth_server.parts import open_oauth_server
 from testkit.oauth import ISSUER, basic, oauth_app, open_test_oauth, secret_client
 
 
@@ -61,3 +64,36 @@ def test_production_refuses_a_plain_http_issuer_or_audience(
         Settings()
     monkeypatch.setenv(f"NOTARY_HUB_OAUTH_{name}", "https://hub.example")
     assert Settings().oauth.model_dump()[name.lower()] == "https://hub.example"
+
+
+def test_a_plain_http_issuer_off_loopback_is_answered_not_a_crash(
+    sessions: sessionmaker[Session],
+) -> None:
+    parts = open_oauth_server(
+        sessions=sessions,
+        keystore=MemoryKeyStore(),
+        issuer="http://192.0.2.10:8000",
+        audience="http://192.0.2.10:8000",
+        lifetimes=Lifetimes(),
+        token_rate=100,
+        token_burst=100,
+    )
+    client = secret_client(parts)
+    with TestClient(oauth_app(parts), base_url="http://192.0.2.10:8000") as http:
+        for path in ("/oauth/token", "/oauth/par", "/oauth/introspect"):
+            answer = http.post(
+                path, data={"grant_type": "client_credentials"}, headers=basic(*client)
+            )
+            assert answer.status_code == 400, (path, answer.text)
+            assert answer.json()["error"] == "insecure_transport"
+
+
+def test_production_refuses_a_default_issuer_on_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTARY_HUB_MODE", "production")
+    monkeypatch.setenv("NOTARY_HUB_KEYS_MASTER_KEY", "11" * 32)
+    monkeypatch.setenv("NOTARY_HUB_SERVER_API_TOKENS", '["' + "t" * 40 + '"]')
+    monkeypatch.setenv("NOTARY_HUB_SERVER_HOST", "0.0.0.0")
+    with pytest.raises(ValidationError, match="OAuth issuer must use https"):
+        Settings()
+    monkeypatch.setenv("NOTARY_HUB_CREDENTIALS_PUBLIC_URL", "https://hub.example")
+    assert Settings().server.host == "0.0.0.0"
