@@ -72,10 +72,10 @@ async def _raw(request: Request, parts: OAuthParts, *, form: bool) -> RawRequest
     headers = [
         (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
     ]
-    query = parse_qsl(request.url.query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     uri = parts.issuer + request.url.path
     client_ip = request.client.host if request.client else "unknown"
     try:
+        query = parse_qsl(request.url.query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
         if form:
             if media != FORM_TYPE:
                 return _error(400, "invalid_request", f"the body must be {FORM_TYPE}")

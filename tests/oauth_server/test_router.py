@@ -50,6 +50,9 @@ def test_an_oversized_form_is_refused(sessions: sessionmaker[Session]) -> None:
     with TestClient(oauth_app(parts), base_url=ISSUER) as http:
         answer = http.post("/oauth/token", data={"grant_type": "x" * 70_000})
         assert answer.status_code == 413 and answer.json()["error"] == "invalid_request"
+        fields = "&".join(f"f{index}=x" for index in range(150))
+        many = http.post("/oauth/token?" + fields, data={"grant_type": "client_credentials"})
+        assert many.status_code == 400 and many.json()["error"] == "invalid_request"
 
 
 @pytest.mark.parametrize("name", ["ISSUER", "AUDIENCE"])
