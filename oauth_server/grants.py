@@ -158,6 +158,13 @@ class StoredCode:
         return None
 
 
+def code_replayed(sessions: sessionmaker[Session], code_hash: bytes) -> bool:
+    """Whether a replay of the code was seen (it may have raced the exchange that won)."""
+    with sessions() as session:
+        row = session.get(CodeRow, code_hash)
+        return row is not None and row.replayed_at is not None
+
+
 def consume_code(
     sessions: sessionmaker[Session], ledger: TokenLedger, code: str, client_id: str, now: int
 ) -> StoredCode:
@@ -174,6 +181,8 @@ def consume_code(
             .values(used_at=now)
         )
         replayed = getattr(claimed, "rowcount", 0) != 1
+        if replayed:  # the winner's save_token looks for this (a replay racing it)
+            row.replayed_at = now
         expired = row.expires_at <= now
         stored = StoredCode(
             digest,

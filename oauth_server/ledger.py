@@ -108,7 +108,7 @@ class TokenLedger:
         if found is None or found.client_id != client_id:
             raise OAuthError("invalid_grant", "the refresh token is unknown to this client")
         if found.refresh_used_at is not None:
-            self.revoke_family(found.family_id)
+            self.revoke_replayed_family(found.family_id)
             raise OAuthError(_REUSED, _REUSED_MESSAGE)
         if found.revoked_at is not None:
             raise OAuthError("invalid_grant", "the refresh token was revoked")
@@ -122,7 +122,7 @@ class TokenLedger:
             )
             won = getattr(claimed, "rowcount", 0) == 1
         if not won:  # a concurrent use of the same refresh token: a replay
-            self.revoke_family(found.family_id)
+            self.revoke_replayed_family(found.family_id)
             raise OAuthError(_REUSED, _REUSED_MESSAGE)
         return found
 
@@ -131,6 +131,21 @@ class TokenLedger:
 
     def revoke_family(self, family_id: str) -> None:
         self._revoke(TokenRow.family_id == family_id)
+
+    def revoke_replayed_family(self, family_id: str) -> None:
+        """Revoke a family whose refresh token was replayed, against a racing rotation.
+
+        The rotation that won records its new token, then reads whether the token it spent
+        was revoked (:meth:`spent_token_revoked`). The first sweep marks the family; if
+        the winner read before that committed, its new token was already committed, and
+        the second sweep, a later statement, sees and revokes it.
+        """
+        self.revoke_family(family_id)
+        self.revoke_family(family_id)
+
+    def spent_token_revoked(self, jti: str) -> bool:
+        record = self.by_jti(jti)
+        return record is None or record.revoked_at is not None
 
     def revoke_from_code(self, code_hash: bytes) -> None:
         """Every token issued from the code, and their descendants (same family)."""

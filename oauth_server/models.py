@@ -55,6 +55,7 @@ class CodeRow(OAuthBase):
     auth_time: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger)
     used_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    replayed_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (Index("ix_oauth_codes_expires_at", "expires_at"),)
 

@@ -39,6 +39,7 @@ from oauth_server.grants import (
     RefreshTokenGrant,
     StoredCode,
     StoredRefresh,
+    code_replayed,
 )
 from oauth_server.id_tokens import IdTokens
 from oauth_server.ledger import TokenLedger, digest
@@ -183,6 +184,12 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 code_hash=code.code_hash if code is not None else None,
             )
         )
+        # A replay racing this exchange may have found nothing to revoke yet: look once the
+        # new token is committed (the replay marks first, then revokes what it finds).
+        if code is not None and code_replayed(self.sessions, code.code_hash):
+            self.ledger.revoke_from_code(code.code_hash)
+        if previous is not None and self.ledger.spent_token_revoked(previous.record.jti):
+            self.ledger.revoke_family(family)
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         log.debug("oauth %s", name)

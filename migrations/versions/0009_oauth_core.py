@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("auth_time", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
         sa.Column("used_at", sa.BigInteger(), nullable=True),
+        sa.Column("replayed_at", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_oauth_codes")),
     )
     with op.batch_alter_table("oauth_codes", schema=None) as batch_op:
