@@ -49,6 +49,7 @@ from notary_hub.middleware import JsonGuardMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
 from notary_hub.static_tokens import StaticTokens
+from oauth_server.router import oauth_router
 from oauth_server.signin_router import signin_router
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,10 @@ def create_app(
     by re-raising SIGTERM once the lifespan is over, before the caller's ``finally``.
     """
 
+    # The hub's own authorisation server and accounts unless a caller brings others.
+    validator = token_validator if token_validator is not None else hub.oauth.validator
+    accounts = accounts if accounts is not None else hub.signin.accounts
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_background:
@@ -162,7 +167,7 @@ def create_app(
     app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: errors get the headers too
     install_error_handlers(app)
-    auth = hub_authenticator(hub, token_validator)
+    auth = hub_authenticator(hub, validator)
     _include_routers(app, hub, auth, accounts)
     return app
 
@@ -211,6 +216,7 @@ def _include_routers(
         _include_rpc_router(app, hub, embedded)
     signin = hub.signin  # issue 13: sign-in with the DID wallet
     app.include_router(signin_router(signin.service, signin.start_limit, signin.response_limit))
+    app.include_router(oauth_router(hub.oauth))  # issue 13: the authorisation server
 
 
 def _include_evidence_routers(

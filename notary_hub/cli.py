@@ -25,6 +25,7 @@ from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.protocol import Chain
 from chain_adapter.writer_lock import WriterLock
 from notary_hub import migrate, serving
+from notary_hub.cli_clients import clients_app
 from notary_hub.cli_consortium import consortium_app
 from notary_hub.cli_keys import keys_app
 from notary_hub.cli_letter import letter_app
@@ -365,3 +366,4 @@ chain_app.command("export")(chain_export)
 app.command()(verify)
 app.add_typer(consortium_app, name="consortium")
 app.add_typer(wallet_app, name="wallet")
+app.add_typer(clients_app, name="clients")  # issue 13: OAuth clients

@@ -32,6 +32,7 @@ from did_registry.consortium.models import ConsortiumBase
 from did_registry.ethr.models import DidIndexBase
 from evidence.deposit.models import EvidenceBase
 from oauth_server.account_models import ACCOUNT_METADATA
+from oauth_server.models import OAUTH_METADATA
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ METADATA: tuple[MetaData, ...] = (
     EvidenceBase.metadata,
     CHALLENGE_METADATA,
     ACCOUNT_METADATA,  # issue 13: accounts and wallet sign-in
+    OAUTH_METADATA,
 )
 
 

@@ -49,9 +49,11 @@ from notary_hub import migrate
 from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
 from notary_hub.hub_deployment import StartupError, find_deployment
 from notary_hub.hub_evidence import open_evidence_from
+from notary_hub.hub_identity import open_oauth_from, open_signin_from
 from notary_hub.hub_urls import context_url, public_origin, public_url
 from notary_hub.settings import Settings
-from oauth_server.signin_parts import SigninLimits, SigninParts, open_signin
+from oauth_server.parts import OAuthParts
+from oauth_server.signin_parts import SigninParts
 
 NODE_KEY = "node"
 STATUS_PATH = "/credentials/status/"
@@ -72,6 +74,7 @@ class Hub:
     did: DidRegistryParts
     credentials: CredentialParts
     evidence: EvidenceParts
+    oauth: OAuthParts
     _resources: ExitStack
     signin: SigninParts  # issue 13: accounts and wallet sign-in
 
@@ -129,8 +132,10 @@ class Hub:
         self.did.start()
         self.credentials.start(self.settings.credentials.status_publish_seconds)
         self.evidence.start()
+        self.oauth.start()
 
     def stop_background(self) -> None:
+        self.oauth.stop()
         self.evidence.stop()
         self.chain_parts.stop()
         self.did.stop()
@@ -315,7 +320,11 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             created=created,
         )
         stack.callback(evidence.close)
-        signin = _open_signin(settings, sessions, credentials, keystore, created)
+        signin = open_signin_from(settings, sessions, credentials, keystore, created)
+        oauth = open_oauth_from(
+            settings, sessions=sessions, keystore=keystore, did_of=signin.accounts.did_of
+        )
+        stack.callback(oauth.close)
         private_data_dir(settings.data_dir, warn=False)  # what the components made just now
         return Hub(
             settings=settings,
@@ -329,6 +338,7 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             did=did,
             credentials=credentials,
             evidence=evidence,
+            oauth=oauth,
             _resources=stack.pop_all(),
             signin=signin,
         )
@@ -387,22 +397,4 @@ def _open_credentials(
             burst=settings.credentials.challenge_burst,
         ),
         trusted_issuers=settings.credentials.trusted_issuers,
-    )
-
-
-def _open_signin(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    credentials: CredentialParts,
-    keystore: KeyStore,
-    created: list[str],
-) -> SigninParts:
-    cfg = settings.signin
-    return open_signin(
-        sessions=sessions,
-        verifier=credentials.verifier,
-        keystore=keystore,
-        origin=public_origin(settings),
-        limits=SigninLimits(cfg.request_seconds, cfg.session_seconds, cfg.rate, cfg.burst),
-        created=created,
     )

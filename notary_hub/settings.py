@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -198,6 +199,31 @@ class EvidenceSettings(BaseModel):
     unready_after_seconds: float = Field(default=120.0, gt=0, le=86_400)
 
 
+class OAuthSettings(BaseModel):
+    """The authorisation server (``oauth_server``, issue 13)."""
+
+    issuer: str | None = Field(
+        default=None, description="The OAuth issuer URL; default the public URL (PUBLIC_URL)."
+    )
+    audience: str | None = Field(
+        default=None, description="The `aud` of access tokens (the hub's APIs); default the issuer."
+    )
+    access_token_seconds: int = Field(default=600, ge=60, le=86_400)
+    refresh_token_seconds: int = Field(default=30 * 86_400, ge=3600, le=365 * 86_400)
+    code_seconds: int = Field(default=60, ge=10, le=600)
+    par_seconds: int = Field(default=60, ge=10, le=90, description="RFC 9126: short-lived.")
+    token_rate: float = Field(
+        default=50.0, gt=0, le=100_000, description="Token/PAR/registration calls a second per IP."
+    )
+    token_burst: int = Field(default=100, ge=1, le=1_000_000)
+    revocation_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a token's revocation state and a client are cached.",
+    )
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65_535)
@@ -237,6 +263,7 @@ class Settings(BaseSettings):
     timestamps: TimestampSettings = TimestampSettings()
     server: ServerSettings = ServerSettings()
     signin: SigninSettings = SigninSettings()
+    oauth: OAuthSettings = OAuthSettings()
 
     @property
     def dev(self) -> bool:
@@ -287,5 +314,19 @@ class Settings(BaseSettings):
         public = self.credentials.public_url
         if public is not None and public.startswith("http://"):
             problems.append("the public URL credentials point at must use https")
+        # The issuer defaults to the public URL, then to http://HOST:PORT (hub.public_url).
+        issuer = self.oauth.issuer or public or f"http://{self.server.host}:{self.server.port}"
+        for name, oauth_url in (("issuer", issuer), ("audience", self.oauth.audience)):
+            if oauth_url is not None and not _https_or_loopback(oauth_url):
+                problems.append(
+                    f"the OAuth {name} must use https unless it is on loopback "
+                    "(NOTARY_HUB_OAUTH_ISSUER, _AUDIENCE or CREDENTIALS_PUBLIC_URL)"
+                )
         if problems:
             raise InsecureSettings("; ".join(problems))
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    return parts.scheme == "https" or loopback

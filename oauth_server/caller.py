@@ -28,3 +28,6 @@ class Caller:
     account_id: str | None
     platform_did: str | None
     kind: Literal["person", "platform", "bootstrap"]
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"  # the integrator re-chains it after 0009 (oauth core)
+down_revision: str | None = "0009"  # the integrator re-chains it after 0009 (oauth core)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

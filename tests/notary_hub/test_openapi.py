@@ -41,6 +41,13 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/rpc"): {"application/json"},
     ("post", "/signin/requests/{request_id}/response"): {"application/x-www-form-urlencoded"},
     ("post", "/signin/logout"): {"application/x-www-form-urlencoded"},
+    # issue 13: the authorisation server
+    ("post", "/oauth/token"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/introspect"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/revoke"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/par"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/register"): {"application/json"},
+    ("post", "/oauth/userinfo"): {"application/x-www-form-urlencoded"},
 }
 
 

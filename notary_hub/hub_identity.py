@@ -1,0 +1,64 @@
+"""Opening issue 13's parts with the hub's settings: the authorisation server
+(:func:`oauth_server.parts.open_oauth_server`) and wallet sign-in
+(:func:`oauth_server.signin_parts.open_signin`), both named by the hub's public URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from credentials.parts import CredentialParts
+from hub_kernel.keystore import KeyStore
+from notary_hub.hub_urls import public_origin, public_url
+from notary_hub.settings import Settings
+from oauth_server.access_tokens import Lifetimes
+from oauth_server.parts import OAuthParts, open_oauth_server
+from oauth_server.signin_parts import SigninLimits, SigninParts, open_signin
+
+
+def open_signin_from(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    credentials: CredentialParts,
+    keystore: KeyStore,
+    created: list[str],
+) -> SigninParts:
+    cfg = settings.signin
+    return open_signin(
+        sessions=sessions,
+        verifier=credentials.verifier,
+        keystore=keystore,
+        origin=public_origin(settings),
+        limits=SigninLimits(cfg.request_seconds, cfg.session_seconds, cfg.rate, cfg.burst),
+        created=created,
+    )
+
+
+def open_oauth_from(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session],
+    keystore: KeyStore,
+    did_of: Callable[[str], str | None] | None = None,
+) -> OAuthParts:
+    """``open_oauth_server`` with the ``oauth`` settings; issuer and audience default to
+    the hub's public URL; ``did_of`` names a person's DID (the sign-in side's accounts)."""
+    cfg = settings.oauth
+    issuer = (cfg.issuer or public_url(settings)).rstrip("/")
+    return open_oauth_server(
+        sessions=sessions,
+        keystore=keystore,
+        issuer=issuer,
+        audience=cfg.audience or issuer,
+        lifetimes=Lifetimes(
+            access_token=cfg.access_token_seconds,
+            refresh_token=cfg.refresh_token_seconds,
+            code=cfg.code_seconds,
+            pushed_request=cfg.par_seconds,
+        ),
+        token_rate=cfg.token_rate,
+        token_burst=cfg.token_burst,
+        revocation_cache_seconds=cfg.revocation_cache_seconds,
+        did_of=did_of,
+    )

@@ -1,0 +1,166 @@
+"""``open_oauth_server``: the authorisation server, opened once with what it needs.
+
+Callers pass plain values (mapping settings to them is ``notary_hub.hub``'s job). The
+parts are the stores (clients, keys, the token ledger, pushed requests, initial
+access tokens), Authlib's server with the hub's grants and endpoints, the code issuer
+the sign-in side calls, the validator the hub's routes use, and the token endpoint's
+rate limiter (per client IP). A worker drops retired keys once their tokens expired.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from chain_adapter.rpc_limits import RateLimiter
+from hub_kernel.keystore import KeyStore
+from hub_kernel.worker import Worker
+from oauth_server.access_tokens import AccessTokenIssuer, Lifetimes
+from oauth_server.client_auth import JtiCache, PrivateKeyJwt
+from oauth_server.clients import ClientStore
+from oauth_server.discovery import (
+    INTROSPECTION_PATH,
+    PAR_PATH,
+    REVOCATION_PATH,
+    TOKEN_PATH,
+    authorization_server_metadata,
+)
+from oauth_server.grants import CodeIssuer
+from oauth_server.id_tokens import DidOf, IdTokens
+from oauth_server.introspection import HubIntrospectionEndpoint, TokenFinder
+from oauth_server.keys import SigningKeys
+from oauth_server.ledger import TokenLedger
+from oauth_server.par import PushedRequests
+from oauth_server.registration import HubRegistrationEndpoint, InitialTokens
+from oauth_server.resource import AccessTokenValidator
+from oauth_server.revocation import HubRevocationEndpoint
+from oauth_server.server import HubAuthorizationServer
+from oauth_server.subjects import PairwiseSubjects
+from oauth_server.userinfo import UserInfo
+
+KEY_SWEEP_SECONDS = 60.0
+
+
+@dataclass
+class OAuthParts:
+    issuer: str
+    audience: str
+    lifetimes: Lifetimes
+    clients: ClientStore
+    keys: SigningKeys
+    ledger: TokenLedger
+    server: HubAuthorizationServer
+    codes: CodeIssuer
+    validator: AccessTokenValidator
+    pushed: PushedRequests
+    initial_tokens: InitialTokens
+    token_limiter: RateLimiter  # per client IP, for the token, PAR and registration routes
+    userinfo: UserInfo
+    _workers: list[Worker] = field(default_factory=list, repr=False)
+
+    def start(self) -> None:
+        self._workers = [Worker("oauth-keys", self.keys.drop_expired, KEY_SWEEP_SECONDS)]
+        for worker in self._workers:
+            worker.start()
+
+    def stop(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+
+    def close(self) -> None:
+        self.stop()
+
+
+def retired_key_retention(lifetimes: Lifetimes) -> int:
+    """Seconds a retired key stays published: while anything it signed may be presented
+    (an access or ID token, both ``access_token`` long), with five minutes' clock skew."""
+    return max(lifetimes.access_token, lifetimes.code) + 300
+
+
+def open_oauth_server(
+    *,
+    sessions: sessionmaker[Session],
+    keystore: KeyStore,
+    issuer: str,
+    audience: str,
+    lifetimes: Lifetimes,
+    token_rate: float,
+    token_burst: int,
+    revocation_cache_seconds: float = 2.0,
+    did_of: DidOf | None = None,
+    clock: Callable[[], float] = time.time,
+) -> OAuthParts:
+    """The parts; ``did_of`` (an account's linked DID, from the sign-in side's account
+    directory) lets ID tokens and userinfo carry the DID of a person who consented to
+    ``did``."""
+    issuer = issuer.rstrip("/")
+    clients = ClientStore(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
+    keys = SigningKeys(
+        sessions, keystore, keep_retired=retired_key_retention(lifetimes), clock=clock
+    )
+    keys.ensure()
+    ledger = TokenLedger(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
+    server = HubAuthorizationServer(
+        clients=clients,
+        ledger=ledger,
+        sessions=sessions,
+        tokens=AccessTokenIssuer(keys, issuer=issuer, audience=audience, lifetimes=lifetimes),
+        refresh_lifetime=lifetimes.refresh_token,
+        id_tokens=IdTokens(
+            keys, sessions, issuer=issuer, lifetime=lifetimes.access_token, did_of=did_of
+        ),
+        clock=clock,
+    )
+    initial_tokens = InitialTokens(sessions, clock=clock)
+    _register_endpoints(server, keys, initial_tokens, issuer=issuer, audience=audience)
+
+    def platform_did(client_id: str) -> str | None:
+        client = clients.get(client_id)
+        return client.platform_did if client is not None else None
+
+    validator = AccessTokenValidator(
+        keys, ledger, issuer=issuer, audience=audience, platform_did_of=platform_did, clock=clock
+    )
+    return OAuthParts(
+        issuer=issuer,
+        audience=audience,
+        lifetimes=lifetimes,
+        clients=clients,
+        keys=keys,
+        ledger=ledger,
+        server=server,
+        codes=CodeIssuer(
+            sessions, PairwiseSubjects(keystore), issuer=issuer, lifetimes=lifetimes, clock=clock
+        ),
+        validator=validator,
+        pushed=PushedRequests(sessions, lifetime=lifetimes.pushed_request, clock=clock),
+        initial_tokens=initial_tokens,
+        token_limiter=RateLimiter(token_rate, token_burst),
+        userinfo=UserInfo(validator, server.id_tokens),
+    )
+
+
+def _register_endpoints(
+    server: HubAuthorizationServer,
+    keys: SigningKeys,
+    initial_tokens: InitialTokens,
+    *,
+    issuer: str,
+    audience: str,
+) -> None:
+    """private_key_jwt (its assertions addressed to the issuer or an endpoint),
+    introspection, revocation and registration, on Authlib's server."""
+    paths = (TOKEN_PATH, PAR_PATH, INTROSPECTION_PATH, REVOCATION_PATH)
+    audiences = [issuer, *(issuer + path for path in paths)]
+    server.use_private_key_jwt(
+        PrivateKeyJwt(audiences, JtiCache(server.sessions, clock=server.clock))
+    )
+    finder = TokenFinder(keys, server.ledger, server.clock)
+    server.register_endpoint(HubIntrospectionEndpoint(finder, issuer=issuer, audience=audience))
+    server.register_endpoint(HubRevocationEndpoint(finder, server.ledger))
+    metadata = partial(authorization_server_metadata, issuer)
+    server.register_endpoint(HubRegistrationEndpoint(server.clients, initial_tokens, metadata))
