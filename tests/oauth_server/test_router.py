@@ -61,7 +61,6 @@ def test_production_refuses_a_plain_http_issuer_or_audience(
 ) -> None:
     monkeypatch.setenv("NOTARY_HUB_MODE", "production")
     monkeypatch.setenv("NOTARY_HUB_KEYS_MASTER_KEY", "11" * 32)
-    monkeypatch.setenv("NOTARY_HUB_SERVER_API_TOKENS", '["' + "t" * 40 + '"]')
     monkeypatch.setenv(f"NOTARY_HUB_OAUTH_{name}", "http://127.0.0.1.evil.test")
     with pytest.raises(ValidationError, match=f"OAuth {name.lower()} must use https"):
         Settings()
@@ -94,7 +93,6 @@ def test_a_plain_http_issuer_off_loopback_is_answered_not_a_crash(
 def test_production_refuses_a_default_issuer_on_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NOTARY_HUB_MODE", "production")
     monkeypatch.setenv("NOTARY_HUB_KEYS_MASTER_KEY", "11" * 32)
-    monkeypatch.setenv("NOTARY_HUB_SERVER_API_TOKENS", '["' + "t" * 40 + '"]')
     monkeypatch.setenv("NOTARY_HUB_SERVER_HOST", "0.0.0.0")
     with pytest.raises(ValidationError, match="OAuth issuer must use https"):
         Settings()
