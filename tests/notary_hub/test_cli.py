@@ -129,7 +129,7 @@ def test_first_serve_prints_what_it_created_and_where_it_listens(served: Served)
     assert len(created) == len(expected_prefixes), created
     for line, prefix in zip(created, expected_prefixes, strict=True):
         assert line.startswith(prefix), (line, prefix)
-    assert created[-1].endswith(f" published for did:ethr:0x539:{node[1]}")
+    assert created[-2].endswith(f" published for did:ethr:0x539:{node[1]}")
 
     assert f"data directory {data_dir.resolve()}" in log
     assert re.search(rf"^embedded chain 1337 at block \d+; node {node[1]}$", log, re.M), log

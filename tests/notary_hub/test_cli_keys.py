@@ -77,7 +77,12 @@ def test_init_publishes_the_notary_keys_and_show_lists_them(data_dir: Path) -> N
         ("notary-x25519-1", "published", "#delegate-2"),
     ]
     assert "created" not in result.stderr
-    assert sorted(p.name for p in (data_dir / "keys").iterdir()) == [
+    names = sorted(p.name for p in (data_dir / "keys").iterdir())
+    # The authorisation server's keys: its pairwise-subject secret and one signing key per
+    # algorithm (ES256, EdDSA, RS256), named by their key ids.
+    oauth = [name for name in names if name.startswith("oauth-")]
+    assert "oauth-pairwise.key.json" in oauth and len(oauth) == 4, oauth
+    assert [name for name in names if name not in oauth] == [
         "node.key.json", "notary-document-signing.key.json", "notary-ed25519-1.key.json",
         "notary-x25519-1.key.json", "signin-request-ed25519.key.json", "tsa-root-ca.key.json",
         "tsa-signing.key.json",
