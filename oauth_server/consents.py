@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oauth_server.authorize import AuthorizationRequest
 from oauth_server.errors import OAuthError
-from oauth_server.models import ConsentRow, PendingAuthorizationRow
+from oauth_server.models import CodeRow, ConsentRow, PendingAuthorizationRow
 
 PENDING_SECONDS = 600
 
@@ -114,8 +114,20 @@ class ConsentStore:
             return [Consent(row.client_id, tuple(row.scopes), row.granted_at) for row in rows]
 
     def revoke(self, client_id: str, account_id: str) -> bool:
-        """End the live consent; whether there was one. The caller revokes its tokens."""
+        """End the live consent and spend its unused codes; whether there was one. The
+        caller revokes its tokens."""
+        now = int(self._clock())
         with self._sessions.begin() as session:
+            # A code issued under the consent but not yet exchanged must not outlive it.
+            session.execute(
+                update(CodeRow)
+                .where(
+                    CodeRow.client_id == client_id,
+                    CodeRow.account_id == account_id,
+                    CodeRow.used_at.is_(None),
+                )
+                .values(used_at=now)
+            )
             ended = session.execute(
                 update(ConsentRow)
                 .where(
@@ -123,7 +135,7 @@ class ConsentStore:
                     ConsentRow.account_id == account_id,
                     ConsentRow.revoked_at.is_(None),
                 )
-                .values(revoked_at=int(self._clock()))
+                .values(revoked_at=now)
             )
             return bool(getattr(ended, "rowcount", 0))
 
