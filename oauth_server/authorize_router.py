@@ -135,7 +135,7 @@ def authorize_router(oauth: OAuthParts, signin: SigninService) -> APIRouter:
         if decision == "issue":
             issued = oauth.codes.issue_code(
                 asked.client, account, asked.scopes, asked.redirect_uri, asked.code_challenge,
-                asked.nonce, state=asked.state,
+                asked.nonce, state=asked.state, auth_time=signin.signed_in_at(cookie),
             )  # fmt: skip
             return _see(issued.redirect_to)
         held = oauth.consents.hold(asked, account, cookie)
@@ -165,7 +165,7 @@ def authorize_router(oauth: OAuthParts, signin: SigninService) -> APIRouter:
         oauth.consents.grant(client.client_id, account, held.scopes)
         issued = oauth.codes.issue_code(
             client, account, held.scopes, held.redirect_uri, held.code_challenge, held.nonce,
-            state=held.state,
+            state=held.state, auth_time=signin.signed_in_at(cookie),
         )  # fmt: skip
         return _see(issued.redirect_to)
 

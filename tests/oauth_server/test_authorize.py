@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from testkit.holder import did_key_holder
-from testkit.oauth import basic, pkce_pair
+from testkit.oauth import basic, pkce_pair, token_claims
 from tests.fixtures.authorize_flow import (
     Platform,
     answer_consent,
@@ -65,6 +65,10 @@ def test_the_code_flow_from_sign_in_to_userinfo_then_single_sign_on(
     tokens = _exchange(http, first, back["code"], verifier)
     assert tokens.status_code == 200, tokens.text
     access = tokens.json()["access_token"]
+    id_claims = token_claims(tokens.json()["id_token"])
+    signed_in = http.get("/signin/session", headers=session(cookie)).json()
+    assert signed_in["signedIn"] and id_claims["nonce"] == "n-1"
+    assert id_claims["auth_time"] <= id_claims["iat"]
     info = http.get("/oauth/userinfo", headers={"authorization": f"Bearer {access}"}).json()
     assert info["did"] == ALICE.did and info["sub"]
 
