@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from oauth_server.authorize import AuthorizationRequest
@@ -157,7 +157,14 @@ class ConsentStore:
     def hold(self, request: AuthorizationRequest, account_id: str, session_cookie: str) -> str:
         """Store ``request`` for the person's answer; its id."""
         request_id = secrets.token_urlsafe(24)
+        now = int(self._clock())
         with self._sessions.begin() as session:
+            # Requests long past their expiry go (a late answer to one is "unknown").
+            session.execute(
+                delete(PendingAuthorizationRow).where(
+                    PendingAuthorizationRow.expires_at < now - PENDING_SECONDS
+                )
+            )
             session.add(
                 PendingAuthorizationRow(
                     id=request_id,
@@ -169,7 +176,7 @@ class ConsentStore:
                     state=request.state,
                     nonce=request.nonce,
                     code_challenge=request.code_challenge,
-                    expires_at=int(self._clock()) + PENDING_SECONDS,
+                    expires_at=now + PENDING_SECONDS,
                 )
             )
         return request_id

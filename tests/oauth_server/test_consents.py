@@ -79,6 +79,11 @@ def test_a_held_request_expires(oauth: OAuthParts, clock: SkippingClock) -> None
     with pytest.raises(OAuthError) as late:
         oauth.consents.answer(held, "cookie-a")
     assert late.value.code == "consent_request_expired"
+    clock.advance(PENDING_SECONDS)
+    oauth.consents.hold(_request(oauth), "acct", "cookie-a")  # sweeps the long-expired
+    with pytest.raises(OAuthError) as gone:
+        oauth.consents.answer(held, "cookie-a")
+    assert gone.value.code == "consent_request_unknown"
 
 
 def test_csrf_tokens_are_bound_to_session_and_purpose() -> None:
@@ -119,6 +124,11 @@ def test_revoking_at_the_account_page_stops_the_platforms_token(
         headers=basic(platform.client_id, platform.secret),
     )  # fmt: skip
     bearer = {"authorization": f"Bearer {tokens.json()['access_token']}"}
+    verifier2, challenge2 = pkce_pair()
+    params2 = authorize_params(platform, "openid", challenge2)
+    unexchanged = redirect_query(
+        http.get("/oauth/authorize", params=params2, headers=session(cookie))
+    )
     assert http.get("/evidence/deposits", headers=bearer).status_code == 200
 
     listed = http.get("/account/consents", headers=session(cookie)).json()
@@ -145,6 +155,14 @@ def test_revoking_at_the_account_page_stops_the_platforms_token(
     assert platform.client_id not in http.get("/account/consents", headers=session(cookie)).text
     refused = http.get("/evidence/deposits", headers=bearer)
     assert refused.json()["error"] == "invalid_token"
+    late = http.post(
+        "/oauth/token",
+        data={"grant_type": "authorization_code", "code": unexchanged["code"],
+              "redirect_uri": platform.redirect_uri, "code_verifier": verifier2},
+        headers=basic(platform.client_id, platform.secret),
+    )  # fmt: skip
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+    assert "already used" in late.json()["error_description"]  # spent with the consent
     assert http.get("/account/consents").status_code == 401  # no session, no listing
     anonymous = http.get("/account")
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin")
