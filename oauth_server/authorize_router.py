@@ -115,38 +115,41 @@ def _signed_in(signin: SigninService, request: Request) -> tuple[str, str]:
     return cookie, account
 
 
+def _authorize(
+    oauth: OAuthParts, signin: SigninService, pairs: list[tuple[str, str]], cookie: str | None
+) -> Response:
+    try:
+        asked = parse_request(pairs, oauth.clients.get, oauth.pushed.take)
+        account = signin.current_account(cookie)
+        granted = (
+            oauth.consents.granted(asked.client.client_id, account) if account else frozenset()
+        )
+        decision = decide(asked, account, granted)
+    except AuthorizePageError as refused:
+        return _page(error_html(refused.code, refused.message), refused.status_code)
+    except AuthorizeRedirectError as refused:
+        return _see(error_redirect(refused, oauth.issuer))
+    if decision == "signin" or cookie is None or account is None:
+        return _see(_signin_next(asked))
+    if decision == "issue":
+        issued = oauth.codes.issue_code(
+            asked.client, account, asked.scopes, asked.redirect_uri, asked.code_challenge,
+            asked.nonce, state=asked.state, auth_time=signin.signed_in_at(cookie),
+        )  # fmt: skip
+        return _see(issued.redirect_to)
+    held = oauth.consents.hold(asked, account, cookie)
+    page = consent_html(asked, held, csrf_token(cookie, held))
+    return _page(page, redirect_uri=asked.redirect_uri)
+
+
 def authorize_router(oauth: OAuthParts, signin: SigninService) -> APIRouter:
     router = APIRouter(tags=["oauth"])
-
-    def authorize_sync(pairs: list[tuple[str, str]], cookie: str | None) -> Response:
-        try:
-            asked = parse_request(pairs, oauth.clients.get, oauth.pushed.take)
-            account = signin.current_account(cookie)
-            granted = (
-                oauth.consents.granted(asked.client.client_id, account) if account else frozenset()
-            )
-            decision = decide(asked, account, granted)
-        except AuthorizePageError as refused:
-            return _page(error_html(refused.code, refused.message), refused.status_code)
-        except AuthorizeRedirectError as refused:
-            return _see(error_redirect(refused, oauth.issuer))
-        if decision == "signin" or cookie is None or account is None:
-            return _see(_signin_next(asked))
-        if decision == "issue":
-            issued = oauth.codes.issue_code(
-                asked.client, account, asked.scopes, asked.redirect_uri, asked.code_challenge,
-                asked.nonce, state=asked.state, auth_time=signin.signed_in_at(cookie),
-            )  # fmt: skip
-            return _see(issued.redirect_to)
-        held = oauth.consents.hold(asked, account, cookie)
-        page = consent_html(asked, held, csrf_token(cookie, held))
-        return _page(page, redirect_uri=asked.redirect_uri)
 
     @router.get(AUTHORIZATION_PATH, response_class=HTMLResponse)
     async def authorize(request: Request) -> Response:
         pairs = request.query_params.multi_items()
         cookie = request.cookies.get(SESSION_COOKIE)
-        return await run_in_threadpool(authorize_sync, pairs, cookie)
+        return await run_in_threadpool(_authorize, oauth, signin, pairs, cookie)
 
     def answer_sync(form: dict[str, str], cookie: str, account: str) -> Response:
         request_id = form.get("request_id", "")
