@@ -49,6 +49,7 @@ from notary_hub.middleware import JsonGuardMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
 from notary_hub.static_tokens import StaticTokens
+from oauth_server.authorize_router import authorize_router
 from oauth_server.router import oauth_router
 from oauth_server.signin_router import signin_router
 
@@ -217,6 +218,7 @@ def _include_routers(
     signin = hub.signin  # issue 13: sign-in with the DID wallet
     app.include_router(signin_router(signin.service, signin.start_limit, signin.response_limit))
     app.include_router(oauth_router(hub.oauth))  # issue 13: the authorisation server
+    app.include_router(authorize_router(hub.oauth, signin.service))  # consent, account, logout
 
 
 def _include_evidence_routers(

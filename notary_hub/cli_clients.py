@@ -78,6 +78,7 @@ def client_json(client: Client) -> dict[str, Any]:
         "id_token_signed_response_alg": client.id_token_alg,
         "platform_did": client.platform_did,
         "sector_identifier": client.sector_identifier,
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "created_at": iso_time(client.created_at),
     }
 
@@ -106,6 +107,10 @@ def create(
         str | None, typer.Option(help="The platform's own DID (its deposits' depositor).")
     ] = None,
     sector: Annotated[str | None, typer.Option(help="Sector of its pairwise subjects.")] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option("--post-logout-redirect-uri", help="Exact URI logout may return to."),
+    ] = None,
     as_json: Annotated[bool, flag("--json", help="Print JSON.")] = False,
 ) -> None:
     """Register a client; its secret is printed once."""
@@ -121,6 +126,7 @@ def create(
         id_token_alg=id_token_alg,
         platform_did=platform_did,
         sector_identifier=sector,
+        post_logout_redirect_uris=post_logout_redirect_uri or [],
     )
     with _sessions() as sessions, cli_errors():
         client, secret = ClientStore(sessions).create(spec)

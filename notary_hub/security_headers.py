@@ -31,6 +31,9 @@ SIGNIN_POLICY = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 SIGNIN_PAGE = "/signin"
+# The consent, account and logout pages set their own policy (oauth_server.consent_page:
+# their forms' 303 may go to the client's origin); the API's applies if they set none.
+OWN_POLICY_PATHS = ("/oauth/authorize", "/oauth/logout", "/account")
 
 
 class SecurityHeadersMiddleware:
@@ -49,7 +52,9 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = policy
+                own = path.startswith(OWN_POLICY_PATHS) and "content-security-policy" in headers
+                if not own:
+                    headers["Content-Security-Policy"] = policy
                 headers["X-Frame-Options"] = "DENY"
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer"

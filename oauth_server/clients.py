@@ -74,6 +74,7 @@ class ClientSpec:
     id_token_alg: str = "ES256"  # noqa: S105 (an algorithm's name)
     platform_did: str | None = None
     sector_identifier: str | None = None
+    post_logout_redirect_uris: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Client(ClientMixin):  # type: ignore[misc]
     sector_identifier: str
     jwks: Mapping[str, Any] | None
     created_at: int
+    post_logout_redirect_uris: tuple[str, ...] = ()
     _secret_hash: bytes | None = field(default=None, repr=False)
 
     @property
@@ -136,6 +138,9 @@ class Client(ClientMixin):  # type: ignore[misc]
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
 
+    def check_post_logout_redirect_uri(self, uri: str) -> bool:
+        return any(hmac.compare_digest(uri, known) for known in self.post_logout_redirect_uris)
+
     def purpose_of(self, scope: str) -> str:
         return self.scope_purposes[scope]
 
@@ -154,6 +159,7 @@ def _client(row: ClientRow) -> Client:
         sector_identifier=sector,
         jwks=row.jwks,
         created_at=row.created_at,
+        post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
         _secret_hash=row.secret_hash,
     )
 
@@ -186,7 +192,7 @@ def check_spec(spec: ClientSpec) -> None:
         raise OAuthError("invalid_client_metadata", "a public client cannot use client credentials")
     if "authorization_code" in grants and not spec.redirect_uris:
         raise OAuthError("invalid_redirect_uri", "the code grant needs a redirect URI")
-    for uri in spec.redirect_uris:
+    for uri in (*spec.redirect_uris, *spec.post_logout_redirect_uris):
         check_redirect_uri(uri)
     if spec.auth_method == "private_key_jwt" and not (spec.jwks and spec.jwks.get("keys")):
         raise OAuthError("invalid_client_metadata", "private_key_jwt needs the client's jwks")
@@ -243,6 +249,7 @@ class ClientStore:
             id_token_alg=spec.id_token_alg,
             platform_did=spec.platform_did,
             sector_identifier=spec.sector_identifier,
+            post_logout_redirect_uris=list(spec.post_logout_redirect_uris) or None,
             created_at=int(self._clock()),
         )
         with self._sessions.begin() as session:

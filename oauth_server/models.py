@@ -37,6 +37,8 @@ class ClientRow(OAuthBase):
     id_token_alg: Mapped[str] = mapped_column(String(8))
     platform_did: Mapped[str | None] = mapped_column(String(512), default=None)
     sector_identifier: Mapped[str | None] = mapped_column(String(255), default=None)
+    # OpenID Connect RP-Initiated Logout 1.0 §3.1: where logout may return, exactly.
+    post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[int] = mapped_column(BigInteger)
     secret_rotated_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
@@ -98,6 +100,26 @@ class ConsentRow(OAuthBase):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (Index("ix_oauth_consents_account", "account_id", "client_id"),)
+
+
+class PendingAuthorizationRow(OAuthBase):
+    """An authorisation request awaiting the person's consent: answered once, for minutes."""
+
+    __tablename__ = "oauth_pending_authorizations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_digest: Mapped[bytes] = mapped_column(LargeBinary(32))  # the browser session's
+    account_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(64))
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str | None] = mapped_column(String(1000), default=None)
+    nonce: Mapped[str | None] = mapped_column(String(255), default=None)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    answered_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    __table_args__ = (Index("ix_oauth_pending_authorizations_expires_at", "expires_at"),)
 
 
 class SigningKeyRow(OAuthBase):

@@ -22,6 +22,7 @@ from hub_kernel.worker import Worker
 from oauth_server.access_tokens import AccessTokenIssuer, Lifetimes
 from oauth_server.client_auth import JtiCache, PrivateKeyJwt
 from oauth_server.clients import ClientStore
+from oauth_server.consents import ConsentStore
 from oauth_server.discovery import (
     INTROSPECTION_PATH,
     PAR_PATH,
@@ -60,6 +61,7 @@ class OAuthParts:
     initial_tokens: InitialTokens
     token_limiter: RateLimiter  # per client IP, for the token, PAR and registration routes
     userinfo: UserInfo
+    consents: ConsentStore
     _workers: list[Worker] = field(default_factory=list, repr=False)
 
     def start(self) -> None:
@@ -141,6 +143,7 @@ def open_oauth_server(
         initial_tokens=initial_tokens,
         token_limiter=RateLimiter(token_rate, token_burst),
         userinfo=UserInfo(validator, server.id_tokens),
+        consents=ConsentStore(sessions, clock=clock),
     )
 
 

@@ -129,6 +129,9 @@ class HubRegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
         scope = client_metadata.get("scope")
         if scope is not None and set(scope.split()) != set(purposes):
             raise InvalidClientMetadataError("scope must list exactly the scopes of scope_purposes")
+        logout_uris = data.get("post_logout_redirect_uris", [])
+        if not isinstance(logout_uris, list) or not all(isinstance(u, str) for u in logout_uris):
+            raise InvalidClientMetadataError("post_logout_redirect_uris: a list of URIs")
         spec = ClientSpec(
             name=str(client_metadata.get("client_name") or ""),
             auth_method=client_metadata.get("token_endpoint_auth_method", "client_secret_basic"),
@@ -137,6 +140,7 @@ class HubRegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
             redirect_uris=client_metadata.get("redirect_uris", []),
             jwks=client_metadata.get("jwks"),
             id_token_alg=str(data.get("id_token_signed_response_alg", "ES256")),
+            post_logout_redirect_uris=logout_uris,
         )
         try:
             client, secret = self._clients.create(spec)
@@ -154,6 +158,7 @@ class HubRegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
             "id_token_signed_response_alg": client.id_token_alg,
             "token_endpoint_auth_method": client.auth_method,
             "grant_types": list(client.grant_types),
+            "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         }
         if request.issued_secret is not None:
             info.update(client_secret=request.issued_secret, client_secret_expires_at=0)

@@ -248,6 +248,14 @@ class SigninService:
                 return None
             return row.account_id
 
+    def signed_in_at(self, cookie: str | None) -> int | None:
+        """When the live session of ``cookie`` began: the ID token's ``auth_time``."""
+        if not cookie or self.current_account(cookie) is None:
+            return None
+        with self._sessions() as session:
+            row = session.get(BrowserSessionRow, digest(cookie))
+            return row.created_at if row is not None else None
+
     def end_session(self, cookie: str | None) -> None:
         if not cookie:
             return

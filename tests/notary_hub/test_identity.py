@@ -129,7 +129,7 @@ def call(client: TestClient, method: str, path: str, token: str | None) -> httpx
 # The authorisation server and wallet sign-in authenticate by their own means (client
 # authentication, initial access tokens, access tokens at userinfo, the browser's cookies),
 # tested in tests/oauth_server; no bearer scope applies to them.
-OWN_AUTHENTICATION = ("/oauth/", "/.well-known/", "/signin")
+OWN_AUTHENTICATION = ("/oauth/", "/.well-known/", "/signin", "/account")
 
 
 def test_every_route_is_public_or_needs_a_scope(app: FastAPI) -> None:

@@ -41,6 +41,9 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/rpc"): {"application/json"},
     ("post", "/signin/requests/{request_id}/response"): {"application/x-www-form-urlencoded"},
     ("post", "/signin/logout"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/authorize/consent"): {"application/x-www-form-urlencoded"},
+    ("post", "/account/consents/{client_id}/revoke"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/logout"): {"application/x-www-form-urlencoded"},
     # issue 13: the authorisation server
     ("post", "/oauth/token"): {"application/x-www-form-urlencoded"},
     ("post", "/oauth/introspect"): {"application/x-www-form-urlencoded"},

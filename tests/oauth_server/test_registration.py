@@ -74,6 +74,8 @@ def test_bad_metadata_is_refused_with_the_reason(http: TestClient, oauth: OAuthP
             "invalid_client_metadata",
         ),
         ({"scope_purposes": {"credentials:issue": "b"}, "scope": None}, "invalid_client_metadata"),
+        ({"post_logout_redirect_uris": "https://platform.test/bye"}, "invalid_client_metadata"),
+        ({"post_logout_redirect_uris": ["http://platform.test/bye"]}, "invalid_redirect_uri"),
     ]
     for change, error in cases:
         initial = oauth.initial_tokens.issue("t", 3600)
@@ -88,3 +90,14 @@ def test_a_platform_did_cannot_be_self_asserted(http: TestClient, oauth: OAuthPa
     metadata = {**METADATA, "platform_did": "did:web:victim.test"}
     body = http.post("/oauth/register", json=metadata, headers=bearer(initial)).json()
     assert oauth.clients.require(body["client_id"]).platform_did is None
+
+
+def test_a_client_registers_where_logout_returns(http: TestClient, oauth: OAuthParts) -> None:
+    initial = oauth.initial_tokens.issue("t", 3600)
+    metadata = {**METADATA, "post_logout_redirect_uris": ["https://platform.test/bye"]}
+    answer = http.post("/oauth/register", json=metadata, headers=bearer(initial))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["post_logout_redirect_uris"] == ["https://platform.test/bye"]
+    client = oauth.clients.require(answer.json()["client_id"])
+    assert client.check_post_logout_redirect_uri("https://platform.test/bye")
+    assert not client.check_post_logout_redirect_uri("https://platform.test/bye/")

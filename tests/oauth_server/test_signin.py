@@ -118,8 +118,12 @@ def test_logging_out_ends_the_session(service: SigninService, clock: Clock) -> N
     service.answer(started.id, _token(did_key_holder("bob"), request), request.state)
     cookie = service.status(started.id, BROWSER).session_cookie
     assert started.next_path == "/" and service.current_account(cookie) is not None
+    assert service.signed_in_at(cookie) == int(clock.now)  # the ID token's auth_time
+    clock.now += 60
+    assert service.signed_in_at(cookie) == int(clock.now) - 60
     service.end_session(cookie)
     assert service.current_account(cookie) is None
+    assert service.signed_in_at(cookie) is None
 
 
 def test_the_request_object_is_served_once(service: SigninService, clock: Clock) -> None:
