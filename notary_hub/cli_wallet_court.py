@@ -21,10 +21,9 @@ from typing import Annotated, Any
 
 import typer
 
-from evidence.deposit.letter_verification import LetterVerifier
 from evidence.letter_pdf.verify import PdfLetterVerifier
 from notary_hub.cli_support import err, fail, out, plain
-from notary_hub.cli_wallet_support import chain_of, hub_of, opened, write_new
+from notary_hub.cli_wallet_support import chain_of, hub_of, letter_verifier, opened, write_new
 from wallet.chain_view import ChainView
 from wallet.court_bundle import BundleError, BundleParts, write_court_bundle
 from wallet.holder_keys import authentication_key
@@ -120,8 +119,7 @@ def present(
 
 def _letter_pdf(hub: HubClient, deposit_id: str, holder: str, chain: ChainView) -> bytes:
     pdf = hub.letter_pdf(deposit_id, holder)
-    letters = LetterVerifier(chain.verifier(), chain.chain, trust=chain.trust())
-    result = PdfLetterVerifier(letters, chain.resolver).verify(pdf)
+    result = PdfLetterVerifier(letter_verifier(chain), chain.resolver).verify(pdf)
     if not result.verified:
         reasons = "; ".join(f"{e.check}: {e.message}" for e in result.errors[:3])
         raise BundleError(f"the hub's letter PDF does not verify ({reasons})")

@@ -107,11 +107,15 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
+def letter_verifier(chain: ChainView) -> LetterVerifier:
+    """The custody letter's checks over the holder's chain, the issuer trusted from it."""
+    return LetterVerifier(chain.verifier(), chain.chain, trust=chain.trust())
+
+
 def letter_check(chain: ChainView, file: Path | None = None) -> ExtraCheck:
     """The custody letter's full check (and, given the file, its digests); None for other
     credentials, which the wallet's own check covers."""
-    verifier, trust = chain.verifier(), chain.trust()
-    letters = LetterVerifier(verifier, chain.chain, trust=trust)
+    letters = letter_verifier(chain)
 
     def check(document: Any) -> VerificationResult | None:
         if not is_letter(document):
