@@ -1,6 +1,7 @@
 """OAuth token endpoint: tokens and introspections per second, on PostgreSQL.
 
-Issue 13 §11 (partial: the oidc-provider comparison and wallet sign-ins come later).
+Issue 13 §11: the hub alone; ``bench/oauth_side_by_side.py`` runs the same grants against
+npm ``oidc-provider`` in the same run, and ``bench/signin_bench.py`` the wallet sign-ins.
 Run from the repository root::
 
     .venv/bin/python bench/oauth_bench.py [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
@@ -91,9 +92,11 @@ def drive(
     url: str,
     seconds: float,
     concurrency: int,
+    window: Callable[[bool], None] | None = None,
 ) -> float:
     """Answers per second of ``call`` from ``concurrency`` threads, after a warm-up; a
-    call answering ``None`` has nothing left to send, and its thread stops early."""
+    call answering ``None`` has nothing left to send, and its thread stops early.
+    ``window(True)`` is called as the timed part starts, ``window(False)`` as it ends."""
     counts = [0] * concurrency
     failures: list[str] = []
     start = threading.Event()
@@ -118,12 +121,16 @@ def drive(
     for thread in threads:
         thread.start()
     time.sleep(1.2)
+    if window is not None:
+        window(True)
     began = time.monotonic()
     stop_at[0] = began + seconds
     start.set()
     for thread in threads:
         thread.join()
     elapsed = min(time.monotonic() - began, seconds)
+    if window is not None:
+        window(False)
     if failures:
         raise SystemExit(f"a request failed: {failures[0][:300]}")
     return sum(counts) / elapsed

@@ -7,14 +7,19 @@ Issue 13 §8: the depositor is whoever the bearer token says is calling
   the account directory, so a wallet that rotates keys stays the same depositor;
 - a platform's token (client credentials): the DID registered with the OAuth client;
 - the dev-mode bootstrap token only: the DID named in the ``Depositor`` request header.
-  This is a development affordance, kept so that a hub with no OAuth client yet (and
-  ``notary-hub wallet deposit``) can deposit until sign-in lands; it is refused outside
+  A development affordance for dev tooling (benchmarks, test worlds) on a hub with no
+  OAuth client; ``notary-hub wallet deposit`` signs in instead. It is refused outside
   dev mode, and refused with any other token, which names its depositor itself.
 
-Reads are the owner's: the depositor DID through the platform (OAuth client) that
-deposited. The DID is checked with the DID registry's parsers (W3C DID Core §3.1
-syntax; did:ethr on a served network, or did:key). This module never imports
-``oauth_server``: the caller and the directory are read through the Protocols below.
+Owner-only reads follow the token's subject, and never let a platform correlate a
+person across platforms: a platform's token for a person reads that person's deposits
+made through that platform only; the hub's own first-party client (the person's
+wallet, :mod:`oauth_server.first_party`) reads all of the person's deposits, whichever
+platform made them; a client-credentials token reads the platform's own deposits.
+
+The DID is checked with the DID registry's parsers (W3C DID Core §3.1 syntax; did:ethr
+on a served network, or did:key). This module never imports ``oauth_server``: the
+caller and the directory are read through the Protocols below.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the dependency's signature,
@@ -63,6 +68,8 @@ class CallerIdentity(Protocol):
     def account_id(self) -> str | None: ...
     @property
     def platform_did(self) -> str | None: ...
+    @property
+    def first_party(self) -> bool: ...
 
 
 class AccountDids(Protocol):
@@ -73,10 +80,19 @@ class AccountDids(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The depositor's DID and the platform (OAuth client) acting for it."""
+    """The depositor's DID and the platform (OAuth client) acting for it.
+
+    ``all_platforms``: the person's own first-party wallet, which reads the DID's
+    deposits made through any platform; otherwise reads stay within ``platform``.
+    """
 
     did: str
     platform: str
+    all_platforms: bool = False
+
+    def owns(self, depositor: str, platform: str) -> bool:
+        """Whether a deposit of ``depositor`` made through ``platform`` is this caller's."""
+        return depositor == self.did and (self.all_platforms or platform == self.platform)
 
 
 def check_depositor_did(did: str, *, networks: Mapping[str | int, int]) -> str:
@@ -126,7 +142,9 @@ class PrincipalResolver:
             did = self._platform_did(caller)
         else:
             raise NoDepositorDid(f"a {caller.kind[:16]!r} caller cannot deposit")
-        return Principal(check_depositor_did(did, networks=self.networks), caller.client_id)
+        did = check_depositor_did(did, networks=self.networks)
+        everywhere = caller.kind == "person" and caller.first_party
+        return Principal(did, caller.client_id, all_platforms=everywhere)
 
     def _from_header(self, depositor: str | None) -> str:
         if not self.dev:

@@ -33,7 +33,7 @@ from notary_hub.cli_support import out as console
 from notary_hub.db import session_factory
 from notary_hub.hub import open_database, open_keystore
 from oauth_server.access_tokens import Lifetimes
-from oauth_server.clients import AUTH_METHODS, Client, ClientSpec, ClientStore
+from oauth_server.clients import AUTH_METHODS, DEVICE_CODE, Client, ClientSpec, ClientStore
 from oauth_server.keys import ALGORITHMS, SigningKeys
 from oauth_server.models import SigningKeyRow
 from oauth_server.parts import retired_key_retention
@@ -91,7 +91,10 @@ def create(
     ],
     grant: Annotated[
         list[str] | None,
-        typer.Option("--grant", help="authorization_code, refresh_token, client_credentials."),
+        typer.Option(
+            "--grant",
+            help="authorization_code, refresh_token, client_credentials, device_code (RFC 8628).",
+        ),
     ] = None,
     redirect_uri: Annotated[
         list[str] | None, typer.Option("--redirect-uri", help="Exact redirect URI, repeatable.")
@@ -119,7 +122,8 @@ def create(
     spec = ClientSpec(
         name=name,
         auth_method=auth_method,
-        grant_types=grant or ["client_credentials"],
+        grant_types=[DEVICE_CODE if name == "device_code" else name for name in grant or []]
+        or ["client_credentials"],
         scope_purposes=_scope_purposes(scope),
         redirect_uris=redirect_uri or [],
         jwks=jwks,

@@ -11,19 +11,16 @@ has an Ed25519 authentication key, else a ``vp+jwt`` signed by its controller ke
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from notary_hub.cli_support import cli_errors, err, fail, flag, out
 from notary_hub.cli_wallet_support import chain_of, opened
-from wallet.errors import UnknownKey
-from wallet.holder_keys import authentication_key
+from wallet.holder_keys import signing_choice
 from wallet.hub_client import HubClient
-from wallet.keys import WalletKey
 from wallet.openid4vp_login import answer, fetch_request, parse_link
-from wallet.presentations import FORMATS, Format, build_presentation
-from wallet.wallet import DidRecord, Wallet
+from wallet.presentations import FORMATS, build_presentation
 
 
 def login(
@@ -59,7 +56,7 @@ def login(
                 fail("login_declined", "not signed in: the codes differ or you declined")
             with chain_of(wallet) as chain:
                 document = chain.document(record.did)
-            chosen, key, method = _signing_key(wallet, record, document, fmt)
+            chosen, key, method = signing_choice(wallet, record, document, fmt)
             presentation = build_presentation(
                 documents,
                 holder=record.did,
@@ -72,17 +69,3 @@ def login(
             )
             answer(hub, request, chosen, presentation)
     err.print(f"signed in as {record.did}", markup=False, highlight=False)
-
-
-def _signing_key(
-    wallet: Wallet, record: DidRecord, document: dict[str, Any], fmt: str | None
-) -> tuple[Format, WalletKey, str]:
-    """The format and key to present with: the one asked for, else Data Integrity with
-    an Ed25519 authentication key, else a vp+jwt by any authentication key."""
-    if fmt is not None:
-        chosen: Format = "jwt" if fmt == "jwt" else "di"
-        return (chosen, *authentication_key(wallet, record, document, fmt=chosen))
-    try:
-        return ("di", *authentication_key(wallet, record, document, fmt="di"))
-    except UnknownKey:
-        return ("jwt", *authentication_key(wallet, record, document, fmt="jwt"))

@@ -13,7 +13,9 @@ from hub_kernel.keystore import KeyStore
 from notary_hub.hub_urls import public_origin, public_url
 from notary_hub.settings import Settings
 from oauth_server.access_tokens import Lifetimes
-from oauth_server.parts import OAuthParts, open_oauth_server
+from oauth_server.cli_client import CLI_CLIENT_ID, ensure_cli_client
+from oauth_server.first_party import WALLET_CLIENT_ID, wallet_client_spec
+from oauth_server.parts import DeviceLimits, OAuthParts, open_oauth_server
 from oauth_server.signin_parts import SigninLimits, SigninParts, open_signin
 
 
@@ -41,12 +43,14 @@ def open_oauth_from(
     sessions: sessionmaker[Session],
     keystore: KeyStore,
     did_of: Callable[[str], str | None] | None = None,
+    created: list[str] | None = None,
 ) -> OAuthParts:
     """``open_oauth_server`` with the ``oauth`` settings; issuer and audience default to
-    the hub's public URL; ``did_of`` names a person's DID (the sign-in side's accounts)."""
+    the hub's public URL; ``did_of`` names a person's DID (the sign-in side's accounts).
+    The hub's own clients are ensured: the holder's wallet (:mod:`oauth_server.first_party`)."""
     cfg = settings.oauth
     issuer = (cfg.issuer or public_url(settings)).rstrip("/")
-    return open_oauth_server(
+    oauth = open_oauth_server(
         sessions=sessions,
         keystore=keystore,
         issuer=issuer,
@@ -61,4 +65,14 @@ def open_oauth_from(
         token_burst=cfg.token_burst,
         revocation_cache_seconds=cfg.revocation_cache_seconds,
         did_of=did_of,
+        device=DeviceLimits(
+            cfg.device_code_seconds,
+            cfg.device_interval,
+            cfg.device_attempt_rate,
+            cfg.device_attempt_burst,
+        ),
     )
+    oauth.first_party.ensure(WALLET_CLIENT_ID, wallet_client_spec())
+    if ensure_cli_client(oauth.clients) and created is not None:
+        created.append(f"OAuth client {CLI_CLIENT_ID} (staff: notary-hub login)")
+    return oauth

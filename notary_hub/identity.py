@@ -31,6 +31,7 @@ CREDENTIALS_ISSUE = "credentials:issue"
 CREDENTIALS_STATUS = "credentials:status"
 REGISTRAR_RELAY = "registrar:relay"
 CONSORTIUM_VOTE = "consortium:vote"
+DRAWS_MANAGE = "draws:manage"
 ADMIN = "admin"
 # The scopes of the hub's own API (issue 13 §8): what a bootstrap token holds.
 API_SCOPES = frozenset(
@@ -41,6 +42,7 @@ API_SCOPES = frozenset(
         CREDENTIALS_STATUS,
         REGISTRAR_RELAY,
         CONSORTIUM_VOTE,
+        DRAWS_MANAGE,
         ADMIN,
     }
 )

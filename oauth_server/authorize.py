@@ -8,7 +8,9 @@ either is in doubt the answer is an error page, never a redirect (RFC 6749 §4.1
 RFC 9700 §4.1.1: an open redirector). Only then is anything else wrong answered by a
 redirect to the client with ``error``, ``state`` and ``iss``: a response type other
 than ``code``, scopes the client did not register, a missing or non-S256 PKCE
-challenge (RFC 9700 §2.1.1). Pure: the stores are passed in as callables.
+challenge (RFC 9700 §2.1.1). ``prompt`` (none, login, consent) and ``max_age``
+(OpenID Connect Core §3.1.2.1, §3.1.2.3) decide whether a session is fresh enough.
+Pure: the stores are passed in as callables.
 https://openid.net/specs/openid-connect-core-1_0.html#AuthRequestValidation
 https://www.rfc-editor.org/rfc/rfc9700#section-4.1.1
 """
@@ -26,7 +28,11 @@ from oauth_server.pkce import check_challenge
 
 MAX_PARAMS = 32
 MAX_VALUE_CHARS = 2000
-PROMPTS = frozenset({"none", "consent"})  # login and select_account: one session, one person
+PROMPTS = frozenset({"none", "login", "consent"})  # no select_account: one session, one person
+MAX_AGE_DIGITS = 9
+# Hub-internal: the request again after a fresh sign-in (prompt=login, max_age) carries the
+# time the hub sent the person to sign in; a session begun before it does not count.
+AUTH_AFTER = "auth_after"
 
 Decision = Literal["signin", "issue", "consent"]
 FindClient = Callable[[str], Client | None]
@@ -55,6 +61,13 @@ class AuthorizationRequest:
     state: str | None = None
     nonce: str | None = None
     prompt: frozenset[str] = frozenset()
+    max_age: int | None = None  # OpenID Connect Core §3.1.2.1
+    auth_after: int | None = None  # AUTH_AFTER
+
+    @property
+    def wants_fresh_sign_in(self) -> bool:
+        """prompt=login or max_age: the sign-in must be fresh (§3.1.2.3)."""
+        return "login" in self.prompt or self.max_age is not None
 
     @property
     def reveals_did(self) -> bool:
@@ -140,7 +153,12 @@ def parse_request(
         raise refuse("invalid_request", weak.message) from None
     prompt = frozenset(params.get("prompt", "").split())
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
-        raise refuse("invalid_request", "prompt is none, or consent")
+        raise refuse("invalid_request", "prompt is none alone, or login and/or consent")
+    seconds = {name: params.get(name) for name in ("max_age", AUTH_AFTER)}
+    for name, value in seconds.items():
+        if value is not None and not (value.isdigit() and len(value) <= MAX_AGE_DIGITS + 1):
+            raise refuse("invalid_request", f"{name} is a whole number of seconds")
+    max_age, auth_after = (int(v) if v is not None else None for v in seconds.values())
     return AuthorizationRequest(
         client=client,
         redirect_uri=redirect_uri,
@@ -149,23 +167,45 @@ def parse_request(
         state=state,
         nonce=params.get("nonce"),
         prompt=prompt,
+        max_age=max_age,
+        auth_after=auth_after,
     )
 
 
+def sign_in_stale(request: AuthorizationRequest, auth_time: int | None, now: int) -> bool:
+    """Whether the person must sign in again before this request (OpenID Connect Core
+    §3.1.2.3): ``prompt=login`` or a ``max_age`` the session outlived, unless the
+    session began after the hub last sent them to sign in for this request
+    (``auth_after``, which also keeps a fresh sign-in from looping)."""
+    if auth_time is None:
+        return True
+    if request.auth_after is not None:
+        return auth_time < request.auth_after
+    if "login" in request.prompt:
+        return True
+    return request.max_age is not None and now - auth_time > request.max_age
+
+
 def decide(
-    request: AuthorizationRequest, account_id: str | None, consented: frozenset[str]
+    request: AuthorizationRequest,
+    account_id: str | None,
+    consented: frozenset[str],
+    *,
+    first_party: bool = False,
+    stale: bool = False,
 ) -> Decision:
     """Sign in first; then a code at once if a stored consent covers every scope (single
-    sign-on into a platform already trusted), else the consent page. ``prompt=none``
-    cannot show a page (OpenID Connect Core §3.1.2.6)."""
+    sign-on into a platform already trusted) or the client is one of the hub's own
+    (:mod:`oauth_server.first_party`: the person's own command is the consent), else the
+    consent page. ``prompt=none`` cannot show a page (OpenID Connect Core §3.1.2.6).
+    ``stale``: the session is too old for this request (:func:`sign_in_stale`)."""
     passive = "none" in request.prompt
-    if account_id is None:
+    if account_id is None or stale:
         if passive:
-            raise AuthorizeRedirectError(
-                "login_required", "no one is signed in", request.redirect_uri, request.state
-            )
+            why = "the sign-in is older than max_age" if account_id else "no one is signed in"
+            raise AuthorizeRedirectError("login_required", why, request.redirect_uri, request.state)
         return "signin"
-    if set(request.scopes) <= consented and "consent" not in request.prompt:
+    if first_party or (set(request.scopes) <= consented and "consent" not in request.prompt):
         return "issue"
     if passive:
         raise AuthorizeRedirectError(

@@ -29,6 +29,7 @@ from oauth_server.account_page import (
     revoke_purpose,
 )
 from oauth_server.authorize import (
+    AUTH_AFTER,
     AuthorizationRequest,
     AuthorizePageError,
     AuthorizeRedirectError,
@@ -36,6 +37,7 @@ from oauth_server.authorize import (
     error_redirect,
     parse_request,
     redirect_with,
+    sign_in_stale,
 )
 from oauth_server.consent_page import CONSENT_PATH, consent_html, error_html, page_policy
 from oauth_server.consents import check_csrf, csrf_token
@@ -45,6 +47,7 @@ from oauth_server.logout import plan_logout, signed_out_html
 from oauth_server.parts import OAuthParts
 from oauth_server.signin import SIGNIN_PATH, SigninService
 from oauth_server.signin_router import SESSION_COOKIE
+from oauth_server.staff import split_scopes
 
 MAX_FORM_BYTES = 16 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -91,8 +94,10 @@ def _see(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303, headers=NO_STORE)
 
 
-def _signin_next(request: AuthorizationRequest) -> str:
-    """The request again, as a same-origin path (a pushed request_uri is spent by now)."""
+def _signin_next(request: AuthorizationRequest, now: int) -> str:
+    """The request again, as a same-origin path (a pushed request_uri is spent by now);
+    ``prompt=login`` and ``max_age`` become ``auth_after``: a sign-in from now on."""
+    prompt = request.prompt - {"login"}
     params = {
         "client_id": request.client.client_id,
         "response_type": "code",
@@ -102,6 +107,8 @@ def _signin_next(request: AuthorizationRequest) -> str:
         "code_challenge_method": "S256",
         **({"state": request.state} if request.state is not None else {}),
         **({"nonce": request.nonce} if request.nonce is not None else {}),
+        **({"prompt": " ".join(sorted(prompt))} if prompt else {}),
+        **({AUTH_AFTER: str(now)} if request.wants_fresh_sign_in or request.auth_after else {}),
     }
     next_path = AUTHORIZATION_PATH + "?" + urlencode(params)
     return SIGNIN_PATH + "?" + urlencode({"next": next_path})
@@ -115,6 +122,27 @@ def _signed_in(signin: SigninService, request: Request) -> tuple[str, str]:
     return cookie, account
 
 
+def _stale(
+    signin: SigninService, asked: AuthorizationRequest, cookie: str | None, now: int
+) -> bool:
+    """Whether the signed-in person must sign in again first (prompt=login, max_age)."""
+    if not asked.wants_fresh_sign_in and asked.auth_after is None:
+        return False  # the session's age is read only when it matters
+    return sign_in_stale(asked, signin.signed_in_at(cookie), now)
+
+
+def _staff_not_held(
+    oauth: OAuthParts, asked: AuthorizationRequest, account: str
+) -> AuthorizeRedirectError | None:
+    """Staff scopes the person's account does not hold: refused back to the client before
+    any consent page (RFC 6749 §4.1.2.1 invalid_scope), as a code would be refused."""
+    not_held = split_scopes(asked.scopes, oauth.staff.held_by_account(account)).refused
+    if not not_held:
+        return None
+    message = f"the person's account does not hold {' '.join(not_held)}"
+    return AuthorizeRedirectError("invalid_scope", message, asked.redirect_uri, asked.state)
+
+
 def _authorize(
     oauth: OAuthParts, signin: SigninService, pairs: list[tuple[str, str]], cookie: str | None
 ) -> Response:
@@ -124,14 +152,22 @@ def _authorize(
         granted = (
             oauth.consents.granted(asked.client.client_id, account) if account else frozenset()
         )
-        decision = decide(asked, account, granted)
+        first_party = asked.client.client_id in oauth.first_party
+        now = signin.now()
+        stale = _stale(signin, asked, cookie, now) if account else False
+        decision = decide(asked, account, granted, first_party=first_party, stale=stale)
     except AuthorizePageError as refused:
         return _page(error_html(refused.code, refused.message), refused.status_code)
     except AuthorizeRedirectError as refused:
         return _see(error_redirect(refused, oauth.issuer))
     if decision == "signin" or cookie is None or account is None:
-        return _see(_signin_next(asked))
+        return _see(_signin_next(asked, now))
+    not_held = _staff_not_held(oauth, asked, account)
+    if not_held is not None:
+        return _see(error_redirect(not_held, oauth.issuer))
     if decision == "issue":
+        if first_party:  # the hub's own client: the person's command is the consent, kept
+            oauth.consents.grant(asked.client.client_id, account, asked.scopes)
         issued = oauth.codes.issue_code(
             asked.client, account, asked.scopes, asked.redirect_uri, asked.code_challenge,
             asked.nonce, state=asked.state, auth_time=signin.signed_in_at(cookie),

@@ -20,6 +20,8 @@ class Caller:
     ``account_id`` is the person's internal account), ``platform`` (a client-credentials
     token: ``platform_did`` is the DID registered with the client), or ``bootstrap`` (a
     dev-mode static token, which stands for the operator with every scope).
+    ``first_party`` says the client is one the hub registered itself
+    (:mod:`oauth_server.first_party`), such as the holder's own wallet.
     """
 
     subject: str
@@ -28,6 +30,7 @@ class Caller:
     account_id: str | None
     platform_did: str | None
     kind: Literal["person", "platform", "bootstrap"]
+    first_party: bool = False
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oauth_server.errors import OAuthError
@@ -33,7 +34,8 @@ from oauth_server.models import ClientRow, TokenRow
 from oauth_server.scopes import check_scopes
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE)
 SECRET_BYTES = 32  # 256 bits
 MAX_PURPOSE_CHARS = 300
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -257,6 +259,38 @@ class ClientStore:
             session.flush()
             return _client(row), secret
 
+    def ensure(self, client_id: str, spec: ClientSpec) -> Client:
+        """The client ``client_id`` registered as ``spec``: created if missing, else its
+        metadata set to ``spec`` (for the hub's own clients, whose ids are fixed). No
+        secret is made here: the hub's own clients are public or sign their assertions.
+        Two hubs starting on one database at once: the second insert fails, then updates."""
+        check_spec(spec)
+        try:
+            client = self._ensure(client_id, spec)
+        except IntegrityError:
+            client = self._ensure(client_id, spec)
+        self._forget(client_id)
+        return client
+
+    def _ensure(self, client_id: str, spec: ClientSpec) -> Client:
+        with self._sessions.begin() as session:
+            row = session.get(ClientRow, client_id)
+            if row is None:
+                row = ClientRow(client_id=client_id, created_at=int(self._clock()))
+                session.add(row)
+            row.name = spec.name
+            row.auth_method = spec.auth_method
+            row.redirect_uris = list(spec.redirect_uris)
+            row.grant_types = list(dict.fromkeys(spec.grant_types))
+            row.scope_purposes = dict(spec.scope_purposes)
+            row.jwks = dict(spec.jwks) if spec.jwks else None
+            row.id_token_alg = spec.id_token_alg
+            row.platform_did = spec.platform_did
+            row.sector_identifier = spec.sector_identifier
+            row.post_logout_redirect_uris = list(spec.post_logout_redirect_uris) or None
+            session.flush()
+            return _client(row)
+
     def get(self, client_id: str) -> Client | None:
         now = time.monotonic()
         with self._lock:
@@ -274,6 +308,11 @@ class ClientStore:
                     self._cache.clear()
                 self._cache[client_id] = (now, client)
         return client
+
+    def platform_did(self, client_id: str) -> str | None:
+        """The DID registered with ``client_id`` (its client-credentials depositor)."""
+        client = self.get(client_id)
+        return client.platform_did if client is not None else None
 
     def _forget(self, client_id: str) -> None:
         with self._lock:

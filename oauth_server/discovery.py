@@ -3,9 +3,10 @@ Discovery 1.0 §3), served at ``/.well-known/oauth-authorization-server`` and
 ``/.well-known/openid-configuration``.
 
 Both say what the server does, and only that: the code grant with PKCE S256 only,
-refresh and client credentials (no implicit, no password), the four client
-authentication methods, pairwise subjects, the ID-token algorithms, the ``iss``
-authorisation response parameter (RFC 9207 §3), PAR (RFC 9126 §5) and registration.
+refresh, client credentials and the device grant (RFC 8628 §4; no implicit, no
+password), the four client authentication methods, pairwise subjects, the ID-token
+algorithms, the ``iss`` authorisation response parameter (RFC 9207 §3), PAR (RFC 9126
+§5) and registration.
 https://www.rfc-editor.org/rfc/rfc8414#section-2
 https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
 """
@@ -29,6 +30,7 @@ REGISTRATION_PATH = "/oauth/register"
 PAR_PATH = "/oauth/par"
 USERINFO_PATH = "/oauth/userinfo"
 END_SESSION_PATH = "/oauth/logout"
+DEVICE_AUTHORIZATION_PATH = "/oauth/device_authorization"  # RFC 8628 §4
 
 CLIENT_JWT_ALGS = ["ES256", "EdDSA", "RS256", "PS256"]
 
@@ -54,6 +56,7 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "pushed_authorization_request_endpoint": issuer + PAR_PATH,
+        "device_authorization_endpoint": issuer + DEVICE_AUTHORIZATION_PATH,
         "authorization_response_iss_parameter_supported": True,
         "access_token_signing_alg_values_supported": [ACCESS_JWS_ALG],
     }

@@ -34,6 +34,7 @@ from oauth_server.errors import OAuthError
 from oauth_server.ledger import TokenLedger, TokenRecord
 from oauth_server.models import CodeRow
 from oauth_server.pkce import check_challenge
+from oauth_server.staff import split_scopes
 from oauth_server.subjects import PairwiseSubjects
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -61,10 +62,12 @@ class CodeIssuer:
         *,
         issuer: str,
         lifetimes: Lifetimes,
+        staff_scopes_of: Callable[[str], frozenset[str]] = lambda _account: frozenset(),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
         self._subjects = subjects
+        self._staff_scopes_of = staff_scopes_of
         self._issuer = issuer
         self._lifetime = lifetimes.code
         self._clock = clock
@@ -89,7 +92,8 @@ class CodeIssuer:
 
         Refused (never redirected, RFC 9700 §4.1.1) when the redirect URI is not one the
         client registered exactly; refused when the client may not use the code grant,
-        asks for scopes it did not register, or the PKCE challenge is missing or not S256.
+        asks for scopes it did not register or staff scopes the person does not hold, or
+        the PKCE challenge is missing or not S256.
         """
         if not client.check_redirect_uri(redirect_uri):
             raise OAuthError("invalid_redirect_uri", "the redirect URI is not registered")
@@ -98,6 +102,12 @@ class CodeIssuer:
         unknown = sorted(set(scopes) - set(client.scopes))
         if not scopes or unknown:
             raise OAuthError("invalid_scope", f"scope not registered: {' '.join(unknown)}")
+        # A person grants staff scopes only when their account holds them (oauth_server.staff).
+        not_held = split_scopes(scopes, self._staff_scopes_of(account_id)).refused
+        if not_held:
+            raise OAuthError(
+                "invalid_scope", f"the person's account does not hold {' '.join(not_held)}"
+            )
         challenge = check_challenge(code_challenge, code_challenge_method)
         code = secrets.token_urlsafe(32)
         now = int(self._clock())

@@ -167,11 +167,17 @@ class SigningKeys:
                 rows = list(session.scalars(select(SigningKeyRow)))
             published = [row for row in rows if row.drop_at is None or row.drop_at > int(now)]
             self._public = KeySet([import_key(dict(row.public_jwk)) for row in published])
+            # A key is immutable under its kid: one already loaded is kept, not read and
+            # parsed again (an RSA private key's import costs tens of milliseconds).
+            loaded = {key.kid: key for key in self._active.values()}
             active: dict[str, Any] = {}
             for row in rows:
                 if row.retired_at is None:
-                    pem = self._keystore.get(_store_name(row.kid))
-                    params: KeyParameters = {"kid": row.kid, "alg": row.alg, "use": "sig"}
-                    active[row.alg] = import_key(pem, _KTY[row.alg], parameters=params)  # type: ignore[call-overload]
+                    active[row.alg] = loaded.get(row.kid) or self._load(row)
             self._active = active
             self._loaded_at = now
+
+    def _load(self, row: SigningKeyRow) -> Any:
+        pem = self._keystore.get(_store_name(row.kid))
+        params: KeyParameters = {"kid": row.kid, "alg": row.alg, "use": "sig"}
+        return import_key(pem, _KTY[row.alg], parameters=params)  # type: ignore[call-overload]

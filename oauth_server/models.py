@@ -171,3 +171,47 @@ class PushedRequestRow(OAuthBase):
     used_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (Index("ix_oauth_pushed_requests_expires_at", "expires_at"),)
+
+
+class DeviceAuthorizationRow(OAuthBase):
+    """A device authorisation request (RFC 8628 §3.1-3.5), by its device code's SHA-256.
+
+    The user code is kept as its SHA-256 too (of the normalised form: upper case, no
+    dash). The person's answer (``decision``, with the scopes granted) comes from the
+    verification page; ``used_at`` marks the device code spent by the token it bought.
+    """
+
+    __tablename__ = "oauth_device_authorizations"
+
+    device_code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    user_code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    client_id: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    interval: Mapped[int] = mapped_column(Integer)
+    last_polled_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    account_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    subject: Mapped[str | None] = mapped_column(String(255), default=None)
+    granted_scope: Mapped[str | None] = mapped_column(String(1000), default=None)
+    decision: Mapped[str | None] = mapped_column(String(16), default=None)
+    decided_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    used_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    replayed_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    __table_args__ = (
+        Index("ix_oauth_device_authorizations_user_code_hash", "user_code_hash", unique=True),
+        Index("ix_oauth_device_authorizations_expires_at", "expires_at"),
+        Index("ix_oauth_device_authorizations_account_id", "account_id"),
+    )
+
+
+class StaffGrantRow(OAuthBase):
+    """A staff scope (``admin``, ``consortium:vote``...) held by the person of a DID."""
+
+    __tablename__ = "oauth_staff_grants"
+
+    did: Mapped[str] = mapped_column(String(512), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    granted_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, default=None)

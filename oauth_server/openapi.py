@@ -3,7 +3,7 @@
 The routes read their bodies themselves (:mod:`oauth_server.router`: raw pairs for
 Authlib), so FastAPI cannot infer them; these are given with ``openapi_extra``.
 RFC 6749 §3.2 (form-encoded token requests), RFC 7662 §2.1, RFC 7009 §2.1,
-RFC 9126 §2.1, RFC 7591 §2.
+RFC 9126 §2.1, RFC 7591 §2, RFC 8628 §3.1 and §3.4.
 """
 
 from __future__ import annotations
@@ -33,14 +33,21 @@ TOKEN_BODY = _form(
     ["grant_type"],
     grant_type={
         "type": "string",
-        "enum": ["authorization_code", "refresh_token", "client_credentials"],
+        "enum": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
     },
     code=_STRING,
+    device_code=_STRING,
     redirect_uri=_STRING,
     code_verifier=_STRING,
     refresh_token=_STRING,
     scope=_STRING,
 )
+DEVICE_BODY = _form([], scope=_STRING)
 TOKEN_LOOKUP_BODY = _form(["token"], token=_STRING, token_type_hint=_STRING)
 PAR_BODY = _form(
     ["response_type", "redirect_uri", "code_challenge", "code_challenge_method"],

@@ -4,7 +4,9 @@ Callers pass plain values (mapping settings to them is ``notary_hub.hub``'s job)
 parts are the stores (clients, keys, the token ledger, pushed requests, initial
 access tokens), Authlib's server with the hub's grants and endpoints, the code issuer
 the sign-in side calls, the validator the hub's routes use, and the token endpoint's
-rate limiter (per client IP). A worker drops retired keys once their tokens expired.
+rate limiter (per client IP); the device grant (RFC 8628: its endpoint, grant, stored
+requests and the verification page's attempt limiter) and staff grants. A worker drops
+retired keys once their tokens expired.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from oauth_server.access_tokens import AccessTokenIssuer, Lifetimes
 from oauth_server.client_auth import JtiCache, PrivateKeyJwt
 from oauth_server.clients import ClientStore
 from oauth_server.consents import ConsentStore
+from oauth_server.device import (
+    VERIFICATION_PATH,
+    DeviceCodeGrant,
+    DeviceCodesExtension,
+    HubDeviceAuthorizationEndpoint,
+)
+from oauth_server.device_codes import DeviceCodes
 from oauth_server.discovery import (
     INTROSPECTION_PATH,
     PAR_PATH,
@@ -30,6 +39,7 @@ from oauth_server.discovery import (
     TOKEN_PATH,
     authorization_server_metadata,
 )
+from oauth_server.first_party import FirstPartyClients
 from oauth_server.grants import CodeIssuer
 from oauth_server.id_tokens import DidOf, IdTokens
 from oauth_server.introspection import HubIntrospectionEndpoint, TokenFinder
@@ -40,10 +50,23 @@ from oauth_server.registration import HubRegistrationEndpoint, InitialTokens
 from oauth_server.resource import AccessTokenValidator
 from oauth_server.revocation import HubRevocationEndpoint
 from oauth_server.server import HubAuthorizationServer
+from oauth_server.staff import StaffGrants
 from oauth_server.subjects import PairwiseSubjects
 from oauth_server.userinfo import UserInfo
 
 KEY_SWEEP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class DeviceLimits:
+    """RFC 8628: a request lives ``lifetime`` s, polled every ``interval`` s; the
+    verification page takes ``attempt_rate`` user codes a second per session and per
+    client IP after a burst of ``attempt_burst`` (§5.1, brute force of user codes)."""
+
+    lifetime: int = 600
+    interval: int = 5
+    attempt_rate: float = 0.2
+    attempt_burst: int = 10
 
 
 @dataclass
@@ -62,6 +85,10 @@ class OAuthParts:
     token_limiter: RateLimiter  # per client IP, for the token, PAR and registration routes
     userinfo: UserInfo
     consents: ConsentStore
+    first_party: FirstPartyClients  # the clients the hub registers itself at start-up
+    device_codes: DeviceCodes
+    device_limiter: RateLimiter  # user codes tried on /device, per session and per client IP
+    staff: StaffGrants
     _workers: list[Worker] = field(default_factory=list, repr=False)
 
     def start(self) -> None:
@@ -94,6 +121,7 @@ def open_oauth_server(
     token_burst: int,
     revocation_cache_seconds: float = 2.0,
     did_of: DidOf | None = None,
+    device: DeviceLimits | None = None,
     clock: Callable[[], float] = time.time,
 ) -> OAuthParts:
     """The parts; ``did_of`` (an account's linked DID, from the sign-in side's account
@@ -106,7 +134,61 @@ def open_oauth_server(
     )
     keys.ensure()
     ledger = TokenLedger(sessions, cache_seconds=revocation_cache_seconds, clock=clock)
-    server = HubAuthorizationServer(
+    server = _authorization_server(
+        sessions, keys, clients, ledger, issuer, audience, lifetimes, did_of, clock
+    )
+    initial_tokens = InitialTokens(sessions, clock=clock)
+    _register_endpoints(server, keys, initial_tokens, issuer=issuer, audience=audience)
+    first_party = FirstPartyClients(clients)
+
+    device = device or DeviceLimits()
+    device_codes = _device_grant(server, sessions, ledger, device, issuer, clock)
+    staff = StaffGrants(sessions, ledger, clock=clock)
+    validator = AccessTokenValidator(
+        keys, ledger, issuer=issuer, audience=audience, platform_did_of=clients.platform_did,
+        first_party=first_party, clock=clock,
+    )  # fmt: skip
+    return OAuthParts(
+        issuer=issuer,
+        audience=audience,
+        lifetimes=lifetimes,
+        clients=clients,
+        keys=keys,
+        ledger=ledger,
+        server=server,
+        codes=CodeIssuer(
+            sessions,
+            PairwiseSubjects(keystore),
+            issuer=issuer,
+            lifetimes=lifetimes,
+            staff_scopes_of=staff.held_by_account,
+            clock=clock,
+        ),
+        validator=validator,
+        pushed=PushedRequests(sessions, lifetime=lifetimes.pushed_request, clock=clock),
+        initial_tokens=initial_tokens,
+        token_limiter=RateLimiter(token_rate, token_burst),
+        userinfo=UserInfo(validator, server.id_tokens),
+        consents=ConsentStore(sessions, clock=clock),
+        first_party=first_party,
+        device_codes=device_codes,
+        device_limiter=RateLimiter(device.attempt_rate, device.attempt_burst),
+        staff=staff,
+    )
+
+
+def _authorization_server(
+    sessions: sessionmaker[Session],
+    keys: SigningKeys,
+    clients: ClientStore,
+    ledger: TokenLedger,
+    issuer: str,
+    audience: str,
+    lifetimes: Lifetimes,
+    did_of: DidOf | None,
+    clock: Callable[[], float],
+) -> HubAuthorizationServer:
+    return HubAuthorizationServer(
         clients=clients,
         ledger=ledger,
         sessions=sessions,
@@ -117,34 +199,28 @@ def open_oauth_server(
         ),
         clock=clock,
     )
-    initial_tokens = InitialTokens(sessions, clock=clock)
-    _register_endpoints(server, keys, initial_tokens, issuer=issuer, audience=audience)
 
-    def platform_did(client_id: str) -> str | None:
-        client = clients.get(client_id)
-        return client.platform_did if client is not None else None
 
-    validator = AccessTokenValidator(
-        keys, ledger, issuer=issuer, audience=audience, platform_did_of=platform_did, clock=clock
+def _device_grant(
+    server: HubAuthorizationServer,
+    sessions: sessionmaker[Session],
+    ledger: TokenLedger,
+    device: DeviceLimits,
+    issuer: str,
+    clock: Callable[[], float],
+) -> DeviceCodes:
+    """RFC 8628: the device codes, the grant that redeems them and the endpoint that
+    issues them (a replayed code revokes what it was redeemed for)."""
+    codes = DeviceCodes(
+        sessions,
+        lifetime=device.lifetime,
+        interval=device.interval,
+        on_replay=ledger.revoke_from_code,
+        clock=clock,
     )
-    return OAuthParts(
-        issuer=issuer,
-        audience=audience,
-        lifetimes=lifetimes,
-        clients=clients,
-        keys=keys,
-        ledger=ledger,
-        server=server,
-        codes=CodeIssuer(
-            sessions, PairwiseSubjects(keystore), issuer=issuer, lifetimes=lifetimes, clock=clock
-        ),
-        validator=validator,
-        pushed=PushedRequests(sessions, lifetime=lifetimes.pushed_request, clock=clock),
-        initial_tokens=initial_tokens,
-        token_limiter=RateLimiter(token_rate, token_burst),
-        userinfo=UserInfo(validator, server.id_tokens),
-        consents=ConsentStore(sessions, clock=clock),
-    )
+    server.register_grant(DeviceCodeGrant, [DeviceCodesExtension(codes)])
+    server.register_endpoint(HubDeviceAuthorizationEndpoint(codes, issuer + VERIFICATION_PATH))
+    return codes
 
 
 def _register_endpoints(

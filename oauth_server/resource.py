@@ -12,7 +12,7 @@ https://www.rfc-editor.org/rfc/rfc9068#section-4
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Any
 
 from joserfc import jwt
@@ -45,6 +45,7 @@ class AccessTokenValidator:
         issuer: str,
         audience: str,
         platform_did_of: Callable[[str], str | None],
+        first_party: Container[str] = frozenset(),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._keys = keys
@@ -52,6 +53,7 @@ class AccessTokenValidator:
         self._issuer = issuer
         self._audience = audience
         self._platform_did_of = platform_did_of
+        self._first_party = first_party
         self._clock = clock
 
     def validate(self, token: str) -> Caller:
@@ -66,12 +68,13 @@ class AccessTokenValidator:
         if record.client_id != claims["client_id"]:
             raise invalid_token("the token's client is not the one it was issued to")
         scopes = frozenset(str(claims.get("scope") or "").split())
+        ours = record.client_id in self._first_party
         if record.account_id is not None:
             return Caller(
-                claims["sub"], record.client_id, scopes, record.account_id, None, "person"
+                claims["sub"], record.client_id, scopes, record.account_id, None, "person", ours
             )
         did = self._platform_did_of(record.client_id)
-        return Caller(claims["sub"], record.client_id, scopes, None, did, "platform")
+        return Caller(claims["sub"], record.client_id, scopes, None, did, "platform", ours)
 
     def require(self, token: str, scopes: Iterable[str]) -> Caller:
         """:meth:`validate`, then ``insufficient_scope`` (403) unless every scope is granted."""

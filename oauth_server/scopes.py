@@ -22,14 +22,23 @@ SCOPES: dict[str, str] = {
     "credentials:status": "change the status of issued credentials",
     "registrar:relay": "relay your DID operations to the chain",
     "consortium:vote": "vote in the consortium",
+    "draws:manage": "organise public draws: configure, upload entrants, commit and draw",
     "admin": "operate the hub",
 }
 
 # Scopes a person consents to; the others are granted only to a client for itself.
-PERSON_SCOPES = frozenset({"openid", "profile", "did", "evidence:deposit", "evidence:read"})
+# ``registrar:relay`` too: a relayed DID operation is authorised by the DID owner's own
+# signature (ERC-1056 meta-transaction); the token only lets the hub pay its gas.
+PERSON_SCOPES = frozenset(
+    {"openid", "profile", "did", "evidence:deposit", "evidence:read", "registrar:relay"}
+)
 
 # Scopes only staff grant (``notary-hub clients create``): never to a self-registered client.
-STAFF_SCOPES = frozenset({"admin", "consortium:vote", "credentials:issue", "credentials:status"})
+# ``draws:manage`` too (issue 14): an organiser's draws are signed by the notary, so the
+# notary admits its organisers (a platform's client, or a person by ``staff grant``).
+STAFF_SCOPES = frozenset(
+    {"admin", "consortium:vote", "credentials:issue", "credentials:status", "draws:manage"}
+)
 
 
 def parse_scope(value: str | None) -> tuple[str, ...]:

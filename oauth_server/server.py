@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oauth_server.access_tokens import AccessTokenIssuer, Person, unverified_claims
 from oauth_server.client_auth import PRIVATE_KEY_JWT, PrivateKeyJwt
 from oauth_server.clients import Client, ClientStore
+from oauth_server.device_codes import DeviceCredential
 from oauth_server.grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -42,8 +43,7 @@ from oauth_server.grants import (
     code_replayed,
 )
 from oauth_server.id_tokens import IdTokens
-from oauth_server.ledger import TokenLedger, digest
-from oauth_server.models import TokenRow
+from oauth_server.ledger import NewToken, TokenLedger, digest
 from oauth_server.pkce import RequiredS256
 from oauth_server.scopes import SCOPES
 
@@ -57,8 +57,8 @@ REASONS = {
     "invalid_grant": "the grant is unknown, expired, revoked or another client's",
     "invalid_client": "the client could not be authenticated",
     "invalid_request": "the request is missing a parameter or is malformed",
-    "unsupported_grant_type": "the hub serves authorization_code, refresh_token and "
-    "client_credentials only",
+    "unsupported_grant_type": "the hub serves authorization_code, refresh_token, "
+    "client_credentials and the device code grant only",
     "unauthorized_client": "the client is not registered for this grant",
     "unsupported_token_type": "token_type_hint is access_token or refresh_token",
     "access_denied": "the request was denied",
@@ -166,11 +166,14 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         user: Person | None = request.user
         previous: StoredRefresh | None = request.refresh_token
         code: StoredCode | None = request.authorization_code
+        device = request.credential if isinstance(request.credential, DeviceCredential) else None
         now = int(self.clock())
         refresh = token.get("refresh_token")
         family = previous.record.family_id if previous is not None else str(claims["jti"])
+        # A code or device code the token came from: its replay revokes what it bought.
+        origin = code.code_hash if code is not None else device.code_hash if device else None
         self.ledger.record(
-            TokenRow(
+            NewToken(
                 jti=str(claims["jti"]),
                 client_id=client.client_id,
                 account_id=user.account_id if user is not None else None,
@@ -181,7 +184,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 refresh_hash=digest(refresh) if refresh else None,
                 refresh_expires_at=now + self.refresh_lifetime if refresh else None,
                 family_id=family,
-                code_hash=code.code_hash if code is not None else None,
+                code_hash=origin,
             )
         )
         # A replay racing this exchange may have found nothing to revoke yet: look once the

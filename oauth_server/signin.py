@@ -248,6 +248,10 @@ class SigninService:
                 return None
             return row.account_id
 
+    def now(self) -> int:
+        """The sign-in side's clock, in whole seconds (what ``signed_in_at`` is on)."""
+        return int(self._clock())
+
     def signed_in_at(self, cookie: str | None) -> int | None:
         """When the live session of ``cookie`` began: the ID token's ``auth_time``."""
         if not cookie or self.current_account(cookie) is None:

@@ -2,19 +2,17 @@
 and benchmarks.
 
 The browser part reads the page (deep link, short code, status URL) and keeps its
-binding cookie by hand: the cookies are ``Secure`` and httpx, rightly, sends none over
-the test hub's plain http. The wallet part is the wallet's own code
-(:mod:`wallet.openid4vp_login`, :func:`wallet.presentations.build_presentation`) with
-a did:key holder, so a test can answer, tamper with or replay a response.
+binding cookie by hand, with the wallet's own page reader (:mod:`wallet.signin_page`):
+the cookies are ``Secure`` and httpx, rightly, sends none over the test hub's plain
+http. The wallet part is the wallet's own code (:mod:`wallet.openid4vp_login`,
+:func:`wallet.presentations.build_presentation`) with a did:key holder, so a test can
+answer, tamper with or replay a response.
 """
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
@@ -23,9 +21,14 @@ from testkit.holder import Holder
 from wallet.hub_client import HubClient
 from wallet.openid4vp_login import LoginRequest, fetch_request, parse_link
 from wallet.presentations import Format, build_presentation
+from wallet.signin_page import BINDING_COOKIE as BINDING_COOKIE
+from wallet.signin_page import SESSION_COOKIE as SESSION_COOKIE
+from wallet.signin_page import cookie_set, read_page
 
-BINDING_COOKIE = "__Host-notary-hub-signin"
-SESSION_COOKIE = "__Host-notary-hub-session"
+
+def set_cookie(response: httpx.Response, name: str) -> str | None:
+    """The value ``response`` sets for cookie ``name`` (the wallet's own reading)."""
+    return cookie_set(response, name)
 
 
 @dataclass(frozen=True)
@@ -41,22 +44,6 @@ class StartedPage:
         return self.status_path.rsplit("/", 2)[-2]
 
 
-def set_cookie(response: httpx.Response, name: str) -> str | None:
-    """The value ``response`` sets for cookie ``name``; None when it sets none."""
-    for header in response.headers.get_list("set-cookie"):
-        jar: SimpleCookie = SimpleCookie()
-        jar.load(header)
-        if name in jar:
-            return jar[name].value
-    return None
-
-
-def _attribute(page: str, pattern: str) -> str:
-    found = re.search(pattern, page)
-    assert found is not None, f"{pattern} not on the page"
-    return html.unescape(found.group(1))
-
-
 def open_page(
     client: httpx.Client, next_path: str | None = None, binding: str | None = None
 ) -> StartedPage:
@@ -65,17 +52,11 @@ def open_page(
     cookies = {"cookie": f"{BINDING_COOKIE}={binding}"} if binding else {}
     response = client.get("/signin", params=params, headers=cookies)
     assert response.status_code == 200, response.text
-    page = response.text
     given = set_cookie(response, BINDING_COOKIE)
     held = binding or given
     assert held is not None, "the page set no binding cookie"
-    return StartedPage(
-        link=_attribute(page, r'id="deep-link" href="([^"]+)"'),
-        code=_attribute(page, r'id="code">([^<]+)<'),
-        status_path=_attribute(page, r'data-status="([^"]+)"'),
-        binding=held,
-        html=page,
-    )
+    page = read_page(response.text)
+    return StartedPage(page.link, page.code, page.status_path, held, response.text)
 
 
 def poll(client: httpx.Client, page: StartedPage, binding: str | None = None) -> httpx.Response:

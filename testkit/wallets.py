@@ -10,10 +10,19 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from wallet.chain_view import ChainView
+from wallet.holder_keys import did_presenter
+from wallet.hub_session import HubSession
 from wallet.kdf import KdfParams
 from wallet.wallet import Wallet, WalletConfig
 
-__all__ = ["TEST_KDF", "TEST_PASSPHRASE", "directory_fingerprint", "new_test_wallet"]
+__all__ = [
+    "TEST_KDF",
+    "TEST_PASSPHRASE",
+    "directory_fingerprint",
+    "new_test_wallet",
+    "wallet_session",
+]
 
 TEST_KDF = KdfParams(memory_cost=1024, iterations=1, lanes=1)
 TEST_PASSPHRASE = "correct horse battery staple"
@@ -38,3 +47,10 @@ def directory_fingerprint(directory: Path) -> dict[str, tuple[int, str]]:
         )
         for path in sorted(directory.rglob("*"))
     } | {".": (directory.stat().st_mode, "")}
+
+
+def wallet_session(wallet: Wallet, hub_url: str, chain: ChainView) -> HubSession:
+    """The wallet's own session with the hub at ``hub_url``, signing in as its default DID
+    (its document read over ``chain``), as ``notary-hub wallet deposit`` does."""
+    record = wallet.did()
+    return HubSession(wallet, hub_url, record.did, did_presenter(wallet, record, chain.document))

@@ -1,8 +1,8 @@
 """Depositing a file from the wallet: upload, wait for the custody letter, receive it.
 
 The hub's deposit flow (``POST /evidence/deposits``, then the letter once the deposit is
-``certified``), with the wallet's default DID as the depositor and its API token as the
-platform's credential. The ``Idempotency-Key``
+``certified``), with the wallet's default DID as the depositor: the hub names it from
+the wallet's own access token (:mod:`wallet.hub_session`). The ``Idempotency-Key``
 (draft-ietf-httpapi-idempotency-key-header §2) is derived from what is deposited (the
 depositor, the file's SHA-256, its name and title), so every retry, in this process
 or after the wallet is run again, asks for the same deposit and the hub answers with
@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from wallet.credential_store import StoredCredential
-from wallet.errors import WalletError
+from wallet.errors import CredentialRejected, WalletError
 from wallet.hub_client import HubClient, HubRefused, HubUnavailable, Progress
 from wallet.receiving import ExtraCheck, Receiver
 from wallet.wallet import Wallet
@@ -36,6 +37,12 @@ Waiting = Callable[[str], None]  # the deposit's state, each time it is read
 class NotCertified(WalletError):
     code = "not_certified"
     status_code = 504
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    received: list[StoredCredential]  # letters new to the wallet, verified and stored
+    rejected: list[tuple[str, str]]  # (deposit id, why) for letters that did not verify
 
 
 @dataclass(frozen=True)
@@ -90,19 +97,23 @@ class Depositor:
         for attempt in range(UPLOAD_ATTEMPTS):
             try:
                 return self._hub.upload_deposit(
-                    path, depositor=self.depositor, idempotency_key=key, title=title,
-                    progress=progress,
-                )  # fmt: skip
+                    path, idempotency_key=key, title=title, progress=progress
+                )
             except HubUnavailable:
                 if attempt == UPLOAD_ATTEMPTS - 1:
                     raise
                 self._sleep(2.0**attempt)
+            except HubRefused as refused:
+                # A token the hub no longer takes (the session renews it): once more,
+                # under the same key, so still one deposit.
+                if refused.hub_status != 401 or attempt == UPLOAD_ATTEMPTS - 1:
+                    raise
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def wait_certified(self, deposit_id: str, waiting: Waiting | None = None) -> dict[str, Any]:
         deadline = time.monotonic() + self._timeout
         while True:
-            deposit = self._hub.deposit(deposit_id, self.depositor)
+            deposit = self._hub.deposit(deposit_id)
             state = str(deposit.get("state"))
             if waiting is not None:
                 waiting(state)
@@ -118,7 +129,7 @@ class Depositor:
     ) -> StoredCredential:
         """The deposit's custody letter, verified and stored."""
         try:
-            letter = self._hub.deposit_credential(deposit_id, self.depositor)
+            letter = self._hub.deposit_credential(deposit_id)
         except HubRefused as exc:
             if exc.hub_code == "not_certified":
                 raise NotCertified(f"deposit {deposit_id} is not certified yet") from None
@@ -141,3 +152,35 @@ class Depositor:
         deposit = self.wait_certified(str(created["id"]), waiting)
         stored = self.receive(str(deposit["id"]), extra_check=extra_check)
         return DepositOutcome(deposit, stored)
+
+    def sync(self, *, extra_check: ExtraCheck | None = None) -> SyncOutcome:
+        """Every certified deposit of the person on the hub (any platform's: the hub shows
+        the wallet all of them) whose letter the wallet does not hold yet: fetched,
+        verified and stored. A letter that does not verify is reported, never stored."""
+        held = {c.source for c in self._wallet.credentials.list() if c.source}
+        received: list[StoredCredential] = []
+        rejected: list[tuple[str, str]] = []
+        cursor: str | None = None
+        while True:
+            page = self._hub.deposits(state="certified", cursor=cursor)
+            for item in page.get("items", []):
+                deposit_id = str(item.get("id"))
+                if deposit_id in held or item.get("depositor") != self.depositor:
+                    continue
+                try:
+                    received.append(self.receive(deposit_id, extra_check=extra_check))
+                except CredentialRejected as exc:
+                    rejected.append((deposit_id, exc.message))
+                held.add(deposit_id)
+            cursor = _cursor(page)
+            if cursor is None:
+                return SyncOutcome(received, rejected)
+
+
+def _cursor(page: dict[str, Any]) -> str | None:
+    """The ``cursor`` of the page's ``links.next`` (none: the last page)."""
+    following = (page.get("links") or {}).get("next")
+    if not isinstance(following, str):
+        return None
+    values = parse_qs(urlsplit(following).query).get("cursor")
+    return values[0] if values else None

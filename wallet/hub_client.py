@@ -5,10 +5,12 @@ The calls are the hub's: the ERC-1056 registrar (``POST /1.0/registrar/operation
 (``GET /1.0/identifiers/{did}``, W3C DID Resolution), deposits (``/evidence/deposits``,
 a streamed multipart/form-data upload, RFC 7578, with an ``Idempotency-Key``,
 draft-ietf-httpapi-idempotency-key-header, so a retried upload never makes a second
-deposit), the custody letter as JSON and PDF, and presentation challenges. The hub's
-error bodies ``{"error", "message"}`` become :class:`HubRefused`; a hub that cannot be
-reached is :class:`HubUnavailable`. The API token is sent as a bearer token and never
-logged.
+deposit), the person's deposits listed, the custody letter as JSON and PDF, and
+presentation challenges. The hub's error bodies ``{"error", "message"}`` become
+:class:`HubRefused`; a hub that cannot be reached is :class:`HubUnavailable`. Deposits
+and reads carry the wallet's own access token (``auth``, :class:`wallet.hub_session.
+SessionAuth`): the hub names the depositor from it, never from a header. The dev API
+token (the registrar relay's) is sent as a bearer token; neither is ever logged.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class HubClient:
         base_url: str | None,
         api_token: str | None,
         *,
+        auth: httpx.Auth | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = TIMEOUT,
     ) -> None:
@@ -102,6 +105,7 @@ class HubClient:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers=headers,
+            auth=auth,
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
@@ -145,32 +149,34 @@ class HubClient:
         self,
         path: Path,
         *,
-        depositor: str,
         idempotency_key: str,
         title: str | None = None,
         progress: Progress | None = None,
     ) -> dict[str, Any]:
-        """Stream ``path`` as a new deposit of ``depositor``; the deposit as the hub shows it."""
+        """Stream ``path`` as a new deposit of the token's person; the deposit as shown."""
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        headers = {"Depositor": depositor, "Idempotency-Key": idempotency_key}
+        headers = {"Idempotency-Key": idempotency_key}
         data = {"title": title} if title else {}
         with path.open("rb") as handle:
             reader = ProgressReader(handle, os.fstat(handle.fileno()).st_size, progress)
             files = {"file": (path.name, reader, media_type)}
             return self._json("POST", DEPOSITS, headers=headers, data=data, files=files)
 
-    def deposit(self, deposit_id: str, depositor: str) -> dict[str, Any]:
-        return self._json("GET", self._deposit_path(deposit_id), headers={"Depositor": depositor})
+    def deposit(self, deposit_id: str) -> dict[str, Any]:
+        return self._json("GET", self._deposit_path(deposit_id))
 
-    def deposit_credential(self, deposit_id: str, depositor: str) -> dict[str, Any]:
+    def deposits(self, *, state: str | None = None, cursor: str | None = None) -> dict[str, Any]:
+        """A page of the caller's deposits, newest first: ``{items, links}``."""
+        params = {k: v for k, v in (("state", state), ("cursor", cursor)) if v is not None}
+        return self._json("GET", DEPOSITS, params={**params, "limit": "100"})
+
+    def deposit_credential(self, deposit_id: str) -> dict[str, Any]:
         """The custody letter; HubRefused ``not_certified`` until the deposit is certified."""
-        path = self._deposit_path(deposit_id) + "/credential"
-        return self._json("GET", path, headers={"Depositor": depositor})
+        return self._json("GET", self._deposit_path(deposit_id) + "/credential")
 
-    def letter_pdf(self, deposit_id: str, depositor: str) -> bytes:
+    def letter_pdf(self, deposit_id: str) -> bytes:
         """The custody letter as a signed PDF (``GET .../letter.pdf``)."""
-        path = self._deposit_path(deposit_id) + "/letter.pdf"
-        return self._send("GET", path, MAX_PDF_BYTES, headers={"Depositor": depositor})
+        return self._send("GET", self._deposit_path(deposit_id) + "/letter.pdf", MAX_PDF_BYTES)
 
     def presentation_challenge(self, domain: str | None = None) -> dict[str, Any]:
         """A fresh challenge from the hub's verifier (``POST /presentations/challenges``)."""

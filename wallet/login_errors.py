@@ -31,3 +31,26 @@ class UnsupportedRequest(LoginError):
     """A request the wallet cannot answer (a response mode or query it does not know)."""
 
     code = "unsupported_request"
+
+
+class SigninFailed(LoginError):
+    """The hub's authorisation flow did not end in tokens: its page, redirect or token
+    answer was not what the code flow expects (the hub's own error named)."""
+
+    code = "signin_failed"
+    status_code = 502
+
+
+class StateMismatch(LoginError):
+    """The authorisation response's ``state`` is not the one the wallet sent (RFC 6749
+    §10.12: a response the wallet did not ask for), or its ``iss`` is another server's
+    (RFC 9207 §2.4: mix-up)."""
+
+    code = "state_mismatch"
+
+
+class InvalidIdToken(LoginError):
+    """The ID token is not the hub's for this sign-in (OpenID Connect Core §3.1.3.7)."""
+
+    code = "invalid_id_token"
+    status_code = 502

@@ -84,7 +84,9 @@ def list_deposits(
     sessions: sessionmaker[Session], principal: Principal, query: DepositQuery
 ) -> tuple[list[DepositRecord], str | None]:
     """A page of ``principal``'s deposits and the cursor of the next page (``None``: last)."""
-    conditions = [Deposit.platform == principal.platform, Deposit.depositor == principal.did]
+    conditions = [Deposit.depositor == principal.did]
+    if not principal.all_platforms:  # a platform reads what was deposited through it
+        conditions.append(Deposit.platform == principal.platform)
     if query.state is not None:
         conditions.append(Deposit.state == query.state)
     if query.received_after is not None:

@@ -121,8 +121,9 @@ class Deposit(EvidenceBase):
         Index("ix_evidence_deposits_work", "state", "next_attempt_at"),
         # Deduplication: is a blob still referenced by any deposit?
         Index("ix_evidence_deposits_sha256", "sha256"),
-        # GET /evidence/deposits: one owner's deposits, newest first (id breaks ties).
-        Index("ix_evidence_deposits_owner", "platform", "depositor", "received_at", "id"),
+        # GET /evidence/deposits: one depositor's deposits, newest first (id breaks ties);
+        # a platform's reads of a person's deposits filter this short run by platform.
+        Index("ix_evidence_deposits_depositor", "depositor", "received_at", "id"),
     )
 
 

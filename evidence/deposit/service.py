@@ -10,7 +10,8 @@ stored (other content). A new deposit starts ``received``; the pipeline
 (:mod:`evidence.deposit.pipeline`) takes it on from there.
 
 Deposits are read back by their owner only: the depositor DID through the
-platform that deposited it (:class:`evidence.principal.Principal`).
+platform that deposited it, or through the person's own first-party wallet, whichever
+platform deposited it (:meth:`evidence.principal.Principal.owns`).
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ class DepositService:
             if row is None:
                 raise DepositNotFound(f"no deposit {deposit_id[:40]!r}")
             record = DepositRecord.of(row)
-        if record.depositor != principal.did or record.platform != principal.platform:
+        if not principal.owns(record.depositor, record.platform):
             raise NotDepositOwner("only the depositor, through its platform, may read a deposit")
         return record
 

@@ -27,6 +27,7 @@ def caller(
     account: str | None = None,
     platform_did: str | None = None,
     client_id: str = "partner",
+    first_party: bool = False,
 ) -> Caller:
     return Caller(
         subject=account or client_id,
@@ -35,6 +36,7 @@ def caller(
         account_id=account,
         platform_did=platform_did,
         kind=kind,
+        first_party=first_party,
     )
 
 
@@ -51,6 +53,25 @@ def test_a_person_deposits_as_the_did_linked_to_the_account(accounts: Accounts) 
     # The account links another DID (a new wallet): the same person deposits as it now.
     accounts.dids[account] = ETHR
     assert resolver.principal(caller("person", account=account), None).did == ETHR
+
+
+def test_only_the_persons_first_party_wallet_reads_across_platforms(accounts: Accounts) -> None:
+    did = new_did_key()
+    account = accounts.account_for_did(did)
+    resolver = PrincipalResolver(NETWORKS, accounts)
+    wallet = resolver.principal(
+        caller("person", account=account, client_id="notary-hub-wallet", first_party=True), None
+    )
+    assert wallet == Principal(did, "notary-hub-wallet", all_platforms=True)
+    assert wallet.owns(did, "partner") and wallet.owns(did, "api-token")
+    assert not wallet.owns(new_did_key(), "notary-hub-wallet")
+    partner = resolver.principal(caller("person", account=account), None)
+    assert partner.owns(did, "partner") and not partner.owns(did, "elsewhere")
+    # A first-party client's own client-credentials token is a platform: its own deposits.
+    platform = resolver.principal(
+        caller("platform", platform_did=ETHR, client_id="hub-tool", first_party=True), None
+    )
+    assert not platform.all_platforms and not platform.owns(ETHR, "partner")
 
 
 def test_a_platform_deposits_as_its_registered_did() -> None:

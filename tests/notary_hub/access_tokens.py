@@ -53,6 +53,7 @@ class AccessTokens:
         audience: str | None = None,
         key: Any = None,
         typ: str = "at+jwt",
+        first_party: bool = False,
     ) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -69,6 +70,8 @@ class AccessTokens:
             claims["acct"] = account
         if platform_did is not None:
             claims["platform_did"] = platform_did
+        if first_party:  # stands for the hub's own client (oauth_server.first_party)
+            claims["first_party"] = True
         signer = key or self.key
         header = {"alg": "EdDSA", "typ": typ, "kid": signer.get("kid")}
         token = jwt.JWT(header=header, claims=claims)
@@ -99,6 +102,7 @@ class AccessTokens:
             account_id=account,
             platform_did=None if account else claims.get("platform_did"),
             kind="person" if account else "platform",
+            first_party=claims.get("first_party") is True,
         )
 
 

@@ -58,6 +58,17 @@ SCOPED = {
     ("GET", "/evidence/deposits/{deposit_id}/content"): "evidence:read",
     ("GET", "/evidence/deposits/{deposit_id}/letter.pdf"): "evidence:read",
     ("POST", "/evidence/letters/pdf"): "admin",
+    ("POST", "/draws"): "draws:manage",
+    ("POST", "/draws/{draw_id}/uploads"): "draws:manage",
+    ("GET", "/draws/{draw_id}/uploads/{upload_id}"): "draws:manage",
+    ("PATCH", "/draws/{draw_id}/uploads/{upload_id}"): "draws:manage",
+    ("POST", "/draws/{draw_id}/uploads/{upload_id}/finish"): "draws:manage",
+    ("POST", "/draws/{draw_id}/commit"): "draws:manage",
+    ("POST", "/draws/{draw_id}/draw"): "draws:manage",
+    ("GET", "/draws/{draw_id}/receipts"): "draws:manage",
+    ("GET", "/draws/{draw_id}/credential"): "draws:manage",
+    ("GET", "/draws/{draw_id}/winner-credentials"): "draws:manage",
+    ("GET", "/draws/{draw_id}/letter.pdf"): "draws:manage",
 }
 # The unauthenticated surfaces ARCHITECTURE.md names (with the health checks and docs).
 PUBLIC = {
@@ -66,12 +77,22 @@ PUBLIC = {
     ("POST", "/anchoring/receipts/verify"),
     ("GET", "/1.0/identifiers/{did:path}"),
     ("GET", "/contexts/notary-hub/v1"),
+    ("GET", "/contexts/notary-hub/v2"),
     ("POST", "/credentials/verify"),
     ("POST", "/presentations/verify"),
     ("POST", "/presentations/challenges"),
     ("GET", "/credentials/status/{list_id}"),
     ("POST", "/evidence/verify"),
     ("GET", "/evidence/letters/deposits/{deposit_id}"),
+    ("GET", "/draws/{draw_id}"),
+    ("GET", "/draws/{draw_id}/export/{name}"),
+    ("GET", "/draws/{draw_id}/winners"),
+    ("POST", "/draws/{draw_id}/check"),
+    ("POST", "/draws/{draw_id}/receipt-credential"),
+    ("GET", "/draws/{draw_id}/page"),
+    ("GET", "/draws/{draw_id}/events"),
+    ("GET", "/draws/page-assets/draw.js"),
+    ("GET", "/draws/page-assets/draw.css"),
     ("GET", "/tsa/certs"),
     ("POST", "/tsa"),
     ("POST", "/rpc"),
@@ -119,6 +140,8 @@ def call(client: TestClient, method: str, path: str, token: str | None) -> httpx
     answer: httpx.Response
     if method == "GET":
         answer = client.get(concrete(path), headers=headers)
+    elif method == "PATCH":  # an upload's chunk (evidence.draw.router)
+        answer = client.patch(concrete(path), headers=headers, content=b"[]")
     else:
         # A JSON array is no route's body: whatever the route does next is its own 4xx.
         headers["content-type"] = "application/json"
@@ -129,7 +152,7 @@ def call(client: TestClient, method: str, path: str, token: str | None) -> httpx
 # The authorisation server and wallet sign-in authenticate by their own means (client
 # authentication, initial access tokens, access tokens at userinfo, the browser's cookies),
 # tested in tests/oauth_server; no bearer scope applies to them.
-OWN_AUTHENTICATION = ("/oauth/", "/.well-known/", "/signin", "/account")
+OWN_AUTHENTICATION = ("/oauth/", "/.well-known/", "/signin", "/account", "/device")
 
 
 def test_every_route_is_public_or_needs_a_scope(app: FastAPI) -> None:

@@ -30,9 +30,13 @@ class World:
     tokens: AccessTokens
     accounts: Accounts
 
-    def person(self, did: str, *, client_id: str = "partner", scopes: str = BOTH) -> str:
+    def person(
+        self, did: str, *, client_id: str = "partner", scopes: str = BOTH, first_party: bool = False
+    ) -> str:
         account = self.accounts.account_for_did(did)
-        return self.tokens.issue(scopes, client_id=client_id, account=account)
+        return self.tokens.issue(
+            scopes, client_id=client_id, account=account, first_party=first_party
+        )
 
     def platform(self, *, did: str | None = PLATFORM_DID, client_id: str = "partner") -> str:
         return self.tokens.issue(BOTH, client_id=client_id, platform_did=did)
@@ -96,6 +100,29 @@ def test_owner_only_reads_follow_the_token(world: World) -> None:
     # The dev bootstrap naming alice in the header is another platform too.
     bootstrap = world.client.get(f"/evidence/deposits{path}", headers={**AUTH, "Depositor": alice})
     assert bootstrap.status_code == 403
+
+
+def test_the_persons_own_wallet_reads_every_platforms_deposits_for_them(world: World) -> None:
+    """The hub's first-party wallet client sees all of the person's deposits; a partner
+    sees only those made through it, so partners cannot correlate the person."""
+    alice, bob = new_did_key(), new_did_key()
+    by_partner = world.deposit(world.person(alice), b"through the partner").json()
+    by_other = world.deposit(world.person(alice, client_id="elsewhere"), b"elsewhere").json()
+    bootstrap = world.client.post(
+        "/evidence/deposits", json={"sha256": "cd" * 32}, headers={**AUTH, "Depositor": alice}
+    ).json()
+    world.deposit(world.person(bob), b"bob's")
+    wallet = world.person(alice, client_id="notary-hub-wallet", first_party=True)
+    listed = [d["id"] for d in world.read(wallet).json()["items"]]
+    assert sorted(listed) == sorted([by_partner["id"], by_other["id"], bootstrap["id"]])
+    for made in (by_partner, by_other, bootstrap):
+        assert world.read(wallet, f"/{made['id']}").status_code == 200
+    partner = world.person(alice)
+    assert [d["id"] for d in world.read(partner).json()["items"]] == [by_partner["id"]]
+    assert world.read(partner, f"/{by_other['id']}").status_code == 403
+    # Bob's own wallet reads none of alice's deposits.
+    bobs_wallet = world.person(bob, client_id="notary-hub-wallet", first_party=True)
+    assert world.read(bobs_wallet, f"/{by_other['id']}").status_code == 403
 
 
 def test_a_depositor_header_with_an_oauth_token_is_refused(world: World) -> None:

@@ -4,7 +4,9 @@ second platform (its own consent, no new sign-in); Deny; PAR; stored consent."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from tests.fixtures.authorize_flow import (
     session,
     sign_in,
 )
+from tests.fixtures.hub_process import run_cli
 from tests.fixtures.wallet_hub import WalletHub
 
 ALICE = did_key_holder("authorize-alice")
@@ -115,3 +118,62 @@ def test_a_pushed_request_is_authorised_by_its_request_uri(
     assert "code" in redirect_query(answer_consent(http, cookie, form))
     spent = http.get("/oauth/authorize", params=query, headers=session(cookie))
     assert spent.status_code == 400 and "invalid_request_uri" in spent.text
+
+
+def test_a_staff_scope_the_person_does_not_hold_goes_back_as_invalid_scope(
+    http: httpx.Client, wallet_hub: WalletHub
+) -> None:
+    staff_portal = register(
+        wallet_hub.process, "https://portal.test/cb",
+        {"openid": "to sign you in", "admin": "to operate the hub"},
+    )  # fmt: skip
+    person = did_key_holder("authorize-not-staff")
+    cookie = sign_in(http, person)
+    _, challenge = pkce_pair()
+    params = authorize_params(staff_portal, "openid admin", challenge, state="st-staff")
+    refused = redirect_query(http.get("/oauth/authorize", params=params, headers=session(cookie)))
+    assert refused["error"] == "invalid_scope" and "admin" in refused["error_description"]
+    assert refused["state"] == "st-staff" and refused["iss"] == wallet_hub.url
+    assert "code" not in refused
+
+    granted = run_cli("staff", "grant", person.did, "--scope", "admin",
+                      env=wallet_hub.process.env, cwd=wallet_hub.process.workdir)  # fmt: skip
+    assert granted.returncode == 0, granted.stderr
+    form = consent_form(http.get("/oauth/authorize", params=params, headers=session(cookie)))
+    assert "to operate the hub" in form.page
+
+
+def test_prompt_login_signs_the_person_in_again_and_the_id_token_says_when(
+    http: httpx.Client, wallet_hub: WalletHub
+) -> None:
+    platform = register(wallet_hub.process, "https://fresh.test/cb", SCOPES)
+    person = did_key_holder("authorize-fresh")
+    old_cookie = sign_in(http, person)
+    verifier, challenge = pkce_pair()
+    form = consent_form(http.get("/oauth/authorize", params=authorize_params(
+        platform, "openid", challenge), headers=session(old_cookie)))  # fmt: skip
+    redirect_query(answer_consent(http, old_cookie, form))  # consented once
+    time.sleep(1.1)  # auth_time is in whole seconds: the old session is now older
+
+    params = authorize_params(platform, "openid", challenge, prompt="login")
+    sent = http.get("/oauth/authorize", params=params, headers=session(old_cookie))
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/signin?next=")
+    next_path = parse_qs(urlsplit(sent.headers["location"]).query)["next"][0]
+    auth_after = int(parse_qs(urlsplit(next_path).query)["auth_after"][0])
+    assert "prompt" not in parse_qs(urlsplit(next_path).query)
+    # The old session does not pass for the fresh sign-in the hub asked for.
+    again = http.get(next_path, headers=session(old_cookie))
+    assert again.status_code == 303 and again.headers["location"].startswith("/signin?next=")
+
+    new_cookie = sign_in(http, person)
+    back = redirect_query(http.get(next_path, headers=session(new_cookie)))
+    tokens = _exchange(http, platform, back["code"], verifier)
+    assert tokens.status_code == 200, tokens.text
+    assert token_claims(tokens.json()["id_token"])["auth_time"] >= auth_after
+
+    # prompt=none with a sign-in older than max_age: login_required, no page.
+    passive = authorize_params(platform, "openid", challenge, prompt="none", max_age="0")
+    time.sleep(1.1)
+    refused = redirect_query(http.get("/oauth/authorize", params=passive,
+                                      headers=session(new_cookie)))  # fmt: skip
+    assert refused["error"] == "login_required" and refused["iss"] == wallet_hub.url

@@ -16,13 +16,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from testkit.oauth import pkce_pair
 from testkit.wallets import new_test_wallet
 from tests.fixtures.authorize_flow import Platform, authorize_params, register
 from tests.fixtures.wallet_hub import PASSPHRASE, WalletHub
-from tests.oauth_server.test_signin_browser import CHROMIUM, CHROMIUM_ARGS
 from wallet.chain_view import ChainView
 from wallet.did_operations import create_ethr
 from wallet.wallet import WalletConfig
@@ -60,18 +59,6 @@ def partner() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make debs-test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _authorize_url(hub: WalletHub, platform: Platform, state: str) -> str:

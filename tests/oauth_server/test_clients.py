@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -9,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oauth_server.clients import ClientSpec, ClientStore
 from oauth_server.errors import OAuthError
+from oauth_server.first_party import WALLET_CLIENT_ID, WALLET_REDIRECT_URI, wallet_client_spec
 from oauth_server.parts import OAuthParts
 from testkit.oauth import basic, secret_client
 
@@ -115,3 +118,23 @@ def test_the_client_cache_clears_on_its_own_changes_and_never_caches_unknown_ids
     assert cached.require("later").check_client_secret(new_secret)
     cached.delete("later")
     assert cached.get("later") is None
+
+
+def test_ensure_registers_a_fixed_id_once_and_rewrites_its_metadata(oauth: OAuthParts) -> None:
+    spec = wallet_client_spec()
+    made = oauth.first_party.ensure(WALLET_CLIENT_ID, spec)
+    assert made.client_id == WALLET_CLIENT_ID and made.public
+    assert made.redirect_uris == (WALLET_REDIRECT_URI,)
+    assert WALLET_CLIENT_ID in oauth.first_party
+    # Started again with a changed spec: the same client, its metadata the new spec's.
+    renamed = replace(spec, name="Wallet, renamed", scope_purposes={"openid": "to sign in"})
+    again = oauth.first_party.ensure(WALLET_CLIENT_ID, renamed)
+    assert again.name == "Wallet, renamed" and again.scopes == ("openid",)
+    assert again.created_at == made.created_at
+    assert [c.client_id for c in oauth.clients.list()].count(WALLET_CLIENT_ID) == 1
+    # A client a platform registered is never first-party, whatever it is called.
+    other, _ = oauth.clients.create(replace(spec, name="notary-hub-wallet"))
+    assert other.client_id not in oauth.first_party
+    with pytest.raises(OAuthError) as refused:
+        oauth.clients.ensure("bad", replace(spec, redirect_uris=("http://evil.test/cb",)))
+    assert refused.value.code == "invalid_redirect_uri"

@@ -17,7 +17,9 @@ def test_the_authorization_server_metadata_says_what_the_server_does(http: TestC
         "authorization_code",
         "refresh_token",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
     }  # no implicit, no password
+    assert meta["device_authorization_endpoint"] == ISSUER + "/oauth/device_authorization"
     assert set(meta["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",

@@ -245,9 +245,7 @@ def test_client_credentials_refuse_unregistered_or_identity_scopes(
     assert answer.status_code == 400 and answer.json()["error"] == error
 
 
-@pytest.mark.parametrize(
-    "grant", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"]
-)
+@pytest.mark.parametrize("grant", ["password", "implicit"])  # device_code: test_device
 def test_no_password_or_implicit_grant(http: TestClient, oauth: OAuthParts, grant: str) -> None:
     client = secret_client(oauth)
     form = {"grant_type": grant, "username": "u", "password": "p"}

@@ -10,7 +10,15 @@ from fastapi.testclient import TestClient
 
 from oauth_server.errors import OAuthError
 from oauth_server.parts import OAuthParts
-from testkit.oauth import REDIRECT, basic, pkce_pair, secret_client
+from testkit.oauth import (
+    ISSUER,
+    REDIRECT,
+    basic,
+    oauth_app,
+    pkce_pair,
+    secret_client,
+    token_claims,
+)
 
 
 def code_client(oauth: OAuthParts) -> tuple[str, str]:
@@ -99,3 +107,21 @@ def test_a_refresh_token_raced_by_concurrent_requests_is_spent_once(
     winner = next(answer.json() for answer in answers if answer.status_code == 200)
     with pytest.raises(OAuthError, match="revoked"):
         oauth.validator.validate(winner["access_token"])
+
+
+def test_concurrent_client_credentials_tokens_are_each_recorded_before_they_are_answered(
+    oauth: OAuthParts,
+) -> None:
+    """The ledger's inserts are group-committed: each token is in the ledger (live to
+    introspection and revocable) as soon as its response exists."""
+    client = secret_client(oauth)
+    form = {"grant_type": "client_credentials", "scope": "evidence:deposit"}
+
+    def issue_and_check(_: int) -> bool:
+        with TestClient(oauth_app(oauth), base_url=ISSUER) as http:
+            token = http.post("/oauth/token", data=form, headers=basic(*client)).json()
+        jti = str(token_claims(token["access_token"])["jti"])
+        return oauth.ledger.by_jti(jti) is not None
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(issue_and_check, range(32)))

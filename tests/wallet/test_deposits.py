@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit.wallets import directory_fingerprint
+from testkit.wallets import directory_fingerprint, wallet_session
 from tests.fixtures.hub_process import CLI, HubProcess
 from tests.fixtures.wallet_hub import FAST_HUB, PASSPHRASE
 from wallet.chain_view import ChainView
@@ -71,11 +71,14 @@ def test_a_hub_killed_mid_upload_ends_with_one_deposit(
             dying_hub.kill()
 
     try:
-        with ChainView.connect(rpc) as chain, HubClient(dying_hub.url, dying_hub.token) as hub:
-            did = create_ethr(wallet, chain.chain_id).did
+        with ChainView.connect(rpc) as chain:
+            create_ethr(wallet, chain.chain_id)
+            session = wallet_session(wallet, dying_hub.url, chain)
+            session.access_token()  # signed in (and the tokens kept) before the upload
             before = directory_fingerprint(directory)
+            hub = HubClient(dying_hub.url, None, auth=session.auth())
             depositor = Depositor(wallet, hub, Receiver(chain), sleep=lambda _: None)
-            with pytest.raises(HubUnavailable):
+            with hub, pytest.raises(HubUnavailable):
                 depositor.deposit(big, title="Big", progress=progress)
         assert killed, "the upload finished before the hub was killed"
         assert wallet.credentials.list() == []
@@ -99,11 +102,12 @@ def test_a_hub_killed_mid_upload_ends_with_one_deposit(
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().splitlines()[-1] == credential_id
 
-    with dying_hub.client() as client:
-        listed = client.get("/evidence/deposits", headers={"Depositor": did}).json()
-    assert [item["size"] for item in listed["items"]] == [SIZE]
-    with Wallet.open(directory, PASSPHRASE) as reopened:
+    with Wallet.open(directory, PASSPHRASE) as reopened, ChainView.connect(rpc) as chain:
         (held,) = reopened.credentials.list()
+        auth = wallet_session(reopened, dying_hub.url, chain).auth()
+        with HubClient(dying_hub.url, None, auth=auth) as hub:
+            listed = hub.deposits()
+    assert [item["size"] for item in listed["items"]] == [SIZE]
     assert held.id == credential_id
     assert held.source == listed["items"][0]["id"]
 
@@ -113,6 +117,6 @@ def test_without_a_hub_the_wallet_says_so() -> None:
         HubClient("http://127.0.0.1:9", None) as hub,
         pytest.raises(HubUnavailable, match="unreachable"),
     ):
-        hub.deposit("any", "did:example:x")
+        hub.deposit("any")
     with pytest.raises(WalletError, match="no hub URL"):
         HubClient(None, None)

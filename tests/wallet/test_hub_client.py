@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from testkit.serving import serve_app
+from testkit.wallets import wallet_session
 from tests.fixtures.wallet_hub import WalletHub
 from wallet.chain_view import ChainView
 from wallet.deposits import Depositor, NotCertified, idempotency_key
@@ -24,11 +25,16 @@ from wallet.receiving import Receiver
 from wallet.wallet import Wallet
 
 
-def test_the_hubs_refusals_keep_its_code_and_status(wallet_hub: WalletHub) -> None:
-    with HubClient(wallet_hub.url, wallet_hub.token) as hub:
+def test_the_hubs_refusals_keep_its_code_and_status(
+    wallet_hub: WalletHub, hub_wallet: Wallet, chain: ChainView
+) -> None:
+    create_ethr(hub_wallet, chain.chain_id)
+    auth = wallet_session(hub_wallet, wallet_hub.url, chain).auth()
+    with HubClient(wallet_hub.url, None, auth=auth) as signed_in:
         with pytest.raises(HubRefused) as unknown:
-            hub.deposit("no-such-deposit", "did:ethr:0x539:0x" + "11" * 20)
+            signed_in.deposit("no-such-deposit")
         assert unknown.value.hub_status == 404
+    with HubClient(wallet_hub.url, wallet_hub.token) as hub:
         with pytest.raises(HubRefused) as foreign:
             hub.operation_digest("did:ethr:0x1:0x" + "11" * 20, {"type": "deactivate"})
         assert foreign.value.hub_code == "unknownNetwork"
@@ -37,7 +43,7 @@ def test_the_hubs_refusals_keep_its_code_and_status(wallet_hub: WalletHub) -> No
         HubClient(wallet_hub.url, "not-the-token") as stranger,
         pytest.raises(HubRefused) as denied,
     ):
-        stranger.deposit("any", "did:ethr:0x539:0x" + "11" * 20)
+        stranger.deposit("any")
     assert denied.value.hub_status == 401
 
 
@@ -64,7 +70,7 @@ def endless_hub() -> Iterator[str]:
 
 def test_an_endless_answer_is_cut_off(endless_hub: str) -> None:
     with HubClient(endless_hub, None) as hub, pytest.raises(HubRefused) as cut:
-        hub.deposit_credential("d1", "did:example:holder")
+        hub.deposit_credential("d1")
     assert cut.value.hub_code == "response_too_large"
     assert str(MAX_JSON_BYTES) in cut.value.message
 
