@@ -2,10 +2,15 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The capture service's recording proxy (mitmproxy) runs from its own venv: its pins
+# (cryptography, h11) would downgrade the hub's (evidence/capture/recorder/process.py).
+CAPTURE_VENV ?= .venv-capture
 # Debian packages: the CJK font PDF letters are set in (serve); the tests' independent
 # judges of PDF letters: poppler-utils (pdfsig, pdftotext, pdftoppm), qpdf, zbar-tools
-# (zbarimg reads the QR code), libnss3-tools (certutil, an NSS trust store for pdfsig).
-DEBS_SERVE := fonts-wqy-microhei
+# (zbarimg reads the QR code), libnss3-tools (certutil, an NSS trust store for pdfsig);
+# ffmpeg makes the capture test site's small video (testkit/capture_site.py) and, serving,
+# a capture session's video (evidence/capture/video.py).
+DEBS_SERVE := fonts-wqy-microhei ffmpeg
 DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf zbar-tools libnss3-tools chromium
 
 .PHONY: serve test debs-serve debs-test lint typecheck pytest bench contracts
@@ -13,7 +18,7 @@ DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf zbar-tools libnss3-tools chromium
 serve: $(VENV)/.installed debs-serve
 	$(BIN)/notary-hub serve
 
-test: $(VENV)/.installed-test node_modules/.installed debs-test lint typecheck pytest
+test: $(VENV)/.installed-test $(CAPTURE_VENV)/.installed node_modules/.installed debs-test lint typecheck pytest
 
 debs-serve:
 	sh scripts/install_debs.sh $(DEBS_SERVE)
@@ -33,6 +38,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# mitmproxy 11.0.2 caps h11 at 0.14, which has CVE-2025-43859 in the chunked-body reader
+# mitmproxy uses; h11 0.16 keeps the private readers it imports (the addon checks the version).
+$(CAPTURE_VENV)/.installed: capture-requirements.txt
+	$(PYTHON) -m venv $(CAPTURE_VENV)
+	$(CAPTURE_VENV)/bin/pip install --quiet --upgrade pip
+	$(CAPTURE_VENV)/bin/pip install --quiet -r capture-requirements.txt
+	$(CAPTURE_VENV)/bin/pip install --quiet --no-deps 'h11>=0.16.0'
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -45,7 +59,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test node_modules/.installed debs-test
+pytest: $(VENV)/.installed-test $(CAPTURE_VENV)/.installed node_modules/.installed debs-test
 	$(BIN)/pytest -n 2 -q
 
 bench: $(VENV)/.installed
@@ -60,6 +74,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/deposit_bench.py
 	$(BIN)/python bench/upload_bench.py
 	$(BIN)/python bench/signin_bench.py
+	$(BIN)/python bench/oauth_side_by_side.py
+	$(BIN)/python bench/draw_bench.py
 
 
 contracts: node_modules/.installed

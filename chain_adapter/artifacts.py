@@ -24,6 +24,7 @@ CONTRACTS: Final[tuple[str, ...]] = (
     "AnchorRegistry",
     "ConsortiumRegistry",
     "StatusListRegistry",
+    "DrawRegistry",
 )
 """The deployable contracts of the hub, by artifact name."""
 

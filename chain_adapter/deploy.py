@@ -4,7 +4,8 @@ Order matters: the anchor registry asks the consortium registry who may anchor,
 so the consortium (with the deploying node as founding member and service node)
 comes first. The status list registry came later than the others: a hub deployed
 before it exists gets it from :func:`deploy_status_lists`, so it is optional in
-:func:`attach_all`.
+:func:`attach_all`; so is the draw registry (the notary's draw records, issue 14),
+owned by the deploying node and added by :func:`deploy_draw_registry`.
 """
 
 from __future__ import annotations
@@ -23,17 +24,20 @@ DID_REGISTRY = "EthereumDIDRegistry"
 ANCHOR_REGISTRY = "AnchorRegistry"
 CONSORTIUM = "ConsortiumRegistry"
 STATUS_LIST_REGISTRY = "StatusListRegistry"
+DRAW_REGISTRY = "DrawRegistry"
 
 
 @dataclass(frozen=True, slots=True)
 class Deployment:
-    """The contracts of one hub on one chain (``status_lists``: None when not deployed yet)."""
+    """The contracts of one hub on one chain (``status_lists``, ``draw_registry``: None when
+    not deployed yet)."""
 
     did_registry: BoundContract
     anchor_registry: BoundContract
     consortium: BoundContract
     blocks: dict[str, int]
     status_lists: BoundContract | None = None
+    draw_registry: BoundContract | None = None
 
     def addresses(self) -> dict[str, str]:
         addresses = {
@@ -43,6 +47,8 @@ class Deployment:
         }
         if self.status_lists is not None:
             addresses[STATUS_LIST_REGISTRY] = self.status_lists.address
+        if self.draw_registry is not None:
+            addresses[DRAW_REGISTRY] = self.draw_registry.address
         return addresses
 
 
@@ -60,8 +66,8 @@ def deploy_all(
     role: str = "notary",
     threshold_bps: int = 5001,
 ) -> Deployment:
-    """Deploy the consortium, anchor, DID and status list registries; the sender founds the
-    consortium."""
+    """Deploy the consortium, anchor, DID, status list and draw registries; the sender founds
+    the consortium and owns the draw registry."""
     node = transactor.address
     consortium_art = load_artifact(CONSORTIUM)
     receipt = transactor.deploy(
@@ -88,6 +94,7 @@ def deploy_all(
     blocks[DID_REGISTRY] = receipt.block_number
 
     status_address, blocks[STATUS_LIST_REGISTRY] = _deploy_status_list_registry(transactor)
+    draw_address, blocks[DRAW_REGISTRY] = _deploy_draw_registry(transactor)
 
     return attach_all(
         transactor.chain,
@@ -96,6 +103,7 @@ def deploy_all(
             ANCHOR_REGISTRY: anchor_address,
             CONSORTIUM: consortium_address,
             STATUS_LIST_REGISTRY: status_address,
+            DRAW_REGISTRY: draw_address,
         },
         blocks=blocks,
     )
@@ -121,6 +129,29 @@ def _deploy_status_list_registry(transactor: Transactor) -> tuple[str, int]:
     return receipt.contract_address, receipt.block_number
 
 
+def deploy_draw_registry(transactor: Transactor) -> BoundContract:
+    """Deploy a draw registry alone, owned by the sender (a hub deployed before it existed)."""
+    address, _ = _deploy_draw_registry(transactor)
+    return attach_draw_registry(transactor.chain, address)
+
+
+def attach_draw_registry(chain: Chain, address: str) -> BoundContract:
+    """Bind to the draw registry at ``address``, refusing any other code there (its owner is
+    in storage, so the runtime code is the artifact's exactly)."""
+    artifact = load_artifact(DRAW_REGISTRY)
+    return BoundContract.attach(
+        chain, artifact.abi, address, expected_code=artifact.deployed_bytecode
+    )
+
+
+def _deploy_draw_registry(transactor: Transactor) -> tuple[str, int]:
+    receipt = transactor.deploy(
+        load_artifact(DRAW_REGISTRY).bytecode, encode(["address"], [transactor.address])
+    )
+    assert receipt.contract_address is not None
+    return receipt.contract_address, receipt.block_number
+
+
 def attach_all(
     chain: Chain, addresses: dict[str, str], *, blocks: dict[str, int] | None = None
 ) -> Deployment:
@@ -128,7 +159,8 @@ def attach_all(
 
     The anchor registry's runtime code embeds the consortium address (an
     immutable), so it is checked by asking it which consortium it obeys instead. The
-    status list registry is attached when ``addresses`` names it, else left None.
+    status list and draw registries are attached when ``addresses`` names them, else left
+    None.
     """
     exact = {name: load_artifact(name).deployed_bytecode for name in (DID_REGISTRY, CONSORTIUM)}
     bound = {
@@ -144,10 +176,12 @@ def attach_all(
             f"{consortium}, not {addresses[CONSORTIUM]}"
         )
     status_address = addresses.get(STATUS_LIST_REGISTRY)
+    draw_address = addresses.get(DRAW_REGISTRY)
     return Deployment(
         did_registry=bound[DID_REGISTRY],
         anchor_registry=bound[ANCHOR_REGISTRY],
         consortium=bound[CONSORTIUM],
         blocks=blocks or {},
         status_lists=attach_status_lists(chain, status_address) if status_address else None,
+        draw_registry=attach_draw_registry(chain, draw_address) if draw_address else None,
     )

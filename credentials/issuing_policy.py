@@ -28,7 +28,7 @@ from importlib.resources import files
 from typing import Any
 
 from credentials.errors import CredentialError, MalformedCredential
-from credentials.jsonld.contexts import CONTEXT_FILES, NOTARY_HUB_V1
+from credentials.jsonld.contexts import CONTEXT_FILES, NOTARY_HUB_CONTEXTS
 from credentials.vc_data_model import parse_date_time
 
 HUB_VOCABULARY = "https://w3id.org/notary-hub#"
@@ -56,9 +56,11 @@ class CallerEvidence(CredentialError):
 
 @cache
 def reserved_terms() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(type names, property names, evidence member names) the hub's context defines."""
-    resource = files("credentials.jsonld.contexts").joinpath(CONTEXT_FILES[NOTARY_HUB_V1])
-    context: dict[str, Any] = json.loads(resource.read_text("utf-8"))["@context"]
+    """(type names, property names, evidence member names) the hub's contexts define."""
+    context: dict[str, Any] = {}
+    for url in NOTARY_HUB_CONTEXTS:
+        resource = files("credentials.jsonld.contexts").joinpath(CONTEXT_FILES[url])
+        context.update(json.loads(resource.read_text("utf-8"))["@context"])
     types: set[str] = set()
     properties: set[str] = set()
     evidence: set[str] = set()

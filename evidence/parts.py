@@ -25,6 +25,7 @@ from evidence.deposit.letter import DepositLetters
 from evidence.deposit.letter_verification import LetterVerifier
 from evidence.deposit.pipeline import EvidencePipeline
 from evidence.deposit.service import DepositService
+from evidence.draw.parts import DrawParts
 from evidence.letter_issuer import LetterIssuer
 from evidence.letter_pdf.build import LetterPdfs
 from evidence.letter_pdf.service import LetterPdfService
@@ -41,6 +42,7 @@ class EvidenceParts:
     letters: LetterVerifier
     tsa_roots: list[x509.Certificate]
     letter_pdfs: LetterPdfService | None = None
+    draws: DrawParts | None = None  # issue 14: public draws (with a draw registry on chain)
 
     def start(self) -> None:
         self.pipeline.start()

@@ -24,6 +24,7 @@ from did_registry.registrar.router import registrar_router
 from did_registry.router import resolver_router
 from evidence.deposit.router import evidence_router
 from evidence.deposit.verify_router import verify_router
+from evidence.draw.router import draw_router
 from evidence.letter_pdf.router import letter_pdf_router
 from evidence.principal import AccountDids, PrincipalResolver, principal_dependency
 from evidence.timestamping.router import tsa_router
@@ -39,6 +40,7 @@ from notary_hub.identity import (
     CONSORTIUM_VOTE,
     CREDENTIALS_ISSUE,
     CREDENTIALS_STATUS,
+    DRAWS_MANAGE,
     EVIDENCE_DEPOSIT,
     EVIDENCE_READ,
     REGISTRAR_RELAY,
@@ -50,6 +52,7 @@ from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
 from notary_hub.static_tokens import StaticTokens
 from oauth_server.authorize_router import authorize_router
+from oauth_server.device_router import device_router
 from oauth_server.router import oauth_router
 from oauth_server.signin_router import signin_router
 
@@ -219,6 +222,7 @@ def _include_routers(
     app.include_router(signin_router(signin.service, signin.start_limit, signin.response_limit))
     app.include_router(oauth_router(hub.oauth))  # issue 13: the authorisation server
     app.include_router(authorize_router(hub.oauth, signin.service))  # consent, account, logout
+    app.include_router(device_router(hub.oauth, signin.service))  # RFC 8628 verification page
 
 
 def _include_evidence_routers(
@@ -229,9 +233,10 @@ def _include_evidence_routers(
     networks: dict[str | int, int] = {hub.chain.chain_id: hub.chain.chain_id}
     networks.update(hub.settings.did.network_names)
     resolver = PrincipalResolver(networks, accounts, dev=hub.settings.dev)
-    app.include_router(
-        verify_router(parts_e.letters, max_file_bytes=parts_e.deposits.max_upload_bytes)
-    )
+    cfg = hub.settings.evidence
+    public = RateLimiter(cfg.public_rate, cfg.public_burst)  # one bucket per IP for all
+    max_bytes = parts_e.deposits.max_upload_bytes
+    app.include_router(verify_router(parts_e.letters, max_file_bytes=max_bytes, limiter=public))
     depositing = principal_dependency(auth.require_scope(EVIDENCE_DEPOSIT), resolver)
     reading = principal_dependency(auth.require_scope(EVIDENCE_READ), resolver)
     app.include_router(evidence_router(parts_e.deposits, depositing, reading))
@@ -239,11 +244,18 @@ def _include_evidence_routers(
         # Signing a PDF of a letter handed in is a staff tool (`notary-hub letter pdf`).
         app.include_router(
             letter_pdf_router(
-                parts_e.letter_pdfs, parts_e.deposits, reading, auth.require_scope(ADMIN)
+                parts_e.letter_pdfs,
+                parts_e.deposits,
+                reading,
+                auth.require_scope(ADMIN),
+                limiter=public,
             )
         )
     if parts_e.tsa is not None:
         app.include_router(tsa_router(parts_e.tsa, parts_e.tsa.certificates))
+    if parts_e.draws is not None:  # issue 14: public draws, run by organisers
+        organiser = principal_dependency(auth.require_scope(DRAWS_MANAGE), resolver)
+        app.include_router(draw_router(parts_e.draws, organiser, limiter=public))
 
 
 def _include_rpc_router(app: FastAPI, hub: Hub, embedded: EmbeddedChain) -> None:

@@ -17,8 +17,9 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from notary_hub.cli_remote import remote_bearer
 from notary_hub.cli_support import PlainFlagsGroup, cli_errors, err, fail, hub_settings, out
-from notary_hub.hub import api_tokens, open_hub
+from notary_hub.hub import open_hub
 from notary_hub.serving import running_hub
 from notary_hub.settings import Settings
 from notary_hub.verify_inputs import read_document
@@ -35,15 +36,12 @@ def _ask_serving_hub(settings: Settings, letter: dict[str, Any]) -> bytes | None
     url = running_hub(settings.data_dir)
     if url is None:
         return None
-    with cli_errors():
-        tokens = api_tokens(settings)
-    if not tokens:
-        fail("no_api_token", f"a hub serves this data directory at {url}: configure an API token")
+    token = remote_bearer(settings, url)
     try:
         response = httpx.post(
             f"{url}/evidence/letters/pdf",
             json={"letter": letter},
-            headers={"authorization": f"Bearer {tokens[0]}"},
+            headers={"authorization": f"Bearer {token}"},
             timeout=SIGN_TIMEOUT,
         )
     except httpx.TransportError:

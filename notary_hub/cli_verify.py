@@ -12,10 +12,21 @@ proof's time (the registry named by ``--consortium``, else the chain's founding
 one). A custody letter from anyone else is invalid; for other credentials the
 trust status is reported on its own line.
 
-A PDF custody letter (``%PDF-``) is checked by
+A draw's letters (issue 14 item 8) are told by their type and checked by
+:class:`~evidence.draw.letter_verification.DrawLetterVerifier`, as fully as custody letters:
+a ``DrawResultCredential``'s issuer trust, proof, RFC 3161 token over the commitment it
+describes, and its chain record against the draw registry on chain (configuration hash,
+candidate root and count, beacon, seed, result root); a ``DrawWinnerCredential``'s issuer
+trust, proof and result root against the same record, and with ``--result-letter`` the
+result letter it names. A capture letter (``EvidenceCaptureCredential``, issue 15 item 8)
+goes through :class:`~evidence.capture.capture_verification.CaptureLetterVerifier`, with
+``--file`` its WACZ package: the package digest, the WACZ signature and every file, the
+hash chain and its tokens, the key items.
+
+A PDF letter (``%PDF-``), a custody letter or a draw's result letter, is checked by
 :class:`~evidence.letter_pdf.verify.PdfLetterVerifier`: its PAdES signature over the whole
 file, its timestamp, the signer's certificate as listed on the issuer's DID on chain, and
-the attached credential, which goes through the full letter check.
+the attached credential, which goes through the full letter check of its kind.
 
 A presentation (VC Data Model 2.0 §4.13,
 https://www.w3.org/TR/vc-data-model-2.0/#verifiable-presentations) needs ``--challenge``
@@ -23,9 +34,10 @@ and ``--domain`` (without them anyone's copy would pass), and is checked by the
 verifier (its holder must be each credential's subject, see
 :mod:`credentials.verifier`); each custody letter inside it goes through the
 :class:`~evidence.deposit.letter_verification.LetterVerifier` too (issuer trust,
-timestamp, anchor and, with ``--file``, the file), its results merged under
-``verifiableCredential[i].``. The report is :mod:`notary_hub.verify_report`'s; the
-inputs read before the chain is asked are :mod:`notary_hub.verify_inputs`'.
+timestamp, anchor and, with ``--file``, the file), and each draw letter through the draw
+check, their results merged under ``verifiableCredential[i].``. The report is
+:mod:`notary_hub.verify_report`'s; the inputs read before the chain is asked are
+:mod:`notary_hub.verify_inputs`'.
 """
 
 from __future__ import annotations
@@ -51,7 +63,9 @@ from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.registry_discovery import DiscoveringSource
 from did_registry.ethr.resolver import EthrResolver
+from evidence.capture.capture_verification import CaptureLetterVerifier, is_capture_letter
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
+from evidence.draw.letter_verification import DrawLetterVerifier, is_draw_letter, result_pdf_kind
 from evidence.letter_pdf.attach import CREDENTIAL_FILE, embedded_json
 from evidence.letter_pdf.verify import PdfLetterVerifier, attachments_of
 from notary_hub.cli_support import cli_errors, fail, flag, json_errors
@@ -117,7 +131,11 @@ def verify(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Option(help="The deposited file, checked against a custody letter's digests."),
+        typer.Option(help="The deposited file, or a capture's WACZ, checked against the letter."),
+    ] = None,
+    result_letter: Annotated[
+        Path | None,
+        typer.Option(help="The draw result letter (JSON) a winner's credential names."),
     ] = None,
     tsa_root: Annotated[
         list[str] | None,
@@ -156,7 +174,8 @@ def verify(
         if rpc is None:
             fail("missing_rpc", "a chain JSON-RPC URL is needed: --rpc URL", 2)
         lists, roots, pinned = _offline_inputs(status_list, tsa_root, file, issuer, trust_file)
-        inputs = _Inputs(lists, roots, pinned, file, challenge, domain)
+        named = read_document(result_letter) if result_letter is not None else None
+        inputs = _Inputs(lists, roots, pinned, file, challenge, domain, named)
         with cli_errors(), _connected(rpc) as chain:
             if pdf is not None:
                 result, reports = _judge_pdf(chain, registry, consortium, inputs, pdf)
@@ -177,6 +196,38 @@ class _Inputs:
     file: Path | None
     challenge: str | None
     domain: str | None
+    result_letter: Any = None  # a winner credential's result letter, as read
+
+
+@dataclass(frozen=True)
+class _Letters:
+    """The letter checks: custody letters', draw letters' and capture letters'."""
+
+    custody: LetterVerifier
+    draws: DrawLetterVerifier
+    captures: CaptureLetterVerifier
+    result_letter: Any = None
+
+    def check(self, credential: Any, file: Path | None) -> VerificationResult | None:
+        """``credential``'s letter check, or ``None`` for a credential that is no letter."""
+        if is_draw_letter(credential):
+            named = self.result_letter if isinstance(self.result_letter, Mapping) else None
+            return self.draws.verify(credential, result_letter=named)
+        if is_capture_letter(credential):
+            return self.captures.verify(credential, file)
+        if file is not None or is_letter(credential):
+            content = _chunks(file) if file is not None else None
+            return self.custody.verify(credential, content=content)
+        return None
+
+
+def _letters(
+    verifier: Verifier, chain: JsonRpcChain, trust: IssuerTrust, inputs: _Inputs
+) -> _Letters:
+    custody = LetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
+    draws = DrawLetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
+    captures = CaptureLetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
+    return _Letters(custody, draws, captures, inputs.result_letter)
 
 
 def _judge(
@@ -189,7 +240,7 @@ def _judge(
     """The document's result and one report per credential (one, unless a presentation)."""
     verifier = _verifier(chain, registry, inputs.lists)
     trust = _trust(chain, inputs.pinned, consortium)
-    letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
+    letters = _letters(verifier, chain, trust, inputs)
     if not _is_presentation(document):
         report = _credential(verifier, letters, trust, document, inputs.file)
         return report.result, [report]
@@ -210,8 +261,9 @@ def _judge_pdf(
     resolver = _resolver(chain, registry)
     verifier = Verifier(resolver, chain=chain, status_lists=StaticStatusLists(inputs.lists))
     trust = _trust(chain, inputs.pinned, consortium)
-    letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
-    pdfs = PdfLetterVerifier(letters, resolver, tsa_roots=inputs.roots)
+    letters = _letters(verifier, chain, trust, inputs)
+    kinds = result_pdf_kind(letters.draws)  # a draw's result letter, besides custody letters
+    pdfs = PdfLetterVerifier(letters.custody, resolver, tsa_roots=inputs.roots, kinds=kinds)
     content = _chunks(inputs.file) if inputs.file is not None else None
     result = pdfs.verify(pdf, content=content)  # NotAPdf: one line, through cli_errors
     credential = embedded_json(attachments_of(pdf), CREDENTIAL_FILE)
@@ -259,15 +311,15 @@ def _verifier(chain: JsonRpcChain, registry: str | None, lists: list[dict[str, A
 
 def _credential(
     verifier: Verifier,
-    letters: LetterVerifier,
+    letters: _Letters,
     trust: IssuerTrust,
     document: Any,
     file: Path | None,
 ) -> Report:
-    """A custody letter (with its file, if given) or another credential."""
-    if file is not None or is_letter(document):
-        content = _chunks(file) if file is not None else None
-        return Report(document, letters.verify(document, content=content), file is not None)
+    """A custody letter (with its file, if given), a draw letter, or another credential."""
+    checked = letters.check(document, file)
+    if checked is not None:
+        return Report(document, checked, file is not None and not is_draw_letter(document))
     result = verifier.verify_credential(document)
     check_issuer_trust(result, trust, required=False)
     return Report(document, result)
@@ -275,13 +327,14 @@ def _credential(
 
 def _presented(
     verifier: Verifier,
-    letters: LetterVerifier,
+    letters: _Letters,
     presentation: Any,
     result: VerificationResult,
     file: Path | None,
 ) -> list[Report]:
-    """One report per credential in ``presentation``; each custody letter's own checks
-    (issuer trust, timestamp, anchor, file) merged into ``result``."""
+    """One report per credential in ``presentation``; each letter's own checks (issuer
+    trust, timestamp, anchor, a custody letter's file, a draw's record) merged into
+    ``result``."""
     decoded = result.details.get("credentials")  # a vp+jwt's, decoded
     listed: Sequence[Any] = (
         decoded
@@ -293,9 +346,11 @@ def _presented(
     reports = []
     for index, credential in enumerate(listed):
         prefix = f"verifiableCredential[{index}]."
-        if decoded is None and is_letter(credential):
-            content = _chunks(file) if file is not None else None
-            own = letters.verify(credential, content=content)
+        kinds = (is_letter, is_draw_letter, is_capture_letter)
+        lettered = decoded is None and any(kind(credential) for kind in kinds)
+        checked = letters.check(credential, file) if lettered else None
+        if checked is not None:
+            own = checked
             added = VerificationResult(
                 checks=[c for c in own.checks if c not in GENERIC_CHECKS],
                 errors=[p for p in own.errors if p.check not in GENERIC_CHECKS],
@@ -304,7 +359,8 @@ def _presented(
             result.merge(added, prefix=prefix)
         else:
             own = verifier.verify_credential(credential)
-        with_file = file is not None and decoded is None and is_letter(credential)
+        packaged = is_letter(credential) or is_capture_letter(credential)
+        with_file = file is not None and decoded is None and packaged
         reports.append(Report(credential, _scoped(result, prefix, own), with_file))
     return reports
 

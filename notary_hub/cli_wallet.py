@@ -2,11 +2,13 @@
 
 ``create`` / ``restore`` / ``restore-backup`` make a wallet directory (``--wallet DIR``,
 else ``NOTARY_HUB_WALLET``, else ``~/.notary-hub/wallet``), ``config`` names its hub
-and chain, ``key`` lists and exports keys (Ethereum keystore v3), ``deposit`` and
-``receive`` bring custody letters in, verified first. The DIDs are ``wallet did``
-(:mod:`notary_hub.cli_wallet_dids`), the credentials ``wallet credential``
-(:mod:`notary_hub.cli_wallet_credentials`). Errors follow :mod:`notary_hub.cli_support`:
-one ``error: <code>: <message>`` line and a non-zero exit, the wallet unchanged.
+and chain, ``key`` lists and exports keys (Ethereum keystore v3), ``deposit``,
+``receive`` and ``sync`` bring custody letters in, verified first, the wallet signed in
+to its hub with its own key (:mod:`wallet.hub_session`; ``logout`` revokes the tokens).
+The DIDs are ``wallet did`` (:mod:`notary_hub.cli_wallet_dids`), the credentials
+``wallet credential`` (:mod:`notary_hub.cli_wallet_credentials`). Errors follow
+:mod:`notary_hub.cli_support`: one ``error: <code>: <message>`` line and a non-zero
+exit, the wallet unchanged.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from notary_hub.cli_wallet_support import (
     WalletOptions,
     chain_of,
     directory,
-    hub_of,
+    hub_session,
     letter_check,
     opened,
     passphrase,
     recovery_phrase,
     secret_input,
+    signed_in,
     write_new,
 )
 from wallet.deposits import Depositor
@@ -198,10 +201,33 @@ def receive(
     deposit_id: Annotated[str, typer.Argument(help="The deposit whose letter to fetch.")],
 ) -> None:
     """Fetch a deposit's custody letter from the hub, verify it, store it."""
-    with opened(ctx) as wallet, hub_of(wallet) as hub, chain_of(wallet) as chain:
+    with opened(ctx) as wallet, signed_in(wallet) as hub, chain_of(wallet) as chain:
         depositor = Depositor(wallet, hub, Receiver(chain))
         stored = depositor.receive(deposit_id, extra_check=letter_check(chain))
     out.print(stored.id, markup=False, highlight=False)
+
+
+@wallet_app.command()
+def sync(ctx: typer.Context) -> None:
+    """Receive the letter of every certified deposit made for the wallet's DID (by any
+    platform) that the wallet does not hold yet: each verified before it is stored."""
+    with opened(ctx) as wallet, signed_in(wallet) as hub, chain_of(wallet) as chain:
+        outcome = Depositor(wallet, hub, Receiver(chain)).sync(extra_check=letter_check(chain))
+    for stored in outcome.received:
+        out.print(f"{stored.id} {stored.source}", markup=False, highlight=False)
+    for deposit_id, reason in outcome.rejected:
+        err.print(f"rejected the letter of {deposit_id}: {reason}", markup=False)
+    err.print(f"received {len(outcome.received)} letter(s)", markup=False, highlight=False)
+    if outcome.rejected:
+        raise typer.Exit(1)
+
+
+@wallet_app.command()
+def logout(ctx: typer.Context) -> None:
+    """Revoke the wallet's tokens at its hub and forget them."""
+    with opened(ctx) as wallet, cli_errors():
+        ended = hub_session(wallet).logout()
+    err.print("signed out" if ended else "not signed in", markup=False, highlight=False)
 
 
 @wallet_app.command()
@@ -211,7 +237,7 @@ def deposit(
     title: Annotated[str | None, typer.Option(help="The deposit's title.")] = None,
 ) -> None:
     """Deposit FILE as the wallet's DID: upload, wait for the letter, verify, store it."""
-    with opened(ctx) as wallet, hub_of(wallet) as hub, chain_of(wallet) as chain:
+    with opened(ctx) as wallet, signed_in(wallet) as hub, chain_of(wallet) as chain:
         depositor = Depositor(wallet, hub, Receiver(chain))
         columns = (TextColumn("uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
         with Progress(*columns, console=err, transient=True) as bar:

@@ -23,7 +23,14 @@ import typer
 
 from evidence.letter_pdf.verify import PdfLetterVerifier
 from notary_hub.cli_support import err, fail, out, plain
-from notary_hub.cli_wallet_support import chain_of, hub_of, letter_verifier, opened, write_new
+from notary_hub.cli_wallet_support import (
+    chain_of,
+    hub_of,
+    letter_verifier,
+    opened,
+    signed_in,
+    write_new,
+)
 from wallet.chain_view import ChainView
 from wallet.court_bundle import BundleError, BundleParts, write_court_bundle
 from wallet.holder_keys import authentication_key
@@ -117,8 +124,8 @@ def present(
     out.print(f"presentation written to {plain(output)}")
 
 
-def _letter_pdf(hub: HubClient, deposit_id: str, holder: str, chain: ChainView) -> bytes:
-    pdf = hub.letter_pdf(deposit_id, holder)
+def _letter_pdf(hub: HubClient, deposit_id: str, chain: ChainView) -> bytes:
+    pdf = hub.letter_pdf(deposit_id)
     result = PdfLetterVerifier(letter_verifier(chain), chain.resolver).verify(pdf)
     if not result.verified:
         reasons = "; ".join(f"{e.check}: {e.message}" for e in result.errors[:3])
@@ -152,8 +159,8 @@ def bundle(
         if stored.subject != record.did:
             raise BundleError(f"the letter is about {stored.subject}, not the holder {record.did}")
         nonce = _challenge(wallet, challenge, domain)
-        with chain_of(wallet) as chain, hub_of(wallet) as hub:
-            pdf = _letter_pdf(hub, stored.source, record.did, chain)
+        with chain_of(wallet) as chain, signed_in(wallet) as hub:
+            pdf = _letter_pdf(hub, stored.source, chain)
             presentation = _presentation(
                 wallet, record, [stored.document], chain, challenge=nonce, domain=domain, fmt=chosen
             )

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from chain_adapter.jsonrpc_chain import JsonRpcChain
 from notary_hub.cli_support import PlainFlagsGroup, cli_errors, fail, flag, out, plain
-from notary_hub.cli_wallet_support import chain_of, hub_of, opened, print_json
+from notary_hub.cli_wallet_support import chain_of, opened, print_json, relay_of
 from wallet.did_operations import DidOperations, create_ethr, create_key
 from wallet.wallet import DidRecord, Wallet
 
@@ -30,7 +30,7 @@ DidOption = Annotated[
 
 @contextmanager
 def _operations(ctx: typer.Context) -> Iterator[DidOperations]:
-    with opened(ctx) as wallet, hub_of(wallet) as hub, chain_of(wallet) as chain:
+    with opened(ctx) as wallet, relay_of(wallet) as hub, chain_of(wallet) as chain:
         yield DidOperations(wallet, hub, chain)
 
 

@@ -1,5 +1,6 @@
 """What the ``notary-hub wallet`` commands share: the wallet directory, the passphrase,
-the opened wallet, its hub and chain, and the custody letter's full check.
+the opened wallet, its hub (with the dev API token, or signed in as the wallet's DID) and
+chain, and the custody letter's full check.
 
 The passphrase comes from ``NOTARY_HUB_WALLET_PASSPHRASE`` or a hidden prompt, never
 from an option (it would sit in the shell history and the process list). A wallet is
@@ -24,10 +25,13 @@ import typer
 
 from credentials.verification import VerificationResult
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
+from evidence.draw.letter_verification import DrawLetterVerifier, is_draw_letter
 from notary_hub.cli_support import cli_errors, out
 from notary_hub.verify_report import is_letter
 from wallet.chain_view import ChainView
-from wallet.hub_client import HubClient
+from wallet.holder_keys import did_presenter
+from wallet.hub_client import HubClient, NoHub
+from wallet.hub_session import HubSession
 from wallet.paths import wallet_dir
 from wallet.receiving import ExtraCheck
 from wallet.wallet import Wallet
@@ -95,6 +99,42 @@ def hub_of(wallet: Wallet) -> Iterator[HubClient]:
         yield hub
 
 
+def hub_session(wallet: Wallet) -> HubSession:
+    """The wallet's session with its hub, signing in as its default DID when needed (its
+    document read over the wallet's own chain node to pick the authentication key)."""
+    if not wallet.config.hub_url:
+        raise NoHub("the wallet has no hub URL: `notary-hub wallet config --hub URL`")
+    record = wallet.did()
+
+    def document_of(did: str) -> dict[str, Any]:
+        with ChainView.connect(wallet.config.rpc_url) as chain:
+            return chain.document(did)
+
+    present = did_presenter(wallet, record, document_of)
+    return HubSession(wallet, wallet.config.hub_url, record.did, present)
+
+
+@contextmanager
+def signed_in(wallet: Wallet) -> Iterator[HubClient]:
+    """The hub, each call carrying the wallet's own access token (signed in on first use)."""
+    with cli_errors():
+        session = hub_session(wallet)
+        with HubClient(wallet.config.hub_url, None, auth=session.auth()) as hub:
+            yield hub
+
+
+@contextmanager
+def relay_of(wallet: Wallet) -> Iterator[HubClient]:
+    """The hub relaying the wallet's DID operations: with the configured API token (a dev
+    hub's bootstrap), else signed in as the wallet's own DID (``registrar:relay``)."""
+    if wallet.config.api_token:
+        with hub_of(wallet) as hub:
+            yield hub
+    else:
+        with signed_in(wallet) as hub:
+            yield hub
+
+
 @contextmanager
 def chain_of(wallet: Wallet) -> Iterator[ChainView]:
     with cli_errors(), ChainView.connect(wallet.config.rpc_url) as chain:
@@ -113,11 +153,15 @@ def letter_verifier(chain: ChainView) -> LetterVerifier:
 
 
 def letter_check(chain: ChainView, file: Path | None = None) -> ExtraCheck:
-    """The custody letter's full check (and, given the file, its digests); None for other
-    credentials, which the wallet's own check covers."""
+    """The custody letter's full check (and, given the file, its digests), a draw letter's
+    against the draw registry on chain; None for other credentials, which the wallet's
+    own check covers."""
     letters = letter_verifier(chain)
+    draws = DrawLetterVerifier(chain.verifier(), chain.chain, trust=chain.trust())
 
     def check(document: Any) -> VerificationResult | None:
+        if is_draw_letter(document):
+            return draws.verify(document)  # issuer trust required there too
         if not is_letter(document):
             return None
         content = _chunks(file) if file is not None else None

@@ -30,7 +30,9 @@ from credentials.challenge_models import CHALLENGE_METADATA
 from credentials.status.models import STATUS_METADATA
 from did_registry.consortium.models import ConsortiumBase
 from did_registry.ethr.models import DidIndexBase
+from evidence.capture.models import CAPTURE_METADATA
 from evidence.deposit.models import EvidenceBase
+from evidence.draw.models import DRAW_METADATA
 from oauth_server.account_models import ACCOUNT_METADATA
 from oauth_server.models import OAUTH_METADATA
 
@@ -44,6 +46,8 @@ METADATA: tuple[MetaData, ...] = (
     ConsortiumBase.metadata,
     STATUS_METADATA,
     EvidenceBase.metadata,
+    DRAW_METADATA,  # issue 14: public draws
+    CAPTURE_METADATA,  # issue 15: remote captures
     CHALLENGE_METADATA,
     ACCOUNT_METADATA,  # issue 13: accounts and wallet sign-in
     OAUTH_METADATA,

@@ -310,9 +310,7 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             settings,
             sessions=sessions,
             keystore=keystore,
-            chain=chain,
-            queue=chain_parts.queue,
-            batcher=chain_parts.batcher,
+            chain_parts=chain_parts,
             credentials=credentials,
             notary=did.notary,
             context_url=context_url(settings),
@@ -321,9 +319,8 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
         )
         stack.callback(evidence.close)
         signin = open_signin_from(settings, sessions, credentials, keystore, created)
-        oauth = open_oauth_from(
-            settings, sessions=sessions, keystore=keystore, did_of=signin.accounts.did_of
-        )
+        oauth = open_oauth_from(settings, sessions=sessions, keystore=keystore, created=created,
+                                did_of=signin.accounts.did_of)  # fmt: skip
         stack.callback(oauth.close)
         private_data_dir(settings.data_dir, warn=False)  # what the components made just now
         return Hub(

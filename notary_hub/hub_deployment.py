@@ -2,8 +2,8 @@
 
 Configured addresses win (an operator points the hub at a consortium's contracts);
 otherwise the database remembers what the hub deployed; on the embedded chain the
-hub deploys them itself. A status list registry missing from an older deployment is
-deployed and recorded, once.
+hub deploys them itself. A status list or draw registry missing from an older deployment
+is deployed and recorded, once.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from dataclasses import replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.deploy import (
+    DRAW_REGISTRY,
     STATUS_LIST_REGISTRY,
     Deployment,
     attach_all,
     deploy_all,
+    deploy_draw_registry,
     deploy_status_lists,
 )
 from chain_adapter.deployment_store import DeployedContract, DeploymentStore
@@ -49,6 +51,8 @@ def configured_addresses(settings: Settings) -> dict[str, str] | None:
     # Optional: hubs deployed before status lists existed get it deployed at start.
     if cfg.status_list_registry_address:
         values[STATUS_LIST_REGISTRY] = cfg.status_list_registry_address
+    if cfg.draw_registry_address:
+        values[DRAW_REGISTRY] = cfg.draw_registry_address
     return {name: address for name, address in values.items() if address}
 
 
@@ -72,10 +76,11 @@ def existing_deployment(
     if sessions is not None:
         rows = DeploymentStore(sessions, chain.chain_id).all()
     if configured is not None:
-        # A status list registry the hub deployed itself is recorded, not configured.
+        # A status list or draw registry the hub deployed itself is recorded, not configured.
         recorded = {row.name: row.address for row in rows}
-        if STATUS_LIST_REGISTRY not in configured and STATUS_LIST_REGISTRY in recorded:
-            configured[STATUS_LIST_REGISTRY] = recorded[STATUS_LIST_REGISTRY]
+        for name in (STATUS_LIST_REGISTRY, DRAW_REGISTRY):
+            if name not in configured and name in recorded:
+                configured[name] = recorded[name]
         return attach_all(chain, configured)
     if not rows:
         return None
@@ -84,6 +89,19 @@ def existing_deployment(
         {row.name: row.address for row in rows},
         blocks={row.name: row.block_number for row in rows if row.block_number is not None},
     )
+
+
+def _add_missing(existing: Deployment, transactor: Transactor, created: list[str]) -> Deployment:
+    """A hub deployed before the status list or draw registry existed gets it now."""
+    if existing.status_lists is None:
+        registry = deploy_status_lists(transactor)
+        existing = replace(existing, status_lists=registry)
+        created.append(f"{STATUS_LIST_REGISTRY} at {registry.address}")
+    if existing.draw_registry is None:
+        registry = deploy_draw_registry(transactor)
+        existing = replace(existing, draw_registry=registry)
+        created.append(f"{DRAW_REGISTRY} at {registry.address}")
+    return existing
 
 
 def find_deployment(
@@ -95,15 +113,10 @@ def find_deployment(
     chain = transactor.chain
     existing = existing_deployment(settings, sessions, chain)
     if existing is not None:
-        if existing.status_lists is None:
-            # A hub deployed before status lists existed: add the one missing contract.
-            registry = deploy_status_lists(transactor)
-            existing = replace(existing, status_lists=registry)
-            created.append(f"{STATUS_LIST_REGISTRY} at {registry.address}")
-            record_deployment(sessions, chain.chain_id, existing)
-        elif configured_addresses(settings) is not None:
-            record_deployment(sessions, chain.chain_id, existing)
-        return existing
+        completed = _add_missing(existing, transactor, created)
+        if completed is not existing or configured_addresses(settings) is not None:
+            record_deployment(sessions, chain.chain_id, completed)
+        return completed
     if not settings.chain.embedded:
         raise StartupError(
             "no contracts are configured for this chain: run `notary-hub chain deploy`, or set "

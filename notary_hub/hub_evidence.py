@@ -13,13 +13,14 @@ import boto3
 from cryptography import x509
 from sqlalchemy.orm import Session, sessionmaker
 
-from chain_adapter.anchoring.batcher import Batcher
-from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.protocol import Chain
+from chain_adapter.contract import BoundContract
+from chain_adapter.parts import ChainParts
 from credentials.parts import CredentialParts
 from did_registry.notary_identity import NotaryIdentity
 from evidence.blob_store import BlobNames, BlobStore
+from evidence.draw.parts import DrawParts, open_draws
 from evidence.key_encryption import LocalKeyEncryptionKey
+from evidence.letter_issuer import LetterIssuer
 from evidence.letter_pdf.build import LetterPdfs
 from evidence.letter_pdf.publication import ensure_published
 from evidence.letter_pdf.signing_keys import DocumentSigningKey
@@ -63,9 +64,7 @@ def open_evidence_from(
     *,
     sessions: sessionmaker[Session],
     keystore: KeyStore,
-    chain: Chain,
-    queue: AnchorQueue,
-    batcher: Batcher,
+    chain_parts: ChainParts,
     credentials: CredentialParts,
     notary: NotaryIdentity | None = None,
     context_url: str | None = None,
@@ -90,11 +89,11 @@ def open_evidence_from(
     if notary is not None and authorities:
         timestamps = TimestampClient(list(authorities), retries=cfg.retries)
         pdfs = letter_pdfs(settings, keystore, notary, timestamps, public_url or "", created)
-    return open_evidence(
+    parts = open_evidence(
         sessions=sessions,
-        chain=chain,
-        queue=queue,
-        batcher=batcher,
+        chain=chain_parts.chain,
+        queue=chain_parts.queue,
+        batcher=chain_parts.batcher,
         blobs=open_blob_store(settings),
         authorities=authorities,
         tsa=tsa,
@@ -108,6 +107,54 @@ def open_evidence_from(
         lease_seconds=settings.evidence.lease_seconds,
         context_url=context_url,
         tsa_certificates_url=f"{public_url}{TSA_CERTS_PATH}" if public_url else None,
+        letter_pdfs=pdfs,
+    )
+    registry = chain_parts.deployment.draw_registry
+    if registry is not None and authorities:
+        letters = LetterIssuer(credentials.issuer, service="draws")
+        parts.draws = open_draws_from(
+            settings, sessions, keystore, chain_parts, parts, registry, letters, context_url, pdfs
+        )
+    return parts
+
+
+def open_draws_from(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    keystore: KeyStore,
+    chain_parts: ChainParts,
+    evidence: EvidenceParts,
+    registry: BoundContract,
+    letters: LetterIssuer,
+    context_url: str | None,
+    pdfs: LetterPdfs | None,
+) -> DrawParts:
+    """The draw service (issue 14) with the ``draws`` settings: relays, networks, lead."""
+    cfg = settings.draws
+    networks = {
+        n.network: {
+            "chainHash": n.chain_hash,
+            "publicKey": n.public_key,
+            "genesis": n.genesis,
+            "period": n.period,
+        }
+        for n in cfg.beacons
+    }
+    return open_draws(
+        sessions=sessions,
+        blobs=evidence.blobs,
+        keystore=keystore,
+        directory=settings.data_dir / "draws",
+        registry=registry,
+        transactor=chain_parts.transactor,
+        timestamps=evidence.timestamps,
+        relays=cfg.relays,
+        networks=networks,
+        relay_timeout=cfg.relay_timeout,
+        min_lead_seconds=cfg.min_commit_lead_seconds,
+        max_chunk_bytes=cfg.max_chunk_bytes,
+        letter_issuer=letters,
+        context_url=context_url,
         letter_pdfs=pdfs,
     )
 

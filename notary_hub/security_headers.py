@@ -31,9 +31,16 @@ SIGNIN_POLICY = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 SIGNIN_PAGE = "/signin"
-# The consent, account and logout pages set their own policy (oauth_server.consent_page:
-# their forms' 303 may go to the client's origin); the API's applies if they set none.
-OWN_POLICY_PATHS = ("/oauth/authorize", "/oauth/logout", "/account")
+# A draw's public page (evidence.draw.page): its own script and style, its event stream
+# and fetches, all from the hub itself.
+DRAW_PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+# The consent, account, logout and device verification pages set their own policy
+# (oauth_server.consent_page: their forms' 303 may go to the client's origin; the device
+# page's forms go to the hub); the API's applies if they set none.
+OWN_POLICY_PATHS = ("/oauth/authorize", "/oauth/logout", "/account", "/device")
 
 
 class SecurityHeadersMiddleware:
@@ -48,6 +55,8 @@ class SecurityHeadersMiddleware:
         policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else API_POLICY
         if path == SIGNIN_PAGE:
             policy = SIGNIN_POLICY
+        elif path.startswith("/draws/") and path.endswith("/page"):
+            policy = DRAW_PAGE_POLICY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -49,6 +49,7 @@ class ChainSettings(BaseModel):
     anchor_registry_address: str | None = None
     consortium_address: str | None = None
     status_list_registry_address: str | None = None
+    draw_registry_address: str | None = None  # DrawRegistry; deployed at start when unset
     consortium_threshold_bps: int = Field(default=5001, ge=1, le=10_000)
     rpc_allow_send_raw: bool = Field(
         default=False, description="Serve eth_sendRawTransaction on the embedded chain's /rpc."
@@ -197,6 +198,41 @@ class EvidenceSettings(BaseModel):
     # Issue 11: /readyz is 503 while a stage fails this many passes running, or this long.
     unready_after_failures: int = Field(default=5, ge=1, le=1_000_000)
     unready_after_seconds: float = Field(default=120.0, gt=0, le=86_400)
+    # The public checks (POST /evidence/verify, a letter's QR status, a draw's receipt
+    # credential): calls a second per IP.
+    public_rate: float = Field(default=20.0, gt=0, le=100_000)
+    public_burst: int = Field(default=60, ge=1, le=1_000_000)
+
+
+class BeaconNetworkSettings(BaseModel):
+    """A beacon chain draws may name besides drand quicknet (built in): a test beacon."""
+
+    network: str = Field(min_length=1, max_length=64)
+    chain_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    public_key: str = Field(pattern=r"^[0-9a-f]{192}$")
+    genesis: int = Field(ge=0)
+    period: int = Field(ge=1)
+
+
+class DrawSettings(BaseModel):
+    """Public draws (issue 14, ``evidence.draw``)."""
+
+    relays: list[str] = Field(
+        default_factory=lambda: ["https://api.drand.sh", "https://drand.cloudflare.com"],
+        description="drand HTTP relays the beacon round is fetched from, tried in order.",
+    )
+    relay_timeout: float = Field(default=5.0, gt=0, le=120)
+    min_commit_lead_seconds: int = Field(
+        default=60,
+        ge=60,
+        le=30 * 86_400,
+        description="How long before its beacon round a draw must be committed (at least 60 s).",
+    )
+    beacons: list[BeaconNetworkSettings] = Field(
+        default_factory=list,
+        description="Further beacon networks (JSON); drand quicknet is always known.",
+    )
+    max_chunk_bytes: int = Field(default=64 << 20, ge=1 << 16, le=1 << 30)
 
 
 class OAuthSettings(BaseModel):
@@ -221,6 +257,23 @@ class OAuthSettings(BaseModel):
         ge=0,
         le=60,
         description="How long a token's revocation state and a client are cached.",
+    )
+    # RFC 8628: the device grant (``notary-hub login``) and its verification page.
+    device_code_seconds: int = Field(default=600, ge=60, le=3600)
+    device_interval: int = Field(default=5, ge=1, le=60, description="Seconds between polls.")
+    device_attempt_rate: float = Field(
+        default=0.2, gt=0, le=100, description="User codes tried a second per session and per IP."
+    )
+    device_attempt_burst: int = Field(default=10, ge=1, le=1000)
+
+
+class CliSettings(BaseModel):
+    """The ``notary-hub`` command on a staff member's machine."""
+
+    token_file: Path | None = Field(
+        default=None,
+        description="Where `notary-hub login` keeps its tokens (mode 0600); default "
+        "tokens.json in the user's notary-hub config directory.",
     )
 
 
@@ -260,10 +313,12 @@ class Settings(BaseSettings):
     consortium: ConsortiumSettings = ConsortiumSettings()
     credentials: CredentialSettings = CredentialSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    draws: DrawSettings = DrawSettings()
     timestamps: TimestampSettings = TimestampSettings()
     server: ServerSettings = ServerSettings()
     signin: SigninSettings = SigninSettings()
     oauth: OAuthSettings = OAuthSettings()
+    cli: CliSettings = CliSettings()
 
     @property
     def dev(self) -> bool:

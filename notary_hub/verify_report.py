@@ -1,7 +1,9 @@
 """What ``notary-hub verify`` prints: the verdict, what the document attests, the checks.
 
 For a person: the verdict, then what a custody letter attests (its ``credentialSubject``:
-title, file name, size, depositor, deposit time; VC Data Model 2.0 §4.8,
+title, file name, size, depositor, deposit time; a draw letter's draw, entrants, seed and
+result root, or a winner's rank and tier; a capture letter's session, times, interruption,
+package and key items; VC Data Model 2.0 §4.8,
 https://www.w3.org/TR/vc-data-model-2.0/#credential-subject) once its proof holds, its
 types as words and the full key id (the proof's ``verificationMethod``, Data Integrity
 1.0 §2.1, https://www.w3.org/TR/vc-data-integrity/#proofs); the checks passed, those that
@@ -23,7 +25,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from credentials.verification import VerificationResult
+from evidence.capture.capture_verification import (
+    CAPTURE_CHECKS,
+    CAPTURE_FILE_CHECKS,
+    is_capture_letter,
+)
 from evidence.deposit.letter import CREDENTIAL_TYPE
+from evidence.draw.letter_verification import (
+    ENTRY_CHECKS,
+    ENTRY_TYPE,
+    RESULT_CHECKS,
+    RESULT_TYPE,
+    WINNER_CHECKS,
+    WINNER_TYPE,
+)
 from notary_hub.cli_support import err, out, plain
 
 # The checks a credential goes through, in order (credentials.verifier, issuer_trust).
@@ -31,12 +46,48 @@ CREDENTIAL_CHECKS = ("structure", "context", "proof", "validity", "status", "iss
 LETTER_CHECKS = ("timestamp", "anchor")
 PDF_CHECKS = ("pdfCredential", "pdfSignature", "pdfTimestamp", "pdfSigner", "pdfFacts")
 CHECK_NAMES = {"issuer": "issuer trust"}
+UNITS = {"size": "bytes", "hashChainLength": "entries"}
 ATTESTED = (
     ("title", "title"),
     ("file name", "fileName"),
     ("size", "size"),
     ("depositor", "id"),
     ("deposited at", "receivedAt"),
+)
+DRAW_ATTESTED = {
+    RESULT_TYPE: (
+        ("draw", "drawId"),
+        ("organiser", "id"),
+        ("entrants", "entrantCount"),
+        ("seed", "seed"),
+        ("result root", "winnersDigestMultibase"),
+    ),
+    ENTRY_TYPE: (
+        ("draw", "drawId"),
+        ("entrant", "id"),
+        ("entry index", "entryIndex"),
+        ("entry leaf", "entryLeaf"),
+        ("entrants", "entrantCount"),
+    ),
+    WINNER_TYPE: (
+        ("draw", "drawId"),
+        ("winner", "id"),
+        ("rank", "rank"),
+        ("tier", "tierName"),
+        ("result letter", "drawResult"),
+    ),
+}
+
+CAPTURE_ATTESTED = (
+    ("capture", "captureId"),
+    ("user", "id"),
+    ("started at", "captureStartedAt"),
+    ("ended at", "captureEndedAt"),
+    ("interrupted", "captureInterrupted"),
+    ("interrupted because", "interruptionReason"),
+    ("page", "targetUrl"),
+    ("package digest", "digestMultibase"),
+    ("hash chain", "hashChainLength"),
 )
 
 
@@ -71,6 +122,15 @@ def expected_checks(report: Report) -> list[str]:
         names.remove("status")
     if is_letter(document):
         names += [*LETTER_CHECKS, *(["file"] if report.with_file else [])]
+    elif is_capture_letter(document):
+        names += [*CAPTURE_CHECKS, *(CAPTURE_FILE_CHECKS if report.with_file else ())]
+    kinds = types_of(document)
+    if RESULT_TYPE in kinds:
+        names += RESULT_CHECKS
+    elif WINNER_TYPE in kinds:
+        names += WINNER_CHECKS
+    elif ENTRY_TYPE in kinds:
+        names += ENTRY_CHECKS
     return [*names, *(PDF_CHECKS if report.pdf else ())]
 
 
@@ -83,13 +143,23 @@ def not_checked(report: Report) -> list[str]:
 
 def _attested(document: Any, rows: Rows) -> None:
     subject = document.get("credentialSubject") if isinstance(document, Mapping) else None
-    if not is_letter(document) or not isinstance(subject, Mapping):
+    if not isinstance(subject, Mapping):
         return
-    for label, member in ATTESTED:
+    kinds = types_of(document)
+    draws = (members for kind, members in DRAW_ATTESTED.items() if kind in kinds)
+    listed: Sequence[tuple[str, str]] = ATTESTED if CREDENTIAL_TYPE in kinds else next(draws, ())
+    listed = CAPTURE_ATTESTED if is_capture_letter(document) else listed
+    for label, member in listed:
         value = subject.get(member)
         if value is None:
             continue
-        rows.append((label, plain(f"{value} bytes" if member == "size" else value)))
+        shown = f"{value} {UNITS[member]}" if member in UNITS else value
+        rows.append((label, plain(str(shown).lower() if isinstance(value, bool) else shown)))
+    items = subject.get("keyItems")
+    for item in items if isinstance(items, list) and is_capture_letter(document) else []:
+        if isinstance(item, Mapping):
+            line = f"{item.get('itemPath')} ({item.get('itemKind')}) {item.get('digestMultibase')}"
+            rows.append(("key item", plain(line)))
 
 
 def _signers(result: VerificationResult, rows: Rows) -> None:

@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.hub_app",
     "tests.fixtures.evm_calls",
     "tests.fixtures.wallet_hub",
+    "tests.fixtures.browser",
 ]

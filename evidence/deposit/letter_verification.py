@@ -67,7 +67,7 @@ class ContextMismatch(ProofError):
     code = "CONTEXT_DIGEST_MISMATCH"
 
 
-def _types(value: Any) -> list[str]:
+def types_of(value: Any) -> list[str]:
     kinds = value.get("type") if isinstance(value, Mapping) else None
     kinds = [kinds] if isinstance(kinds, str) else kinds
     return [k for k in kinds if isinstance(k, str)] if isinstance(kinds, list) else []
@@ -83,7 +83,7 @@ def _declared(subject: Mapping[str, Any], member: str, algorithm: str) -> Declar
         raise MalformedCredential(f"credentialSubject.{member}: {exc.message}") from None
 
 
-def _multibase_bytes(value: Any, member: str) -> bytes:
+def multibase_bytes(value: Any, member: str) -> bytes:
     if not isinstance(value, str) or not value.startswith("u"):
         raise MalformedCredential(f"{member} must be multibase base64url ('u')")
     body = value[1:]
@@ -91,6 +91,23 @@ def _multibase_bytes(value: Any, member: str) -> bytes:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError:
         raise MalformedCredential(f"{member} is not base64url") from None
+
+
+def check_context_digests(letter: Mapping[str, Any], result: VerificationResult) -> None:
+    """VC Data Model 2.0 §5.3: a ``relatedResource`` naming a context of the letter must
+    carry the digest of our bundled copy (``contextDigest``). Letters without one (issued
+    before the hub recorded it) pass unchecked."""
+    if "relatedResource" not in letter:
+        return
+    try:
+        problems = bundled_context_mismatches(letter)
+    except CredentialError as exc:
+        result.fail("contextDigest", exc)
+        return
+    for problem in problems:
+        result.fail("contextDigest", ContextMismatch(problem))
+    if not problems:
+        result.passed("contextDigest")
 
 
 def digests_of(chunks: Iterable[bytes]) -> MultiDigest:
@@ -125,7 +142,7 @@ class LetterVerifier:
         ``content`` (or its ``digests``, computed while it streamed in), ``file``."""
         result = self._verifier.verify_credential(letter)
         check_issuer_trust(result, self._trust, required=True)
-        if not isinstance(letter, Mapping) or CREDENTIAL_TYPE not in _types(letter):
+        if not isinstance(letter, Mapping) or CREDENTIAL_TYPE not in types_of(letter):
             result.fail("evidence", MalformedCredential(f"not a {CREDENTIAL_TYPE}"))
             return result
         contexts = letter.get("@context")
@@ -133,7 +150,7 @@ class LetterVerifier:
             needed = MalformedCredential(f"a letter's @context names {NOTARY_HUB_V1}")
             result.fail("evidence", needed)
             return result
-        self._contexts(letter, result)
+        check_context_digests(letter, result)
         subject = letter.get("credentialSubject")
         if not isinstance(subject, Mapping):
             result.fail("evidence", MalformedCredential("the letter has no credentialSubject"))
@@ -147,16 +164,16 @@ class LetterVerifier:
         listed = evidence if isinstance(evidence, list) else [evidence]
         entries: list[Mapping[str, Any]] = [e for e in listed if isinstance(e, Mapping)]
         summary: dict[str, Any] = {"sha256": sha256.value.hex()}
-        stamps = [e for e in entries if TIMESTAMP_EVIDENCE_TYPE in _types(e)]
-        anchors = [e for e in entries if ANCHOR_EVIDENCE_TYPE in _types(e)]
+        stamps = [e for e in entries if TIMESTAMP_EVIDENCE_TYPE in types_of(e)]
+        anchors = [e for e in entries if ANCHOR_EVIDENCE_TYPE in types_of(e)]
         if not stamps:
             result.fail("timestamp", EvidenceMismatch("the letter carries no RFC 3161 timestamp"))
         if not anchors:
             result.fail("anchor", EvidenceMismatch("the letter carries no chain anchor receipt"))
         for index, stamp in enumerate(stamps):
-            self._timestamp(stamp, sha256.value, index, result, summary)
+            self.check_timestamp(stamp, sha256.value, index, result, summary)
         for index, anchor in enumerate(anchors):
-            self._anchor(anchor, sha256.value, index, result, summary)
+            self.check_anchor(anchor, sha256.value, index, result, summary)
         if content is not None:
             digests = digests_of(content).finalize()
         if digests is not None:
@@ -164,23 +181,7 @@ class LetterVerifier:
         result.details["evidence"] = summary
         return result
 
-    def _contexts(self, letter: Mapping[str, Any], result: VerificationResult) -> None:
-        """VC Data Model 2.0 §5.3: a ``relatedResource`` naming a context of the letter
-        must carry the digest of our bundled copy. Letters without one (issued before
-        the hub recorded it) pass unchecked."""
-        if "relatedResource" not in letter:
-            return
-        try:
-            problems = bundled_context_mismatches(letter)
-        except CredentialError as exc:
-            result.fail("contextDigest", exc)
-            return
-        for problem in problems:
-            result.fail("contextDigest", ContextMismatch(problem))
-        if not problems:
-            result.passed("contextDigest")
-
-    def _timestamp(
+    def check_timestamp(
         self,
         stamp: Mapping[str, Any],
         digest: bytes,
@@ -188,8 +189,10 @@ class LetterVerifier:
         result: VerificationResult,
         summary: dict[str, Any],
     ) -> None:
+        """``timestamp``: ``stamp``'s token is over ``digest``, from a TSA chain we trust
+        (else a warning); also the capture letter's check (:mod:`evidence.capture`)."""
         try:
-            token = _multibase_bytes(stamp.get("timeStampToken"), "timeStampToken")
+            token = multibase_bytes(stamp.get("timeStampToken"), "timeStampToken")
             verified = verify_token(token, digest, trust_roots=self._roots or None)
         except CredentialError as exc:
             result.fail("timestamp", exc)
@@ -213,7 +216,7 @@ class LetterVerifier:
                 )
             )
 
-    def _anchor(
+    def check_anchor(
         self,
         anchor: Mapping[str, Any],
         digest: bytes,
@@ -221,6 +224,7 @@ class LetterVerifier:
         result: VerificationResult,
         summary: dict[str, Any],
     ) -> None:
+        """``anchor``: ``anchor``'s receipt holds on this chain and its leaf is ``digest``."""
         try:
             receipt = AnchorReceipt.from_json(anchor.get("anchorReceipt"))
         except ChainError as exc:

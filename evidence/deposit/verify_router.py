@@ -4,7 +4,8 @@ Thin. JSON ``{"letter": {...}}`` checks the letter and its evidence; a
 ``multipart/form-data`` body with a ``letter`` field (the letter as JSON) and a
 ``file`` part also checks the file, hashed as it streams in and never stored.
 Answers 200 when everything verifies and 422 (same body) when something does
-not, like ``POST /credentials/verify``.
+not, like ``POST /credentials/verify``. Public, so rate-limited per address
+(:mod:`evidence.public_limits`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from chain_adapter.rpc_limits import RateLimiter
 from credentials.verification import http_status
 from evidence.deposit.letter_verification import LetterVerifier
 from evidence.deposit.openapi import VERIFY_REQUEST_BODY
@@ -24,6 +26,7 @@ from evidence.digests import Digests, MultiDigest
 from evidence.errors import InvalidDeposit
 from evidence.http_body import media_type, read_form, read_json
 from evidence.multipart import FILE_FIELD, FormUploadParser
+from evidence.public_limits import public_limit
 
 MAX_JSON_BYTES = 1 << 20
 
@@ -48,7 +51,9 @@ def _letter(text: str | bytes) -> Any:
         raise InvalidDeposit("the letter is not valid JSON") from None
 
 
-def verify_router(letters: LetterVerifier, *, max_file_bytes: int) -> APIRouter:
+def verify_router(
+    letters: LetterVerifier, *, max_file_bytes: int, limiter: RateLimiter
+) -> APIRouter:
     router = APIRouter(prefix="/evidence", tags=["evidence"])
 
     async def receive_form(request: Request) -> tuple[Any, Digests | None]:
@@ -66,7 +71,12 @@ def verify_router(letters: LetterVerifier, *, max_file_bytes: int) -> APIRouter:
         digests = sink.digest.finalize() if form.sink is not None else None
         return _letter(form.fields["letter"]), digests
 
-    @router.post("/verify", response_model=None, openapi_extra={"requestBody": VERIFY_REQUEST_BODY})
+    @router.post(
+        "/verify",
+        response_model=None,
+        openapi_extra={"requestBody": VERIFY_REQUEST_BODY},
+        dependencies=[Depends(public_limit(limiter))],
+    )
     async def verify(request: Request) -> JSONResponse:
         kind = media_type(request)
         digests: Digests | None = None

@@ -3,11 +3,18 @@
 Bilingual labels (``存证人 Depositor``); every value of the credential the page shows comes
 from :func:`.facts.letter_facts`. Long values (DIDs, hex digests) wrap at any character, as
 they have no spaces. A QR code (:mod:`.qr`) carries the public verification link.
+
+The layout (heading and introduction, the table of labelled values, the QR code and its
+notes) is :func:`render_letter`'s, shared with the draw's result letter
+(:mod:`evidence.draw.letter_pdf`): each letter says only what its page shows
+(:class:`LetterPage`).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
@@ -28,6 +35,34 @@ RULE = HexColor("#9aa5b1")
 INK = HexColor("#1f2933")
 MUTED = HexColor("#52606d")
 TITLE = "数据存证保管函 Custody Letter"
+INTRO = (
+    "本函证明下列文件已由公证方接收、加盖可信时间戳并锚定于区块链。",
+    "This letter certifies that the notary received, time-stamped and anchored the file below.",
+)
+SIGNED_NOTES = (
+    "本函内嵌其可验证凭证 (JSON)。整份文件经公证方 PAdES 数字签名并加盖 RFC 3161 时间戳。",
+    "The verifiable credential (JSON) is attached; the whole file is signed (PAdES) by the "
+    "notary and time-stamped (RFC 3161).",
+    "核验 Verify: notary-hub verify letter.pdf --rpc <chain node URL>",
+)
+NOTES = (
+    "扫描二维码查询本函的核验状态。 Scan the QR code for this letter's verification status.",
+    *SIGNED_NOTES,
+)
+
+
+@dataclass(frozen=True)
+class LetterPage:
+    """What one letter's page shows; :func:`render_letter` lays it out."""
+
+    title: str  # the heading
+    intro: Sequence[str]  # the lines under it, each wrapped to the page
+    rows: Sequence[tuple[str, str]]  # (bilingual label, value), "\n" breaks a value
+    link: str  # the QR code's URL, printed as the last note
+    notes: Sequence[str]  # beside the QR code, above the link
+    name: str  # the PDF's title
+    subject: str  # the PDF's subject: the credential's type
+    author: str
 
 
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
@@ -77,27 +112,23 @@ def rows(facts: LetterFacts, notes: PageNotes) -> list[tuple[str, str]]:
     return [(label, value) for label, value in listed if value]
 
 
-def _header(canvas: Canvas, font: str, top: float) -> float:
+def _header(canvas: Canvas, font: str, top: float, title: str, intro: Sequence[str]) -> float:
     width, _ = A4
     canvas.setFillColor(INK)
     canvas.setFont(font, 18)
-    canvas.drawString(MARGIN, top - 18, TITLE)
+    canvas.drawString(MARGIN, top - 18, title)
     canvas.setFont(font, 9)
     canvas.setFillColor(MUTED)
-    canvas.drawString(
-        MARGIN, top - 36, "本函证明下列文件已由公证方接收、加盖可信时间戳并锚定于区块链。"
-    )
-    canvas.drawString(
-        MARGIN,
-        top - 49,
-        "This letter certifies that the notary received, time-stamped and anchored the file below.",
-    )
+    y = top - 23
+    for line in (piece for text in intro for piece in wrap(text, font, 9, width - 2 * MARGIN)):
+        y -= 13
+        canvas.drawString(MARGIN, y, line)
     canvas.setStrokeColor(RULE)
-    canvas.line(MARGIN, top - 58, width - MARGIN, top - 58)
-    return top - 74
+    canvas.line(MARGIN, y - 9, width - MARGIN, y - 9)
+    return y - 25
 
 
-def _table(canvas: Canvas, font: str, entries: list[tuple[str, str]], top: float) -> float:
+def _table(canvas: Canvas, font: str, entries: Sequence[tuple[str, str]], top: float) -> float:
     width, _ = A4
     value_width = width - 2 * MARGIN - LABEL_WIDTH
     y = top
@@ -121,42 +152,49 @@ def _table(canvas: Canvas, font: str, entries: list[tuple[str, str]], top: float
     return y
 
 
-def _footer(canvas: Canvas, font: str, verify_url: str) -> None:
+def _footer(canvas: Canvas, font: str, link: str, notes: Sequence[str]) -> None:
     width, _ = A4
     x = width - MARGIN - QR_SIZE
-    draw_qr(canvas, verify_url, x, MARGIN + 24, QR_SIZE)
+    draw_qr(canvas, link, x, MARGIN + 24, QR_SIZE)
     canvas.setFillColor(MUTED)
     canvas.setFont(font, 8.5)
     text_width = x - MARGIN - 16
-    notes = [
-        "扫描二维码查询本函的核验状态。 Scan the QR code for this letter's verification status.",
-        "本函内嵌其可验证凭证 (JSON)。整份文件经公证方 PAdES 数字签名并加盖 RFC 3161 时间戳。",
-        "The verifiable credential (JSON) is attached; the whole file is signed (PAdES) by the "
-        "notary and time-stamped (RFC 3161).",
-        "核验 Verify: notary-hub verify letter.pdf --rpc <chain node URL>",
-        verify_url,
-    ]
     y = MARGIN + 24 + QR_SIZE - 10
-    for note in notes:
+    for note in (*notes, link):
         for line in wrap(note, font, 8.5, text_width):
             canvas.drawString(MARGIN, y, line)
             y -= 11.5
         y -= 3
 
 
-def render_page(facts: LetterFacts, notes: PageNotes) -> bytes:
-    """The unsigned one-page PDF of a letter."""
+def render_letter(page: LetterPage) -> bytes:
+    """The unsigned one-page PDF of ``page``."""
     font = register_cjk_font()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
-    canvas.setTitle(f"{TITLE} {facts.letter_id}")
-    canvas.setAuthor(notes.notary_name or facts.issuer)
-    canvas.setSubject("DataDepositCredential")
+    canvas.setTitle(page.name)
+    canvas.setAuthor(page.author)
+    canvas.setSubject(page.subject)
     canvas.setCreator("Notary Hub")
     _, height = A4
-    top = _header(canvas, font, height - MARGIN)
-    _table(canvas, font, rows(facts, notes), top)
-    _footer(canvas, font, notes.verify_url)
+    top = _header(canvas, font, height - MARGIN, page.title, page.intro)
+    _table(canvas, font, page.rows, top)
+    _footer(canvas, font, page.link, page.notes)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def render_page(facts: LetterFacts, notes: PageNotes) -> bytes:
+    """The unsigned one-page PDF of a custody letter."""
+    page = LetterPage(
+        title=TITLE,
+        intro=INTRO,
+        rows=rows(facts, notes),
+        link=notes.verify_url,
+        notes=NOTES,
+        name=f"{TITLE} {facts.letter_id}",
+        subject="DataDepositCredential",
+        author=notes.notary_name or facts.issuer,
+    )
+    return render_letter(page)

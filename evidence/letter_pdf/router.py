@@ -19,12 +19,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from chain_adapter.rpc_limits import RateLimiter
 from evidence.deposit.service import DepositService
 from evidence.errors import InvalidDeposit
 from evidence.http_body import read_json
 from evidence.letter_pdf.build import LETTERS_PATH
 from evidence.letter_pdf.service import LetterPdfService
 from evidence.principal import Principal
+from evidence.public_limits import public_limit
 
 PDF_MEDIA_TYPE = "application/pdf"
 SERVICE = "deposits"
@@ -67,6 +69,7 @@ def letter_pdf_router(
     deposits: DepositService,
     principal: Callable[..., Any],
     authorised: Callable[..., Any],
+    limiter: RateLimiter,
 ) -> APIRouter:
     router = APIRouter(tags=["evidence"])
     Caller = Annotated[Principal, Depends(principal)]
@@ -80,7 +83,11 @@ def letter_pdf_router(
         data = pdfs.sign(letter, service=SERVICE, record_id=deposit_id)
         return _pdf(data, f"custody-letter-{deposit_id}.pdf")
 
-    @router.get(f"{LETTERS_PATH}/{SERVICE}/{{deposit_id}}", response_model=None)
+    @router.get(
+        f"{LETTERS_PATH}/{SERVICE}/{{deposit_id}}",
+        response_model=None,
+        dependencies=[Depends(public_limit(limiter))],
+    )
     def letter_status(deposit_id: str) -> JSONResponse:
         """Whether this deposit's letter verifies now: public, and nothing of the deposit."""
         body, _ = pdfs.public_status(deposits.letter_for_status(deposit_id))

@@ -30,12 +30,16 @@ the chain, status, timestamp, anchor and, given the file, its digests):
     credential means a signer that signed it, which the other checks have identified.
     The page's notes (the notary's name, the status as checked when made) are not facts
     of the credential and are not compared; status is checked live.
+
+Other letters signed the same way (a draw's result letter, :mod:`evidence.draw.letter_pdf`)
+are read through a :class:`LetterKind` named by their credential's type: its own check of
+the credential and its own page facts; the five PDF checks are the same.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -128,6 +132,25 @@ def attachments_of(data: bytes) -> dict[str, bytes]:
 
 
 @dataclass(frozen=True)
+class LetterKind:
+    """How a PDF of another kind of letter is read (a draw's result letter): the check of
+    its attached credential, and the facts its page shows, recomputed from that credential
+    (:class:`LetterNotSignable` when it has none)."""
+
+    check: Callable[[dict[str, Any]], VerificationResult]
+    facts: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _deposit_facts(credential: dict[str, Any]) -> dict[str, Any]:
+    return letter_facts(credential).to_json()
+
+
+def _types(credential: dict[str, Any]) -> list[str]:
+    kinds = credential.get("type")
+    return [k for k in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(k, str)]
+
+
+@dataclass(frozen=True)
 class _Signature:
     certificate: x509.Certificate
     time: datetime  # of the signature's RFC 3161 timestamp
@@ -140,9 +163,12 @@ class PdfLetterVerifier:
         resolver: DidResolver,
         *,
         tsa_roots: Sequence[x509.Certificate] = (),
+        kinds: Mapping[str, LetterKind] | None = None,
     ) -> None:
+        """``kinds``: credential type → how to read a letter that is not a custody letter."""
         self._letters = letters
         self._resolver = resolver
+        self._kinds = dict(kinds or {})
         self._roots = [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in tsa_roots]
 
     def verify(
@@ -160,7 +186,11 @@ class PdfLetterVerifier:
             result = VerificationResult()
             result.fail("pdfCredential", PdfCredentialMissing(f"no {CREDENTIAL_FILE} attached"))
         else:
-            result = self._letters.verify(credential, content=content, digests=digests)
+            kind = self._kind(credential)
+            if kind is not None:  # another kind of letter: it has no deposited file
+                result = kind.check(credential)
+            else:
+                result = self._letters.verify(credential, content=content, digests=digests)
             result.passed("pdfCredential")
         try:
             signatures = reader.embedded_signatures
@@ -176,6 +206,9 @@ class PdfLetterVerifier:
         self._signer(signature, credential, result)
         self._facts(files, credential, result)
         return result
+
+    def _kind(self, credential: dict[str, Any]) -> LetterKind | None:
+        return next((self._kinds[k] for k in _types(credential) if k in self._kinds), None)
 
     def _signature(
         self, embedded: EmbeddedPdfSignature, result: VerificationResult
@@ -262,8 +295,9 @@ class PdfLetterVerifier:
     ) -> None:
         stored = embedded_json(files, FACTS_FILE)
         shown = stored.get("facts") if isinstance(stored, dict) else None
+        kind = self._kind(credential)
         try:
-            expected = letter_facts(credential).to_json()
+            expected = (kind.facts if kind is not None else _deposit_facts)(credential)
         except LetterNotSignable as exc:
             result.fail("pdfFacts", PageFactsMismatch(f"the credential has no page: {exc.message}"))
             return

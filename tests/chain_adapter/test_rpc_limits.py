@@ -152,7 +152,9 @@ def test_a_runaway_call_is_aborted_at_its_deadline(chain: EmbeddedChain) -> None
             "code": -32000,
             "message": "execution timeout: the call ran past its deadline",
         }, method
-        assert 0.5 <= took < 1.0, (method, request, took)
+        # Unbounded, a billion gas of py-evm runs for minutes; a loaded CI core checks the
+        # deadline a little late, hence the slack above 0.5 s.
+        assert 0.5 <= took < 2.0, (method, request, took)
     # A batch shares one deadline: it buys no more time than one request.
     call = {"jsonrpc": "2.0", "method": "eth_call", "params": [runaways[0][1]]}
     started = time.monotonic()

@@ -32,7 +32,6 @@ from hub_kernel.keystore import FileKeyStore, MemoryKeyStore
 from tests.evidence.timestamping_support import DIGEST, hub_tsa, openssl, run
 
 # A clock reading with microseconds, inside the validity of a certificate issued now.
-FIXED_NOW = datetime.now(UTC).replace(microsecond=535897) + timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -127,10 +126,13 @@ def test_an_incomplete_root_is_refused_not_replaced(tmp_path: Path) -> None:
 
 
 def test_token_fields(tmp_path: Path) -> None:
-    tsa, material = hub_tsa(tmp_path, name="hub", clock=lambda: FIXED_NOW)
+    # A minute after the certificate's start, read when the test runs (never at import:
+    # under a loaded CI a collected module may wait longer than that to run).
+    fixed_now = datetime.now(UTC).replace(microsecond=535897) + timedelta(minutes=1)
+    tsa, material = hub_tsa(tmp_path, name="hub", clock=lambda: fixed_now)
     token = tsa.timestamp(DIGEST, nonce=2**70 + 5)
 
-    assert token.gen_time == FIXED_NOW.replace(microsecond=0)
+    assert token.gen_time == fixed_now.replace(microsecond=0)
     assert token.tsa == "hub" and token.hash_algorithm == "sha256"
     assert token.message_imprint == DIGEST
     assert token.certificates == material.chain

@@ -25,7 +25,13 @@ from testkit.waiting import wait_until
 from tests.fixtures.database import create_postgres_database, drop_postgres_database
 from tests.fixtures.hub_process import HubProcess, free_port, run_cli
 
-CONTRACTS = ("EthereumDIDRegistry", "AnchorRegistry", "ConsortiumRegistry", "StatusListRegistry")
+CONTRACTS = (
+    "EthereumDIDRegistry",
+    "AnchorRegistry",
+    "ConsortiumRegistry",
+    "StatusListRegistry",
+    "DrawRegistry",
+)
 ITEM = "0x" + "5a" * 32
 
 
@@ -125,11 +131,12 @@ def test_first_serve_prints_what_it_created_and_where_it_listens(served: Served)
         f"did:ethr:0x539:{node[1]} (did/pub/X25519/enc/base64)",
         "created document-signing certificate ",  # its SHA-256 on the notary DID (PDF letters)
         "created sign-in request key signin-request-ed25519",  # issue 13: wallet sign-in
+        "created OAuth client notary-hub-cli (staff: notary-hub login)",  # issue 13: staff CLI
     ]
     assert len(created) == len(expected_prefixes), created
     for line, prefix in zip(created, expected_prefixes, strict=True):
         assert line.startswith(prefix), (line, prefix)
-    assert created[-2].endswith(f" published for did:ethr:0x539:{node[1]}")
+    assert created[-3].endswith(f" published for did:ethr:0x539:{node[1]}")
 
     assert f"data directory {data_dir.resolve()}" in log
     assert re.search(rf"^embedded chain 1337 at block \d+; node {node[1]}$", log, re.M), log

@@ -26,8 +26,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
-from notary_hub.cli import chain_app, init
 from notary_hub.cli_consortium import TRUSTED_CA_ENV, consortium_app
+from notary_hub.cli_hub import chain_app, init
 from tests.did_registry.application_support import make_application
 from tests.did_registry.consortium.test_x509_checks import NOW, Pki, make_crl, make_pki
 

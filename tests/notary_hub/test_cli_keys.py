@@ -17,7 +17,7 @@ from eth_account import Account
 from typer.testing import CliRunner, Result
 
 from did_registry.registrar.operations import ChangeOwner
-from notary_hub.cli import init
+from notary_hub.cli_hub import init
 from notary_hub.cli_keys import keys_app
 from notary_hub.hub import open_hub
 from notary_hub.settings import Settings

@@ -201,3 +201,21 @@ def test_did_changes_through_the_cli(wallet_hub: WalletHub, tmp_path: Path) -> N
     assert deactivated.returncode == 0, deactivated.stderr
     assert _document(deactivated.stdout)["verificationMethod"] == []
     assert deactivated.stdout.startswith(f"# {did}")
+
+
+def test_a_wallet_without_an_api_token_signs_in_to_relay_its_did_changes(
+    wallet_hub: WalletHub, tmp_path: Path
+) -> None:
+    """No API token (as against a production hub): the relay takes the wallet's own
+    token (``registrar:relay``), the wallet signing in as its DID on first use."""
+    wallet = tmp_path / "wallet"
+    made = wallet_hub.wallet(wallet, "create", "--hub", wallet_hub.url, "--rpc", wallet_hub.rpc)
+    assert made.returncode == 0, made.stderr
+    assert wallet_hub.wallet(wallet, "did", "create").returncode == 0
+    added = wallet_hub.wallet(wallet, "did", "add-service", "LinkedDomains", "https://me.test")
+    assert added.returncode == 0, added.stderr
+    services = _document(added.stdout)["service"]
+    assert isinstance(services, list)
+    assert [service["serviceEndpoint"] for service in services] == ["https://me.test"]
+    ended = wallet_hub.wallet(wallet, "logout")
+    assert ended.returncode == 0, ended.stderr

@@ -167,6 +167,7 @@ def test_serve_anchors_and_receipts_verify_with_the_hub_stopped(
             ["notary", "x25519"],
             ["document-signing", "certificate"],
             ["sign-in", "request"],
+            ["OAuth", "client"],  # notary-hub-cli, for `notary-hub login`
         ], created
         assert re.search(
             rf"^JSON-RPC chain 31337 at block \d+; node {operator.node}$", log, re.M

@@ -49,8 +49,22 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/oauth/introspect"): {"application/x-www-form-urlencoded"},
     ("post", "/oauth/revoke"): {"application/x-www-form-urlencoded"},
     ("post", "/oauth/par"): {"application/x-www-form-urlencoded"},
+    ("post", "/oauth/device_authorization"): {"application/x-www-form-urlencoded"},
+    ("post", "/device"): {"application/x-www-form-urlencoded"},
     ("post", "/oauth/register"): {"application/json"},
     ("post", "/oauth/userinfo"): {"application/x-www-form-urlencoded"},
+    # issue 14: draws
+    ("post", "/draws"): {"application/json"},
+    ("post", "/draws/{draw_id}/uploads"): {"application/json"},
+    ("patch", "/draws/{draw_id}/uploads/{upload_id}"): {"application/octet-stream"},
+    ("post", "/draws/{draw_id}/draw"): {"application/json"},
+    ("post", "/draws/{draw_id}/check"): {"application/json"},
+    ("post", "/draws/{draw_id}/receipt-credential"): {"application/json"},
+}
+# Writes whose whole request is the path: a step of a draw's state machine.
+BODYLESS_WRITES = {
+    ("post", "/draws/{draw_id}/commit"),
+    ("post", "/draws/{draw_id}/uploads/{upload_id}/finish"),
 }
 
 
@@ -89,7 +103,7 @@ def test_every_route_with_a_body_documents_it(document: dict[str, Any]) -> None:
         for method in operations
         if method in ("post", "put", "patch")
     }
-    assert writes == set(found)  # no write without a documented body
+    assert writes - BODYLESS_WRITES == set(found)  # no write without a documented body
     assert found == REQUEST_MEDIA_TYPES
 
 

@@ -18,9 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from did_registry.did_key import did_key
 from hub_kernel.multiformats import ED25519
+from notary_hub.cli import app as cli_app
 from testkit.waiting import wait_until
 from tests.fixtures.hub_process import HubProcess, run_cli
 
@@ -59,6 +61,29 @@ class ServedHub:
         assert "Traceback" not in result.stderr, result.stderr
         body: dict[str, Any] = json.loads(result.stdout)
         return result.returncode, body
+
+    def cli_json_in_process(self, document: Any, *extra: str) -> tuple[int, dict[str, Any]]:
+        """The same ``notary-hub verify --json`` command, run by Click's runner in this process.
+
+        The exhaustive matrices use it for every field (a subprocess per field costs a
+        Python start-up each); each matrix still runs a sample as a real subprocess.
+        """
+        path = self.workdir / f"document-{time.monotonic_ns()}.json"
+        path.write_text(document if isinstance(document, str) else json.dumps(document))
+        cleared: dict[str, str | None] = {
+            k: None for k in os.environ if k.startswith("NOTARY_HUB_")
+        }
+        try:
+            result = CliRunner().invoke(
+                cli_app, ["verify", str(path), "--rpc", self.rpc, "--json", *extra], env=cleared
+            )
+        finally:
+            path.unlink()
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.exception
+        )
+        body: dict[str, Any] = json.loads(result.stdout)
+        return result.exit_code, body
 
     def http_verify_letter(self, letter: Any, content: bytes | None = None) -> httpx.Response:
         with self.client() as client:

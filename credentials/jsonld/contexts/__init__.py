@@ -16,6 +16,9 @@ MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
 DID_V1 = "https://www.w3.org/ns/did/v1"
 BITSTRING_STATUS_LIST_V1 = "https://www.w3.org/ns/credentials/status/v1"
 NOTARY_HUB_V1 = "https://w3id.org/notary-hub/v1"
+# v1 is frozen once letters record its digest: terms added later are in v2, which a
+# credential names after v1 (issue 14: the draw winner's credential, the entry receipt).
+NOTARY_HUB_V2 = "https://w3id.org/notary-hub/v2"
 
 # URL -> file in this package. Explicit on purpose: adding a context is a reviewed change.
 CONTEXT_FILES: dict[str, str] = {
@@ -26,4 +29,7 @@ CONTEXT_FILES: dict[str, str] = {
     DID_V1: "did-v1.jsonld",
     BITSTRING_STATUS_LIST_V1: "bitstring-status-list-v1.jsonld",
     NOTARY_HUB_V1: "notary-hub-v1.jsonld",
+    NOTARY_HUB_V2: "notary-hub-v2.jsonld",
 }
+# The hub's own contexts, each version's terms reserved to its services.
+NOTARY_HUB_CONTEXTS = (NOTARY_HUB_V1, NOTARY_HUB_V2)
