@@ -9,13 +9,13 @@ CAPTURE_VENV ?= .venv-capture
 # judges of PDF letters: poppler-utils (pdfsig, pdftotext, pdftoppm), qpdf, zbar-tools
 # (zbarimg reads the QR code), libnss3-tools (certutil, an NSS trust store for pdfsig);
 # ffmpeg makes the capture test site's small video (testkit/capture_site.py) and, serving,
-# a capture session's video (evidence/capture/video.py).
-DEBS_SERVE := fonts-wqy-microhei ffmpeg
-DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf zbar-tools libnss3-tools chromium
+# a capture session's video (evidence/capture/video.py); chromium is the capture browser.
+DEBS_SERVE := fonts-wqy-microhei ffmpeg chromium
+DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf zbar-tools libnss3-tools
 
 .PHONY: serve test debs-serve debs-test lint typecheck pytest bench contracts
 
-serve: $(VENV)/.installed debs-serve
+serve: $(VENV)/.installed $(CAPTURE_VENV)/.installed debs-serve
 	$(BIN)/notary-hub serve
 
 test: $(VENV)/.installed-test $(CAPTURE_VENV)/.installed node_modules/.installed debs-test lint typecheck pytest

@@ -39,6 +39,9 @@ class DidRegistryParts:
     registrar: Registrar
     consortium: ConsortiumService
     notary: NotaryIdentity
+    # did:ethr by walking the chain's logs, at its head: what a sign-in checks a holder's
+    # key against, so a key added a moment ago counts before the index has caught up.
+    fresh_resolver: DispatchingResolver
     _workers: list[Worker] = field(default_factory=list, repr=False)
 
     def start(self) -> None:
@@ -102,4 +105,5 @@ def open_did_registry(
     walker = ChainWalkerSource(chain, registry)
     own = EthrResolver({chain.chain_id: walker}, names=network_names)
     notary = open_notary_identity(keystore, registrar, resolver=own, created=created)
-    return DidRegistryParts(indexer, source, resolver, registrar, consortium, notary)
+    fresh = DispatchingResolver({"ethr": own, "key": DidKeyResolver()})
+    return DidRegistryParts(indexer, source, resolver, registrar, consortium, notary, fresh)

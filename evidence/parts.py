@@ -21,6 +21,7 @@ from credentials.issuer import CredentialIssuer
 from credentials.issuer_trust import IssuerTrust
 from credentials.verifier import Verifier
 from evidence.blob_store import BlobStore
+from evidence.capture.parts import CaptureParts
 from evidence.deposit.letter import DepositLetters
 from evidence.deposit.letter_verification import LetterVerifier
 from evidence.deposit.pipeline import EvidencePipeline
@@ -43,11 +44,16 @@ class EvidenceParts:
     tsa_roots: list[x509.Certificate]
     letter_pdfs: LetterPdfService | None = None
     draws: DrawParts | None = None  # issue 14: public draws (with a draw registry on chain)
+    captures: CaptureParts | None = None  # issue 15: remote captures
 
     def start(self) -> None:
         self.pipeline.start()
+        if self.captures is not None:
+            self.captures.recovery.start()
 
     def stop(self) -> None:
+        if self.captures is not None:
+            self.captures.close()
         self.pipeline.stop()
 
     def close(self) -> None:

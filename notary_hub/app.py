@@ -22,6 +22,7 @@ from credentials.router import credentials_router
 from did_registry.consortium.router import consortium_router
 from did_registry.registrar.router import registrar_router
 from did_registry.router import resolver_router
+from evidence.capture.router import capture_router
 from evidence.deposit.router import evidence_router
 from evidence.deposit.verify_router import verify_router
 from evidence.draw.router import draw_router
@@ -41,6 +42,7 @@ from notary_hub.identity import (
     CREDENTIALS_ISSUE,
     CREDENTIALS_STATUS,
     DRAWS_MANAGE,
+    EVIDENCE_CAPTURE,
     EVIDENCE_DEPOSIT,
     EVIDENCE_READ,
     REGISTRAR_RELAY,
@@ -256,6 +258,10 @@ def _include_evidence_routers(
     if parts_e.draws is not None:  # issue 14: public draws, run by organisers
         organiser = principal_dependency(auth.require_scope(DRAWS_MANAGE), resolver)
         app.include_router(draw_router(parts_e.draws, organiser, limiter=public))
+    if parts_e.captures is not None:  # issue 15: remote captures, each its owner's
+        capturer = principal_dependency(auth.require_scope(EVIDENCE_CAPTURE), resolver)
+        captures = parts_e.captures
+        app.include_router(capture_router(captures, parts_e.blobs, capturer, limiter=public))
 
 
 def _include_rpc_router(app: FastAPI, hub: Hub, embedded: EmbeddedChain) -> None:

@@ -84,6 +84,12 @@ def _draw() -> ModuleType:
     return cli_draw
 
 
+def _capture() -> ModuleType:
+    from notary_hub import cli_capture
+
+    return cli_capture
+
+
 COMMANDS: dict[str, Loader] = {
     "init": lambda: _hub().init,
     "serve": lambda: _hub().serve,
@@ -101,6 +107,7 @@ COMMANDS: dict[str, Loader] = {
     "login": lambda: _login().login,  # issue 13: staff tokens (device login, client credentials)
     "logout": lambda: _login().logout_command,
     "draw": lambda: _draw().draw_app,  # issue 14: public draws
+    "capture": lambda: _capture().capture,  # issue 15: scripted remote captures
 }
 
 app = typer.Typer(

@@ -64,6 +64,7 @@ from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.registry_discovery import DiscoveringSource
 from did_registry.ethr.resolver import EthrResolver
 from evidence.capture.capture_verification import CaptureLetterVerifier, is_capture_letter
+from evidence.capture.letter_pdf import capture_pdf_kind
 from evidence.deposit.letter_verification import FILE_CHUNK, LetterVerifier
 from evidence.draw.letter_verification import DrawLetterVerifier, is_draw_letter, result_pdf_kind
 from evidence.letter_pdf.attach import CREDENTIAL_FILE, embedded_json
@@ -263,6 +264,12 @@ def _judge_pdf(
     trust = _trust(chain, inputs.pinned, consortium)
     letters = _letters(verifier, chain, trust, inputs)
     kinds = result_pdf_kind(letters.draws)  # a draw's result letter, besides custody letters
+    wacz = inputs.file  # a capture letter's --file is its package
+
+    def capture(credential: dict[str, Any]) -> VerificationResult:
+        return letters.captures.verify(credential, wacz)
+
+    kinds |= capture_pdf_kind(capture)
     pdfs = PdfLetterVerifier(letters.custody, resolver, tsa_roots=inputs.roots, kinds=kinds)
     content = _chunks(inputs.file) if inputs.file is not None else None
     result = pdfs.verify(pdf, content=content)  # NotAPdf: one line, through cli_errors

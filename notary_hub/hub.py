@@ -318,7 +318,7 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             created=created,
         )
         stack.callback(evidence.close)
-        signin = open_signin_from(settings, sessions, credentials, keystore, created)
+        signin = open_signin_from(settings, sessions, chain_parts, did, keystore, created)
         oauth = open_oauth_from(settings, sessions=sessions, keystore=keystore, created=created,
                                 did_of=signin.accounts.did_of)  # fmt: skip
         stack.callback(oauth.close)

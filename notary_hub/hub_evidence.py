@@ -36,6 +36,7 @@ from evidence.timestamping import (
 )
 from evidence.timestamping.tsa_http import TSA_CERTS_PATH
 from hub_kernel.keystore import KeyStore, load_master_key
+from notary_hub.hub_capture import open_captures_from
 from notary_hub.settings import Settings
 
 
@@ -114,6 +115,18 @@ def open_evidence_from(
         letters = LetterIssuer(credentials.issuer, service="draws")
         parts.draws = open_draws_from(
             settings, sessions, keystore, chain_parts, parts, registry, letters, context_url, pdfs
+        )
+    if settings.captures.enabled and authorities:  # issue 15: remote captures
+        parts.captures = open_captures_from(
+            settings,
+            sessions,
+            keystore,
+            chain_parts,
+            credentials,
+            parts,
+            context_url,
+            public_url,
+            pdfs,
         )
     return parts
 

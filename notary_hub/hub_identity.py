@@ -8,7 +8,9 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from credentials.parts import CredentialParts
+from chain_adapter.parts import ChainParts
+from credentials.verifier import Verifier
+from did_registry.parts import DidRegistryParts
 from hub_kernel.keystore import KeyStore
 from notary_hub.hub_urls import public_origin, public_url
 from notary_hub.settings import Settings
@@ -22,14 +24,23 @@ from oauth_server.signin_parts import SigninLimits, SigninParts, open_signin
 def open_signin_from(
     settings: Settings,
     sessions: sessionmaker[Session],
-    credentials: CredentialParts,
+    chain_parts: ChainParts,
+    did: DidRegistryParts,
     keystore: KeyStore,
     created: list[str],
 ) -> SigninParts:
+    """Sign-in checks the wallet's presentation against the holder's DID at the chain's
+    head (``did.fresh_resolver``): a wallet that just added its key signs in at once."""
     cfg = settings.signin
     return open_signin(
         sessions=sessions,
-        verifier=credentials.verifier,
+        verifier=Verifier(
+            did.fresh_resolver,
+            chain=chain_parts.chain,
+            status_registry=lists.address
+            if (lists := chain_parts.deployment.status_lists)
+            else None,
+        ),
         keystore=keystore,
         origin=public_origin(settings),
         limits=SigninLimits(cfg.request_seconds, cfg.session_seconds, cfg.rate, cfg.burst),

@@ -32,6 +32,7 @@ CREDENTIALS_STATUS = "credentials:status"
 REGISTRAR_RELAY = "registrar:relay"
 CONSORTIUM_VOTE = "consortium:vote"
 DRAWS_MANAGE = "draws:manage"
+EVIDENCE_CAPTURE = "evidence:capture"
 ADMIN = "admin"
 # The scopes of the hub's own API (issue 13 §8): what a bootstrap token holds.
 API_SCOPES = frozenset(
@@ -43,6 +44,7 @@ API_SCOPES = frozenset(
         REGISTRAR_RELAY,
         CONSORTIUM_VOTE,
         DRAWS_MANAGE,
+        EVIDENCE_CAPTURE,
         ADMIN,
     }
 )

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notary_hub.settings_capture import CaptureSettings, capture_problems
+
 DEFAULT_CHAIN_ID = 0x539  # 1337: the conventional id of a local development chain
 
 
@@ -314,6 +316,7 @@ class Settings(BaseSettings):
     credentials: CredentialSettings = CredentialSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     draws: DrawSettings = DrawSettings()
+    captures: CaptureSettings = CaptureSettings()
     timestamps: TimestampSettings = TimestampSettings()
     server: ServerSettings = ServerSettings()
     signin: SigninSettings = SigninSettings()
@@ -377,6 +380,7 @@ class Settings(BaseSettings):
                     f"the OAuth {name} must use https unless it is on loopback "
                     "(NOTARY_HUB_OAUTH_ISSUER, _AUDIENCE or CREDENTIALS_PUBLIC_URL)"
                 )
+        problems += capture_problems(self.captures)
         if problems:
             raise InsecureSettings("; ".join(problems))
 

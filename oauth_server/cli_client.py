@@ -24,6 +24,7 @@ CLI_CLIENT_SPEC = ClientSpec(
         "credentials:issue": "have the notary issue credentials from your terminal",
         "credentials:status": "change the status of issued credentials from your terminal",
         "draws:manage": "organise public draws from your terminal (notary-hub draw)",
+        "evidence:capture": "run scripted web captures in your name (notary-hub capture)",
     },
 )
 

@@ -18,6 +18,7 @@ SCOPES: dict[str, str] = {
     "did": "reveal your DID",
     "evidence:deposit": "deposit evidence in your name",
     "evidence:read": "read your deposits and their custody letters",
+    "evidence:capture": "capture web evidence in your name in the notary's remote browser",
     "credentials:issue": "have the notary issue credentials",
     "credentials:status": "change the status of issued credentials",
     "registrar:relay": "relay your DID operations to the chain",
@@ -30,7 +31,15 @@ SCOPES: dict[str, str] = {
 # ``registrar:relay`` too: a relayed DID operation is authorised by the DID owner's own
 # signature (ERC-1056 meta-transaction); the token only lets the hub pay its gas.
 PERSON_SCOPES = frozenset(
-    {"openid", "profile", "did", "evidence:deposit", "evidence:read", "registrar:relay"}
+    {
+        "openid",
+        "profile",
+        "did",
+        "evidence:deposit",
+        "evidence:read",
+        "evidence:capture",
+        "registrar:relay",
+    }
 )
 
 # Scopes only staff grant (``notary-hub clients create``): never to a self-registered client.

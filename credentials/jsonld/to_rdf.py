@@ -289,6 +289,10 @@ class _Converter:
         """A ``@list`` or ``@set`` object: a set's values, or the list's head."""
         if top:
             raise Unsupported("top-level list or set")
+        if any(special.get(key, ()) is None for key in ("@list", "@set")):
+            # JSON-LD 1.1 Expansion §13.4.16: a null value drops the keyword, leaving an
+            # empty node object, which is a blank node, not an empty list.
+            raise Unsupported("a null @list or @set")
         if "@set" in special:
             if inside_list:
                 raise Unsupported("set inside a list")

@@ -380,7 +380,7 @@ class CaptureService:
                     ),
                 )
             )
-            .order_by(Capture.created_at)
+            .order_by(Capture.created_at, Capture.id)  # ties broken the same way everywhere
         )
         with self._sessions() as session:
             return list(session.scalars(query))

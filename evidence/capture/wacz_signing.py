@@ -78,6 +78,11 @@ class WaczSigner:
         self._public = public_key_base64(private_key.public_key())
         self._software = software
 
+    @property
+    def public_key(self) -> str:
+        """``publicKey`` of every signature: base64 DER SubjectPublicKeyInfo."""
+        return self._public
+
     def sign(self, hash: str, created: str) -> dict[str, str]:
         der = self._key.sign(hash.encode("utf-8"), ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)

@@ -20,7 +20,6 @@ from evidence.draw.letters import CREDENTIAL_TYPE, DrawLetters
 from evidence.letter_pdf.build import LetterPdfs
 from evidence.letter_pdf.facts import token_time_and_name
 from evidence.letter_pdf.render import SIGNED_NOTES, LetterPage, render_letter
-from evidence.letter_pdf.sign import sign_letter_pdf
 from evidence.principal import Principal
 
 TITLE = "摇号结果函 Draw Result Letter"
@@ -107,4 +106,4 @@ class DrawLetterPdfs:
         notary = self._pdfs.notary_name or str(letter["issuer"])
         page = render_result_page(rows, page_url, letter_id=letter["id"], notary=notary)
         facts = {"facts": dict(rows), "notes": {"notary_name": self._pdfs.notary_name}}
-        return sign_letter_pdf(page, letter, facts, self._pdfs.key, self._pdfs.authority)
+        return self._pdfs.sign(page, letter, facts)

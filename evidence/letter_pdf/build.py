@@ -74,6 +74,12 @@ class LetterPdfs:
         if ahead > 0:
             time.sleep(ahead)
 
+    def sign(self, page: bytes, letter: Mapping[str, Any], facts: Mapping[str, Any]) -> bytes:
+        """Another kind of letter's rendered ``page``, signed with ``letter`` and ``facts``
+        attached, once the key's publication is in the past (a draw's, a capture's)."""
+        self._wait_for_publication()
+        return sign_letter_pdf(page, letter, facts, self.key, self.authority)
+
     def make(
         self, letter: Mapping[str, Any], *, service: str, record_id: str, status: str
     ) -> bytes:

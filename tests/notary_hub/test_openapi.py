@@ -21,6 +21,7 @@ from notary_hub.settings import ServerSettings, Settings
 
 # The request media types of every route that takes a body; a new one must be added here.
 REQUEST_MEDIA_TYPES = {
+    ("post", "/captures"): {"application/json"},
     ("post", "/anchoring/items"): {"application/json"},
     ("post", "/anchoring/receipts/verify"): {"application/json"},
     ("post", "/1.0/registrar/operations/digest"): {"application/json"},
@@ -65,6 +66,7 @@ REQUEST_MEDIA_TYPES = {
 BODYLESS_WRITES = {
     ("post", "/draws/{draw_id}/commit"),
     ("post", "/draws/{draw_id}/uploads/{upload_id}/finish"),
+    ("post", "/captures/{capture_id}/end"),
 }
 
 

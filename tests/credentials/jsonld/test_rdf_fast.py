@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from credentials.errors import ContextError, CredentialError, MalformedCredential
@@ -553,6 +553,9 @@ _WILD_VALUE = st.recursive(
     ),
     st.sampled_from([None, "VerifiableCredential", ["VerifiableCredential", "DataIntegrityProof"]]),
 )
+# Found by this property: a null @list or @set is an empty node (a blank node), not rdf:nil.
+@example(EX, {"credentialSubject": {"@list": None}}, None)
+@example(EX, {"credentialSubject": {"@set": None}}, None)
 def test_property_odd_documents_match_pyld(
     context: list[str], members: dict[str, Any], kind: Any
 ) -> None:

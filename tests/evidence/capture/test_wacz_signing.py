@@ -182,8 +182,16 @@ def test_a_forged_signature_under_the_trusted_key_is_refused(
 def test_a_swapped_digest_file_is_named(
     signed: BuiltWacz, capture: CaptureFiles, tmp_path: Path
 ) -> None:
-    # A genuine digest file, signed by the notary, of another package.
-    other = _build(capture, tmp_path / "other.wacz")
+    # A genuine digest file, signed by the notary, of another package (another title: two
+    # builds within one second would otherwise be the same package).
+    other = build_wacz(
+        tmp_path / "other.wacz",
+        [capture.warc],
+        pages=capture.pages,
+        resources=capture.resources,
+        title="another capture",
+        signer=WaczSigner(NOTARY_KEY),
+    )
     with zipfile.ZipFile(other.path) as wacz:
         swapped = wacz.read("datapackage-digest.json")
     forged = rewrite_zip(signed.path, tmp_path / "f.wacz", {"datapackage-digest.json": swapped})
