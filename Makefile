@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # The capture service's recording proxy (mitmproxy) runs from its own venv: its pins
 # (cryptography, h11) would downgrade the hub's (evidence/capture/recorder/process.py).
 CAPTURE_VENV ?= .venv-capture
+# pywb, the tests' independent replayer of capture packages, runs from its own venv too: it
+# pins werkzeug, redis and fakeredis exactly (testkit/pywb_replay.py).
+REPLAY_VENV ?= .venv-replay
 # Debian packages: the CJK font PDF letters are set in (serve); the tests' independent
 # judges of PDF letters: poppler-utils (pdfsig, pdftotext, pdftoppm), qpdf, zbar-tools
 # (zbarimg reads the QR code), libnss3-tools (certutil, an NSS trust store for pdfsig);
@@ -18,7 +21,7 @@ DEBS_TEST := $(DEBS_SERVE) poppler-utils qpdf zbar-tools libnss3-tools
 serve: $(VENV)/.installed $(CAPTURE_VENV)/.installed debs-serve
 	$(BIN)/notary-hub serve
 
-test: $(VENV)/.installed-test $(CAPTURE_VENV)/.installed node_modules/.installed debs-test lint typecheck pytest
+test: $(VENV)/.installed-test $(CAPTURE_VENV)/.installed $(REPLAY_VENV)/.installed node_modules/.installed debs-test lint typecheck pytest
 
 debs-serve:
 	sh scripts/install_debs.sh $(DEBS_SERVE)
@@ -47,6 +50,12 @@ $(CAPTURE_VENV)/.installed: capture-requirements.txt
 	$(CAPTURE_VENV)/bin/pip install --quiet --no-deps 'h11>=0.16.0'
 	touch $@
 
+$(REPLAY_VENV)/.installed: replay-requirements.txt
+	$(PYTHON) -m venv $(REPLAY_VENV)
+	$(REPLAY_VENV)/bin/pip install --quiet --upgrade pip
+	$(REPLAY_VENV)/bin/pip install --quiet -r replay-requirements.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -59,7 +68,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test $(CAPTURE_VENV)/.installed node_modules/.installed debs-test
+pytest: $(VENV)/.installed-test $(CAPTURE_VENV)/.installed $(REPLAY_VENV)/.installed node_modules/.installed debs-test
 	$(BIN)/pytest -n 2 -q
 
 bench: $(VENV)/.installed

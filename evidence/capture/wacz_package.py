@@ -6,7 +6,8 @@ Spec: Web Archive Collection Zipped (WACZ) 1.1.1, https://specs.webrecorder.net/
 (§ Directory Layout, § datapackage.json, § datapackage-digest.json). The CDXJ index
 (``indexes/index.cdx.gz`` in compressed blocks, ``indexes/index.idx``), the page list and
 the resource list are made by the ``wacz`` package's own indexer (``WACZIndexer``, as its
-``wacz create`` does); this module chooses the layout and the inputs. Every file is
+``wacz create`` does); this module chooses the layout and the inputs, and indexes only the
+records a replay tool can show (the proxy's metadata records stay in the WARC). Every file is
 streamed into the ZIP and hashed in blocks: a large video never sits in memory.
 
 The digest file is signed when a :class:`DigestSigner` is given
@@ -129,6 +130,9 @@ def _index(wacz: zipfile.ZipFile, warcs: Sequence[Path], pages: Sequence[Page]) 
             compress=data,
             lines=DEFAULT_NUM_LINES,
             digest_records=True,
+            # Replayable records only: the proxy's metadata record of a TLS connection
+            # names its origin's root URL, and indexed it is what pywb replays there.
+            records="response,revisit,resource,warcinfo",
             fields="referrer,req.http:cookie",
             data_out_name="index.cdx.gz",
             hash_type="sha256",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import tracemalloc
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
+from warcio.warcwriter import WARCWriter
 
 from evidence.capture.errors import InvalidWaczInput
 from evidence.capture.wacz_package import Page, Resource, build_wacz
@@ -145,3 +147,21 @@ def test_a_large_video_is_streamed_not_held_in_memory(
     assert peak < 8 << 20, f"peak {peak} bytes for a 24 MiB video"
     listed = {r["path"]: r for r in built.datapackage["resources"]}
     assert listed["video/long.webm"]["bytes"] == 24 << 20
+
+
+def test_only_replayable_records_are_indexed(capture: CaptureFiles, tmp_path: Path) -> None:
+    # The recording proxy's record of a TLS connection names the origin's root URL: were it
+    # indexed, replay tools would show it as the page (see test_pywb_replay.py).
+    warc = tmp_path / "with-metadata.warc.gz"
+    with warc.open("wb") as file:
+        writer = WARCWriter(file, gzip=True)
+        block = io.BytesIO(b'{"tls": {"version": "TLSv1.3"}}')
+        json_type = "application/json"
+        record = writer.create_warc_record(
+            f"{capture.origin}/", "metadata", payload=block, warc_content_type=json_type
+        )
+        writer.write_record(record)
+    built = build_wacz(tmp_path / "capture.wacz", [warc, capture.warc], pages=capture.pages)
+    with zipfile.ZipFile(built.path) as wacz:
+        index = gzip.decompress(wacz.read("indexes/index.cdx.gz")).decode().splitlines()
+    assert len(index) == 2 and all('"status": "200"' in line for line in index)
