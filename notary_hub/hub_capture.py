@@ -77,6 +77,7 @@ def open_captures_from(
         context_url=context_url,
         tsa_certificates=chains,
         recovery_interval=cfg.recovery_seconds,
+        lease_seconds=cfg.lease_seconds,
     )
     if pdfs is not None:
         letters = CaptureLetterVerifier(

@@ -23,6 +23,12 @@ class CaptureSettings(BaseModel):
     )
     anchor_timeout: float = Field(default=120.0, gt=0, le=3600)
     recovery_seconds: float = Field(default=30.0, gt=0, le=3600)
+    lease_seconds: float = Field(
+        default=60.0,
+        ge=3,
+        le=3600,
+        description="How long a session's process may go silent before it counts as dead.",
+    )
     egress_probe_url: str = Field(
         default="https://api.ipify.org",
         description="Answers the caller's address as text: the pre-flight's egress check.",

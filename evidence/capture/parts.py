@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -85,10 +86,12 @@ def open_captures(
     context_url: str | None = None,
     tsa_certificates: Mapping[str, str] | None = None,
     recovery_interval: float = 30.0,
+    lease_seconds: float = 60.0,
 ) -> CaptureParts:
     """``directory``: where sessions record (``DATA_DIR/captures``), one 0700 folder each."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    service = CaptureService(sessions, ceiling=ceiling)
+    directory = directory.resolve()  # absolute in every command line (:mod:`.orphans`)
+    service = CaptureService(sessions, ceiling=ceiling, lease=timedelta(seconds=lease_seconds))
     letters = CaptureLetters(letter_issuer, tsa_certificates, context_url=context_url)
     sealer = CaptureSealer(
         service,

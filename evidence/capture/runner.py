@@ -37,7 +37,7 @@ from evidence.principal import Principal
 __all__ = ["CaptureRunner", "ScriptedCapture"]
 
 log = logging.getLogger(__name__)
-RENEW_EVERY = 15.0
+RENEWALS_PER_LEASE = 3  # a renewal lost to a slow database still leaves two
 
 
 @dataclass(frozen=True)
@@ -197,8 +197,9 @@ class CaptureRunner:
         await asyncio.to_thread(self._sealer.seal, capture_id, recorded)
 
     async def _renew(self, capture_id: str) -> None:
+        every = self._service.lease.total_seconds() / RENEWALS_PER_LEASE
         while True:
-            await asyncio.sleep(RENEW_EVERY)
+            await asyncio.sleep(every)
             await asyncio.to_thread(self._service.renew, capture_id, self.holder)
 
 
