@@ -60,6 +60,7 @@ def capture(
         package_path = out_dir / f"capture-{capture_id}.wacz"
         _save(session, f"/captures/{capture_id}/letter", letter_path)
         _save(session, f"/captures/{capture_id}/package", package_path)
+    _print(f"outcome: {record.get('outcome')}")
     _print(f"sealed: package SHA-256 {record['packageSha256']} ({record['packageSize']} bytes)")
     if record.get("interrupted"):
         _print(f"interrupted: {record['interruptionReason']}")

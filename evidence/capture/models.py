@@ -104,6 +104,8 @@ class Capture(CaptureBase):
     started_at: Mapped[datetime | None] = _utc()
     ended_at: Mapped[datetime | None] = _utc()
     end_reason: Mapped[EndReason | None] = mapped_column(_enum(EndReason), default=None)
+    # How the session ended, in words: "script completed", "script failed: step 3 …".
+    outcome: Mapped[str | None] = mapped_column(String(REASON_MAX_LENGTH), default=None)
     interrupted: Mapped[bool] = mapped_column(Boolean, default=False)
     interruption_reason: Mapped[str | None] = mapped_column(String(REASON_MAX_LENGTH), default=None)
     interrupted_at: Mapped[datetime | None] = _utc()  # its process's last sign of life
@@ -143,6 +145,7 @@ class CaptureRecord:
     started_at: datetime | None
     ended_at: datetime | None
     end_reason: EndReason | None
+    outcome: str | None
     interrupted: bool
     interruption_reason: str | None
     interrupted_at: datetime | None
@@ -173,6 +176,7 @@ class CaptureRecord:
             started_at=as_utc(row.started_at),
             ended_at=as_utc(row.ended_at),
             end_reason=row.end_reason,
+            outcome=row.outcome,
             interrupted=row.interrupted,
             interruption_reason=row.interruption_reason,
             interrupted_at=as_utc(row.interrupted_at),

@@ -56,6 +56,9 @@ async def fetch_resource(
     size = 0
     try:
         async with _client(settings, user_agent) as client, client.stream("GET", url) as answer:
+            if not 200 <= answer.status_code < 300:
+                # An error page (or the proxy's refusal) is no original: it is in the WARC.
+                raise BrowserFailed(f"{url} answered {answer.status_code}: nothing saved")
             with destination.open("wb") as file:
                 async for chunk in answer.aiter_raw():
                     size += len(chunk)

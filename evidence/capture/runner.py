@@ -190,7 +190,7 @@ class CaptureRunner:
 
     async def _end(self, capture_id: str, session: CaptureSession, reason: str) -> None:
         with contextlib.suppress(CaptureError):  # the owner's end may have come first
-            self._service.end_requested(capture_id, None, EndReason.SCRIPT_DONE.value)
+            self._service.end_requested(capture_id, None, EndReason.SCRIPT_DONE.value, reason)
         recorded: RecordedSession = await session.end(reason)
         head = bytes.fromhex(recorded.chain_head)
         self._service.chain_progress(capture_id, head, recorded.chain_length, holder=self.holder)

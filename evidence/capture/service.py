@@ -225,7 +225,11 @@ class CaptureService:
         return self.record(capture_id)
 
     def end_requested(
-        self, capture_id: str, principal: Principal | None, reason: str
+        self,
+        capture_id: str,
+        principal: Principal | None,
+        reason: str,
+        outcome: str | None = None,
     ) -> CaptureRecord:
         """``live`` → ``ending``. With a ``principal``: the owner's end (reason ``user``;
         anyone else's capture is not found). Without: the hub's own (``script_done``,
@@ -240,9 +244,9 @@ class CaptureService:
             if why is not EndReason.USER:
                 raise InvalidCaptureRequest("a user ends a capture with reason 'user'")
             self.owned(principal, capture_id)
-        return self.step(
-            capture_id, (S.LIVE,), state=S.ENDING, end_reason=why, ended_at=self.clock()
-        )
+        said = (outcome or why.value.replace("_", " "))[:REASON_MAX_LENGTH]
+        ended: dict[str, Any] = {"end_reason": why, "outcome": said, "ended_at": self.clock()}
+        return self.step(capture_id, (S.LIVE,), state=S.ENDING, **ended)
 
     def chain_progress(
         self, capture_id: str, head: bytes, length: int, *, holder: str | None = None

@@ -253,6 +253,13 @@ class CaptureSession:
         )
         try:
             await self.browser.save_resource(url, self.files.source(path))
+        except BrowserFailed as failed:
+            if any(
+                e.reason == "over_cap" and e.facts.get("url") == url for e in self.recorder.events()
+            ):
+                cap = self.settings.max_response_bytes
+                raise BrowserFailed(f"{url} is over the download cap of {cap} bytes") from failed
+            raise
         finally:
             self._drain()
         return self._item(self.files.add(path, "original", self.files.source(path)))

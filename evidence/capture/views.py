@@ -31,6 +31,7 @@ def capture_json(record: CaptureRecord) -> dict[str, Any]:
         "startedAt": _iso(record.started_at),
         "endedAt": _iso(record.ended_at),
         "endReason": record.end_reason.value if record.end_reason else None,
+        "outcome": record.outcome,
         "interrupted": record.interrupted,
         "interruptionReason": record.interruption_reason,
         "refusal": list(record.refusal) if record.refusal is not None else None,

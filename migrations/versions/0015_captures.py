@@ -56,6 +56,7 @@ def upgrade() -> None:
         _utc("started_at"),
         _utc("ended_at"),
         sa.Column("end_reason", _enum("endreason", *END_REASONS), nullable=True),
+        sa.Column("outcome", sa.String(length=1000), nullable=True),
         sa.Column("interrupted", sa.Boolean(), nullable=False),
         sa.Column("interruption_reason", sa.String(length=1000), nullable=True),
         _utc("interrupted_at"),

@@ -188,3 +188,21 @@ def test_only_the_owner_sees_a_capture_and_an_end_is_taken_once(
     assert again.status_code == 409 and again.json()["error"] == "capture_state_conflict"
     record = sealed(client, capture_id)
     assert record["state"] == "sealed" and record["endReason"] == "user", record
+
+
+def test_a_download_over_the_cap_fails_its_step_and_the_capture_is_still_sealed(
+    capture_hub: tuple[Hub, TestClient], site: CaptureSite
+) -> None:
+    _, client = capture_hub
+    body = {
+        "target": site.url("/"),
+        "steps": f"- save: {site.url('/big/300000')}\n- note: never reached",
+        "limits": {"downloadCapBytes": 100_000},
+    }
+    capture_id = client.post("/captures", json=body, headers=headers()).json()["id"]
+    record = sealed(client, capture_id)
+    assert record["state"] == "sealed", record["refusal"]
+    assert record["outcome"].startswith("script failed: step 0 (save): "), record["outcome"]
+    assert "is over the download cap of 100000 bytes" in record["outcome"], record["outcome"]
+    letter = client.get(f"/captures/{capture_id}/letter", headers=headers()).json()
+    assert "keyItems" not in letter["credentialSubject"]  # nothing half-saved, no note
