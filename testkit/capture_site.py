@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import functools
+import hashlib
 import io
 import ipaddress
 import secrets
@@ -225,6 +226,38 @@ def _add_behaviour_routes(app: FastAPI, site: CaptureSite, serve: Callable[..., 
     @app.get("/big/{size}")
     def big(size: int) -> Response:
         return serve(f"/big/{size}", b"B" * size, "application/octet-stream")
+
+    _add_bench_routes(app)
+
+
+ANIMATED = (
+    b"<!doctype html><title>Animated</title><canvas id=c width=640 height=360></canvas>"
+    b"<script>const c=document.getElementById('c').getContext('2d');let n=0;"
+    b"(function draw(){n++;c.fillStyle=`hsl(${n%360},70%,50%)`;c.fillRect(0,0,640,360);"
+    b"c.fillStyle='#000';c.font='48px sans-serif';c.fillText('frame '+n,40,190);"
+    b"requestAnimationFrame(draw)})()</script>"
+)
+
+
+def _add_bench_routes(app: FastAPI) -> None:
+    """For the benchmarks: a page that redraws on every frame (a busy live session), and
+    incompressible bytes streamed (a large original, never held whole); not logged."""
+
+    @app.get("/animated")
+    def animated() -> Response:
+        return Response(ANIMATED, media_type="text/html")
+
+    @app.get("/noise/{size}")
+    def noise(size: int) -> StreamingResponse:
+        async def stream() -> AsyncIterator[bytes]:
+            left, counter = size, 0
+            while left > 0:
+                block = hashlib.shake_256(counter.to_bytes(8, "big")).digest(min(left, 1 << 20))
+                counter, left = counter + 1, left - len(block)
+                yield block
+
+        headers = {"content-length": str(size)}
+        return StreamingResponse(stream(), media_type="application/octet-stream", headers=headers)
 
 
 @contextmanager
