@@ -59,6 +59,8 @@ from evidence.capture.session_limits import SessionClock, SessionSlot, SessionSl
 __all__ = ["Action", "CaptureBrowser", "Frame"]
 
 _MAX_FULL_PAGE_HEIGHT = 16384  # CSS pixels: Chromium's own texture limit
+_SCREENCAST_ATTEMPTS = 20  # two seconds at most
+_DETACHED = "Not attached to an active page"
 EXITED = "the browser exited"
 
 
@@ -102,7 +104,7 @@ class CaptureBrowser:
         self._cdp = cdp
         self._slot = slot
         self._page = ""
-        self._frame_queues: list[asyncio.Queue[JsonObject]] = []
+        self._open_queues: list[asyncio.Queue[JsonObject]] = []  # woken at the end
         self._clock = SessionClock(settings.idle_timeout, settings.max_duration, self.close)
         self._closed = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
@@ -295,12 +297,11 @@ class CaptureBrowser:
         ends with the session. One reader at a time."""
         s = self.settings
         queue = self._cdp.subscribe("Page.screencastFrame", self._page)
-        self._frame_queues.append(queue)
+        self._open_queues.append(queue)
         try:
-            await self._send(
-                "Page.startScreencast",
+            await self._start_screencast(
                 {"format": "jpeg", "quality": s.screencast_quality, "maxWidth": s.width}
-                | {"maxHeight": s.height, "everyNthFrame": 1},
+                | {"maxHeight": s.height, "everyNthFrame": 1}
             )
             while (params := await queue.get()) and self.ended is None:
                 await self._send("Page.screencastFrameAck", {"sessionId": params["sessionId"]})
@@ -312,11 +313,38 @@ class CaptureBrowser:
                     int(meta["deviceHeight"]),
                 )
         finally:
-            self._frame_queues.remove(queue)
+            self._open_queues.remove(queue)
             self._cdp.unsubscribe("Page.screencastFrame", self._page, queue)
             if self.ended is None:
                 with contextlib.suppress(BrowserFailed):
                     await self._cdp.send("Page.stopScreencast", session=self._page)
+
+    async def _start_screencast(self, params: JsonObject) -> None:
+        """Asked again while the page is between two documents: a tab just started may
+        swap its first document late (under load), and Chromium answers "Not attached to
+        an active page" meanwhile, which used to refuse a session at its start."""
+        for attempt in range(_SCREENCAST_ATTEMPTS):
+            try:
+                await self._send("Page.startScreencast", params)
+                return
+            except BrowserFailed as error:
+                if _DETACHED not in error.message or attempt + 1 == _SCREENCAST_ATTEMPTS:
+                    raise
+            await asyncio.sleep(0.1)
+
+    async def main_frame_urls(self) -> AsyncIterator[str]:
+        """The address of each document the main frame commits to (a link followed, a form
+        sent, a redirect), as it happens; the iteration ends with the session."""
+        queue = self._cdp.subscribe("Page.frameNavigated", self._page)
+        self._open_queues.append(queue)
+        try:
+            while (params := await queue.get()) and self.ended is None:
+                frame = params.get("frame", {})
+                if "parentId" not in frame and isinstance(frame.get("url"), str):
+                    yield frame["url"]
+        finally:
+            self._open_queues.remove(queue)
+            self._cdp.unsubscribe("Page.frameNavigated", self._page, queue)
 
     async def save_resource(self, url: str, destination: Path) -> SavedResource:
         """The original bytes of ``url``, fetched through the session's proxy (so recorded
@@ -327,6 +355,12 @@ class CaptureBrowser:
         return saved
 
     # -- the end ---------------------------------------------------------------------------
+    async def wait_closed(self) -> str:
+        """Until the browser is closed (by the session's end, its own clock, or its
+        death): why."""
+        await self._closed.wait()
+        return self.ended or EXITED
+
     async def close(self, reason: str = "closed") -> None:
         """End the session: the browser killed, its profile deleted (and checked gone), the
         slot given back. Idempotent; the first reason is the one recorded."""
@@ -337,7 +371,7 @@ class CaptureBrowser:
         await self._clock.stop()
         if self._watcher is not None and self._watcher is not asyncio.current_task():
             self._watcher.cancel()
-        for queue in self._frame_queues:
+        for queue in self._open_queues:
             queue.put_nowait({})
         with contextlib.suppress(BrowserFailed, TimeoutError):
             await asyncio.wait_for(self._cdp.send("Browser.close"), 2)

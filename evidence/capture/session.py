@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -50,7 +51,12 @@ from evidence.capture.session_settings import (
 )
 from evidence.capture.video import VideoWriter, record_video
 
-__all__ = ["CaptureSession", "RecordedSession", "SessionSettings", "seal_package"]
+__all__ = ["CaptureSession", "FrameListener", "RecordedSession", "SessionSettings", "seal_package"]
+
+log = logging.getLogger(__name__)
+#: Called in the session's event loop with each screencast frame the video gets; it must
+#: not block (the live page's viewer hands the frame to another loop and returns).
+FrameListener = Callable[[Frame], None]
 
 CHAIN_FILE = "chain.jsonl"
 # RFC 8785 bytes, the ones the report's digest is over. Not ``.json``: `wacz validate`
@@ -93,6 +99,7 @@ class CaptureSession:
             height=browser.settings.height,
         )
         self._video: asyncio.Task[Path] | None = None
+        self._frame_listeners: list[FrameListener] = []
 
     @classmethod
     async def start(cls, settings: SessionSettings) -> CaptureSession:
@@ -139,6 +146,7 @@ class CaptureSession:
         async def frames() -> AsyncIterator[Frame]:
             async for frame in self.browser.frames():
                 first.set()
+                self._tee(frame)
                 yield frame
 
         self._video = asyncio.get_running_loop().create_task(
@@ -153,6 +161,22 @@ class CaptureSession:
         waiting.cancel()
         if self._video.done():
             self._video.result()  # the reason it failed, raised
+
+    def add_frame_listener(self, listener: FrameListener) -> None:
+        """Also hand each frame the video gets to ``listener`` (the live page): one
+        screencast feeds both, so what the person saw is what the video holds."""
+        self._frame_listeners.append(listener)
+
+    def remove_frame_listener(self, listener: FrameListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._frame_listeners.remove(listener)
+
+    def _tee(self, frame: Frame) -> None:
+        for listener in tuple(self._frame_listeners):
+            try:
+                listener(frame)
+            except Exception:  # a viewer's failure never costs the video a frame
+                log.exception("a frame listener failed")
 
     # -- the action log -----------------------------------------------------------------
     def _drain(self) -> None:
@@ -186,10 +210,10 @@ class CaptureSession:
         self._drain()
         return final
 
-    async def click(self, x: float, y: float) -> None:
+    async def click(self, x: float, y: float, button: str = "left") -> None:
         self._open()
         try:
-            await self.browser.click(x, y)
+            await self.browser.click(x, y, button)
         finally:
             self._drain()
 
