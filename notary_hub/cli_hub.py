@@ -104,6 +104,7 @@ def serve(
     """Run the hub: open (or create) everything, then serve HTTP."""
     import uvicorn
 
+    from evidence.capture.live_actions import MAX_MESSAGE_BYTES as LIVE_MESSAGE_BYTES
     from notary_hub.app import create_app
 
     settings = load_settings()
@@ -140,6 +141,7 @@ def serve(
             log_config=None,
             access_log=False,
             server_header=False,
+            ws_max_size=LIVE_MESSAGE_BYTES,  # the live page's messages, refused beyond
         )
     finally:
         hub.close()

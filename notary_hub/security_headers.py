@@ -37,6 +37,12 @@ DRAW_PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
+# A live capture's page (evidence.capture.live_page): its own script and style, and its
+# WebSocket to the hub ('self' matches ws: and wss: to the same host, CSP3 §6.7.2.8).
+LIVE_PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 # The consent, account, logout and device verification pages set their own policy
 # (oauth_server.consent_page: their forms' 303 may go to the client's origin; the device
 # page's forms go to the hub); the API's applies if they set none.
@@ -57,6 +63,8 @@ class SecurityHeadersMiddleware:
             policy = SIGNIN_POLICY
         elif path.startswith("/draws/") and path.endswith("/page"):
             policy = DRAW_PAGE_POLICY
+        elif path.startswith("/captures/") and path.endswith("/live"):
+            policy = LIVE_PAGE_POLICY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -1,13 +1,15 @@
-"""HTTP for captures (``/captures``), scope ``evidence:capture`` (issue 15 items 1, 7).
+"""HTTP for captures (``/captures``), scope ``evidence:capture`` (issue 15 items 1, 4, 7).
 
-Thin: the work is in :mod:`evidence.capture.runner` (a scripted session in the hub),
+Thin: the work is in :mod:`evidence.capture.runner` (a session in the hub),
 :mod:`evidence.capture.service` (the records) and :mod:`evidence.capture.sealing`.
 Every route is the owner's: someone else's capture is a 404, as a missing one.
 
-``POST /captures`` takes ``{"target": URL, "steps": YAML text or a JSON list,
-"limits": {...}}``; the steps are checked before anything starts (422
-``invalid_capture_step`` with the index), a full hub is 503 ``capture_sessions_full``,
-and the answer is 202 with the capture in ``preflight``. ``POST …/end`` asks a running
+``POST /captures`` takes ``{"target": URL, "mode": "scripted" | "live", "steps": YAML
+text or a JSON list, "limits": {...}}``; the steps are checked before anything starts
+(422 ``invalid_capture_step`` with the index), a full hub is 503
+``capture_sessions_full``, and the answer is 202 with the capture in ``preflight``; a
+live capture's answer adds ``liveUrl``, the live page with a single-use ticket
+(:mod:`evidence.capture.live_router`). ``POST …/end`` asks a running
 capture to end (a second end is 409). Once ``sealed``, ``…/letter`` is the
 ``EvidenceCaptureCredential`` and ``…/package`` the WACZ, decrypted from the blob store.
 """
@@ -24,9 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from chain_adapter.rpc_limits import RateLimiter
 from evidence.blob_store import BlobStore
 from evidence.capture.letter_pdf import SERVICE, CaptureLetterPdfs
+from evidence.capture.live_router import live_router, live_url
 from evidence.capture.models import CaptureState
 from evidence.capture.parts import CaptureParts
-from evidence.capture.runner import CaptureRunner, ScriptedCapture
+from evidence.capture.runner import CaptureRunner, LiveCapture, ScriptedCapture
 from evidence.capture.service import CaptureService
 from evidence.capture.service_errors import CaptureNotFound, InvalidCaptureRequest
 from evidence.capture.views import PREFIX, capture_json
@@ -38,7 +41,7 @@ from evidence.public_limits import public_limit
 CREDENTIAL_MEDIA_TYPE = "application/vc"  # VC Data Model 2.0 §6.3
 PDF_MEDIA_TYPE = "application/pdf"
 MAX_REQUEST_BYTES = 128 * 1024  # the steps' 64 KiB and a little around them
-_MEMBERS = frozenset({"target", "steps", "limits"})
+_MEMBERS = frozenset({"target", "mode", "steps", "limits"})
 
 START_BODY: dict[str, Any] = {
     "required": True,
@@ -49,6 +52,11 @@ START_BODY: dict[str, Any] = {
                 "required": ["target"],
                 "properties": {
                     "target": {"type": "string", "format": "uri"},
+                    "mode": {
+                        "enum": ["scripted", "live"],
+                        "default": "scripted",
+                        "description": "live: a person drives it through the live page",
+                    },
                     "steps": {
                         "oneOf": [{"type": "string"}, {"type": "array"}],
                         "description": "YAML steps (evidence.capture.steps), or a JSON list",
@@ -68,22 +76,30 @@ START_BODY: dict[str, Any] = {
 }
 
 
-def scripted_capture(body: object) -> ScriptedCapture:
-    """The request body as a :class:`ScriptedCapture`; 422 for anything else."""
+def capture_request(body: object) -> ScriptedCapture | LiveCapture:
+    """The request body as a :class:`ScriptedCapture` or a :class:`LiveCapture`; 422 for
+    anything else."""
     if not isinstance(body, dict):
         raise InvalidCaptureRequest("the body is a JSON object")
     unknown = sorted(set(body) - _MEMBERS)
     if unknown:
         raise InvalidCaptureRequest(f"unknown member {unknown[0][:40]!r}")
     target, steps, limits = body.get("target"), body.get("steps", ""), body.get("limits")
+    mode = body.get("mode", "scripted")
     if not isinstance(target, str):
         raise InvalidCaptureRequest("target is the address to capture, a string")
+    if limits is not None and not isinstance(limits, dict):
+        raise InvalidCaptureRequest("limits are a JSON object")
+    if mode == "live":
+        if "steps" in body:
+            raise InvalidCaptureRequest("a live capture takes no steps: a person drives it")
+        return LiveCapture(target, limits)
+    if mode != "scripted":
+        raise InvalidCaptureRequest("mode is 'scripted' or 'live'")
     if isinstance(steps, list):
         steps = json.dumps(steps)  # a JSON list is YAML too
     if not isinstance(steps, str):
         raise InvalidCaptureRequest("steps are YAML text or a JSON list")
-    if limits is not None and not isinstance(limits, dict):
-        raise InvalidCaptureRequest("limits are a JSON object")
     return ScriptedCapture(target, steps, limits)
 
 
@@ -98,6 +114,7 @@ def capture_router(
     the per-address budget of the public checks (:mod:`evidence.public_limits`)."""
     router = APIRouter(tags=["captures"])
     _add_capture_routes(router, parts.service, parts.runner, blobs, capturer)
+    router.include_router(live_router(parts.service, parts.runner, capturer))
     if parts.letter_pdfs is not None:
         _add_pdf_routes(router, parts.service, parts.letter_pdfs, capturer, limiter)
     return router
@@ -114,11 +131,15 @@ def _add_capture_routes(
 
     @router.post(PREFIX, status_code=202, openapi_extra={"requestBody": START_BODY})
     async def start_capture(request: Request, caller: Capturer) -> JSONResponse:
-        """Start a scripted capture: 202, then poll ``GET /captures/{id}`` until sealed."""
-        asked = scripted_capture(await read_json(request, MAX_REQUEST_BYTES, "a capture"))
-        record = await run_in_threadpool(runner.start, caller, asked)
+        """Start a capture: 202, then poll ``GET /captures/{id}`` until sealed. A live
+        one answers its ``liveUrl`` too: open it in the owner's browser (once)."""
+        asked = capture_request(await read_json(request, MAX_REQUEST_BYTES, "a capture"))
+        record, ticket = await run_in_threadpool(runner.start, caller, asked)
         headers = {"Location": f"{PREFIX}/{record.id}"}
-        return JSONResponse(capture_json(record), status_code=202, headers=headers)
+        body = capture_json(record)
+        if ticket is not None:
+            body["liveUrl"] = live_url(record.id, ticket)
+        return JSONResponse(body, status_code=202, headers=headers)
 
     @router.get(PREFIX)
     def list_captures(caller: Capturer) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from evidence.capture.models import CaptureRecord, CaptureState
+from evidence.capture.models import CaptureMode, CaptureRecord, CaptureState
 
 PREFIX = "/captures"
+S_LIVE = CaptureState.LIVE
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -44,6 +45,8 @@ def capture_json(record: CaptureRecord) -> dict[str, Any]:
         "sealError": record.error if record.state is not CaptureState.SEALED else None,
         "links": {"self": f"{PREFIX}/{record.id}"},
     }
+    if record.mode is CaptureMode.LIVE and record.state in (CaptureState.PREFLIGHT, S_LIVE):
+        body["links"]["live"] = f"{PREFIX}/{record.id}/live"  # with its cookie, or a ticket
     if record.state is CaptureState.SEALED:
         body["links"] |= {
             "letter": f"{PREFIX}/{record.id}/letter",

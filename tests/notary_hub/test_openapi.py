@@ -67,6 +67,7 @@ BODYLESS_WRITES = {
     ("post", "/draws/{draw_id}/commit"),
     ("post", "/draws/{draw_id}/uploads/{upload_id}/finish"),
     ("post", "/captures/{capture_id}/end"),
+    ("post", "/captures/{capture_id}/live-ticket"),
 }
 
 
