@@ -20,6 +20,7 @@ import base64
 import contextlib
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -292,10 +293,12 @@ class CaptureBrowser:
         return data.encode()
 
     async def frames(self) -> AsyncIterator[Frame]:
-        """Screencast frames as the browser draws them, each acknowledged when taken (so a
-        slow reader slows the browser down instead of piling frames up); the iteration
-        ends with the session. One reader at a time."""
+        """Screencast frames as the browser draws them, each acknowledged once taken and
+        no sooner than ``screencast_max_fps`` allows (so a slow reader slows the browser
+        down instead of piling frames up, and a busy page costs at most that many frames);
+        the iteration ends with the session. One reader at a time."""
         s = self.settings
+        interval = 1.0 / s.screencast_max_fps
         queue = self._cdp.subscribe("Page.screencastFrame", self._page)
         self._open_queues.append(queue)
         try:
@@ -304,7 +307,7 @@ class CaptureBrowser:
                 | {"maxHeight": s.height, "everyNthFrame": 1}
             )
             while (params := await queue.get()) and self.ended is None:
-                await self._send("Page.screencastFrameAck", {"sessionId": params["sessionId"]})
+                received = time.monotonic()
                 meta = params["metadata"]
                 yield Frame(
                     base64.b64decode(params["data"]),
@@ -312,6 +315,9 @@ class CaptureBrowser:
                     int(meta["deviceWidth"]),
                     int(meta["deviceHeight"]),
                 )
+                await asyncio.sleep(max(0.0, received + interval - time.monotonic()))
+                if self.ended is None:
+                    await self._send("Page.screencastFrameAck", {"sessionId": params["sessionId"]})
         finally:
             self._open_queues.remove(queue)
             self._cdp.unsubscribe("Page.screencastFrame", self._page, queue)

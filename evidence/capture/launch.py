@@ -62,6 +62,9 @@ class BrowserSettings:
     max_duration: float = 1800.0
     load_timeout: float = 30.0
     screencast_quality: int = 70
+    #: Frames a second at most: a page redrawing at 60 Hz would otherwise cost a JPEG
+    #: each time; 15 is smooth on the live page and in the video (held frames are free).
+    screencast_max_fps: float = 15.0
     #: Where profiles are made (the system's temporary directory when None).
     profile_parent: Path | None = None
     #: Tests only: no proxy at all. A session without a proxy is not a capture session.
@@ -74,6 +77,8 @@ class BrowserSettings:
             raise InvalidCaptureSettings("a proxied capture browser needs the session CA's SPKI")
         if not re.fullmatch(r"[a-z]{2,3}(-[A-Z]{2})?", self.lang):
             raise InvalidCaptureSettings(f"not a language tag: {self.lang!r}")
+        if not 1 <= self.screencast_max_fps <= 60:
+            raise InvalidCaptureSettings("the screencast runs at 1 to 60 frames a second")
 
 
 @dataclass(frozen=True)

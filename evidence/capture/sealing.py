@@ -31,6 +31,7 @@ from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from evidence.blob_store import BlobStore
 from evidence.capture.capture_letter import CaptureLetters, KeyItem, SealedCapture
+from evidence.capture.clips import CLIP_FOLDER
 from evidence.capture.errors import CaptureError
 from evidence.capture.models import CaptureRecord
 from evidence.capture.service import CaptureService
@@ -43,7 +44,8 @@ from hub_kernel.keystore import KeyStore
 __all__ = ["ANCHOR_KIND", "KEY_ITEM_KINDS", "CaptureSealer", "SealFailed", "load_wacz_key"]
 
 ANCHOR_KIND = "capture"
-#: What the user took deliberately: each is named in the letter with its digest.
+#: What the user took deliberately: each is named in the letter with its digest (and each
+#: clip the user marked, cut from the video: :mod:`.clips`).
 KEY_ITEM_KINDS = frozenset({"screenshot", "original", "note"})
 WACZ_KEY_NAME = "capture-wacz-signing"
 _WACZ_KEY_KIND = "ecdsa-p384-pkcs8"
@@ -183,7 +185,7 @@ class CaptureSealer:
         key_items = tuple(
             KeyItem(item.path, item.kind, bytes.fromhex(item.sha256))
             for item in recorded.files
-            if item.kind in KEY_ITEM_KINDS
+            if item.kind in KEY_ITEM_KINDS or item.path.startswith(f"{CLIP_FOLDER}/")
         )
         return SealedCapture(
             capture_id=record.id,

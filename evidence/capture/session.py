@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from evidence.capture.browser import Action, CaptureBrowser, Frame
 from evidence.capture.browser_errors import BrowserFailed, CaptureBrowserError
 from evidence.capture.chain_checkpoints import Checkpointer
+from evidence.capture.clips import ClipMarks, cut_marked
 from evidence.capture.errors import CaptureStateConflict, InvalidCaptureItem
 from evidence.capture.hash_chain import HashChain
 from evidence.capture.recorder.process import MitmRecorder
@@ -87,6 +88,7 @@ class CaptureSession:
         self.started_at = datetime.now(UTC)
         self._chain = chain
         self._seen = 0
+        self._clips = ClipMarks()
         self._ended = False
         self._checkpointer = Checkpointer(
             chain, settings.authority, interval=settings.checkpoint_interval
@@ -298,8 +300,9 @@ class CaptureSession:
     def mark_clip(self, edge: Literal["start", "end"], label: str = "") -> None:
         """A clip's start or end, as seconds into the session (hence into its video)."""
         self._open()
-        offset = (datetime.now(UTC) - self.started_at).total_seconds()
-        self._log(f"clip_{edge}", label=label[:200], offset_seconds=round(offset, 3))
+        offset = round((datetime.now(UTC) - self.started_at).total_seconds(), 3)
+        self._clips.mark(edge, offset, label[:200])  # a bad mark is refused, not logged
+        self._log(f"clip_{edge}", label=label[:200], offset_seconds=offset)
 
     # -- the end -------------------------------------------------------------------------
     async def end(self, reason: str = "ended by the user") -> RecordedSession:
@@ -313,6 +316,10 @@ class CaptureSession:
             try:
                 await self.browser.close(reason)
                 video_error = await self._finish_video()
+                if video_error is None:
+                    seconds = (ended_at - self.started_at).total_seconds()
+                    video = self.files.source(VIDEO_PATH)
+                    await cut_marked(self._clips, video, seconds, self.files, self._log)
                 self._drain()
             finally:
                 await asyncio.to_thread(self.recorder.stop)

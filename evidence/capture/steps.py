@@ -15,6 +15,7 @@ the steps without an argument::
     - save: https://example.org/terms.pdf
     - note: the terms as shown after signing in
     - scroll: 600              # CSS pixels down (negative: up)
+    - clip: start              # a key-evidence clip of the video: start, later end
 
 Every step is checked before any runs, and the whole script against a step budget and a
 time cap: a bad step is refused with its index (:class:`InvalidCaptureStep`) and no
@@ -122,6 +123,12 @@ def _screenshot(value: object, index: int, limits: StepLimits) -> tuple[Arg, ...
     return (value == "full",)
 
 
+def _clip(value: object, index: int, limits: StepLimits) -> tuple[Arg, ...]:
+    if value not in ("start", "end"):
+        raise InvalidCaptureStep(f"step {index}: clip takes start or end", index)
+    return (str(value),)
+
+
 def _nothing(value: object, index: int, limits: StepLimits) -> tuple[Arg, ...]:
     if value is not None:
         raise InvalidCaptureStep(f"step {index}: snapshot takes no argument", index)
@@ -139,6 +146,7 @@ _PARSERS: dict[str, Callable[[object, int, StepLimits], tuple[Arg, ...]]] = {
     "save": lambda v, i, _: _url(v, i),
     "note": lambda v, i, lim: (_text(v, i, lim.max_text, "note"),),
     "scroll": lambda v, i, _: (_number(v, i, -MAX_SCROLL, MAX_SCROLL, "scroll"),),
+    "clip": _clip,
 }
 _BARE = frozenset({"screenshot", "snapshot"})
 
@@ -200,6 +208,8 @@ async def _run_one(session: CaptureSession, step: Step) -> None:
             await session.note(args[0])
         case "scroll":
             await session.scroll(args[0])
+        case "clip":
+            session.mark_clip(args[0])
 
 
 async def run_steps(

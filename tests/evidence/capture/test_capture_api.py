@@ -42,10 +42,12 @@ OWNER = did_key_holder("capture owner").did
 STRANGER = did_key_holder("someone else").did
 STEPS = """
 - goto: {login}
+- clip: start
 - type: {{selector: "input[name=user]", text: alice}}
 - type: {{selector: "input[name=password]", text: s3cret-pass}}
 - click: "button"
 - wait: 0.5
+- clip: end
 - screenshot: full
 - save: {pdf}
 - note: the page after signing in
@@ -127,7 +129,9 @@ def test_a_scripted_capture_is_sealed_and_its_letter_verifies(
     subject = letter.json()["credentialSubject"]
     assert subject["id"] == OWNER
     kinds = sorted(item["itemKind"] for item in subject["keyItems"])
-    assert kinds == ["note", "original", "screenshot"], subject["keyItems"]
+    assert kinds == ["note", "original", "screenshot", "video-segment"], subject["keyItems"]
+    clip = next(i for i in subject["keyItems"] if i["itemKind"] == "video-segment")
+    assert clip["itemPath"] == "clips/clip-0001.webm"  # the marked span, cut from the video
     verifier = CaptureLetterVerifier(
         hub.credentials.verifier,
         hub.chain_parts.chain,
