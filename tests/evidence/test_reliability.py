@@ -342,12 +342,11 @@ def deployed_hub(node: HardhatNode, rpc_url: str, workdir: Path) -> HubProcess:
 
 @pytest.mark.hardhat
 def test_a_chain_that_is_down_holds_deposits_until_it_returns(
-    hardhat_node: HardhatNode, tmp_path: Path
+    own_hardhat: HardhatNode, tmp_path: Path
 ) -> None:
-    hardhat_node.ensure_running()
     depositor = new_did_key()
-    with proxied(hardhat_node.port) as proxy:
-        hub = deployed_hub(hardhat_node, proxy.url, tmp_path)
+    with proxied(own_hardhat.port) as proxy:
+        hub = deployed_hub(own_hardhat, proxy.url, tmp_path)
         hub.start()
         try:
             with hub.client() as client:

@@ -106,7 +106,8 @@ def test_a_device_login_then_keys_rotate_through_the_running_hub(hub: HubProcess
 
     login = _device_login(hub)
     assert login.returncode == 0, login.stderr
-    assert f"logged in to {hub.url} as notary-hub-cli: admin;" in login.stdout
+    # admin (the staff grant) and evidence:capture (anyone's): what this person may grant
+    assert f"logged in to {hub.url} as notary-hub-cli: admin evidence:capture;" in login.stdout
     missing = "consortium:vote credentials:issue credentials:status draws:manage"
     assert f"not granted: {missing}" in login.stdout
     entry = _tokens(hub)[hub.url]

@@ -59,6 +59,14 @@ SCOPED = {
     ("GET", "/evidence/deposits/{deposit_id}/letter.pdf"): "evidence:read",
     ("POST", "/evidence/letters/pdf"): "admin",
     ("POST", "/draws"): "draws:manage",
+    ("POST", "/captures"): "evidence:capture",
+    ("GET", "/captures"): "evidence:capture",
+    ("GET", "/captures/{capture_id}"): "evidence:capture",
+    ("POST", "/captures/{capture_id}/end"): "evidence:capture",
+    ("GET", "/captures/{capture_id}/letter"): "evidence:capture",
+    ("GET", "/captures/{capture_id}/package"): "evidence:capture",
+    ("GET", "/captures/{capture_id}/letter.pdf"): "evidence:capture",
+    ("POST", "/captures/{capture_id}/live-ticket"): "evidence:capture",
     ("POST", "/draws/{draw_id}/uploads"): "draws:manage",
     ("GET", "/draws/{draw_id}/uploads/{upload_id}"): "draws:manage",
     ("PATCH", "/draws/{draw_id}/uploads/{upload_id}"): "draws:manage",
@@ -84,6 +92,9 @@ PUBLIC = {
     ("GET", "/credentials/status/{list_id}"),
     ("POST", "/evidence/verify"),
     ("GET", "/evidence/letters/deposits/{deposit_id}"),
+    ("GET", "/evidence/letters/captures/{capture_id}"),
+    ("GET", "/captures/live-assets/live.js"),
+    ("GET", "/captures/live-assets/live.css"),
     ("GET", "/draws/{draw_id}"),
     ("GET", "/draws/{draw_id}/export/{name}"),
     ("GET", "/draws/{draw_id}/winners"),
@@ -153,10 +164,13 @@ def call(client: TestClient, method: str, path: str, token: str | None) -> httpx
 # authentication, initial access tokens, access tokens at userinfo, the browser's cookies),
 # tested in tests/oauth_server; no bearer scope applies to them.
 OWN_AUTHENTICATION = ("/oauth/", "/.well-known/", "/signin", "/account", "/device")
+# A live capture's page and socket: the cookie its single-use ticket set, tested in
+# tests/evidence/capture/test_live_page.py.
+OWN_COOKIE = {("GET", "/captures/{capture_id}/live"), ("GET", "/captures/{capture_id}/live/ws")}
 
 
 def test_every_route_is_public_or_needs_a_scope(app: FastAPI) -> None:
-    routes = {r for r in app_routes(app) if not r[1].startswith(OWN_AUTHENTICATION)}
+    routes = {r for r in app_routes(app) if not r[1].startswith(OWN_AUTHENTICATION)} - OWN_COOKIE
     assert routes - PUBLIC - SCOPED.keys() == set(), "a route neither public nor scoped"
     assert SCOPED.keys() <= routes
     assert set(SCOPED.values()) == API_SCOPES

@@ -12,7 +12,6 @@ deploy``, the hub, four ``notary-hub draw verify`` runs). Hence ``slow``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ import pytest
 from bench.draw_bench import Clock, make_list
 from evidence.draw.verify import CHAIN_RECORD_MEMBERS
 from testkit.npm import npm_package
-from tests.fixtures.hardhat import HardhatNode, free_port
+from tests.fixtures.hardhat import HardhatNode
 from tests.fixtures.served_draw import DrawShape, served_draw
 
 pytestmark = [
@@ -33,19 +32,6 @@ pytestmark = [
 ]
 
 SHAPE = DrawShape(entrants=3000, tiers=(1, 2, 3), waiting=3)
-
-
-@pytest.fixture
-def own_hardhat(tmp_path: Path) -> Iterator[HardhatNode]:
-    """A fresh node of the test's own: the shared one's clock runs ahead of the wall clock
-    (a block per transaction, each a second later at least), and the round must be 60 s
-    past the chain's time but is published by the wall clock's."""
-    node = HardhatNode(port=free_port(), log_path=tmp_path / "hardhat.log")
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 def test_a_served_draw_is_reproduced_by_both_verifiers_with_the_hub_stopped(
