@@ -13,6 +13,7 @@ lacks also name ``v2`` (``v1`` is frozen: letters record its digest), each conte
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from credentials.jsonld.context_integrity import related_context
@@ -64,13 +65,14 @@ class DrawSigner:
         return on_chain
 
 
-class AfterDrawSigner(DrawSigner):
+class AfterDrawSigner(DrawSigner, ABC):
     """A signer run once a draw is drawn (:meth:`issue_quietly`), and again on demand."""
 
     what = "draw credentials"  # for the log, when signing after the draw fails
 
+    @abstractmethod
     def issue(self, draw_id: str) -> object:
-        raise NotImplementedError
+        """Sign (or return, once signed) what this signer issues for ``draw_id``."""
 
     def issue_quietly(self, draw_id: str) -> None:
         """After the draw: a failure is logged, and they are signed when next asked for."""
