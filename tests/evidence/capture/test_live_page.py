@@ -161,7 +161,7 @@ RED_IMAGE = """() => {
 def front_page_shown(page: Page, shown: bool = True) -> None:
     wait_until(
         lambda: page.evaluate(RED_IMAGE) is shown,
-        timeout=20,
+        timeout=60,  # a loaded 2-core machine draws the remote page slowly
         interval=0.1,
         message=f"the front page is {'not ' if shown else ''}on the remote screen",
     )
