@@ -15,6 +15,7 @@ from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.deploy import Deployment
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
+from hub_kernel.advisory_locks import PassGuard
 
 
 @dataclass
@@ -25,8 +26,8 @@ class ChainParts:
     queue: AnchorQueue
     batcher: Batcher
 
-    def start(self) -> None:
-        self.batcher.start()
+    def start(self, guard: PassGuard | None = None) -> None:
+        self.batcher.start(guard)
 
     def stop(self) -> None:
         self.batcher.stop()

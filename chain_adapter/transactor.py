@@ -12,6 +12,13 @@ share one Transactor per account across threads). The counter starts from
 ``eth_getTransactionCount(sender, "pending")`` and is re-read after the node
 rejects a transaction, which also repairs the gap a rejected nonce leaves.
 
+Several processes sending from one account (issue 16: HTTP and pipeline workers on one
+database) pass ``sender_lock``, a lock they all share (``hub_kernel.advisory_locks``):
+reading the nonce, signing and broadcasting happen under it (:meth:`sending`), and the
+nonce is read from the node every time, since another process may have used the next
+one. A transaction built to be recorded before it is sent is built and sent inside one
+``with transactor.sending():``.
+
 Exactly-once: :meth:`build` returns the signed bytes before anything is sent; a
 caller may persist them, :meth:`send` them, and after a crash send the *same*
 bytes again: backends answer re-sent bytes with their hash, not an error.
@@ -23,6 +30,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +78,7 @@ class Transactor:
         receipt_timeout: float = 120.0,
         poll_interval: float = 0.5,
         gas_multiplier: float = 1.2,
+        sender_lock: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         if gas_multiplier < 1.0:
             raise ValueError("gas_multiplier below 1.0 would under-fund estimated transactions")
@@ -79,6 +89,8 @@ class Transactor:
         self._poll_interval = poll_interval
         self._gas_multiplier = gas_multiplier
         self._lock = threading.RLock()
+        self._sender_lock = sender_lock
+        self._sending_depth = 0  # this process's nesting of sending(), under _lock
         self._next_nonce: int | None = None  # None: read it from the chain before next use
         self._replay: OrderedDict[str, tuple[CallRequest, int]] = OrderedDict()
 
@@ -90,6 +102,25 @@ class Transactor:
     def chain(self) -> Chain:
         return self._chain
 
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """This process's, and with a ``sender_lock`` every process's, only sender."""
+        with self._lock:
+            if self._sender_lock is None or self._sending_depth:
+                self._sending_depth += 1
+                try:
+                    yield
+                finally:
+                    self._sending_depth -= 1
+                return
+            with self._sender_lock():
+                self._next_nonce = None  # another process may have used it
+                self._sending_depth += 1
+                try:
+                    yield
+                finally:
+                    self._sending_depth -= 1
+
     def build(
         self, to: str | None, data: bytes = b"", value: int = 0, gas: int | None = None
     ) -> SignedTx:
@@ -100,6 +131,8 @@ class Transactor:
         """
         gas_limit, fees = self._prepare(to, data, value, gas)
         with self._lock:
+            if self._sender_lock is not None and not self._sending_depth:
+                self._next_nonce = None  # not under sending(): the node's count is the truth
             return self._sign(to, data, value, gas_limit, fees)
 
     def send(self, signed: SignedTx) -> str:
@@ -156,7 +189,7 @@ class Transactor:
         """
         gas_limit, fees = self._prepare(to, data, value, gas)
         # Sign and send under the lock, so that nonces reach the node in order.
-        with self._lock:
+        with self.sending():
             for retry in (False, True):
                 signed = self._sign(to, data, value, gas_limit, fees)
                 try:

@@ -28,6 +28,7 @@ from credentials.verifier import Verifier
 from did_registry.caching_resolver import CachingResolver
 from did_registry.notary_identity import NotaryIdentity
 from did_registry.resolution import DidResolver, Head
+from hub_kernel.advisory_locks import PassGuard
 from hub_kernel.worker import Worker
 
 
@@ -54,10 +55,10 @@ class CredentialParts:
     challenge_limiter: RateLimiter  # per client IP, for the unauthenticated challenge route
     _workers: list[Worker] = field(default_factory=list, repr=False)
 
-    def start(self, publish_interval: float) -> None:
+    def start(self, publish_interval: float, guard: PassGuard | None = None) -> None:
         # Status changes made by set_status are published at once; this catches the
-        # ones a crash left unpublished.
-        self._workers = [Worker("status-lists", self.status.publish, publish_interval)]
+        # ones a crash left unpublished (``guard``: one process at a time does).
+        self._workers = [Worker("status-lists", self.status.publish, publish_interval, guard=guard)]
         for worker in self._workers:
             worker.start()
 

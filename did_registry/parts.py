@@ -7,7 +7,7 @@ poller) and the notary's own identity, opened once from the deployed contracts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from did_registry.ethr.indexer import RegistryIndexer
 from did_registry.ethr.resolver import EthrResolver
 from did_registry.notary_identity import NotaryIdentity, open_notary_identity
 from did_registry.registrar.service import Registrar
+from hub_kernel.advisory_locks import PassGuard
 from hub_kernel.keystore import KeyStore
 from hub_kernel.worker import Worker
 
@@ -44,11 +45,18 @@ class DidRegistryParts:
     fresh_resolver: DispatchingResolver
     _workers: list[Worker] = field(default_factory=list, repr=False)
 
-    def start(self) -> None:
+    def start(self, guard: Callable[[str], PassGuard | None] = lambda _name: None) -> None:
+        """The indexer and the consortium poller; ``guard(name)``: one pass of each at a
+        time across the hub's processes."""
         # Votes cast on other members' hubs move this hub's applications on.
-        advance = Worker("consortium-advance", self.consortium.advance, CONSORTIUM_POLL_SECONDS)
+        advance = Worker(
+            "consortium-advance",
+            self.consortium.advance,
+            CONSORTIUM_POLL_SECONDS,
+            guard=guard("consortium-advance"),
+        )
         self._workers = [advance]
-        self.indexer.start()
+        self.indexer.start(guard("did-indexer"))
         advance.start()
 
     def stop(self) -> None:

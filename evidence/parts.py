@@ -8,7 +8,7 @@ backends is the wiring's job (``notary_hub.hub_evidence``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -46,9 +46,11 @@ class EvidenceParts:
     draws: DrawParts | None = None  # issue 14: public draws (with a draw registry on chain)
     captures: CaptureParts | None = None  # issue 15: remote captures
 
-    def start(self) -> None:
-        self.pipeline.start()
-        if self.captures is not None:
+    def start(self, stages: Collection[str] | None = None, *, captures: bool = True) -> None:
+        """The deposit pipeline's ``stages`` (all by default); ``captures``: the capture
+        recovery, which belongs with the processes that run capture sessions (HTTP)."""
+        self.pipeline.start(stages)
+        if captures and self.captures is not None:
             self.captures.recovery.start()
 
     def stop(self) -> None:

@@ -18,7 +18,7 @@ reporting its error) and since when (:meth:`Stages.persistent_errors`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -81,9 +81,12 @@ class Stages:
         self._streaks = [Streak() for _ in self._stages]
         self._clock = clock
 
-    def start(self) -> None:
-        for worker in self.workers:
-            worker.start()
+    def start(self, names: Collection[str] | None = None) -> None:
+        """Run the stages named (all by default) in their workers; the others stay idle
+        in this process (another process runs them: ``notary-hub worker --stage``)."""
+        for stage, worker in zip(self._stages, self.workers, strict=True):
+            if names is None or stage.name in names:
+                worker.start()
 
     def stop(self) -> None:
         for worker in self.workers:

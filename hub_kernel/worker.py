@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from hub_kernel.advisory_locks import PassGuard
 from hub_kernel.errors import HubError
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class Worker:
 
     ``wake_when``, if given, filters wake-ups: a :meth:`wake` cuts the wait short
     only when it returns true (the batcher wakes early only for a full batch).
+    ``guard``, if given, is asked before each pass and the pass runs only when it
+    yields true (:mod:`hub_kernel.advisory_locks`: one pass at a time across processes).
     """
 
     def __init__(
@@ -38,11 +41,13 @@ class Worker:
         interval: float,
         *,
         wake_when: Callable[[], bool] | None = None,
+        guard: PassGuard | None = None,
     ) -> None:
         self._name = name
         self._work = work
         self._interval = interval
         self._wake_when = wake_when
+        self.guard = guard
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,7 +77,7 @@ class Worker:
         backoff = self._interval
         while not self._stop.is_set():
             try:
-                self._work()
+                self._pass()
                 self.last_error = None
                 backoff = self._interval
             except HubError as exc:
@@ -84,6 +89,14 @@ class Worker:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 backoff = min(backoff * 2, MAX_BACKOFF)
             self._sleep(backoff)
+
+    def _pass(self) -> None:
+        if self.guard is None:
+            self._work()
+            return
+        with self.guard() as held:
+            if held:
+                self._work()
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

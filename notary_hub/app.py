@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,7 +34,7 @@ from notary_hub.admin_router import admin_router
 from notary_hub.db import ping
 from notary_hub.docs_pages import install_docs_pages
 from notary_hub.errors import install_error_handlers
-from notary_hub.hub import Hub
+from notary_hub.hub import PIPELINE_STAGES, Hub
 from notary_hub.identity import (
     ADMIN,
     API_SCOPES,
@@ -127,6 +127,8 @@ def create_app(
     hub: Hub,
     *,
     run_background: bool = True,
+    pipeline: Collection[str] = PIPELINE_STAGES,
+    close_hub: bool = False,
     announce_url: str | None = None,
     token_validator: TokenValidator | None = None,
     accounts: AccountDids | None = None,
@@ -150,7 +152,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_background:
-            hub.start_background()
+            hub.start_background(pipeline)
         announced = serving.announce(hub.settings.data_dir, announce_url) if announce_url else None
         try:
             yield
@@ -158,6 +160,8 @@ def create_app(
             if announced is not None:
                 serving.withdraw(announced)
             hub.stop_background()
+            if close_hub:  # the app opened it (notary_hub.asgi): nobody else will close it
+                hub.close()
 
     docs = hub.settings.server.docs_enabled(hub.settings.dev)
     app = FastAPI(

@@ -24,6 +24,12 @@ def _hub() -> ModuleType:
     return cli_hub
 
 
+def _serve() -> ModuleType:
+    from notary_hub import cli_serve
+
+    return cli_serve
+
+
 def _node() -> ModuleType:
     from notary_hub import cli_node
 
@@ -92,7 +98,8 @@ def _capture() -> ModuleType:
 
 COMMANDS: dict[str, Loader] = {
     "init": lambda: _hub().init,
-    "serve": lambda: _hub().serve,
+    "serve": lambda: _serve().serve,
+    "worker": lambda: _serve().worker,  # issue 16: pipeline stages in processes of their own
     "db": lambda: _hub().db_app,
     "chain": lambda: _hub().chain_app,
     "receipt": lambda: _hub().receipt_app,

@@ -29,7 +29,6 @@ from notary_hub.cli_support import (
     NO_DATA_DIR,
     PlainFlagsGroup,
     cli_errors,
-    ensure_port_free,
     err,
     fail,
     flag,
@@ -95,56 +94,6 @@ def init() -> None:
         out.print("no contracts yet: fund the node, then `notary-hub chain deploy`", markup=False)
     else:
         out.print(f"notary {did}", markup=False, highlight=False)
-
-
-def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-) -> None:
-    """Run the hub: open (or create) everything, then serve HTTP."""
-    import uvicorn
-
-    from evidence.capture.live_actions import MAX_MESSAGE_BYTES as LIVE_MESSAGE_BYTES
-    from notary_hub.app import create_app
-
-    settings = load_settings()
-    host = host or settings.server.host
-    port = settings.server.port if port is None else port
-    # The origin the hub names (sign-in links, challenge domains, status URLs when no
-    # public URL is set) is the one it listens on, --host/--port included.
-    listening = settings.server.model_copy(update={"host": host, "port": port})
-    settings = settings.model_copy(update={"server": listening})
-    ensure_port_free(host, port)  # before anything is created or announced
-    with cli_errors():
-        hub = open_hub(settings)
-    for line in hub.created:
-        out.print(f"created {line}", markup=False, highlight=False)
-    chain_kind = "embedded chain" if settings.chain.embedded else "JSON-RPC chain"
-    out.print(f"data directory {settings.data_dir.resolve()}", markup=False, highlight=False)
-    out.print(
-        f"{chain_kind} {settings.chain.chain_id} at block {hub.chain.block_number()}; "
-        f"node {hub.node_account.address}",
-        markup=False,
-        highlight=False,
-    )
-    for name, address in hub.deployment.addresses().items():
-        out.print(f"{name} {address}", markup=False, highlight=False)
-    out.print(f"listening on http://{host}:{port}", markup=False, highlight=False)
-    if hub.embedded_chain is not None:
-        out.print(f"chain JSON-RPC at http://{host}:{port}/rpc", markup=False, highlight=False)
-    try:
-        uvicorn.run(
-            # serve.json: how `keys rotate` finds this hub while it holds the chain (issue 11)
-            create_app(hub, announce_url=serving.client_url(host, port)),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            ws_max_size=LIVE_MESSAGE_BYTES,  # the live page's messages, refused beyond
-        )
-    finally:
-        hub.close()
 
 
 def _database_settings() -> Settings:

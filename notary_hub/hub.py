@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Collection
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from eth_account import Account
@@ -35,28 +35,33 @@ from chain_adapter.parts import ChainParts, open_chain_adapter
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.writer_lock import WriterLock
-from credentials.parts import ChallengeLimits, CredentialParts, open_credentials
+from credentials.parts import CredentialParts
 from did_registry.consortium.service import ConsortiumService
 from did_registry.dispatch import DispatchingResolver
 from did_registry.ethr.index_source import IndexSource
 from did_registry.ethr.indexer import RegistryIndexer
 from did_registry.notary_identity import NotaryIdentity
-from did_registry.parts import DidRegistryParts, open_did_registry
+from did_registry.parts import DidRegistryParts
 from did_registry.registrar.service import Registrar
 from evidence.parts import EvidenceParts
+from hub_kernel.advisory_locks import AdvisoryLocks
 from hub_kernel.keystore import FileKeyStore, KeyStore, load_master_key
 from notary_hub import migrate
 from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
+from notary_hub.hub_components import open_credentials_from, open_did_from
 from notary_hub.hub_deployment import StartupError, find_deployment
 from notary_hub.hub_evidence import open_evidence_from
 from notary_hub.hub_identity import open_oauth_from, open_signin_from
-from notary_hub.hub_urls import context_url, public_origin, public_url
+from notary_hub.hub_urls import context_url, public_url
 from notary_hub.settings import Settings
 from oauth_server.parts import OAuthParts
 from oauth_server.signin_parts import SigninParts
 
 NODE_KEY = "node"
-STATUS_PATH = "/credentials/status/"
+# Issue 16: the background work `notary-hub worker --stage` runs, and `serve` alone runs
+# all of (its HTTP side's loops, the captures' and OAuth's, run wherever HTTP does).
+PIPELINE_STAGES = ("timestamp", "anchor", "certify", "index")
+_DEPOSIT_STAGES = ("timestamp", "anchor", "certify")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Hub:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    locks: AdvisoryLocks  # issue 16: what the hub's processes take turns on
     keystore: KeyStore
     node_account: LocalAccount
     api_tokens: list[str]
@@ -127,12 +133,23 @@ class Hub:
     def embedded_chain(self) -> EmbeddedChain | None:
         return self.chain if isinstance(self.chain, EmbeddedChain) else None
 
-    def start_background(self) -> None:
-        self.chain_parts.start()
-        self.did.start()
-        self.credentials.start(self.settings.credentials.status_publish_seconds)
-        self.evidence.start()
-        self.oauth.start()
+    def start_background(
+        self, stages: Collection[str] = PIPELINE_STAGES, *, http: bool = True
+    ) -> None:
+        """The background loops of ``stages`` (:data:`PIPELINE_STAGES`), and with ``http``
+        those that belong beside the HTTP routes. Loops whose passes must not overlap
+        across processes take turns on an advisory lock (``hub_kernel.advisory_locks``)."""
+        guard = self.locks.guard
+        if "anchor" in stages:
+            self.chain_parts.start(guard("anchor-batcher"))
+        if "index" in stages:
+            self.did.start(guard)
+        if "certify" in stages:
+            interval = self.settings.credentials.status_publish_seconds
+            self.credentials.start(interval, guard("status-lists"))
+        self.evidence.start([s for s in stages if s in _DEPOSIT_STAGES], captures=http)
+        if http:
+            self.oauth.start()
 
     def stop_background(self) -> None:
         self.oauth.stop()
@@ -260,13 +277,19 @@ def open_chain(settings: Settings, node: LocalAccount, lock: WriterLock | None =
     )
 
 
-def make_transactor(settings: Settings, chain: Chain, node: LocalAccount) -> Transactor:
+def make_transactor(
+    settings: Settings, chain: Chain, node: LocalAccount, locks: AdvisoryLocks | None = None
+) -> Transactor:
+    """The node's transactor; with ``locks`` on PostgreSQL, one sender across processes."""
+    shared = locks is not None and locks.shared
+    name = f"sender:{chain.chain_id}:{node.address}"
     return Transactor(
         chain,
         node,
         confirmations=settings.chain.confirmations,
         receipt_timeout=settings.chain.receipt_timeout,
         poll_interval=0.05 if settings.chain.embedded else settings.chain.poll_interval,
+        sender_lock=(lambda: locks.hold(name)) if shared and locks is not None else None,
     )
 
 
@@ -290,9 +313,10 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
         engine = open_database(settings, created)
         stack.callback(engine.dispose)
         sessions = session_factory(engine)
+        locks = AdvisoryLocks(engine)
         chain = open_chain(settings, node, lock)
         stack.callback(chain.close)
-        transactor = make_transactor(settings, chain, node)
+        transactor = make_transactor(settings, chain, node, locks)
         chain_parts = open_chain_adapter(
             sessions=sessions,
             chain=chain,
@@ -302,9 +326,9 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             batch_interval=settings.anchoring.batch_interval_seconds,
         )
         stack.callback(chain_parts.stop)
-        did = _open_did(settings, sessions, chain_parts, keystore, created)
+        did = open_did_from(settings, sessions, chain_parts, keystore, created)
         stack.callback(did.close)
-        credentials = _open_credentials(settings, sessions, chain_parts, did, node)
+        credentials = open_credentials_from(settings, sessions, chain_parts, did, node)
         stack.callback(credentials.close)
         evidence = open_evidence_from(
             settings,
@@ -327,6 +351,7 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             settings=settings,
             engine=engine,
             sessions=sessions,
+            locks=locks,
             keystore=keystore,
             node_account=node,
             api_tokens=tokens,
@@ -340,58 +365,3 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
             signin=signin,
         )
     raise AssertionError("unreachable: the ExitStack returns or raises")  # pragma: no cover
-
-
-def _open_did(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    chain_parts: ChainParts,
-    keystore: KeyStore,
-    created: list[str],
-) -> DidRegistryParts:
-    return open_did_registry(
-        sessions=sessions,
-        chain=chain_parts.chain,
-        transactor=chain_parts.transactor,
-        deployment=chain_parts.deployment,
-        keystore=keystore,
-        network_names=settings.did.network_names,
-        confirmations=settings.chain.confirmations,
-        index_poll_seconds=settings.did.index_poll_seconds,
-        trusted_ca_file=settings.consortium.trusted_ca_file,
-        crl_files=settings.consortium.crl_files,
-        created=created,
-    )
-
-
-def _open_credentials(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    chain_parts: ChainParts,
-    did: DidRegistryParts,
-    node: LocalAccount,
-) -> CredentialParts:
-    deployment = chain_parts.deployment
-    assert deployment.status_lists is not None, "find_deployment adds the status registry"
-    days = settings.credentials.default_validity_days
-    return open_credentials(
-        sessions=sessions,
-        chain=chain_parts.chain,
-        transactor=chain_parts.transactor,
-        status_registry=deployment.status_lists,
-        consortium_address=deployment.consortium.address,
-        notary=did.notary,
-        resolver=did.resolver,
-        resolution_head=did.index_source.head,
-        controller_key=bytes(node.key),
-        status_base_url=public_url(settings) + STATUS_PATH,
-        status_list_size=settings.credentials.status_list_size,
-        default_validity=timedelta(days=days) if days else None,
-        challenges=ChallengeLimits(
-            domain=public_origin(settings),
-            lifetime=settings.credentials.challenge_seconds,
-            rate=settings.credentials.challenge_rate,
-            burst=settings.credentials.challenge_burst,
-        ),
-        trusted_issuers=settings.credentials.trusted_issuers,
-    )

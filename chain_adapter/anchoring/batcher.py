@@ -37,6 +37,7 @@ from chain_adapter.merkle import MerkleTree, hash_leaves
 from chain_adapter.models import AnchorBatch, AnchorItem, AnchorLevel, BatchState
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import SignedTx, Transactor
+from hub_kernel.advisory_locks import PassGuard
 from hub_kernel.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -187,14 +188,17 @@ class Batcher:
 
     def _sign_and_send(self, batch_id: int, root: bytes, size: int, kind: str) -> Receipt:
         data = self._registry.encode("anchor", root, size, kind_to_bytes32(kind))
-        try:
-            signed = self._transactor.build(self._registry.address, data)
-        except CallReverted as exc:
-            if exc.reason == ROOT_EXISTS:
-                return self._adopt_existing(root)
-            raise
-        self._record_signed(batch_id, signed)
-        self._transactor.send(signed)
+        # Recorded and sent under the sender's lock: no other process (or thread) of this
+        # hub signs over the nonce between the two (chain_adapter.transactor).
+        with self._transactor.sending():
+            try:
+                signed = self._transactor.build(self._registry.address, data)
+            except CallReverted as exc:
+                if exc.reason == ROOT_EXISTS:
+                    return self._adopt_existing(root)
+                raise
+            self._record_signed(batch_id, signed)
+            self._transactor.send(signed)
         return self._wait(signed.hash, root)
 
     def _resend(self, batch_id: int, raw: bytes, tx_hash: str, root: bytes) -> Receipt:
@@ -292,7 +296,9 @@ class Batcher:
 
     # -- the background loop ---------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, guard: PassGuard | None = None) -> None:
+        """Run passes in the background; ``guard``: one pass at a time across processes."""
+        self._worker.guard = guard
         self._worker.start()
 
     def stop(self, timeout: float = 30.0) -> None:

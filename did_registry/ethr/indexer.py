@@ -36,6 +36,7 @@ from chain_adapter.protocol import Block, Chain, Log, LogFilter
 from did_registry.ethr.events import TOPICS, decode_event
 from did_registry.ethr.models import IndexCheckpoint, IndexedEvent, event_values
 from did_registry.resolution import Head
+from hub_kernel.advisory_locks import PassGuard
 from hub_kernel.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,10 @@ class RegistryIndexer:
     def last_error(self) -> str | None:
         return self._worker.last_error
 
-    def start(self) -> None:
+    def start(self, guard: PassGuard | None = None) -> None:
+        """Index in the background; ``guard``: one indexer at a time across processes (a
+        second one's ranges would be dropped at :meth:`_store` anyway)."""
+        self._worker.guard = guard
         self._worker.start()
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -223,9 +223,10 @@ class Registrar:
         to = self._registry.address
         for retry in (False, True):
             # build() estimates gas first: what the contract would revert stops here.
-            signed = self._transactor.build(to, data)
             try:
-                tx_hash = self._transactor.send(signed)
+                with self._transactor.sending():
+                    signed = self._transactor.build(to, data)
+                    tx_hash = self._transactor.send(signed)
                 break
             except TransactionRejected:
                 # Our node nonce was taken (another process of this hub sent); the

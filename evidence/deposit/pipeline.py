@@ -20,7 +20,7 @@ quarters of its lease.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -105,8 +105,9 @@ class EvidencePipeline:
         )
         self.workers = tuple(self._stages.workers)
 
-    def start(self) -> None:
-        self._stages.start()
+    def start(self, stages: Collection[str] | None = None) -> None:
+        """Run the stages named (``timestamp``, ``anchor``, ``certify``; all by default)."""
+        self._stages.start(stages)
 
     def stop(self) -> None:
         self._stages.stop()
