@@ -10,4 +10,7 @@ pytest_plugins = [
     "tests.fixtures.evm_calls",
     "tests.fixtures.wallet_hub",
     "tests.fixtures.browser",
+    "tests.fixtures.anvil",  # issue 16: the topology of several processes
+    "tests.fixtures.private_postgres",
+    "tests.fixtures.cluster",
 ]
