@@ -361,6 +361,7 @@ def _open_did(
         trusted_ca_file=settings.consortium.trusted_ca_file,
         crl_files=settings.consortium.crl_files,
         created=created,
+        resolution_cache_entries=settings.did.resolution_cache_entries,
     )
 
 
@@ -382,7 +383,6 @@ def _open_credentials(
         consortium_address=deployment.consortium.address,
         notary=did.notary,
         resolver=did.resolver,
-        resolution_head=did.index_source.head,
         controller_key=bytes(node.key),
         status_base_url=public_url(settings) + STATUS_PATH,
         status_list_size=settings.credentials.status_list_size,

@@ -14,6 +14,11 @@ IMMEDIATE`` on SQLite, which takes the write lock; ``BEGIN`` + ``ROLLBACK``
 round trips on PostgreSQL) would only cost time. The cursor is read at most once
 per ``head_ttl`` unless a ``head_provider`` (e.g. the in-process indexer's
 :meth:`~did_registry.ethr.indexer.RegistryIndexer.head`) says where the index is.
+
+Several processes (issue 16): the indexer runs in one of them, so the others learn
+the head only from the cursor row. :meth:`pinned_head` reads it afresh and pins it
+for the reads of one resolution (a context variable), so a cache keyed by that head
+(:class:`~did_registry.caching_resolver.CachingResolver`) stores exactly what was read.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -232,6 +239,7 @@ class IndexSource:
         self._head_ttl = head_ttl
         self._cached_head: tuple[float, Head | None] | None = None
         self._head_lock = threading.Lock()
+        self._pinned: ContextVar[Head | None] = ContextVar(f"pinned_head_{id(self)}", default=None)
         # Blocks at or below the head are past the indexer's confirmation depth.
         self._timestamps: OrderedDict[int, int] = OrderedDict()
         self._timestamps_lock = threading.Lock()
@@ -255,7 +263,29 @@ class IndexSource:
     # -- EventSource --------------------------------------------------------------------------
 
     def head(self) -> Head:
+        pinned = self._pinned.get()
+        if pinned is not None:
+            return pinned
         head = self._head_provider() if self._head_provider is not None else self._db_head()
+        return self._ready(head)
+
+    @contextmanager
+    def pinned_head(self) -> Iterator[Head]:
+        """The head now, which every read of this context uses until the block exits.
+
+        Without a ``head_provider`` the cursor row is read now, whatever ``head_ttl``
+        says: an indexer in another process may just have moved it.
+        """
+        head = self._ready(
+            self._head_provider() if self._head_provider is not None else self._db_head(fresh=True)
+        )
+        token = self._pinned.set(head)
+        try:
+            yield head
+        finally:
+            self._pinned.reset(token)
+
+    def _ready(self, head: Head | None) -> Head:
         if head is None:
             raise IndexNotReady(
                 f"the registry {self._registry} on chain {self._chain_id} is not indexed yet"
@@ -299,16 +329,23 @@ class IndexSource:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _db_head(self) -> Head | None:
+    def _db_head(self, *, fresh: bool = False) -> Head | None:
         now = time.monotonic()
         cached = self._cached_head
+        if fresh:  # concurrent fresh reads run side by side: no lock
+            head = self._read_cursor()
+            self._cached_head = (now, head)
+            return head
         if cached is not None and now - cached[0] < self._head_ttl:
             return cached[1]
         with self._head_lock:
-            rows = self._cursor.rows(self._scope)
-            head = Head(int(rows[0][0]), int(rows[0][1])) if rows else None
+            head = self._read_cursor()
             self._cached_head = (now, head)
             return head
+
+    def _read_cursor(self) -> Head | None:
+        rows = self._cursor.rows(self._scope)
+        return Head(int(rows[0][0]), int(rows[0][1])) if rows else None
 
     def _search(self, lower: Head | None, upper: int, timestamp: int) -> Head | None:
         """Binary search of the chain's blocks in (lower, upper) for the newest one <= time."""
