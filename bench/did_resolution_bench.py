@@ -15,6 +15,8 @@ latest version, one resolution after the other, for ``--seconds`` per DID and pa
 - **index, cached**: the hub's path (issue 16): the same over the per-process
   ``CachingResolver``, which reads the indexer's cursor row on every resolution
   (the indexer may be another process) and serves the result kept for that head;
+  **index, cached 2ms**: the same with the cursor as read up to 2 ms ago (the hub's
+  default ``DID_RESOLUTION_HEAD_MAX_AGE_MS``);
 - **walk (in process)**: ``ChainWalkerSource`` on the embedded chain object;
 - **walk (/rpc)**: the same walk through ``JsonRpcChain`` over the chain's JSON-RPC
   served at ``/rpc`` as the hub serves it (uvicorn in a thread);
@@ -226,9 +228,11 @@ def main() -> None:
         )
         index = IndexSource(sessions, CHAIN_ID, registry.address, indexer.head, chain=chain)
         shared = IndexSource(sessions, CHAIN_ID, registry.address, chain=chain)
+        aged = IndexSource(sessions, CHAIN_ID, registry.address, chain=chain, head_max_age=0.002)
         paths: dict[str, DidResolver] = {
             "index": EthrResolver({CHAIN_ID: index}),
             "index, cached": CachingResolver(EthrResolver({CHAIN_ID: shared}), shared.pinned_head),
+            "index, cached 2ms": CachingResolver(EthrResolver({CHAIN_ID: aged}), aged.pinned_head),
             "walk (in process)": EthrResolver(
                 {CHAIN_ID: ChainWalkerSource(chain, registry.address)}
             ),
@@ -249,7 +253,7 @@ def main() -> None:
                 for count, did in dids.items():
                     samples = timed(functools.partial(resolver.resolve, did), args.seconds)
                     print(row(name, count, samples))
-            for name in ("index", "index, cached"):
+            for name in ("index", "index, cached", "index, cached 2ms"):
                 for count, did in dids.items():
                     call = functools.partial(paths[name].resolve, did)
                     rate = threaded_rate(call, args.seconds, THREADS)
@@ -265,8 +269,8 @@ def main() -> None:
                 for count, did in dids.items():
                     print(row("npm (/rpc)", count, measured[did]))
             remote.close()
-        index.close()
-        shared.close()
+        for source in (index, shared, aged):
+            source.close()
     finally:
         chain.close()
         engine.dispose()

@@ -76,6 +76,7 @@ def open_did_registry(
     crl_files: Sequence[Path],
     created: list[str],
     resolution_cache_entries: int = DEFAULT_ENTRIES,
+    resolution_head_max_age: float = 0.0,
 ) -> DidRegistryParts:
     registry = deployment.did_registry.address
     indexer = RegistryIndexer(
@@ -87,8 +88,10 @@ def open_did_registry(
         poll_interval=index_poll_seconds,
     )
     # The head is the cursor row, not this process's indexer: the indexer may run in
-    # another process (issue 16). Each resolution reads it, so the cache never lags it.
-    source = IndexSource(sessions, chain.chain_id, registry, chain=chain)
+    # another process (issue 16). The cache lags it by `resolution_head_max_age` at most.
+    source = IndexSource(
+        sessions, chain.chain_id, registry, chain=chain, head_max_age=resolution_head_max_age
+    )
     ethr = EthrResolver({chain.chain_id: source}, names=network_names)
     cached = CachingResolver(ethr, source.pinned_head, entries=resolution_cache_entries)
     resolver = DispatchingResolver({"ethr": cached, "key": DidKeyResolver()})

@@ -362,6 +362,7 @@ def _open_did(
         crl_files=settings.consortium.crl_files,
         created=created,
         resolution_cache_entries=settings.did.resolution_cache_entries,
+        resolution_head_max_age=settings.did.resolution_head_max_age_ms / 1000,
     )
 
 

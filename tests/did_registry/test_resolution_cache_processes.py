@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -221,3 +222,25 @@ def test_the_byte_cap_holds(world: RegistryWorld, process_a: ProcessA) -> None:
         small.resolve(did)
         assert small.size_bytes <= cap
     assert 0 < len(small) < len(dids)
+
+
+def test_a_head_read_a_moment_ago_is_seen_moved_once_that_moment_passed(
+    world: RegistryWorld, db_url: str, indexer_b: RegistryIndexer
+) -> None:
+    own = create_db_engine(db_url)
+    source = IndexSource(
+        session_factory(own), EMBEDDED_CHAIN_ID, world.registry.address, head_max_age=0.2
+    )
+    cache = CachingResolver(EthrResolver({EMBEDDED_CHAIN_ID: source}), source.pinned_head)
+    try:
+        who = world.identities[1]
+        did = did_of(who)
+        first = cache.resolve(did)
+        world.set_attribute(who, KEY, b"\x02" + bytes([6]) * 32)
+        indexer_b.catch_up()
+        time.sleep(0.25)
+        after = cache.resolve(did)
+        assert len(methods(after)) == len(methods(first)) + 1
+    finally:
+        source.close()
+        own.dispose()
