@@ -24,7 +24,7 @@ latest version, one resolution after the other, for ``--seconds`` per DID and pa
   by ``package-lock.json``) against that same ``/rpc``, timed inside node.
 
 Figures: resolutions per second of one sequential caller, and p50 / p99 latency.
-"index, N thr." adds the throughput of N concurrent callers. Before timing,
+"index…, Nt" adds the throughput of N concurrent callers. Before timing,
 the index and both walks must give identical results for every DID.
 """
 
@@ -257,7 +257,7 @@ def main() -> None:
                 for count, did in dids.items():
                     call = functools.partial(paths[name].resolve, did)
                     rate = threaded_rate(call, args.seconds, THREADS)
-                    print(f"{f'{name}, {THREADS} thr.':<22}{count:>8}{'':>9}{rate:>12,.0f} /s")
+                    print(f"{f'{name}, {THREADS}t':<22}{count:>8}{'':>9}{rate:>12,.0f} /s")
             for count, did in dids.items():
                 history = functools.partial(index.history, did.rsplit(":", 1)[1])
                 samples = timed(history, args.seconds)
