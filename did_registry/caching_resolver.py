@@ -3,10 +3,10 @@
 W3C DID Resolution §4 (https://w3c.github.io/did-resolution/#resolving): the same
 DID with the same options at the same chain position resolves to the same result.
 So each result is kept with the head it was resolved at and served only while the
-head is still that one; the head is read from the source on every resolution (for
-the index, the cursor row the indexer commits, which may be in another process:
-issue 16), so a change indexed anywhere shows in the next resolution after the
-cursor moved. Two kinds of result outlive their head:
+head is still that one. The head is asked for on every resolution: for the index,
+the cursor row the indexer commits, which may be in another process (issue 16), as
+read at most ``head_max_age`` ago (``IndexSource.pinned_head``), so a change indexed
+anywhere shows once that time has passed (at once with 0). What outlives its head:
 
 - a past version that has a next one (W3C DID Core §7.1.3 ``nextVersionId``): its
   document and its first later change are history, and new blocks only add changes
