@@ -82,7 +82,7 @@ from credentials.jsonld.rdfc import PyldCanonicalizer  # noqa: E402
 from credentials.status.anchor import RegistryPublisher  # noqa: E402
 from credentials.status.bitstring import Bitstring, compress_bits  # noqa: E402
 from credentials.verifier import Verifier  # noqa: E402
-from did_registry.caching_resolver import CachingResolver  # noqa: E402
+from did_registry.caching_resolver import CachingResolver, unpinned  # noqa: E402
 from did_registry.ethr.chain_walker import ChainWalkerSource  # noqa: E402
 from testkit.custody_sample import custody_credential  # noqa: E402
 from testkit.notary_world import NotaryWorld, open_notary_world  # noqa: E402
@@ -94,7 +94,7 @@ def cached(world: NotaryWorld) -> CachingResolver:
     """The hub's resolution cache over the chain walker: a proof's ``created`` is in the
     past, so after the first call its DID version comes from memory until evicted."""
     walker = ChainWalkerSource(world.chain, world.deployment.did_registry.address)
-    return CachingResolver(world.resolver, walker.head)
+    return CachingResolver(world.resolver, unpinned(walker.head))
 
 
 def chain_now(world: NotaryWorld) -> int:

@@ -8,10 +8,15 @@ On a fresh embedded chain, three DIDs whose identities made 1, 10 and 100
 registry changes (attributes and delegates, alternating) are resolved at their
 latest version, one resolution after the other, for ``--seconds`` per DID and path:
 
-- **index**: ``EthrResolver`` over ``IndexSource`` (the hub's path: the
-  ``RegistryIndexer`` has caught up; one indexed query per resolution), on SQLite
-  in a temporary directory or on ``--database`` (an empty database of its own,
-  migrated to head and left for the caller to drop);
+- **index**: ``EthrResolver`` over ``IndexSource`` (the ``RegistryIndexer`` has
+  caught up; one indexed query per resolution, the head from the in-process
+  indexer), on SQLite in a temporary directory or on ``--database`` (an empty
+  database of its own, migrated to head and left for the caller to drop);
+- **index, cached**: the hub's path (issue 16): the same over the per-process
+  ``CachingResolver``, which reads the indexer's cursor row on every resolution
+  (the indexer may be another process) and serves the result kept for that head;
+  **index, cached 2ms**: the same with the cursor as read up to 2 ms ago (the hub's
+  default ``DID_RESOLUTION_HEAD_MAX_AGE_MS``);
 - **walk (in process)**: ``ChainWalkerSource`` on the embedded chain object;
 - **walk (/rpc)**: the same walk through ``JsonRpcChain`` over the chain's JSON-RPC
   served at ``/rpc`` as the hub serves it (uvicorn in a thread);
@@ -19,7 +24,7 @@ latest version, one resolution after the other, for ``--seconds`` per DID and pa
   by ``package-lock.json``) against that same ``/rpc``, timed inside node.
 
 Figures: resolutions per second of one sequential caller, and p50 / p99 latency.
-"index, N threads" adds the throughput of N concurrent callers. Before timing,
+"index…, Nt" adds the throughput of N concurrent callers. Before timing,
 the index and both walks must give identical results for every DID.
 """
 
@@ -51,6 +56,7 @@ from chain_adapter.deploy import DID_REGISTRY  # noqa: E402
 from chain_adapter.embedded import EmbeddedChain  # noqa: E402
 from chain_adapter.jsonrpc_chain import JsonRpcChain  # noqa: E402
 from chain_adapter.transactor import Transactor  # noqa: E402
+from did_registry.caching_resolver import CachingResolver  # noqa: E402
 from did_registry.ethr.chain_walker import ChainWalkerSource  # noqa: E402
 from did_registry.ethr.index_source import IndexSource  # noqa: E402
 from did_registry.ethr.indexer import RegistryIndexer  # noqa: E402
@@ -221,8 +227,12 @@ def main() -> None:
             f"{indexed} events indexed, {time.perf_counter() - setup:.1f} s\n"
         )
         index = IndexSource(sessions, CHAIN_ID, registry.address, indexer.head, chain=chain)
+        shared = IndexSource(sessions, CHAIN_ID, registry.address, chain=chain)
+        aged = IndexSource(sessions, CHAIN_ID, registry.address, chain=chain, head_max_age=0.002)
         paths: dict[str, DidResolver] = {
             "index": EthrResolver({CHAIN_ID: index}),
+            "index, cached": CachingResolver(EthrResolver({CHAIN_ID: shared}), shared.pinned_head),
+            "index, cached 2ms": CachingResolver(EthrResolver({CHAIN_ID: aged}), aged.pinned_head),
             "walk (in process)": EthrResolver(
                 {CHAIN_ID: ChainWalkerSource(chain, registry.address)}
             ),
@@ -243,10 +253,11 @@ def main() -> None:
                 for count, did in dids.items():
                     samples = timed(functools.partial(resolver.resolve, did), args.seconds)
                     print(row(name, count, samples))
-            for count, did in dids.items():
-                call = functools.partial(paths["index"].resolve, did)
-                rate = threaded_rate(call, args.seconds, THREADS)
-                print(f"{f'index, {THREADS} threads':<22}{count:>8}{'':>9}{rate:>12,.0f} /s")
+            for name in ("index", "index, cached", "index, cached 2ms"):
+                for count, did in dids.items():
+                    call = functools.partial(paths[name].resolve, did)
+                    rate = threaded_rate(call, args.seconds, THREADS)
+                    print(f"{f'{name}, {THREADS}t':<22}{count:>8}{'':>9}{rate:>12,.0f} /s")
             for count, did in dids.items():
                 history = functools.partial(index.history, did.rsplit(":", 1)[1])
                 samples = timed(history, args.seconds)
@@ -258,7 +269,8 @@ def main() -> None:
                 for count, did in dids.items():
                     print(row("npm (/rpc)", count, measured[did]))
             remote.close()
-        index.close()
+        for source in (index, shared, aged):
+            source.close()
     finally:
         chain.close()
         engine.dispose()

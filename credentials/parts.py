@@ -7,7 +7,7 @@ mapping settings to them is the wiring's job (``notary_hub.hub``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -25,9 +25,8 @@ from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers
 from credentials.status.anchor import RegistryPublisher
 from credentials.status.service import StatusService
 from credentials.verifier import Verifier
-from did_registry.caching_resolver import CachingResolver
 from did_registry.notary_identity import NotaryIdentity
-from did_registry.resolution import DidResolver, Head
+from did_registry.resolution import DidResolver
 from hub_kernel.advisory_locks import PassGuard
 from hub_kernel.worker import Worker
 
@@ -79,7 +78,6 @@ def open_credentials(
     consortium_address: str,
     notary: NotaryIdentity,
     resolver: DidResolver,
-    resolution_head: Callable[[], Head],
     controller_key: bytes,
     status_base_url: str,
     status_list_size: int,
@@ -104,8 +102,9 @@ def open_credentials(
     issuer = CredentialIssuer(signer, status=status, default_validity=default_validity)
     # Status comes from the chain's copy of each list (authenticated by the publisher's
     # account), so the hub's verifier needs neither the served list nor its proof.
+    # `resolver` is the hub's, which keeps did:ethr results (CachingResolver).
     verifier = Verifier(
-        CachingResolver(resolver, resolution_head),
+        resolver,
         chain=chain,
         status_registry=status_registry.address,
     )

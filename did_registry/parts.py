@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.deploy import DID_REGISTRY, Deployment
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
+from did_registry.caching_resolver import DEFAULT_ENTRIES, CachingResolver
 from did_registry.consortium.service import ConsortiumService, service_from_files
 from did_registry.did_key import DidKeyResolver
 from did_registry.dispatch import DispatchingResolver
@@ -82,6 +83,8 @@ def open_did_registry(
     trusted_ca_file: Path | None,
     crl_files: Sequence[Path],
     created: list[str],
+    resolution_cache_entries: int = DEFAULT_ENTRIES,
+    resolution_head_max_age: float = 0.0,
 ) -> DidRegistryParts:
     registry = deployment.did_registry.address
     indexer = RegistryIndexer(
@@ -92,9 +95,14 @@ def open_did_registry(
         start_block=deployment.blocks.get(DID_REGISTRY),
         poll_interval=index_poll_seconds,
     )
-    source = IndexSource(sessions, chain.chain_id, registry, indexer.head, chain=chain)
+    # The head is the cursor row, not this process's indexer: the indexer may run in
+    # another process (issue 16). The cache lags it by `resolution_head_max_age` at most.
+    source = IndexSource(
+        sessions, chain.chain_id, registry, chain=chain, head_max_age=resolution_head_max_age
+    )
     ethr = EthrResolver({chain.chain_id: source}, names=network_names)
-    resolver = DispatchingResolver({"ethr": ethr, "key": DidKeyResolver()})
+    cached = CachingResolver(ethr, source.pinned_head, entries=resolution_cache_entries)
+    resolver = DispatchingResolver({"ethr": cached, "key": DidKeyResolver()})
     registrar = Registrar(
         transactor, deployment.did_registry, from_block=deployment.blocks.get(DID_REGISTRY, 0)
     )

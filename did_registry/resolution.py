@@ -64,6 +64,9 @@ class ResolutionResult:
     did_document: dict[str, Any] | None
     did_resolution_metadata: dict[str, Any] = field(default_factory=dict)
     did_document_metadata: dict[str, Any] = field(default_factory=dict)
+    # Not part of the result: the last unix second the result holds by the clock (a key
+    # or service it shows expires after it); ``None`` when time alone changes nothing.
+    valid_until: int | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -36,6 +36,8 @@ def open_did_from(
         trusted_ca_file=settings.consortium.trusted_ca_file,
         crl_files=settings.consortium.crl_files,
         created=created,
+        resolution_cache_entries=settings.did.resolution_cache_entries,
+        resolution_head_max_age=settings.did.resolution_head_max_age_ms / 1000,
     )
 
 
@@ -57,7 +59,6 @@ def open_credentials_from(
         consortium_address=deployment.consortium.address,
         notary=did.notary,
         resolver=did.resolver,
-        resolution_head=did.index_source.head,
         controller_key=bytes(node.key),
         status_base_url=public_url(settings) + STATUS_PATH,
         status_list_size=settings.credentials.status_list_size,

@@ -111,6 +111,18 @@ class KeySettings(BaseModel):
 
 class DidSettings(BaseModel):
     index_poll_seconds: float = Field(default=1.0, gt=0, le=3600)
+    resolution_cache_entries: int = Field(
+        default=8192,
+        ge=1,
+        le=10_000_000,
+        description="did:ethr results each process keeps (LRU; also capped at 64 MiB).",
+    )
+    resolution_head_max_age_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=1000,
+        description="How old the index height a resolution uses may be (0: read each time).",
+    )
     network_names: dict[str, int] = Field(
         default_factory=dict,
         description='did:ethr network names besides hex chain ids, e.g. {"notary": 1337}.',

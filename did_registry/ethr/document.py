@@ -117,6 +117,7 @@ def build_resolution(
         did_document=document,
         did_resolution_metadata={"contentType": content_type},
         did_document_metadata=metadata,
+        valid_until=fold.expiry if at is None else None,  # a version is judged at its block
     )
 
 
@@ -186,6 +187,7 @@ class _Fold:
         self.deactivated = False
         self.version: tuple[int, int] | None = None  # (block, timestamp)
         self.next_version: tuple[int, int] | None = None
+        self.expiry: int | None = None  # the earliest validTo among the live entries
         self.delegates = 0
         self.services = 0
         # Keyed by event key; Python dicts keep JS objects' insertion order
@@ -211,6 +213,8 @@ class _Fold:
                     self.deactivated = True
                     break  # later events (and their versions) are not looked at
             elif raw.valid_to and raw.valid_to >= self.now:
+                if self.expiry is None or raw.valid_to < self.expiry:
+                    self.expiry = raw.valid_to
                 if isinstance(raw, DelegateChanged):
                     self._delegate(event, raw)
                 else:

@@ -14,6 +14,10 @@ IMMEDIATE`` on SQLite, which takes the write lock; ``BEGIN`` + ``ROLLBACK``
 round trips on PostgreSQL) would only cost time. The cursor is read at most once
 per ``head_ttl`` unless a ``head_provider`` (e.g. the in-process indexer's
 :meth:`~did_registry.ethr.indexer.RegistryIndexer.head`) says where the index is.
+
+Several processes (issue 16): only one runs the indexer, the others learn the head
+from the cursor row. :meth:`pinned_head` reads it (at most ``head_max_age`` ago) and
+pins it for one resolution, so a cache keyed by it stores exactly what was read.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -220,6 +226,7 @@ class IndexSource:
         *,
         chain: Chain | None = None,
         head_ttl: float = 0.5,
+        head_max_age: float = 0.0,
     ) -> None:
         bind = sessions.kw.get("bind")
         if not isinstance(bind, Engine):
@@ -230,8 +237,10 @@ class IndexSource:
         self._head_provider = head_provider
         self._chain = chain
         self._head_ttl = head_ttl
+        self._head_max_age = head_max_age
         self._cached_head: tuple[float, Head | None] | None = None
         self._head_lock = threading.Lock()
+        self._pinned: ContextVar[Head | None] = ContextVar(f"pinned_head_{id(self)}", default=None)
         # Blocks at or below the head are past the indexer's confirmation depth.
         self._timestamps: OrderedDict[int, int] = OrderedDict()
         self._timestamps_lock = threading.Lock()
@@ -255,7 +264,29 @@ class IndexSource:
     # -- EventSource --------------------------------------------------------------------------
 
     def head(self) -> Head:
+        pinned = self._pinned.get()
+        if pinned is not None:
+            return pinned
         head = self._head_provider() if self._head_provider is not None else self._db_head()
+        return self._ready(head)
+
+    @contextmanager
+    def pinned_head(self) -> Iterator[Head]:
+        """The head now, which every read of this context uses until the block exits.
+
+        Without a ``head_provider`` it is the cursor row as read at most
+        ``head_max_age`` seconds ago (0: read now), whatever ``head_ttl`` says: an
+        indexer in another process may just have moved it.
+        """
+        provider = self._head_provider
+        head = self._ready(provider() if provider else self._db_head(self._head_max_age))
+        token = self._pinned.set(head)
+        try:
+            yield head
+        finally:
+            self._pinned.reset(token)
+
+    def _ready(self, head: Head | None) -> Head:
         if head is None:
             raise IndexNotReady(
                 f"the registry {self._registry} on chain {self._chain_id} is not indexed yet"
@@ -299,16 +330,26 @@ class IndexSource:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _db_head(self) -> Head | None:
-        now = time.monotonic()
+    def _db_head(self, max_age: float | None = None) -> Head | None:
+        """The cursor as read at most ``max_age`` (default ``head_ttl``) seconds ago."""
+        age = self._head_ttl if max_age is None else max_age
         cached = self._cached_head
-        if cached is not None and now - cached[0] < self._head_ttl:
+        if cached is not None and time.monotonic() - cached[0] < age:
             return cached[1]
+        if age <= 0:  # a read per call: concurrent ones run side by side
+            return self._read_cursor()
         with self._head_lock:
-            rows = self._cursor.rows(self._scope)
-            head = Head(int(rows[0][0]), int(rows[0][1])) if rows else None
-            self._cached_head = (now, head)
-            return head
+            cached = self._cached_head  # another thread may have read it meanwhile
+            if cached is not None and time.monotonic() - cached[0] < age:
+                return cached[1]
+            return self._read_cursor()
+
+    def _read_cursor(self) -> Head | None:
+        started = time.monotonic()  # the row is at least as new as this
+        rows = self._cursor.rows(self._scope)
+        head = Head(int(rows[0][0]), int(rows[0][1])) if rows else None
+        self._cached_head = (started, head)
+        return head
 
     def _search(self, lower: Head | None, upper: int, timestamp: int) -> Head | None:
         """Binary search of the chain's blocks in (lower, upper) for the newest one <= time."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from did_registry.caching_resolver import CachingResolver
+from did_registry.caching_resolver import CachingResolver, unpinned
 from did_registry.errors import InvalidDid
 from did_registry.ethr.chain_walker import ChainWalkerSource
 from did_registry.ethr.resolver import EthrResolver
@@ -29,7 +29,7 @@ class Counting:
 def make(world: NotaryWorld) -> tuple[CachingResolver, Counting]:
     source = ChainWalkerSource(world.chain, world.deployment.did_registry.address)
     counting = Counting(EthrResolver({CHAIN_ID: source}))
-    return CachingResolver(counting, source.head), counting
+    return CachingResolver(counting, unpinned(source.head)), counting
 
 
 def keys_of(result: ResolutionResult) -> list[str]:
