@@ -16,6 +16,7 @@ unique constraint ``uq_evidence_deposits_platform_idempotency_key``.
 from __future__ import annotations
 
 import enum
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -125,6 +126,11 @@ class Deposit(EvidenceBase):
         # a platform's reads of a person's deposits filter this short run by platform.
         Index("ix_evidence_deposits_depositor", "depositor", "received_at", "id"),
     )
+
+
+def new_deposit_id() -> str:
+    """128 random bits, base64url: unguessable, and safe in a URL path."""
+    return secrets.token_urlsafe(16)
 
 
 def as_utc(value: datetime) -> datetime:
