@@ -148,7 +148,7 @@ class BatchDeposits:
         after_race = self._by_keys(principal, [item.key for item in raced])
         for item, values in new:
             if values["id"] in written:
-                results[item.index] = ItemResult(item.index, 201, _record_of(values))
+                results[item.index] = ItemResult(item.index, 201, DepositRecord.written(values))
             else:  # a concurrent request recorded this key first
                 results[item.index] = _replay(item, after_race[item.key])
         if written:
@@ -259,35 +259,6 @@ def _replay(item: _Item, found: DepositRecord) -> ItemResult:
     else:
         same = not found.content_stored and hmac.compare_digest(found.sha256, item.sha256)
     return ItemResult(item.index, 200, found) if same else _refused(item.index)
-
-
-def _record_of(values: dict[str, Any]) -> DepositRecord:
-    """The record of a row just written, without reading it back."""
-    return DepositRecord(
-        id=values["id"],
-        depositor=values["depositor"],
-        platform=values["platform"],
-        title=values["title"],
-        description=values["description"],
-        tags=tuple(values["tags"]),
-        media_type=values["media_type"],
-        file_name=values["file_name"],
-        size=None,
-        sha256=values["sha256"],
-        sm3=values["sm3"],
-        content_stored=False,
-        state=DepositState.RECEIVED,
-        received_at=values["received_at"],
-        timestamped_at=None,
-        anchored_at=None,
-        certified_at=None,
-        tsa=None,
-        gen_time=None,
-        anchor_item_id=None,
-        attempts=0,
-        last_error=None,
-        request_fingerprint=values["request_fingerprint"],
-    )
 
 
 def results_json(

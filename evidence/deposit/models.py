@@ -171,6 +171,36 @@ class DepositRecord:
     request_fingerprint: bytes | None = None
 
     @classmethod
+    def written(cls, values: dict[str, Any]) -> DepositRecord:
+        """The record of a row just inserted with ``values``, without reading it back (nor
+        building an ORM object: on the request path that cost more than the INSERT)."""
+        return cls(
+            id=values["id"],
+            depositor=values["depositor"],
+            platform=values["platform"],
+            title=values["title"],
+            description=values["description"],
+            tags=tuple(values["tags"]),
+            media_type=values["media_type"],
+            file_name=values["file_name"],
+            size=values["size"],
+            sha256=values["sha256"],
+            sm3=values["sm3"],
+            content_stored=values["content_stored"],
+            state=values["state"],
+            received_at=as_utc(values["received_at"]),
+            timestamped_at=None,
+            anchored_at=None,
+            certified_at=None,
+            tsa=None,
+            gen_time=None,
+            anchor_item_id=None,
+            attempts=values["attempts"],
+            last_error=None,
+            request_fingerprint=values["request_fingerprint"],
+        )
+
+    @classmethod
     def of(cls, row: Deposit) -> DepositRecord:
         return cls(
             id=row.id,

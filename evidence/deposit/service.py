@@ -323,8 +323,7 @@ class DepositService:
                 raise
             self._check_replay(replayed, principal, metadata, sha256=sha256, sm3=sm3, stored=stored)
             return replayed
-        row = Deposit(**values)  # transient: the record exactly as DepositRecord.of reads a row
-        record = DepositRecord.of(row)
+        record = DepositRecord.written(values)
         log.info("deposit received", extra={"deposit": record.id, "stored": stored})
         self._notify()
         return record
