@@ -88,7 +88,8 @@ def test_batch_level_mistakes_are_refused(hub_client: TestClient) -> None:
         BATCH, json={"items": items(1)}, headers={**HEADERS, "Idempotency-Key": "k"}
     )
     assert keyed.status_code == 400 and keyed.json()["error"] == "invalid_batch"
-    for body in ({"items": []}, {"deposits": items(1)}, [items(1)]):
+    bodies: list[Any] = [{"items": []}, {"deposits": items(1)}, [items(1)]]
+    for body in bodies:
         refused = hub_client.post(BATCH, json=body, headers=HEADERS)
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_batch", body
     form = hub_client.post(BATCH, data={"sha256": "ab" * 32}, headers=HEADERS)
