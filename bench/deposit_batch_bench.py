@@ -173,23 +173,28 @@ def main() -> None:
         f"{args.batch_size} from {args.batch_clients} clients; hub settings: "
         f"{' '.join(args.setting) or 'defaults'}"
     )
-    rows = []
-    if not args.no_sqlite:
-        rows += run_backend("sqlite", None, args)
-    if args.postgres:
-        with throwaway_postgres(args.postgres) as url:
-            rows += run_backend("postgresql", url, args)
     print(
         f"{'backend':<11}{'mode':<18}{'deposits':>9}{'errors':>7}{'accepted/s':>12}"
         f"{'timestamped by':>16}{'certified by':>14}{'certified/s':>13}"
-        f"{'CPU/dep hub':>13}{'client':>10}{'letters ok':>12}"
+        f"{'CPU/dep hub':>13}{'client':>10}{'letters ok':>12}",
+        flush=True,
     )
+    if not args.no_sqlite:
+        print_rows(run_backend("sqlite", None, args))
+    if args.postgres:
+        with throwaway_postgres(args.postgres) as url:
+            print_rows(run_backend("postgresql", url, args))
+
+
+def print_rows(rows: list[Any]) -> None:
+    """Each backend's rows as soon as it is done (a later backend failing loses nothing)."""
     for r in rows:
         print(
             f"{r['backend']:<11}{r['mode']:<18}{r['deposits']:>9}{r['errors']:>7}"
             f"{r['accepted_per_s']:>12,.0f}{r['timestamped_s']:>14.2f} s{r['certified_s']:>12.2f} s"
             f"{r['certified_per_s']:>13,.0f}{r['cpu_ms']:>10.2f} ms{r['client_cpu_ms']:>7.2f} ms"
-            f"{r['verified']:>8}/{SAMPLE_LETTERS}"
+            f"{r['verified']:>8}/{SAMPLE_LETTERS}",
+            flush=True,
         )
 
 
