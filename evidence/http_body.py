@@ -10,6 +10,7 @@ kept. Starlette's own form parser, which spools files to disk, is never used.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -25,13 +26,23 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def read_json(request: Request, max_bytes: int, what: str = "the JSON body") -> Any:
-    """The body parsed as JSON; refused past ``max_bytes`` without reading further."""
+async def read_json(
+    request: Request,
+    max_bytes: int,
+    what: str = "the JSON body",
+    *,
+    too_large: Callable[[str], Exception] = InvalidDeposit,
+) -> Any:
+    """The body parsed as JSON; refused (``too_large``) past ``max_bytes`` without reading
+    further."""
+    length = request.headers.get("content-length") or ""
+    if length.isdigit() and int(length) > max_bytes:
+        raise too_large(f"{what} is at most {max_bytes} bytes")
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > max_bytes:
-            raise InvalidDeposit(f"{what} is at most {max_bytes} bytes")
+            raise too_large(f"{what} is at most {max_bytes} bytes")
     try:
         return json.loads(raw)
     except ValueError:

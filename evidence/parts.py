@@ -79,6 +79,7 @@ def open_evidence(
     max_upload_bytes: int,
     poll_seconds: float,
     lease_seconds: float,
+    pipeline_batch_size: int = 100,
     context_url: str | None = None,
     tsa_certificates_url: str | None = None,
     letter_pdfs: LetterPdfs | None = None,
@@ -102,6 +103,7 @@ def open_evidence(
         ),
         interval=poll_seconds,
         lease_seconds=lease_seconds,
+        batch_size=pipeline_batch_size,
     )
     deposits.subscribe(pipeline.wake)
     batcher.subscribe_anchored(pipeline.on_batch_anchored)

@@ -106,6 +106,7 @@ def open_evidence_from(
         max_upload_bytes=settings.evidence.max_upload_bytes,
         poll_seconds=settings.evidence.poll_seconds,
         lease_seconds=settings.evidence.lease_seconds,
+        pipeline_batch_size=settings.evidence.pipeline_batch_size,
         context_url=context_url,
         tsa_certificates_url=f"{public_url}{TSA_CERTS_PATH}" if public_url else None,
         letter_pdfs=pdfs,

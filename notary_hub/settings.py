@@ -209,6 +209,9 @@ class EvidenceSettings(BaseModel):
     lease_seconds: float = Field(
         default=60.0, ge=1, le=3600, description="How long a stage holds deposits it claimed."
     )
+    # Issue 16: deposits a pipeline stage claims per pass (status allocation, receipts and
+    # the writes are per pass, so larger passes cost less per deposit).
+    pipeline_batch_size: int = Field(default=100, ge=1, le=10_000)
     # Issue 11: /readyz is 503 while a stage fails this many passes running, or this long.
     unready_after_failures: int = Field(default=5, ge=1, le=1_000_000)
     unready_after_seconds: float = Field(default=120.0, gt=0, le=86_400)

@@ -191,7 +191,7 @@ class AnchorQueue:
         receipts: dict[int, AnchorReceipt] = {}
         for batch_id, items in wanted.items():
             if sizes[batch_id] > len(items) * _WHOLE_BATCH_FACTOR:
-                receipts.update((i, r) for i in items if (r := self.receipt(i)) is not None)
+                receipts.update(self._some_receipts(batch_id, items))
                 continue
             missing = set(items)
             for item_id, receipt in self.batch_receipts(batch_id):
@@ -201,6 +201,28 @@ class AnchorQueue:
                     if not missing:
                         break
         return receipts
+
+    def _some_receipts(self, batch_id: int, items: set[int]) -> dict[int, AnchorReceipt]:
+        """Receipts of a few ``items`` of a large anchored batch, in one read: the batch's
+        item ids give each wanted item its leaf index (one query, not three per item)."""
+        with self._sessions() as session:
+            batch = session.get(AnchorBatch, batch_id)
+            if batch is None or batch.state is not BatchState.ANCHORED:
+                return {}
+            tree = self._tree(session, batch)
+            ids = session.scalars(
+                select(_ITEMS.c.id).where(_ITEMS.c.batch_id == batch_id).order_by(_ITEMS.c.id)
+            ).all()
+            data = dict(
+                session.execute(
+                    select(_ITEMS.c.id, _ITEMS.c.data).where(_ITEMS.c.id.in_(list(items)))
+                ).all()
+            )
+        return {
+            item_id: _receipt(batch, tree, index, data[item_id])
+            for index, item_id in enumerate(ids)
+            if item_id in items
+        }
 
     def batch_receipts(self, batch_id: int) -> Iterator[tuple[int, AnchorReceipt]]:
         """Every ``(item id, receipt)`` of an anchored batch, in leaf order."""

@@ -16,6 +16,7 @@ unique constraint ``uq_evidence_deposits_platform_idempotency_key``.
 from __future__ import annotations
 
 import enum
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -127,6 +128,11 @@ class Deposit(EvidenceBase):
     )
 
 
+def new_deposit_id() -> str:
+    """128 random bits, base64url: unguessable, and safe in a URL path."""
+    return secrets.token_urlsafe(16)
+
+
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes for ``DateTime(timezone=True)``: they are UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -163,6 +169,36 @@ class DepositRecord:
     attempts: int
     last_error: str | None
     request_fingerprint: bytes | None = None
+
+    @classmethod
+    def written(cls, values: dict[str, Any]) -> DepositRecord:
+        """The record of a row just inserted with ``values``, without reading it back (nor
+        building an ORM object: on the request path that cost more than the INSERT)."""
+        return cls(
+            id=values["id"],
+            depositor=values["depositor"],
+            platform=values["platform"],
+            title=values["title"],
+            description=values["description"],
+            tags=tuple(values["tags"]),
+            media_type=values["media_type"],
+            file_name=values["file_name"],
+            size=values["size"],
+            sha256=values["sha256"],
+            sm3=values["sm3"],
+            content_stored=values["content_stored"],
+            state=values["state"],
+            received_at=as_utc(values["received_at"]),
+            timestamped_at=None,
+            anchored_at=None,
+            certified_at=None,
+            tsa=None,
+            gen_time=None,
+            anchor_item_id=None,
+            attempts=values["attempts"],
+            last_error=None,
+            request_fingerprint=values["request_fingerprint"],
+        )
 
     @classmethod
     def of(cls, row: Deposit) -> DepositRecord:

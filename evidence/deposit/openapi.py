@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from evidence.deposit.models import DESCRIPTION_MAX_LENGTH, MEDIA_TYPE_MAX_LENGTH, TITLE_MAX_LENGTH
+from evidence.deposit.batch import KEY_FIELD, MAX_BATCH_BYTES, MAX_BATCH_ITEMS
+from evidence.deposit.models import (
+    DESCRIPTION_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MEDIA_TYPE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
 from evidence.deposit.request import MAX_TAGS
 from evidence.multipart import FILE_FIELD
 
@@ -61,6 +67,80 @@ DEPOSIT_REQUEST_BODY: dict[str, Any] = {
                 },
             },
         },
+    },
+}
+
+_DIGEST_DEPOSIT: dict[str, Any] = DEPOSIT_REQUEST_BODY["content"]["application/json"]["schema"]
+
+BATCH_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": (
+        f"Up to {MAX_BATCH_ITEMS} digest deposits (at most {MAX_BATCH_BYTES} bytes of JSON), "
+        "each with its own idempotencyKey; each is a deposit of its own."
+    ),
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["items"],
+                "additionalProperties": False,
+                "properties": {
+                    "items": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_BATCH_ITEMS,
+                        "items": {
+                            **_DIGEST_DEPOSIT,
+                            "required": ["sha256", KEY_FIELD],
+                            "properties": {
+                                **_DIGEST_DEPOSIT["properties"],
+                                KEY_FIELD: {
+                                    "type": "string",
+                                    "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": (
+            "One result per item, in order: status 201 (new) or 200 (a replay) with the "
+            "deposit, or a 4xx status with the item's error; and the counts"
+        ),
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "items": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["index", "status"],
+                                "properties": {
+                                    "index": {"type": "integer"},
+                                    "status": {"type": "integer"},
+                                    "deposit": {"type": "object"},
+                                    "error": {"type": "object"},
+                                },
+                            },
+                        },
+                        "created": {"type": "integer"},
+                        "replayed": {"type": "integer"},
+                        "refused": {"type": "integer"},
+                    },
+                },
+            },
+        },
+    },
+    413: {
+        "description": f"over {MAX_BATCH_ITEMS} items or {MAX_BATCH_BYTES} bytes: batch_too_large"
     },
 }
 

@@ -21,9 +21,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from evidence.deposit.batch import MAX_BATCH_BYTES, BatchTooLarge, InvalidBatch, results_json
 from evidence.deposit.listing import DepositQuery
 from evidence.deposit.models import DepositRecord, DepositState
-from evidence.deposit.openapi import DEPOSIT_REQUEST_BODY
+from evidence.deposit.openapi import BATCH_REQUEST_BODY, BATCH_RESPONSES, DEPOSIT_REQUEST_BODY
 from evidence.deposit.service import DepositService
 from evidence.digests import SHA256, SM3, digest_multibase
 from evidence.errors import InvalidDeposit
@@ -99,6 +100,7 @@ def evidence_router(
     calls, each requiring its own scope (:func:`evidence.principal.principal_dependency`)."""
     router = APIRouter(prefix=PREFIX, tags=["evidence"])
     _add_create_route(router, service, depositing, feed_bytes)
+    _add_batch_route(router, service, depositing)
     _add_read_routes(router, service, reading)
     return router
 
@@ -155,6 +157,32 @@ def _add_create_route(
             status_code=201,
             headers={"Location": f"{PREFIX}/{record.id}"},
         )
+
+
+def _add_batch_route(
+    router: APIRouter, service: DepositService, principal: Callable[..., Any]
+) -> None:
+    Caller = Annotated[Principal, Depends(principal)]
+    IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+    @router.post(
+        ":batch",
+        response_model=None,
+        openapi_extra={"requestBody": BATCH_REQUEST_BODY},
+        responses=BATCH_RESPONSES,
+    )
+    async def create_deposit_batch(
+        request: Request, caller: Caller, idempotency_key: IdempotencyKey = None
+    ) -> JSONResponse:
+        """Up to 1,000 digest deposits, each with its own ``idempotencyKey``
+        (:mod:`evidence.deposit.batch`): 200 with one result per item; not atomic."""
+        if idempotency_key is not None:
+            raise InvalidBatch("a batch takes an idempotencyKey per item, not Idempotency-Key")
+        if media_type(request) != "application/json":
+            raise InvalidBatch("a batch is application/json")
+        body = await read_json(request, MAX_BATCH_BYTES, "a batch", too_large=BatchTooLarge)
+        results = await run_in_threadpool(lambda: service.deposit_batch(caller, body))
+        return JSONResponse(results_json(results, deposit_json))
 
 
 def _add_list_route(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hmac
 import logging
 import math
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,10 +29,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.blob_store import DEFAULT_MAX_SIZE, BlobStore, BlobWriter
+from evidence.deposit.batch import BatchDeposits, ItemResult
 from evidence.deposit.content_check import checked_chunks, close_chunks
 from evidence.deposit.idempotency import request_fingerprint
 from evidence.deposit.listing import DepositQuery, list_deposits
-from evidence.deposit.models import Deposit, DepositRecord, DepositState
+from evidence.deposit.models import Deposit, DepositRecord, DepositState, new_deposit_id
 from evidence.deposit.request import (
     DeclaredDigests,
     DepositMetadata,
@@ -61,11 +61,6 @@ DEFAULT_MEDIA_TYPE = "application/octet-stream"
 _DEPOSITS = cast(Table, Deposit.__table__)
 
 
-def new_deposit_id() -> str:
-    """128 random bits, base64url: unguessable, and safe in a URL path."""
-    return secrets.token_urlsafe(16)
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -86,6 +81,7 @@ class DepositService:
         self.poll_seconds = poll_seconds  # how often the pipeline looks: a retry hint
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
+        self._batches = BatchDeposits(sessions, clock=clock, notify=self._notify)
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each new deposit commits (the pipeline wakes on it)."""
@@ -219,6 +215,10 @@ class DepositService:
         metadata, declared = parse_deposit_request(body, idempotency_key=idempotency_key)
         return self.deposit_digest(principal, metadata, sha256=declared.sha256, sm3=declared.sm3)
 
+    def deposit_batch(self, principal: Principal, body: Any) -> list[ItemResult]:
+        """Up to a thousand digest deposits from a batch body (:mod:`evidence.deposit.batch`)."""
+        return self._batches.deposit_batch(principal, body)
+
     # -- reading ------------------------------------------------------------------------
 
     def get(self, principal: Principal, deposit_id: str) -> DepositRecord:
@@ -323,12 +323,14 @@ class DepositService:
                 raise
             self._check_replay(replayed, principal, metadata, sha256=sha256, sm3=sm3, stored=stored)
             return replayed
-        row = Deposit(**values)  # transient: the record exactly as DepositRecord.of reads a row
-        record = DepositRecord.of(row)
+        record = DepositRecord.written(values)
         log.info("deposit received", extra={"deposit": record.id, "stored": stored})
+        self._notify()
+        return record
+
+    def _notify(self) -> None:
         for listener in self._listeners:
             listener()
-        return record
 
     def _by_idempotency_key(self, principal: Principal, key: str | None) -> DepositRecord | None:
         if key is None:

@@ -136,6 +136,10 @@ def test_batch_receipts_match_single_receipts(
     assert batch_id is not None
     bulk = dict(queue.batch_receipts(batch_id))
     assert bulk == {item_id: queue.receipt(item_id) for item_id in ids}
+    # A few items of a larger batch are read otherwise (leaf indexes from the item ids).
+    few = [ids[0], ids[3], ids[9]]
+    assert queue.receipts([*few, 10**9]) == {item_id: bulk[item_id] for item_id in few}
+    assert queue.receipts(ids) == bulk
 
 
 def test_kinds_are_batched_separately(

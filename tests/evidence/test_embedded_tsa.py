@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import rfc3161_client
 from asn1crypto import cms, tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -347,3 +348,41 @@ def test_tsp_response_wrapper_round_trips(
     response = tsp.TimeStampResp.load(granted_response(token.token))
     assert response["status"]["status"].native == "granted"
     assert response["time_stamp_token"].dump() == token.token
+
+
+@pytest.mark.parametrize("nonce", [None, 0, 127, 128, 2**64 - 1, 2**70 + 5])
+@pytest.mark.parametrize("cert_req", [True, False])
+def test_tokens_are_the_der_asn1crypto_would_encode(
+    tsa: tuple[EmbeddedTimestampAuthority, TsaKeyMaterial], nonce: int | None, cert_req: bool
+) -> None:
+    """The token is spliced together from DER parts (evidence.timestamping.der): every
+    layer must be exactly what asn1crypto encodes from the parsed values."""
+    authority, material = tsa
+    subject = asn1_x509.Certificate.load(material.chain[0])["tbs_certificate"]["subject"]
+    for _ in range(20):  # serials of several lengths
+        token = authority.timestamp(DIGEST, nonce=nonce, cert_req=cert_req).token
+        content = cms.ContentInfo.load(token)
+        assert content.dump(force=True) == token
+        signed = content["content"]
+        tst_der = signed["encap_content_info"]["content"].contents
+        info = tsp.TSTInfo.load(tst_der)
+        rebuilt = tsp.TSTInfo(
+            {
+                "version": "v1",
+                "policy": info["policy"].dotted,
+                "message_imprint": {
+                    "hash_algorithm": {"algorithm": "sha256"},
+                    "hashed_message": DIGEST,
+                },
+                "serial_number": info["serial_number"].native,
+                "gen_time": info["gen_time"].native,
+                "accuracy": {"seconds": 1},
+                "nonce": nonce,
+                "tsa": asn1_x509.GeneralName(name="directory_name", value=subject),
+            }
+        )
+        assert rebuilt.dump() == tst_der
+        attributes = signed["signer_infos"][0]["signed_attrs"]
+        assert cms.CMSAttributes.load(attributes.untag().dump()).dump(force=True) == (
+            attributes.untag().dump()
+        )

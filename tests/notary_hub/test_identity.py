@@ -52,6 +52,7 @@ SCOPED = {
     ("POST", "/credentials/issue"): "credentials:issue",
     ("POST", "/credentials/status"): "credentials:status",
     ("POST", "/evidence/deposits"): "evidence:deposit",
+    ("POST", "/evidence/deposits:batch"): "evidence:deposit",
     ("GET", "/evidence/deposits"): "evidence:read",
     ("GET", "/evidence/deposits/{deposit_id}"): "evidence:read",
     ("GET", "/evidence/deposits/{deposit_id}/credential"): "evidence:read",

@@ -37,6 +37,7 @@ REQUEST_MEDIA_TYPES = {
     ("post", "/credentials/status"): {"application/json"},
     ("post", "/evidence/verify"): {"application/json", "multipart/form-data"},
     ("post", "/evidence/deposits"): {"application/json", "multipart/form-data"},
+    ("post", "/evidence/deposits:batch"): {"application/json"},
     ("post", "/evidence/letters/pdf"): {"application/json"},
     ("post", "/tsa"): {"application/timestamp-query"},
     ("post", "/rpc"): {"application/json"},
