@@ -65,7 +65,8 @@ async def one(client: httpx.AsyncClient, load: Load, op: str, tally: Tally) -> N
     if op == "deposit":
         response = await client.post("/evidence/deposits", json={"sha256": os.urandom(32).hex()})
     elif op == "batch":
-        items = [{"sha256": os.urandom(32).hex()} for _ in range(load.batch_size)]
+        digests = [os.urandom(32).hex() for _ in range(load.batch_size)]
+        items = [{"sha256": d, "idempotencyKey": d[:40]} for d in digests]
         response = await client.post("/evidence/deposits:batch", json={"items": items})
     elif op == "verify":
         response = await client.post("/evidence/verify", json={"letter": load.letter})
@@ -80,7 +81,7 @@ async def one(client: httpx.AsyncClient, load: Load, op: str, tally: Tally) -> N
         tally.deposit_ids.append(response.json()["id"])
         tally.items[op] += 1
     elif op == "batch":
-        made = [r["deposit"]["id"] for r in response.json()["results"] if "deposit" in r]
+        made = [r["deposit"]["id"] for r in response.json()["items"] if "deposit" in r]
         tally.deposit_ids.extend(made)
         tally.items[op] += len(made)
 

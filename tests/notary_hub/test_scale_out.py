@@ -31,7 +31,7 @@ def test_two_http_and_two_workers_certify_every_deposit_once_across_a_killed_wor
     c.worker("worker-b", "all")
     digests = [os.urandom(32) for _ in range(DEPOSITS)]
     started = time.monotonic()
-    feeder = Feeder(c, digests).start()
+    feeder = Feeder(c, digests, clients=4, batch=250).start()
     # Kill a worker once the pipeline is well under way, mid-stream.
     wait_until(
         lambda: certified_count(c) >= DEPOSITS // 10 or feeder.done(),
