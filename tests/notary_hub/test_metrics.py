@@ -21,7 +21,7 @@ from notary_hub.app import create_app
 from notary_hub.hub import Hub
 from notary_hub.metrics import MULTIPROC_ENV, exposition, metrics_router, prepare_multiprocess
 from notary_hub.metrics_hub import HubCollector, HubFigures
-from notary_hub.settings import Settings
+from notary_hub.settings import KeySettings, Settings
 from notary_hub.settings_metrics import MetricsSettings
 from tests.notary_hub.observability_support import (
     DEPOSITING,
@@ -165,8 +165,16 @@ def test_production_refuses_a_short_metrics_bearer(tmp_path: Path) -> None:
     key = tmp_path / "master.key"
     key.write_bytes(b"k" * 32)
     with pytest.raises(ValueError, match="/metrics bearer"):
-        Settings(mode="production", keys={"master_key_file": key}, metrics={"token": "short"})
-    Settings(mode="production", keys={"master_key_file": key}, metrics={"token": SCRAPER})
+        production(key, "short")
+    assert production(key, SCRAPER).metrics.token is not None
+
+
+def production(key: Path, token: str) -> Settings:
+    return Settings(
+        mode="production",
+        keys=KeySettings(master_key_file=key),
+        metrics=MetricsSettings(token=SecretStr(token)),
+    )
 
 
 def test_scrapes_in_a_burst_read_the_database_once() -> None:
