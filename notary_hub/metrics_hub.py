@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from chain_adapter.errors import ChainError
+from evidence.capture.depths import unfinished_captures
 from evidence.deposit.depths import WAITING_FOR, Waiting, waiting_deposits
 from notary_hub.hub import Hub
 
@@ -29,6 +30,7 @@ class HubFigures:
 
     waiting: dict[str, Waiting] = field(default_factory=dict)  # by the stage waited for
     anchor_pending: int | None = None
+    captures: dict[str, int] = field(default_factory=dict)  # unfinished, by state
     index_lag: int | None = None  # blocks behind the confirmed chain head
     up: dict[str, bool] = field(default_factory=dict)  # "database", "chain"
 
@@ -38,11 +40,13 @@ def read_figures(hub: Hub) -> HubFigures:
     up = {"database": True, "chain": True}
     waiting: dict[str, Waiting] = {}
     pending: int | None = None
+    captures: dict[str, int] = {}
     indexed: int | None = None
     try:
         depths = waiting_deposits(hub.sessions)
         waiting = {WAITING_FOR[state]: figure for state, figure in depths.items()}
         pending = hub.queue.pending_count()
+        captures = unfinished_captures(hub.sessions)
         cursor = hub.indexer.cursor()
         indexed = cursor.block_number if cursor is not None else None
     except Exception:  # any driver error: the database did not answer this scrape
@@ -54,7 +58,7 @@ def read_figures(hub: Hub) -> HubFigures:
             lag = max(0, head - hub.settings.chain.confirmations - indexed)
     except ChainError:
         up["chain"] = False
-    return HubFigures(waiting, pending, lag, up)
+    return HubFigures(waiting, pending, captures, lag, up)
 
 
 class HubCollector(Collector):
@@ -120,6 +124,15 @@ def _depths(figures: HubFigures) -> Iterator[Metric]:
             age.add_metric([stage], max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
         yield depth
         yield age
+    if figures.captures:
+        captures = GaugeMetricFamily(
+            "notary_hub_captures_unfinished",
+            "Captures not yet sealed or refused, by state.",
+            labels=["state"],
+        )
+        for state, count in figures.captures.items():
+            captures.add_metric([state], count)
+        yield captures
     if figures.anchor_pending is not None:
         yield GaugeMetricFamily(
             "notary_hub_anchor_items_pending",

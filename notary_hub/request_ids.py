@@ -49,7 +49,12 @@ class RequestIdMiddleware:
         with bound_request_id(request_id):
             if incoming is not None and incoming != request_id:
                 log.info("X-Request-Id refused: replaced", extra={"length": len(incoming)})
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                # uvicorn logs the traceback outside the request's context: name it here.
+                log.error("request failed", extra={"exception": type(exc).__name__})
+                raise
 
 
 def _incoming(scope: Scope) -> str | None:

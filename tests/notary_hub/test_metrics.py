@@ -93,6 +93,7 @@ def test_real_deposits_are_counted_and_their_queues_measured(observed_hub: Hub) 
         assert value(after, "notary_hub_deposits_waiting", stage="timestamp") == DEPOSITS
         assert value(after, "notary_hub_deposits_oldest_waiting_seconds", stage="timestamp") >= 0
         assert value(after, "notary_hub_scrape_source_up", source="database") == 1
+        assert ("notary_hub_captures_unfinished", frozenset({("state", "live")})) in after
 
         assert pipeline.timestamp_pass() == DEPOSITS
         middle = scrape(client)

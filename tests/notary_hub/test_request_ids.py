@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from evidence.deposit.models import Deposit
 from notary_hub.app import create_app
 from notary_hub.hub import open_hub
 from notary_hub.logging import configure_logging
+from notary_hub.request_ids import RequestIdMiddleware
 from tests.notary_hub.observability_support import (
     DEPOSITING,
     HUB_TOKEN,
@@ -167,3 +169,18 @@ def test_forged_request_ids_are_replaced_never_echoed_or_logged(
     with Session(engine) as session:
         stored = {row[0]: row[1] for row in session.execute(select(Deposit.id, Deposit.request_id))}
     assert stored == made  # each deposit records the id it was answered with
+
+
+def test_an_unhandled_error_is_logged_under_the_request_id(json_logs: io.StringIO) -> None:
+    app = FastAPI()
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_middleware(RequestIdMiddleware)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/boom", headers={"X-Request-Id": "boom-request-1"})
+    assert answer.status_code == 500
+    (failed,) = [line for line in lines(json_logs.getvalue()) if line["msg"] == "request failed"]
+    assert failed["request_id"] == "boom-request-1" and failed["exception"] == "RuntimeError"
