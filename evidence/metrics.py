@@ -7,6 +7,8 @@ bounded: a configured authority's name, an error kind.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from prometheus_client import Counter, Histogram
 
 # Deposits are certified seconds after they arrive when all is well, hours when a chain
@@ -24,4 +26,12 @@ TSA_ERRORS = Counter(
 
 
 def count_tsa_error(authority: str, kind: str) -> None:
-    TSA_ERRORS.labels(authority=authority, kind=kind).inc()
+    TSA_ERRORS.labels(authority=without_userinfo(authority), kind=kind).inc()
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without a ``user:password@`` an operator may have put in a TSA's URL."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

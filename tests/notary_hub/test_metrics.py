@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from evidence.metrics import without_userinfo
 from notary_hub.app import create_app
 from notary_hub.hub import Hub
 from notary_hub.metrics import MULTIPROC_ENV, exposition, metrics_router, prepare_multiprocess
@@ -251,3 +252,8 @@ def test_two_processes_add_up_in_one_multiprocess_directory(
         == 0
     )
     assert (directory / "keep.txt").exists()
+
+
+def test_a_tsa_urls_credentials_never_become_a_label() -> None:
+    assert without_userinfo("https://user:secret@tsa.example/tsr") == "https://tsa.example/tsr"
+    assert without_userinfo("https://tsa.example:8443/tsr") == "https://tsa.example:8443/tsr"
