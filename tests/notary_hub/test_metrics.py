@@ -7,6 +7,7 @@ two passes has exact figures to show.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -212,11 +213,11 @@ def test_two_processes_add_up_in_one_multiprocess_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory = tmp_path / "prometheus"
-    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    # Recorded as it was (unset), so the variable prepare_multiprocess sets is undone after:
+    # later tests in this process read their own in-memory figures.
+    monkeypatch.setenv(MULTIPROC_ENV, "")
     prepare_multiprocess(directory)
-    import os
-
-    monkeypatch.setenv(MULTIPROC_ENV, os.environ[MULTIPROC_ENV])  # restored after the test
+    assert os.environ[MULTIPROC_ENV] == str(directory.resolve())
     for times in (2, 5):  # two processes, each its own pid's files in the one directory
         subprocess.run([sys.executable, "-c", WRITER, str(times)], check=True, env=dict(os.environ))
     assert len(list(directory.glob("*.db"))) >= 2
@@ -252,6 +253,10 @@ def test_two_processes_add_up_in_one_multiprocess_directory(
         == 0
     )
     assert (directory / "keep.txt").exists()
+
+
+def test_no_multiprocess_directory_leaks_out_of_the_test_above() -> None:
+    assert not os.environ.get(MULTIPROC_ENV)
 
 
 def test_a_tsa_urls_credentials_never_become_a_label() -> None:
