@@ -45,6 +45,7 @@ from chain_adapter.errors import (
     TransactionRejected,
     TransactionReverted,
 )
+from chain_adapter.metrics import count_chain_error
 from chain_adapter.protocol import CallRequest, Chain, FeeParams, Receipt
 
 _REPLAY_MEMORY = 4096  # sent transactions whose call is kept to explain a revert
@@ -144,8 +145,12 @@ class Transactor:
         """
         try:
             return self._chain.send_raw_transaction(signed.raw)
-        except TransactionRejected:
+        except TransactionRejected as exc:
+            count_chain_error("transactor", exc.code)
             self._resync()
+            raise
+        except ChainError as exc:
+            count_chain_error("transactor", exc.code)
             raise
 
     def wait(self, tx_hash: str) -> Receipt:
@@ -167,10 +172,13 @@ class Transactor:
                 with self._lock:
                     replay = self._replay.pop(tx_hash.lower(), None)
                 if not receipt.succeeded:
-                    raise self._reverted(receipt, replay)
+                    reverted = self._reverted(receipt, replay)
+                    count_chain_error("transactor", reverted.code)
+                    raise reverted
                 return receipt
             if time.monotonic() >= deadline:
                 detail = f" (last error: {last_error.message})" if last_error else ""
+                count_chain_error("transactor", ReceiptTimeout.code)
                 raise ReceiptTimeout(
                     f"transaction {tx_hash} not mined with {self._confirmations} "
                     f"confirmation(s) within {self._receipt_timeout:g}s{detail}"

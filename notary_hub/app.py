@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 
 from chain_adapter.anchoring.router import anchoring_router
 from chain_adapter.embedded import EmbeddedChain
-from chain_adapter.errors import ChainError
 from chain_adapter.rpc_execution import CallLimits
 from chain_adapter.rpc_limits import RateLimiter
 from chain_adapter.rpc_router import rpc_router
@@ -31,7 +30,6 @@ from evidence.principal import AccountDids, PrincipalResolver, principal_depende
 from evidence.timestamping.router import tsa_router
 from notary_hub import __version__, serving
 from notary_hub.admin_router import admin_router
-from notary_hub.db import ping
 from notary_hub.docs_pages import install_docs_pages
 from notary_hub.errors import install_error_handlers
 from notary_hub.hub import PIPELINE_STAGES, Hub
@@ -49,7 +47,12 @@ from notary_hub.identity import (
     Authenticator,
     TokenValidator,
 )
+from notary_hub.metrics import metrics_router
+from notary_hub.metrics_http import HttpMetricsMiddleware
+from notary_hub.metrics_hub import HubCollector, read_figures
 from notary_hub.middleware import JsonGuardMiddleware
+from notary_hub.readiness import readiness
+from notary_hub.request_ids import RequestIdMiddleware
 from notary_hub.security_headers import SecurityHeadersMiddleware
 from notary_hub.settings import ChainSettings
 from notary_hub.static_tokens import StaticTokens
@@ -72,55 +75,12 @@ def health_router(hub: Hub) -> APIRouter:
 
     @router.get("/readyz", response_model=None)
     def readyz() -> dict[str, Any] | JSONResponse:
-        """Readiness: the database and the chain answer; 503 with the reasons otherwise."""
-        problems: dict[str, str] = {}
-        checks: dict[str, Any] = {}
-        try:
-            ping(hub.engine)
-            checks["database"] = "ok"
-        except Exception as exc:
-            problems["database"] = f"unreachable: {type(exc).__name__}"
-        try:
-            checks["chain"] = {"chainId": hub.chain.chain_id, "block": hub.chain.block_number()}
-        except ChainError as exc:
-            problems["chain"] = exc.message
-        if hub.batcher.last_error:
-            checks["anchoring"] = {"lastError": hub.batcher.last_error}
-        if hub.evidence is not None:
-            _evidence_readiness(hub, checks, problems)
-        indexed = hub.indexer.head()
-        checks["didIndex"] = {
-            "block": indexed.block_number if indexed else None,
-            **({"lastError": hub.indexer.last_error} if hub.indexer.last_error else {}),
-        }
-        if problems:
-            return JSONResponse(
-                {"status": "unavailable", "error": "not_ready", "reasons": problems, **checks},
-                status_code=503,
-            )
-        return {"status": "ready", **checks}
+        """Readiness, dependency by dependency (:mod:`notary_hub.readiness`); 503 unless
+        every required one is ok."""
+        ready, body = readiness(hub)
+        return body if ready else JSONResponse(body, status_code=503)
 
     return router
-
-
-def _evidence_readiness(hub: Hub, checks: dict[str, Any], problems: dict[str, str]) -> None:
-    """Stages failing now are reported; one failing repeatedly makes the hub not ready.
-
-    A last error alone is not "not ready": a retried blip clears itself. A stage failing
-    ``EVIDENCE_UNREADY_AFTER_FAILURES`` passes running, or for
-    ``EVIDENCE_UNREADY_AFTER_SECONDS``, is: deposits are not being certified (issue 11).
-    """
-    pipeline = hub.evidence.pipeline
-    if pipeline.last_errors:
-        checks["evidence"] = {"lastErrors": pipeline.last_errors}
-    cfg = hub.settings.evidence
-    persistent = pipeline.persistent_errors(
-        passes=cfg.unready_after_failures, seconds=cfg.unready_after_seconds
-    )
-    if persistent:
-        problems["evidence"] = "; ".join(
-            f"{stage} stage failing repeatedly: {error}" for stage, error in persistent.items()
-        )
 
 
 def create_app(
@@ -175,7 +135,9 @@ def create_app(
     if docs:
         install_docs_pages(app, OPENAPI_PATH)
     app.add_middleware(JsonGuardMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: errors get the headers too
+    app.add_middleware(SecurityHeadersMiddleware)  # errors get the headers too
+    app.add_middleware(HttpMetricsMiddleware)  # counts what the others refuse as well
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has it
     install_error_handlers(app)
     auth = hub_authenticator(hub, validator)
     _include_routers(app, hub, auth, accounts)
@@ -193,6 +155,10 @@ def _include_routers(
     app: FastAPI, hub: Hub, auth: Authenticator, accounts: AccountDids | None
 ) -> None:
     app.include_router(health_router(hub))
+    metrics = hub.settings.metrics
+    if metrics.enabled:
+        collector = HubCollector(lambda: read_figures(hub), metrics.cache_seconds)
+        app.include_router(metrics_router(metrics, collector, dev=hub.settings.dev))
     app.include_router(anchoring_router(hub.queue, hub.chain, auth.require_scope(ADMIN)))
     app.include_router(resolver_router(hub.resolver))
     app.include_router(

@@ -107,6 +107,7 @@ def serve(
         _print("pipeline: not here (run `notary-hub worker`)")
     if workers > 1:
         hub.close()
+        _share_metrics(settings)
         _serve_workers(host, port, workers)
         return
     _serve_one(hub, host, port, pipeline=() if http_only else PIPELINE_STAGES)
@@ -138,6 +139,16 @@ def _serve_one(hub: Hub, host: str, port: int, *, pipeline: tuple[str, ...]) -> 
         )
     finally:
         hub.close()
+
+
+def _share_metrics(settings: Settings) -> None:
+    """The HTTP workers sum their metrics in one directory (``notary_hub.metrics``): the
+    operator's ``PROMETHEUS_MULTIPROC_DIR`` as it is (``notary-hub worker`` processes on
+    this host may write there already), else a fresh ``DATA_DIR/prometheus``."""
+    from notary_hub.metrics import multiprocess_dir, prepare_multiprocess
+
+    if multiprocess_dir() is None:
+        prepare_multiprocess(settings.data_dir / "prometheus")
 
 
 def _serve_workers(host: str, port: int, workers: int) -> None:

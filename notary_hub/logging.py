@@ -1,7 +1,10 @@
 """Structured logging: one JSON object per line (or readable console lines in dev).
 
 Only the message and the ``extra`` fields a call passes are written; callers
-never pass secrets, and :data:`REDACTED_KEYS` is a second line of defence.
+never pass secrets (bearer tokens, cookies, tickets), and :data:`REDACTED_KEYS` is a
+second line of defence. Each line carries ``request_id`` when one is bound
+(:mod:`hub_kernel.request_context`: an HTTP request, or a stage moving a deposit that a
+request created), so one grep follows a deposit through every process's logs.
 """
 
 from __future__ import annotations
@@ -10,10 +13,23 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
+
+from hub_kernel.request_context import current_request_id
 
 REDACTED_KEYS = frozenset(
-    {"password", "secret", "token", "private_key", "master_key", "authorization", "raw"}
+    {
+        "password",
+        "secret",
+        "token",
+        "private_key",
+        "master_key",
+        "authorization",
+        "raw",
+        "cookie",
+        "set_cookie",
+        "ticket",
+    }
 )
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -27,6 +43,17 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
         for key, value in vars(record).items()
         if key not in _STANDARD and not key.startswith("_")
     }
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the bound request id to each record (a record's own ``request_id`` wins)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            request_id = current_request_id()
+            if request_id is not None:
+                record.request_id = request_id
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,9 +81,12 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    level: str = "INFO", fmt: str = "console", stream: TextIO | None = None
+) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

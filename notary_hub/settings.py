@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notary_hub.settings_capture import CaptureSettings, capture_problems
+from notary_hub.settings_metrics import MetricsSettings, metrics_problems
 
 DEFAULT_CHAIN_ID = 0x539  # 1337: the conventional id of a local development chain
 
@@ -337,6 +338,7 @@ class Settings(BaseSettings):
     signin: SigninSettings = SigninSettings()
     oauth: OAuthSettings = OAuthSettings()
     cli: CliSettings = CliSettings()
+    metrics: MetricsSettings = MetricsSettings()  # issue 16: /metrics, readiness thresholds
 
     @property
     def dev(self) -> bool:
@@ -395,7 +397,7 @@ class Settings(BaseSettings):
                     f"the OAuth {name} must use https unless it is on loopback "
                     "(NOTARY_HUB_OAUTH_ISSUER, _AUDIENCE or CREDENTIALS_PUBLIC_URL)"
                 )
-        problems += capture_problems(self.captures)
+        problems += capture_problems(self.captures) + metrics_problems(self.metrics)
         if problems:
             raise InsecureSettings("; ".join(problems))
 

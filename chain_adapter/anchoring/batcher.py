@@ -34,6 +34,7 @@ from chain_adapter.errors import (
     TransactionReverted,
 )
 from chain_adapter.merkle import MerkleTree, hash_leaves
+from chain_adapter.metrics import count_chain_error
 from chain_adapter.models import AnchorBatch, AnchorItem, AnchorLevel, BatchState
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import SignedTx, Transactor
@@ -264,6 +265,7 @@ class Batcher:
 
     def _record_error(self, batch_id: int, exc: ChainError) -> None:
         self.last_error = f"{exc.code}: {exc.message}"
+        count_chain_error("batcher", exc.code)
         log.warning("anchoring failed, will retry", extra={"batch": batch_id, "error": exc.code})
         self._update(batch_id, last_error=self.last_error[:500])
 

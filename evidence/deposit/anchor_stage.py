@@ -11,6 +11,7 @@ only delays that, as the batcher retries.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import cast
@@ -21,7 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain_adapter.anchoring.queue import AnchorQueue
 from evidence.deposit.claims import changed_rows
 from evidence.deposit.models import Deposit, DepositState
+from hub_kernel.request_context import bound_request_id
 
+log = logging.getLogger(__name__)
 ANCHOR_KIND = "deposit"
 _DEPOSITS = cast(Table, Deposit.__table__)
 
@@ -57,7 +60,7 @@ class AnchorStage:
     def enqueue(self) -> int:
         with self._sessions() as session, session.begin():
             rows = session.execute(
-                select(Deposit.id, Deposit.sha256)
+                select(Deposit.id, Deposit.sha256, Deposit.request_id)
                 .where(Deposit.state == DepositState.TIMESTAMPED, Deposit.anchor_item_id.is_(None))
                 .order_by(Deposit.received_at)
                 .limit(self._batch_size)
@@ -65,7 +68,7 @@ class AnchorStage:
             ).all()
             if not rows:
                 return 0
-            leaves = [anchor_leaf(bytes(sha256)) for _, sha256 in rows]
+            leaves = [anchor_leaf(bytes(sha256)) for _, sha256, _ in rows]
             item_ids = self._queue.enqueue_many(leaves, ANCHOR_KIND, session)
             session.execute(
                 update(_DEPOSITS)
@@ -73,9 +76,14 @@ class AnchorStage:
                 .values(anchor_item_id=bindparam("_item")),
                 [
                     {"_id": deposit_id, "_item": item_id}
-                    for (deposit_id, _), item_id in zip(rows, item_ids, strict=True)
+                    for (deposit_id, _, _), item_id in zip(rows, item_ids, strict=True)
                 ],
             )
+        for (deposit_id, _, request_id), item_id in zip(rows, item_ids, strict=True):
+            with bound_request_id(request_id):
+                log.info(
+                    "deposit queued for anchoring", extra={"deposit": deposit_id, "item": item_id}
+                )
         return len(rows)
 
     def collect(self) -> int:
@@ -88,11 +96,11 @@ class AnchorStage:
             if not times:
                 return 0
             deposits = session.execute(
-                select(Deposit.id, Deposit.anchor_item_id).where(
+                select(Deposit.id, Deposit.anchor_item_id, Deposit.request_id).where(
                     Deposit.anchor_item_id.in_(list(times))
                 )
             ).all()
-            rows = [(deposit_id, times[item]) for deposit_id, item in deposits if item in times]
+            rows = [(d_id, times[item]) for d_id, item, _ in deposits if item in times]
             result = session.execute(
                 update(_DEPOSITS)
                 .where(
@@ -111,4 +119,10 @@ class AnchorStage:
                     for deposit_id, block_time in rows
                 ],
             )
+        for deposit_id, item, request_id in deposits:
+            with bound_request_id(request_id):
+                log.info(
+                    "deposit moved",
+                    extra={"deposit": deposit_id, "state": "anchored", "item": item},
+                )
         return changed_rows(result, len(rows))

@@ -23,6 +23,7 @@ from evidence.deposit.claims import DepositClaims
 from evidence.deposit.models import Deposit, DepositRecord, DepositState
 from evidence.deposit.tokens import stored_token
 from evidence.errors import EvidenceError
+from evidence.metrics import DEPOSIT_CERTIFIED_SECONDS
 from evidence.timestamping.protocol import TimestampToken
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,13 @@ class CertifyStage:
                 continue
             ready.append((record, token, receipt))
         results = self._letters(ready, claimed_at)
-        return self._claims.finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
+        moved = self._claims.finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
+        if moved == len(results):  # else some were another process's by now: it observes them
+            received = {record.id: record.received_at for record, _ in work}
+            for result in results:
+                waited = (result["certified_at"] - received[result["id"]]).total_seconds()
+                DEPOSIT_CERTIFIED_SECONDS.observe(max(0.0, waited))
+        return moved
 
     def _letters(self, ready: list[LetterWork], claimed_at: datetime) -> list[dict[str, Any]]:
         """The results of issuing ``ready``'s letters: as one batch when there is a batch

@@ -8,11 +8,17 @@ then works outside any transaction and writes all its results in one executemany
 it found: work done twice (a lapsed lease taken over) is written once. A killed
 process's claims lapse after the lease. A deposit that failed is put off with
 exponential backoff (``attempts``, ``next_attempt_at``, ``last_error``).
+
+Each move and each put-off is logged under the request id that created the deposit
+(issue 16 item 5), remembered from the claim, so a grep for that id follows the deposit
+from the HTTP request through every stage, in whichever process runs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -20,7 +26,9 @@ from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.deposit.models import ERROR_MAX_LENGTH, Deposit, DepositState
+from hub_kernel.request_context import bound_request_id
 
+log = logging.getLogger(__name__)
 _DEPOSITS = cast(Table, Deposit.__table__)
 
 
@@ -43,12 +51,15 @@ class DepositClaims:
         self._retry_base = retry_base
         self._retry_max = retry_max
         self._clock = clock
+        # The request id of each claimed deposit, until its claim ends (stages share this).
+        self._request_ids: dict[str, str | None] = {}
+        self._ids_lock = threading.Lock()
 
     def claim(self, state: DepositState, column: Any, now: datetime) -> list[tuple[str, Any]]:
         """Lease up to a batch of due, unclaimed deposits in ``state``: ``(id, column)`` rows."""
         with self._sessions() as session, session.begin():
             rows = session.execute(
-                select(Deposit.id, column)
+                select(Deposit.id, column, Deposit.request_id)
                 .where(
                     Deposit.state == state,
                     or_(Deposit.next_attempt_at.is_(None), Deposit.next_attempt_at <= now),
@@ -64,6 +75,8 @@ class DepositClaims:
                     .where(Deposit.id.in_([row[0] for row in rows]))
                     .values(claimed_by=self.owner, claimed_until=now + self._lease)
                 )
+        with self._ids_lock:
+            self._request_ids.update((row[0], row[2]) for row in rows)
         return [(row[0], row[1]) for row in rows]
 
     def finish(
@@ -96,10 +109,14 @@ class DepositClaims:
         values = [{f"_{name}": value for name, value in result.items()} for result in results]
         with self._sessions() as session, session.begin():
             outcome = session.execute(statement, values)
+        for result in results:
+            with bound_request_id(self._forget([result["id"]]).get(result["id"])):
+                log.info("deposit moved", extra={"deposit": result["id"], "state": after.value})
         return changed_rows(outcome, len(values))
 
     def release(self, deposit_ids: list[str]) -> None:
         """Give claimed deposits back untouched (the stage stops early)."""
+        self._forget(deposit_ids)
         if not deposit_ids:
             return
         with self._sessions() as session, session.begin():
@@ -115,6 +132,8 @@ class DepositClaims:
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         code = getattr(exc, "code", type(exc).__name__)
         error = f"{code}: {message}"[:ERROR_MAX_LENGTH]
+        with bound_request_id(self._forget([deposit_id]).get(deposit_id)):
+            log.warning("deposit put off", extra={"deposit": deposit_id, "error": code})
         now = self._clock()
         with self._sessions() as session, session.begin():
             row = session.get(Deposit, deposit_id)
@@ -127,6 +146,11 @@ class DepositClaims:
             row.claimed_by = None
             row.claimed_until = None
         return error
+
+    def _forget(self, deposit_ids: Iterable[str]) -> dict[str, str | None]:
+        """The request ids of claims that end, no longer remembered."""
+        with self._ids_lock:
+            return {i: self._request_ids.pop(i, None) for i in deposit_ids}
 
 
 def changed_rows(result: Any, expected: int) -> int:

@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hub_kernel.request_context import REQUEST_ID_MAX_LENGTH
 from hub_kernel.sql import component_metadata
 
 DEPOSIT_ID_LENGTH = 32
@@ -115,6 +116,9 @@ class Deposit(EvidenceBase):
     next_attempt_at: Mapped[datetime | None] = _utc_column()
     claimed_by: Mapped[str | None] = mapped_column(String(32), default=None)
     claimed_until: Mapped[datetime | None] = _utc_column()
+    # The X-Request-Id of the request that created it (migration 0018): the stages log
+    # under it, so one id follows the deposit through every process's logs.
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX_LENGTH), default=None)
 
     __table_args__ = (
         UniqueConstraint("platform", "idempotency_key"),

@@ -53,6 +53,7 @@ from evidence.errors import (
 )
 from evidence.multipart import FormUpload
 from evidence.principal import Principal
+from hub_kernel.request_context import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +311,7 @@ class DepositService:
             "state": DepositState.RECEIVED,
             "received_at": self._clock(),
             "attempts": 0,
+            "request_id": current_request_id(),
         }
         try:
             # A Core INSERT: the ORM's unit of work costs more than the row itself here.

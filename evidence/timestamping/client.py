@@ -26,6 +26,7 @@ from asn1crypto import tsp
 from cryptography import x509
 
 from evidence.errors import InvalidTimestampToken, TimestampError, TimestampUnavailable
+from evidence.timestamping.health import AuthorityHealth
 from evidence.timestamping.protocol import TimestampAuthority, TimestampToken, check_digest
 from evidence.timestamping.tsa_http import TIMESTAMP_QUERY_MEDIA_TYPE, TIMESTAMP_REPLY_MEDIA_TYPE
 from evidence.timestamping.tsp_asn1 import TimeStampResp
@@ -187,18 +188,26 @@ class TimestampClient:
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
+        self.health = AuthorityHealth()
 
     def _ask(
         self, authority: TimestampAuthority, digest: bytes, hash_algorithm: str, nonce: int | None
     ) -> TimestampToken:
         for attempt in range(self._retries + 1):
             try:
-                return authority.timestamp(digest, hash_algorithm=hash_algorithm, nonce=nonce)
+                token = authority.timestamp(digest, hash_algorithm=hash_algorithm, nonce=nonce)
             except TimestampUnavailable as exc:
+                self.health.failed(authority.name, exc)
                 _log.warning("timestamp authority unavailable (attempt %d): %s", attempt + 1, exc)
                 if attempt == self._retries:
                     raise
                 self._sleep(self._backoff * 2**attempt)
+            except TimestampError as exc:
+                self.health.failed(authority.name, exc)
+                raise
+            else:
+                self.health.succeeded(authority.name)
+                return token
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -311,7 +311,7 @@ def test_chain_down_readyz_503_and_items_are_kept(
             # The batcher tries, fails on the chain, and says so; nothing is lost meanwhile.
             def anchoring_reported() -> dict[str, Any] | None:
                 body: dict[str, Any] = client.get("/readyz").json()
-                return body if "anchoring" in body else None
+                return body if body["anchoring"].get("lastError") else None
 
             body = wait_until(
                 anchoring_reported, timeout=30, interval=0.2, message="no anchoring error reported"

@@ -168,10 +168,13 @@ OWN_AUTHENTICATION = ("/oauth/", "/.well-known/", "/signin", "/account", "/devic
 # A live capture's page and socket: the cookie its single-use ticket set, tested in
 # tests/evidence/capture/test_live_page.py.
 OWN_COOKIE = {("GET", "/captures/{capture_id}/live"), ("GET", "/captures/{capture_id}/live/ws")}
+# The scraper's own static bearer (NOTARY_HUB_METRICS_TOKEN): tests/notary_hub/test_metrics.py.
+OWN_BEARER = {("GET", "/metrics")}
 
 
 def test_every_route_is_public_or_needs_a_scope(app: FastAPI) -> None:
-    routes = {r for r in app_routes(app) if not r[1].startswith(OWN_AUTHENTICATION)} - OWN_COOKIE
+    routes = {r for r in app_routes(app) if not r[1].startswith(OWN_AUTHENTICATION)}
+    routes -= OWN_COOKIE | OWN_BEARER
     assert routes - PUBLIC - SCOPED.keys() == set(), "a route neither public nor scoped"
     assert SCOPED.keys() <= routes
     assert set(SCOPED.values()) == API_SCOPES
