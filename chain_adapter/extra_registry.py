@@ -16,7 +16,7 @@ from eth_abi.abi import encode
 from chain_adapter.artifacts import load_artifact
 from chain_adapter.contract import BoundContract
 from chain_adapter.deploy import ANCHOR_REGISTRY, CONSORTIUM, role_bytes32
-from chain_adapter.errors import ContractNotFound
+from chain_adapter.errors import CallReverted, ContractNotFound
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 
@@ -47,7 +47,12 @@ def attach_extra_registry(chain: Chain, address: str, node: str) -> BoundContrac
     ``node`` may anchor there (:class:`ContractNotFound` says why)."""
     artifact = load_artifact(ANCHOR_REGISTRY)
     registry = BoundContract.attach(chain, artifact.abi, address)
-    consortium = str(registry.call("consortium"))
+    try:
+        consortium = str(registry.call("consortium"))
+    except CallReverted:  # no such function: some other contract
+        raise ContractNotFound(
+            f"the code at {address} on chain {chain.chain_id} is not the hub's AnchorRegistry"
+        ) from None
     immutable = bytes(12) + bytes.fromhex(consortium[2:])
     code = chain.get_code(address)
     if code.replace(immutable, bytes(32)) != artifact.deployed_bytecode:

@@ -4,7 +4,9 @@ The verifier a court runs: the issuer's DID is resolved through the chain's
 JSON-RPC alone (its ERC-1056 registry found from the chain's logs unless
 ``--registry`` names it), status comes from a list credential handed in (file or
 mirror URL) or from the copy published on chain. Exit 0 only when everything
-verifies; 1 when the document does not; 2 for bad usage.
+verifies; 1 when the document does not; 2 for bad usage. ``--rpc`` repeated (issue 16):
+the first node is the hub's chain; a letter's receipt anchored on another chain is
+checked on the node answering that chain id, and reported unchecked when none does.
 
 Whom it trusts (:mod:`credentials.issuer_trust`): issuers pinned with ``--issuer``
 or a ``--trust-file``, and the notaries the consortium registry admitted as of the

@@ -95,15 +95,14 @@ def bring_back(world: World) -> None:
     world.second.start()
     world.second.fund(world.node, FUNDING)
     entry = deploy_anchor(world.workdir, world.hub.env, world.second)
-    assert entry["registry_address"] == json.loads(
-        world.hub.env["NOTARY_HUB_ANCHORING_EXTRA_CHAINS"]
-    )[0]["registry_address"]
+    assert (
+        entry["registry_address"]
+        == json.loads(world.hub.env["NOTARY_HUB_ANCHORING_EXTRA_CHAINS"])[0]["registry_address"]
+    )
 
 
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, second_hardhat: HardhatNode
-) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, second_hardhat: HardhatNode) -> Iterator[World]:
     if not HARDHAT_BIN.exists():
         pytest.skip("Hardhat is not installed: run `npm ci`")
     workdir = tmp_path_factory.mktemp("second-chain")
@@ -231,6 +230,24 @@ def test_a_receipt_claiming_another_chain_is_refused(world: World) -> None:
     anchors(letter)[1]["chainId"] = 31337
     found = errors(verify(world, letter, world.primary.url, world.second.url))
     assert "anchor: the evidence's chainId is not its receipt's" in found
+
+
+def test_a_misconfigured_extra_chain_stops_the_start(world: World) -> None:
+    """Checked at start: a node of another chain id, or no registry at the address."""
+    world.hub.stop()
+    try:
+        entry = json.loads(world.hub.env["NOTARY_HUB_ANCHORING_EXTRA_CHAINS"])[0]
+        nowhere = world.hub.env["NOTARY_HUB_CHAIN_DID_REGISTRY_ADDRESS"]  # no code on 31338
+        for wrong, said in (
+            ({**entry, "chain_id": 31339}, "wrong_chain_id"),
+            ({**entry, "registry_address": nowhere}, "contract_not_found"),
+        ):
+            env = {**world.hub.env, "NOTARY_HUB_ANCHORING_EXTRA_CHAINS": json.dumps([wrong])}
+            refused = run_cli("init", env=env, cwd=world.workdir)
+            assert refused.returncode != 0, refused.stdout
+            assert "extra chain" in refused.stderr and said in refused.stderr, refused.stderr
+    finally:
+        world.hub.start()
 
 
 def test_wait_policy_certification_waits_for_the_second_chain(world: World) -> None:
