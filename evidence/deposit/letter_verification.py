@@ -291,8 +291,11 @@ class LetterVerifier:
             result.fail("anchor", EvidenceMismatch(f"the chain could not be asked: {exc}"))
             return None
         if not checked.valid:
+            # A receipt of another chain than the hub's names its chain in its failures.
+            extra = receipt.chain_id != self._chain.chain_id
+            prefix = f"chain {receipt.chain_id}: " if extra else ""
             for error in checked.errors:
-                result.fail("anchor", EvidenceMismatch(f"chain {receipt.chain_id}: {error}"))
+                result.fail("anchor", EvidenceMismatch(prefix + error))
             return None
         result.passed("anchor")
         when = datetime.fromtimestamp(receipt.block_timestamp, UTC).isoformat()
