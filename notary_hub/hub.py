@@ -48,8 +48,8 @@ from hub_kernel.advisory_locks import AdvisoryLocks
 from hub_kernel.keystore import FileKeyStore, KeyStore, load_master_key
 from notary_hub import migrate
 from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
-from notary_hub.hub_components import open_credentials_from, open_did_from
 from notary_hub.hub_anchoring import open_anchoring
+from notary_hub.hub_components import open_credentials_from, open_did_from
 from notary_hub.hub_deployment import StartupError, find_deployment
 from notary_hub.hub_evidence import open_evidence_from
 from notary_hub.hub_identity import open_oauth_from, open_signin_from
