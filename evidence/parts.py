@@ -8,13 +8,14 @@ backends is the wiring's job (``notary_hub.hub_evidence``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
+from chain_adapter.anchoring.extra_receipts import ExtraReceipts
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.protocol import Chain
 from credentials.issuer import CredentialIssuer
@@ -23,6 +24,7 @@ from credentials.verifier import Verifier
 from evidence.blob_store import BlobStore
 from evidence.capture.parts import CaptureParts
 from evidence.deposit.letter import DepositLetters
+from evidence.deposit.letter_refresh import LetterRefresher
 from evidence.deposit.letter_verification import LetterVerifier
 from evidence.deposit.pipeline import EvidencePipeline
 from evidence.deposit.service import DepositService
@@ -83,31 +85,45 @@ def open_evidence(
     context_url: str | None = None,
     tsa_certificates_url: str | None = None,
     letter_pdfs: LetterPdfs | None = None,
+    extra_receipts: ExtraReceipts | None = None,
+    wait_for_extra_chains: bool = False,
+    extra_chains: Mapping[int, Chain] | None = None,
 ) -> EvidenceParts:
     """``authorities`` are tried in order (an external one that is down falls back);
     ``context_url`` is where letters say the hub's context can be fetched
     (:func:`evidence.deposit.letter.build_custody_letter`); letters name
     ``tsa_certificates_url`` for the embedded ``tsa``'s tokens; ``letter_pdfs`` makes
-    the signed PDF letters (:mod:`evidence.letter_pdf`)."""
+    the signed PDF letters (:mod:`evidence.letter_pdf`). ``extra_receipts``: letters carry
+    a receipt per extra chain (issue 16), refreshed on request, or waited for with
+    ``wait_for_extra_chains``; ``extra_chains`` lets the letter check ask them too."""
     chains = {tsa.name: tsa_certificates_url} if tsa and tsa_certificates_url else {}
     timestamps = TimestampClient(list(authorities), retries=timestamp_retries)
     deposits = DepositService(
         sessions, blobs, max_upload_bytes=max_upload_bytes, poll_seconds=poll_seconds
     )
+    issue_letters = DepositLetters(
+        LetterIssuer(issuer, service="deposits"),
+        chains,
+        context_url=context_url,
+        extra_receipts=extra_receipts,
+    )
     pipeline = EvidencePipeline(
         sessions,
         timestamps,
         queue,
-        issue_letters=DepositLetters(
-            LetterIssuer(issuer, service="deposits"), chains, context_url=context_url
-        ),
+        issue_letters=issue_letters,
         interval=poll_seconds,
         lease_seconds=lease_seconds,
         batch_size=pipeline_batch_size,
+        wait_for_extra=extra_receipts if wait_for_extra_chains else None,
     )
+    if extra_receipts is not None and extra_receipts.chain_ids:
+        deposits.refresher = LetterRefresher(sessions, queue, issue_letters, extra_receipts)
     deposits.subscribe(pipeline.wake)
     batcher.subscribe_anchored(pipeline.on_batch_anchored)
     roots = list(tsa_roots)
-    letters = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
+    letters = LetterVerifier(
+        verifier, chain, trust=trust, tsa_roots=roots, extra_chains=extra_chains
+    )
     pdfs = LetterPdfService(letter_pdfs, letters, issuer.did) if letter_pdfs else None
     return EvidenceParts(blobs, tsa, timestamps, deposits, pipeline, letters, roots, pdfs)

@@ -24,6 +24,7 @@ from chain_adapter.jsonrpc_chain import JsonRpcChain
 from chain_adapter.protocol import Chain
 from chain_adapter.writer_lock import WriterLock
 from notary_hub import migrate, serving
+from notary_hub.cli_extra_chain import chain_deploy_anchor
 from notary_hub.cli_node import chain_export
 from notary_hub.cli_support import (
     NO_DATA_DIR,
@@ -278,3 +279,4 @@ def receipt_verify(
 
 
 chain_app.command("export")(chain_export)
+chain_app.command("deploy-anchor")(chain_deploy_anchor)

@@ -4,7 +4,9 @@ The verifier a court runs: the issuer's DID is resolved through the chain's
 JSON-RPC alone (its ERC-1056 registry found from the chain's logs unless
 ``--registry`` names it), status comes from a list credential handed in (file or
 mirror URL) or from the copy published on chain. Exit 0 only when everything
-verifies; 1 when the document does not; 2 for bad usage.
+verifies; 1 when the document does not; 2 for bad usage. ``--rpc`` repeated (issue 16):
+the first node is the hub's chain; a letter's receipt anchored on another chain is
+checked on the node answering that chain id, and reported unchecked when none does.
 
 Whom it trusts (:mod:`credentials.issuer_trust`): issuers pinned with ``--issuer``
 or a ``--trust-file``, and the notaries the consortium registry admitted as of the
@@ -45,8 +47,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,6 +55,7 @@ import typer
 from cryptography import x509
 
 from chain_adapter.jsonrpc_chain import JsonRpcChain
+from chain_adapter.protocol import Chain
 from credentials.consortium_trust import ConsortiumTrust, NoConsortium, founding_consortium
 from credentials.issuer_trust import AnyOf, IssuerTrust, PinnedIssuers, check_issuer_trust
 from credentials.vc_data_model import credentials_of
@@ -71,6 +73,7 @@ from evidence.letter_pdf.attach import CREDENTIAL_FILE, embedded_json
 from evidence.letter_pdf.verify import PdfLetterVerifier, attachments_of
 from notary_hub.cli_support import cli_errors, fail, flag, json_errors
 from notary_hub.verify_inputs import (
+    connected_chains,
     read_document,
     read_pdf,
     status_list,
@@ -118,9 +121,11 @@ def verify(
         ),
     ],
     rpc: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            help="JSON-RPC URL of any node of the chain.", envvar="NOTARY_HUB_VERIFY_RPC_URL"
+            help="JSON-RPC URL of a node of the hub's chain; repeated, nodes of the other "
+            "chains a letter's receipts name, matched by their chain id.",
+            envvar="NOTARY_HUB_VERIFY_RPC_URL",
         ),
     ] = None,
     registry: Annotated[
@@ -172,12 +177,13 @@ def verify(
                 "pass --challenge C --domain D",
                 2,
             )
-        if rpc is None:
+        if not rpc:
             fail("missing_rpc", "a chain JSON-RPC URL is needed: --rpc URL", 2)
         lists, roots, pinned = _offline_inputs(status_list, tsa_root, file, issuer, trust_file)
         named = read_document(result_letter) if result_letter is not None else None
         inputs = _Inputs(lists, roots, pinned, file, challenge, domain, named)
-        with cli_errors(), _connected(rpc) as chain:
+        with cli_errors(), connected_chains(rpc) as (chain, others):
+            inputs = replace(inputs, extra_chains=others)
             if pdf is not None:
                 result, reports = _judge_pdf(chain, registry, consortium, inputs, pdf)
             else:
@@ -198,6 +204,7 @@ class _Inputs:
     challenge: str | None
     domain: str | None
     result_letter: Any = None  # a winner credential's result letter, as read
+    extra_chains: Mapping[int, Chain] = field(default_factory=dict)  # further --rpc nodes
 
 
 @dataclass(frozen=True)
@@ -225,9 +232,12 @@ class _Letters:
 def _letters(
     verifier: Verifier, chain: JsonRpcChain, trust: IssuerTrust, inputs: _Inputs
 ) -> _Letters:
-    custody = LetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
-    draws = DrawLetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
-    captures = CaptureLetterVerifier(verifier, chain, trust=trust, tsa_roots=inputs.roots)
+    roots, others = inputs.roots, inputs.extra_chains
+    custody = LetterVerifier(verifier, chain, trust=trust, tsa_roots=roots, extra_chains=others)
+    draws = DrawLetterVerifier(verifier, chain, trust=trust, tsa_roots=roots)
+    captures = CaptureLetterVerifier(
+        verifier, chain, trust=trust, tsa_roots=roots, extra_chains=others
+    )
     return _Letters(custody, draws, captures, inputs.result_letter)
 
 
@@ -291,15 +301,6 @@ def _offline_inputs(
         fail("file_not_found", f"{file} is not a file", 2)
     pinned = [*(issuer or []), *(trust_file(trust_file_path) if trust_file_path else [])]
     return lists, roots, pinned
-
-
-@contextmanager
-def _connected(rpc: str) -> Iterator[JsonRpcChain]:
-    chain = JsonRpcChain.connect(rpc, expected_chain_id=None, timeout=10.0, retries=2)
-    try:
-        yield chain
-    finally:
-        chain.close()
 
 
 def _resolver(chain: JsonRpcChain, registry: str | None) -> DispatchingResolver:

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.extra_anchor_models import ExtraAnchor
 from chain_adapter.models import ChainBase
 from credentials.challenge_models import CHALLENGE_METADATA
 from credentials.status.models import STATUS_METADATA
@@ -39,6 +40,9 @@ from oauth_server.models import OAUTH_METADATA
 log = logging.getLogger(__name__)
 
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps next to a database
+
+# Imported for its table, which it adds to ChainBase's metadata (issue 16: extra chains).
+_CHAIN_TABLES = (ExtraAnchor,)
 
 METADATA: tuple[MetaData, ...] = (
     ChainBase.metadata,

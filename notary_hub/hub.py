@@ -31,7 +31,7 @@ from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.deploy import Deployment
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.jsonrpc_chain import JsonRpcChain
-from chain_adapter.parts import ChainParts, open_chain_adapter
+from chain_adapter.parts import ChainParts
 from chain_adapter.protocol import Chain
 from chain_adapter.transactor import Transactor
 from chain_adapter.writer_lock import WriterLock
@@ -48,6 +48,7 @@ from hub_kernel.advisory_locks import AdvisoryLocks
 from hub_kernel.keystore import FileKeyStore, KeyStore, load_master_key
 from notary_hub import migrate
 from notary_hub.db import SQLITE_COMPANIONS, create_db_engine, session_factory, tighten_mode
+from notary_hub.hub_anchoring import open_anchoring
 from notary_hub.hub_components import open_credentials_from, open_did_from
 from notary_hub.hub_deployment import StartupError, find_deployment
 from notary_hub.hub_evidence import open_evidence_from
@@ -141,7 +142,7 @@ class Hub:
         across processes take turns on an advisory lock (``hub_kernel.advisory_locks``)."""
         guard = self.locks.guard
         if "anchor" in stages:
-            self.chain_parts.start(guard("anchor-batcher"))
+            self.chain_parts.start(guard("anchor-batcher"), guard)
         if "index" in stages:
             self.did.start(guard)
         if "certify" in stages:
@@ -317,14 +318,8 @@ def _open_hub(settings: Settings, lock: WriterLock | None) -> Hub:
         chain = open_chain(settings, node, lock)
         stack.callback(chain.close)
         transactor = make_transactor(settings, chain, node, locks)
-        chain_parts = open_chain_adapter(
-            sessions=sessions,
-            chain=chain,
-            transactor=transactor,
-            deployment=find_deployment(settings, sessions, transactor, created),
-            batch_max_items=settings.anchoring.batch_max_items,
-            batch_interval=settings.anchoring.batch_interval_seconds,
-        )
+        deployment = find_deployment(settings, sessions, transactor, created)
+        chain_parts = open_anchoring(settings, sessions, transactor, deployment, node)
         stack.callback(chain_parts.stop)
         did = open_did_from(settings, sessions, chain_parts, keystore, created)
         stack.callback(did.close)

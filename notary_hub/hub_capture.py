@@ -78,6 +78,8 @@ def open_captures_from(
         tsa_certificates=chains,
         recovery_interval=cfg.recovery_seconds,
         lease_seconds=cfg.lease_seconds,
+        extra_receipts=chain_parts.extra_receipts,
+        wait_for_extra_chains=settings.anchoring.extra_chains_policy == "wait",
     )
     if pdfs is not None:
         letters = CaptureLetterVerifier(

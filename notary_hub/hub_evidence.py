@@ -110,6 +110,8 @@ def open_evidence_from(
         context_url=context_url,
         tsa_certificates_url=f"{public_url}{TSA_CERTS_PATH}" if public_url else None,
         letter_pdfs=pdfs,
+        extra_receipts=chain_parts.extra_receipts,
+        wait_for_extra_chains=settings.anchoring.extra_chains_policy == "wait",
     )
     registry = chain_parts.deployment.draw_registry
     if registry is not None and authorities:

@@ -18,6 +18,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notary_hub.settings_anchoring import (
+    AnchoringSettings as AnchoringSettings,
+)
+from notary_hub.settings_anchoring import (
+    anchoring_problems,
+    insecure_anchoring,
+)
 from notary_hub.settings_capture import CaptureSettings, capture_problems
 from notary_hub.settings_metrics import MetricsSettings, metrics_problems
 
@@ -93,11 +100,6 @@ class ChainSettings(BaseModel):
         if not is_address(value):
             raise ValueError(f"not an Ethereum address: {value!r}")
         return str(to_checksum_address(value))
-
-
-class AnchoringSettings(BaseModel):
-    batch_interval_seconds: float = Field(default=2.0, gt=0, le=86_400)
-    batch_max_items: int = Field(default=100_000, ge=1, le=10_000_000)
 
 
 class KeySettings(BaseModel):
@@ -359,6 +361,8 @@ class Settings(BaseSettings):
         # Incomplete in any mode: an S3 store with no bucket cannot start at all.
         if self.evidence.blob_store == "s3" and not self.evidence.s3_bucket:
             raise ValueError("the S3 blob store needs a bucket (NOTARY_HUB_EVIDENCE_S3_BUCKET)")
+        if problems := anchoring_problems(self.anchoring, self.chain.chain_id):
+            raise ValueError("; ".join(problems))
         if not self.dev:
             self.check_production()
         return self
@@ -398,6 +402,7 @@ class Settings(BaseSettings):
                     "(NOTARY_HUB_OAUTH_ISSUER, _AUDIENCE or CREDENTIALS_PUBLIC_URL)"
                 )
         problems += capture_problems(self.captures) + metrics_problems(self.metrics)
+        problems += insecure_anchoring(self.anchoring)
         if problems:
             raise InsecureSettings("; ".join(problems))
 

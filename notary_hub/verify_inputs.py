@@ -12,12 +12,16 @@ the roots trusted (all of them, if none is self-signed).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from cryptography import x509
 
+from chain_adapter.jsonrpc_chain import JsonRpcChain
+from chain_adapter.protocol import Chain
 from evidence.letter_pdf.verify import MAX_PDF_BYTES, is_pdf
 from hub_kernel.json_guard import too_deep
 from notary_hub.cli_support import fail
@@ -133,3 +137,26 @@ def trust_file(path: Path) -> list[str]:
         return dids
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line]
+
+
+@contextmanager
+def connected_chains(urls: Sequence[str]) -> Iterator[tuple[JsonRpcChain, dict[int, Chain]]]:
+    """The first ``--rpc`` (the hub's chain: the notary's DID, status lists, consortium)
+    and the others by the chain id their node answers (issue 16: the receipts anchored
+    there are checked on them). Two nodes of one chain id are a usage error."""
+    chains: list[JsonRpcChain] = []
+    try:
+        for url in urls:
+            chains.append(
+                JsonRpcChain.connect(url, expected_chain_id=None, timeout=10.0, retries=2)
+            )
+        by_id: dict[int, Chain] = {}
+        for chain in chains:
+            if chain.chain_id in by_id:
+                fail("duplicate_rpc", f"two --rpc nodes serve chain {chain.chain_id}", 2)
+            by_id[chain.chain_id] = chain
+        primary = chains[0]
+        yield primary, {i: c for i, c in by_id.items() if i != primary.chain_id}
+    finally:
+        for chain in chains:
+            chain.close()

@@ -31,7 +31,7 @@ import base64
 import binascii
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +39,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from chain_adapter.anchoring.extra_receipts import ExtraReceipts
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from credentials.jsonld.context_integrity import related_context
 from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1, NOTARY_HUB_V2
@@ -188,13 +189,16 @@ def build_capture_letter(
     credential_id: str | None = None,
     context_url: str | None = None,
     tsa_certificates: Mapping[str, str] | None = None,
+    extra_receipts: Sequence[AnchorReceipt] = (),
 ) -> dict[str, Any]:
     """The unsigned ``EvidenceCaptureCredential`` the notary ``issuer`` (a DID) signs.
 
-    ``token`` is over the package's SHA-256, ``receipt``'s leaf is it; ``context_url`` is
+    ``token`` is over the package's SHA-256, ``receipt``'s leaf is it (and each of
+    ``extra_receipts``', the same root on the extra chains, issue 16); ``context_url`` is
     where v1 is served (v2 beside it), recorded with both digests in ``relatedResource``.
     """
-    if token.message_imprint != sealed.package_sha256 or receipt.leaf != sealed.package_sha256:
+    leaves = {receipt.leaf, *(extra.leaf for extra in extra_receipts)}
+    if token.message_imprint != sealed.package_sha256 or leaves != {sealed.package_sha256}:
         raise InvalidSealedCapture("the token and the anchor are over the package's SHA-256")
     v2_url = context_url.replace("/v1", "/v2") if context_url else None
     chain_url = (tsa_certificates or {}).get(token.tsa)
@@ -205,7 +209,11 @@ def build_capture_letter(
         "issuer": issuer,
         "validFrom": format_date_time(valid_from or datetime.now(UTC)),
         "credentialSubject": capture_subject(sealed),
-        "evidence": [timestamp_evidence(token, chain_url), anchor_evidence(receipt)],
+        "evidence": [
+            timestamp_evidence(token, chain_url),
+            anchor_evidence(receipt),
+            *(anchor_evidence(extra) for extra in extra_receipts),
+        ],
         "relatedResource": [
             *related_context(NOTARY_HUB_V1, context_url),
             *related_context(NOTARY_HUB_V2, v2_url),
@@ -223,14 +231,17 @@ class CaptureLetters:
         tsa_certificates: Mapping[str, str] | None = None,
         *,
         context_url: str | None = None,
+        extra_receipts: ExtraReceipts | None = None,
     ) -> None:
         self._letters = letters
         self._tsa_certificates = dict(tsa_certificates or {})
         self._context_url = context_url
+        self._extra = extra_receipts
 
     def issue(
         self, sealed: SealedCapture, token: TimestampToken, receipt: AnchorReceipt
     ) -> dict[str, Any]:
+        """Signed, with a receipt per chain the package's root is anchored on by now."""
         unsigned = build_capture_letter(
             sealed,
             token,
@@ -239,5 +250,6 @@ class CaptureLetters:
             credential_id=self._letters.letter_id(sealed.capture_id),
             context_url=self._context_url,
             tsa_certificates=self._tsa_certificates,
+            extra_receipts=self._extra.receipts([receipt])[0] if self._extra else (),
         )
         return self._letters.issue([unsigned])[0]

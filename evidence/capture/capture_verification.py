@@ -194,11 +194,14 @@ class CaptureLetterVerifier:
         *,
         trust: IssuerTrust,
         tsa_roots: Sequence[x509.Certificate] = (),
+        extra_chains: Mapping[int, Chain] | None = None,
     ) -> None:
         self._verifier = verifier
         self._trust = trust
         self._roots = list(tsa_roots)
-        self._evidence = LetterVerifier(verifier, chain, trust=trust, tsa_roots=tsa_roots)
+        self._evidence = LetterVerifier(
+            verifier, chain, trust=trust, tsa_roots=tsa_roots, extra_chains=extra_chains
+        )
 
     def verify(self, letter: Any, wacz: Path | None = None) -> VerificationResult:
         """The credential's checks, ``timestamp`` and ``anchor``; with the ``wacz``
@@ -216,12 +219,9 @@ class CaptureLetterVerifier:
         anchors = [e for e in entries if ANCHOR_EVIDENCE_TYPE in types_of(e)]
         if not stamps:
             result.fail("timestamp", EvidenceMismatch("the letter carries no RFC 3161 timestamp"))
-        if not anchors:
-            result.fail("anchor", EvidenceMismatch("the letter carries no chain anchor receipt"))
         for index, stamp in enumerate(stamps):
             self._evidence.check_timestamp(stamp, claims.package, index, result, summary)
-        for index, anchor in enumerate(anchors):
-            self._evidence.check_anchor(anchor, claims.package, index, result, summary)
+        self._evidence.check_anchors(anchors, claims.package, result, summary)
         result.details["evidence"] = summary
         if wacz is not None:
             self._package(claims, wacz, stamps, result, summary)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.anchoring.extra_receipts import ExtraReceipts
 from chain_adapter.anchoring.queue import AnchorQueue
 from evidence.blob_store import BlobStore
 from evidence.capture.capture_letter import CaptureLetters
@@ -87,12 +88,18 @@ def open_captures(
     tsa_certificates: Mapping[str, str] | None = None,
     recovery_interval: float = 30.0,
     lease_seconds: float = 60.0,
+    extra_receipts: ExtraReceipts | None = None,
+    wait_for_extra_chains: bool = False,
 ) -> CaptureParts:
-    """``directory``: where sessions record (``DATA_DIR/captures``), one 0700 folder each."""
+    """``directory``: where sessions record (``DATA_DIR/captures``), one 0700 folder each;
+    ``extra_receipts``: letters carry a receipt per extra chain (issue 16), waited for
+    with ``wait_for_extra_chains``."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     directory = directory.resolve()  # absolute in every command line (:mod:`.orphans`)
     service = CaptureService(sessions, ceiling=ceiling, lease=timedelta(seconds=lease_seconds))
-    letters = CaptureLetters(letter_issuer, tsa_certificates, context_url=context_url)
+    letters = CaptureLetters(
+        letter_issuer, tsa_certificates, context_url=context_url, extra_receipts=extra_receipts
+    )
     sealer = CaptureSealer(
         service,
         blobs=blobs,
@@ -103,6 +110,7 @@ def open_captures(
         holder=new_holder(),
         max_package_bytes=max_package_bytes,
         anchor_timeout=anchor_timeout,
+        wait_for_extra=extra_receipts if wait_for_extra_chains else None,
     )
 
     def settings_for(capture_id: str, limits: CaptureLimits) -> SessionSettings:

@@ -27,6 +27,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from chain_adapter.anchoring.extra_receipts import ExtraReceipts
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from evidence.blob_store import BlobStore
@@ -100,7 +101,10 @@ class CaptureSealer:
         max_package_bytes: int,
         anchor_timeout: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        wait_for_extra: ExtraReceipts | None = None,
     ) -> None:
+        """``wait_for_extra``: the ``wait`` policy of issue 16, the letter issued only once
+        the package's root is on every extra chain too (within ``anchor_timeout``)."""
         self._service = service
         self._blobs = blobs
         self._signer_source = signer
@@ -112,6 +116,7 @@ class CaptureSealer:
         self._max_package_bytes = max_package_bytes
         self._anchor_timeout = anchor_timeout
         self._sleep = sleep
+        self._wait_for = wait_for_extra
 
     def seal(self, capture_id: str, recorded: RecordedSession) -> CaptureRecord:
         """``recorded`` sealed: ``sealed`` with its package's digest and letter, or
@@ -159,12 +164,17 @@ class CaptureSealer:
         it, the sealing lease renewed meanwhile."""
         (item,) = self._anchors.enqueue_many([leaf], ANCHOR_KIND)
         deadline = time.monotonic() + self._anchor_timeout
-        while (receipt := self._anchors.receipt(item)) is None:
+        while (receipt := self._anchors.receipt(item)) is None or not self._everywhere(receipt):
             if time.monotonic() > deadline:
                 raise SealFailed(f"the package was not anchored within {self._anchor_timeout} s")
             self._service.renew(capture_id, self.holder)
             self._sleep(0.2)
         return receipt
+
+    def _everywhere(self, receipt: AnchorReceipt) -> bool:
+        if self._wait_for is None:
+            return True
+        return self._wait_for.complete(self._wait_for.receipts([receipt])[0])
 
     def _store(self, package: _Package) -> None:
         writer = self._blobs.writer(max_size=self._max_package_bytes)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.anchoring.extra_receipts import ExtraReceipts
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from evidence.deposit.claims import DepositClaims
@@ -46,7 +47,10 @@ class CertifyStage:
         issue_letters: IssueLetters | None,
         clock: Callable[[], datetime],
         lease_ending: Callable[[datetime], bool],
+        extra_receipts: ExtraReceipts | None = None,
     ) -> None:
+        """With ``extra_receipts``, a deposit waits (its claim given back) until its root
+        is anchored on every extra chain: the ``wait`` policy of issue 16."""
         if issue_letter is None and issue_letters is None:
             raise EvidenceError("the pipeline needs a custody letter issuer")
         self._sessions = sessions
@@ -56,6 +60,7 @@ class CertifyStage:
         self._issue_letters = issue_letters
         self._clock = clock
         self._lease_ending = lease_ending
+        self._wait_for = extra_receipts
         self.last_error: str | None = None
 
     def run_pass(self) -> int:
@@ -78,7 +83,7 @@ class CertifyStage:
                 self._failed(record.id, missing)
                 continue
             ready.append((record, token, receipt))
-        results = self._letters(ready, claimed_at)
+        results = self._letters(self._anchored_everywhere(ready), claimed_at)
         moved = self._claims.finish(DepositState.ANCHORED, DepositState.CERTIFIED, results)
         if moved == len(results):  # else some were another process's by now: it observes them
             received = {record.id: record.received_at for record, _ in work}
@@ -86,6 +91,16 @@ class CertifyStage:
                 waited = (result["certified_at"] - received[result["id"]]).total_seconds()
                 DEPOSIT_CERTIFIED_SECONDS.observe(max(0.0, waited))
         return moved
+
+    def _anchored_everywhere(self, ready: list[LetterWork]) -> list[LetterWork]:
+        """Under the ``wait`` policy, the deposits anchored on every extra chain; the others'
+        claims are given back, to be taken again on a later pass."""
+        if self._wait_for is None or not ready:
+            return ready
+        extras = self._wait_for.receipts([receipt for _, _, receipt in ready])
+        complete = [self._wait_for.complete(more) for more in extras]
+        self._claims.release([w[0].id for w, done in zip(ready, complete, strict=True) if not done])
+        return [work for work, done in zip(ready, complete, strict=True) if done]
 
     def _letters(self, ready: list[LetterWork], claimed_at: datetime) -> list[dict[str, Any]]:
         """The results of issuing ``ready``'s letters: as one batch when there is a batch

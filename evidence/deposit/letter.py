@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from chain_adapter.anchoring.extra_receipts import ExtraReceipts
 from chain_adapter.anchoring.receipt import AnchorReceipt
 from credentials.jsonld.context_integrity import related_context
 from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
@@ -108,8 +109,12 @@ def build_custody_letter(
     credential_id: str | None = None,
     context_url: str | None = None,
     tsa_certificates: Mapping[str, str] | None = None,
+    extra_receipts: Sequence[AnchorReceipt] = (),
 ) -> dict[str, Any]:
     """The unsigned ``DataDepositCredential`` the notary ``issuer`` (a DID) signs for ``record``.
+
+    ``receipt`` is the primary chain's; ``extra_receipts`` the same root's on the extra
+    chains (issue 16), each one more ``ChainAnchorEvidence``: a receipt per chain.
 
     ``relatedResource`` (VC Data Model 2.0 §5.3) records the SHA-384 of the hub's
     context under its ``@context`` URL, and under ``context_url`` (where it can be
@@ -124,13 +129,18 @@ def build_custody_letter(
         "issuer": issuer,
         "validFrom": format_date_time(valid_from or datetime.now(UTC)),
         "credentialSubject": deposit_subject(record),
-        "evidence": [timestamp_evidence(token, chain_url), anchor_evidence(receipt)],
+        "evidence": [
+            timestamp_evidence(token, chain_url),
+            anchor_evidence(receipt),
+            *(anchor_evidence(extra) for extra in extra_receipts),
+        ],
         "relatedResource": related_context(NOTARY_HUB_V1, context_url),
     }
 
 
 class DepositLetters:
-    """The certify stage's batch letter issuer for deposits (``IssueLetters``)."""
+    """The certify stage's batch letter issuer for deposits (``IssueLetters``); with
+    ``extra_receipts``, a letter carries the receipts on the extra chains there are."""
 
     def __init__(
         self,
@@ -138,14 +148,18 @@ class DepositLetters:
         tsa_certificates: Mapping[str, str] | None = None,
         *,
         context_url: str | None = None,
+        extra_receipts: ExtraReceipts | None = None,
     ) -> None:
         self._letters = letters
         self._tsa_certificates = dict(tsa_certificates or {})
         self._context_url = context_url
+        self._extra = extra_receipts
 
     def __call__(
         self, work: Sequence[tuple[DepositRecord, TimestampToken, AnchorReceipt]]
     ) -> list[dict[str, Any]]:
+        primary = [receipt for _, _, receipt in work]
+        extras = self._extra.receipts(primary) if self._extra else [() for _ in work]
         unsigned = [
             build_custody_letter(
                 record,
@@ -155,7 +169,8 @@ class DepositLetters:
                 credential_id=self._letters.letter_id(record.id),
                 context_url=self._context_url,
                 tsa_certificates=self._tsa_certificates,
+                extra_receipts=more,
             )
-            for record, token, receipt in work
+            for (record, token, receipt), more in zip(work, extras, strict=True)
         ]
         return self._letters.issue(unsigned)

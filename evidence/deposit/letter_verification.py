@@ -11,7 +11,10 @@ Trust comes from three independent parties, each checked here on its own:
    root the token carries;
 3. the consortium chain — each ``ChainAnchorEvidence`` receipt must verify against
    the chain (:func:`chain_adapter.anchoring.verify.verify_receipt`) and its leaf must
-   be the content's SHA-256 (the leaf the deposit pipeline anchors).
+   be the content's SHA-256 (the leaf the deposit pipeline anchors). A letter carries a
+   receipt per chain the root was anchored on (issue 16): each is checked on a node of
+   its own chain id; one whose chain no node serves is reported unchecked (a warning
+   naming the chain), and a letter none of whose receipts could be checked fails.
 
 Genuine evidence proves nothing about who wrote the letter around it: anyone can
 copy a real token and receipt into a credential of their own. So a letter is
@@ -125,9 +128,14 @@ class LetterVerifier:
         *,
         trust: IssuerTrust,
         tsa_roots: Sequence[x509.Certificate] = (),
+        extra_chains: Mapping[int, Chain] | None = None,
     ) -> None:
+        """``extra_chains``: nodes of further chains by chain id, asked about the receipts
+        anchored there (issue 16); a receipt of a chain no node serves is reported
+        unchecked (a warning), never passed."""
         self._verifier = verifier
         self._chain = chain
+        self._chains = {**(extra_chains or {}), chain.chain_id: chain}
         self._trust = trust
         self._roots = list(tsa_roots)
 
@@ -168,12 +176,9 @@ class LetterVerifier:
         anchors = [e for e in entries if ANCHOR_EVIDENCE_TYPE in types_of(e)]
         if not stamps:
             result.fail("timestamp", EvidenceMismatch("the letter carries no RFC 3161 timestamp"))
-        if not anchors:
-            result.fail("anchor", EvidenceMismatch("the letter carries no chain anchor receipt"))
         for index, stamp in enumerate(stamps):
             self.check_timestamp(stamp, sha256.value, index, result, summary)
-        for index, anchor in enumerate(anchors):
-            self.check_anchor(anchor, sha256.value, index, result, summary)
+        self.check_anchors(anchors, sha256.value, result, summary)
         if content is not None:
             digests = digests_of(content).finalize()
         if digests is not None:
@@ -216,6 +221,35 @@ class LetterVerifier:
                 )
             )
 
+    def check_anchors(
+        self,
+        anchors: Sequence[Mapping[str, Any]],
+        digest: bytes,
+        result: VerificationResult,
+        summary: dict[str, Any],
+    ) -> None:
+        """``anchor``: every receipt (one per chain) checked on its chain's node; receipts
+        of chains no node serves reported unchecked; at least one must be checked."""
+        if not anchors:
+            result.fail("anchor", EvidenceMismatch("the letter carries no chain anchor receipt"))
+            return
+        unchecked = [
+            chain_id
+            for index, anchor in enumerate(anchors)
+            if (chain_id := self.check_anchor(anchor, digest, index, result, summary)) is not None
+        ]
+        if unchecked:
+            result.details["uncheckedAnchors"] = unchecked
+        if len(unchecked) == len(anchors):
+            served = ", ".join(str(chain_id) for chain_id in sorted(self._chains))
+            result.fail(
+                "anchor",
+                EvidenceMismatch(
+                    f"no anchor receipt could be checked: anchored on chain "
+                    f"{', '.join(map(str, unchecked))}, the nodes given serve {served}"
+                ),
+            )
+
     def check_anchor(
         self,
         anchor: Mapping[str, Any],
@@ -223,39 +257,52 @@ class LetterVerifier:
         index: int,
         result: VerificationResult,
         summary: dict[str, Any],
-    ) -> None:
-        """``anchor``: ``anchor``'s receipt holds on this chain and its leaf is ``digest``."""
+    ) -> int | None:
+        """``anchor``: ``anchor``'s receipt holds on its chain and its leaf is ``digest``.
+        The receipt's chain id when no node of that chain was given (unchecked), else None."""
         try:
             receipt = AnchorReceipt.from_json(anchor.get("anchorReceipt"))
         except ChainError as exc:
             result.fail("anchor", EvidenceMismatch(f"the anchor receipt is malformed: {exc}"))
-            return
+            return None
         if not hmac.compare_digest(receipt.leaf, anchor_leaf(digest)):
             result.fail(
                 "anchor", EvidenceMismatch("the anchored leaf is not this content's digest")
             )
-            return
-        if receipt.chain_id != self._chain.chain_id:
-            result.fail(
-                "anchor",
-                EvidenceMismatch(
-                    f"anchored on chain {receipt.chain_id}, "
-                    f"not on this chain ({self._chain.chain_id})"
-                ),
+            return None
+        if anchor.get("chainId", receipt.chain_id) != receipt.chain_id:
+            result.fail("anchor", EvidenceMismatch("the evidence's chainId is not its receipt's"))
+            return None
+        chain = self._chains.get(receipt.chain_id)
+        if chain is None:
+            result.warnings.append(
+                Problem(
+                    "anchor",
+                    "UNCHECKED_ANCHOR",
+                    f"the receipt anchored on chain {receipt.chain_id} was not checked: "
+                    f"no node of chain {receipt.chain_id} was given",
+                )
             )
-            return
+            summary[f"anchor[{index}]"] = f"chain {receipt.chain_id}: not checked"
+            return receipt.chain_id
         try:
-            checked = verify_receipt(receipt, self._chain)
+            checked = verify_receipt(receipt, chain)
         except ChainError as exc:
             result.fail("anchor", EvidenceMismatch(f"the chain could not be asked: {exc}"))
-            return
+            return None
         if not checked.valid:
+            # A receipt of another chain than the hub's names its chain in its failures.
+            extra = receipt.chain_id != self._chain.chain_id
+            prefix = f"chain {receipt.chain_id}: " if extra else ""
             for error in checked.errors:
-                result.fail("anchor", EvidenceMismatch(error))
-            return
+                result.fail("anchor", EvidenceMismatch(prefix + error))
+            return None
         result.passed("anchor")
         when = datetime.fromtimestamp(receipt.block_timestamp, UTC).isoformat()
-        summary[f"anchor[{index}]"] = f"block {receipt.block_number} at {when}"
+        summary[f"anchor[{index}]"] = (
+            f"block {receipt.block_number} at {when} on chain {receipt.chain_id}"
+        )
+        return None
 
     def _file(
         self,

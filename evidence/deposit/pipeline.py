@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.anchoring.extra_receipts import ExtraReceipts
 from chain_adapter.anchoring.queue import AnchorQueue
 from evidence.deposit.anchor_stage import ANCHOR_KIND, AnchorStage, anchor_leaf
 from evidence.deposit.certify_stage import CertifyStage, IssueLetter, IssueLetters, LetterWork
@@ -65,6 +66,7 @@ class EvidencePipeline:
         retry_base: float = 1.0,
         retry_max: float = 300.0,
         clock: Callable[[], datetime] = _utc_now,
+        wait_for_extra: ExtraReceipts | None = None,
     ) -> None:
         self._lease = timedelta(seconds=lease_seconds)
         self._clock = clock
@@ -86,6 +88,7 @@ class EvidencePipeline:
             issue_letters=issue_letters,
             clock=clock,
             lease_ending=self._lease_ending,
+            extra_receipts=wait_for_extra,
         )
         self._timestamp = TimestampStage(
             claims,

@@ -227,10 +227,11 @@ def _add_read_routes(
         return deposit_json(service.get(caller, deposit_id))
 
     @router.get("/{deposit_id}/credential", response_model=None)
-    def get_credential(deposit_id: str, caller: Caller) -> JSONResponse:
+    def get_credential(deposit_id: str, caller: Caller, refresh: bool = False) -> JSONResponse:
         """The custody letter (a ``DataDepositCredential``); 409 ``not_certified`` with
-        ``Retry-After`` until certified."""
-        letter = service.credential(caller, deposit_id)
+        ``Retry-After`` until certified. ``refresh=1``: re-issued with the anchor receipts
+        of the extra chains now available (a new credential; the old stays valid)."""
+        letter = service.credential(caller, deposit_id, refresh=refresh)
         return JSONResponse(letter, media_type=CREDENTIAL_MEDIA_TYPE)
 
     @router.get("/{deposit_id}/content", response_model=None)

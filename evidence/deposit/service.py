@@ -32,6 +32,7 @@ from evidence.blob_store import DEFAULT_MAX_SIZE, BlobStore, BlobWriter
 from evidence.deposit.batch import BatchDeposits, ItemResult
 from evidence.deposit.content_check import checked_chunks, close_chunks
 from evidence.deposit.idempotency import request_fingerprint
+from evidence.deposit.letter_refresh import LetterRefresher
 from evidence.deposit.listing import DepositQuery, list_deposits
 from evidence.deposit.models import Deposit, DepositRecord, DepositState, new_deposit_id
 from evidence.deposit.request import (
@@ -83,6 +84,7 @@ class DepositService:
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
         self._batches = BatchDeposits(sessions, clock=clock, notify=self._notify)
+        self.refresher: LetterRefresher | None = None  # with extra chains (issue 16)
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each new deposit commits (the pipeline wakes on it)."""
@@ -238,8 +240,12 @@ class DepositService:
         """A page of the caller's own deposits, newest first, and the next page's cursor."""
         return list_deposits(self._sessions, principal, query)
 
-    def credential(self, principal: Principal, deposit_id: str) -> dict[str, Any]:
-        """The signed custody letter; :class:`NotCertified` until the deposit is certified."""
+    def credential(
+        self, principal: Principal, deposit_id: str, *, refresh: bool = False
+    ) -> dict[str, Any]:
+        """The signed custody letter; :class:`NotCertified` until the deposit is certified.
+        ``refresh``: re-issued with the anchor receipts now available
+        (:mod:`evidence.deposit.letter_refresh`)."""
         record = self.get(principal, deposit_id)
         with self._sessions() as session:
             letter = session.scalar(select(Deposit.letter).where(Deposit.id == record.id))
@@ -249,6 +255,8 @@ class DepositService:
                 # RFC 9110 §10.2.3: ask again after the pipeline's next pass.
                 headers={"Retry-After": str(max(1, math.ceil(self.poll_seconds)))},
             )
+        if refresh and self.refresher is not None:
+            return self.refresher.refresh(record, dict(letter))
         return dict(letter)
 
     def letter_for_status(self, deposit_id: str) -> dict[str, Any]:

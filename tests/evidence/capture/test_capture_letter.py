@@ -153,3 +153,21 @@ def test_the_vc_api_refuses_capture_terms(kind: str, member: str) -> None:
     }
     with pytest.raises(ReservedCredential):
         check_caller_credential(credential)
+
+
+def test_a_receipt_per_chain(letter_world: LetterWorld, sealed: SealedCapture) -> None:
+    """Issue 16: the package's root on an extra chain is one more anchor evidence; a
+    receipt of another leaf is refused."""
+    token = letter_world.tsa.timestamp(sealed.package_sha256, hash_algorithm="sha256")
+    receipt = letter_world.anchor(sealed.package_sha256)
+    extra = replace(receipt, chain_id=4242, transaction_hash="0x" + "55" * 32)
+    letter = build_capture_letter(
+        sealed, token, receipt, issuer="did:example:notary", extra_receipts=[extra]
+    )
+    assert letter["evidence"][1:] == [anchor_evidence(receipt), anchor_evidence(extra)]
+    assert check_terms(letter) == []
+    other = replace(extra, leaf=bytes(32))
+    with pytest.raises(InvalidSealedCapture):
+        build_capture_letter(
+            sealed, token, receipt, issuer="did:example:notary", extra_receipts=[other]
+        )

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from chain_adapter.anchoring.receipt import AnchorReceipt
 from chain_adapter.merkle import MerkleTree, hash_leaves
 from credentials.jsonld.contexts import CREDENTIALS_V2, NOTARY_HUB_V1
 from credentials.jsonld.rdfc import PyldCanonicalizer
+from credentials.jsonld.strict import check_terms
 from evidence.deposit.letter import build_custody_letter
 from evidence.deposit.models import DepositRecord, DepositState
 from evidence.digests import SHA256, SM3, digest_multibase, parse_digest
@@ -220,3 +222,20 @@ def test_the_embedded_tsa_evidence_names_where_its_chain_is_served(
         tsa_certificates={"another TSA": url},
     )
     assert "tsaCertificates" not in other["evidence"][0]
+
+
+def test_a_receipt_per_chain_needs_no_new_term(tsa: EmbeddedTimestampAuthority) -> None:
+    """Issue 16: the extra chains' receipts are more ``ChainAnchorEvidence`` of v1's terms,
+    so the frozen context (and the letter's recorded digest of it) stays as it is."""
+    deposit = record(b"anchored twice")
+    token = tsa.timestamp(deposit.sha256)
+    primary = receipt_for(deposit.sha256)
+    extra = replace(primary, chain_id=4242, transaction_hash="0x" + "55" * 32, block_number=3)
+    letter = build_custody_letter(deposit, token, primary, issuer=NOTARY, extra_receipts=[extra])
+    anchors = [e for e in letter["evidence"] if "ChainAnchorEvidence" in e["type"]]
+    assert [a["chainId"] for a in anchors] == [1337, 4242]
+    assert anchors[1]["anchorReceipt"]["root"] == anchors[0]["anchorReceipt"]["root"]
+    assert letter["@context"] == [CREDENTIALS_V2, NOTARY_HUB_V1]
+    assert check_terms(letter) == []
+    canonical = PyldCanonicalizer().canonize(letter)
+    assert canonical.count("<https://w3id.org/notary-hub#anchorReceipt>") == 2

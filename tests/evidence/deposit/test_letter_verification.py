@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from credentials.jsonld.context_integrity import context_bytes
 from credentials.jsonld.contexts import NOTARY_HUB_V1
+from evidence.deposit.letter_verification import LetterVerifier
 from evidence.letter_issuer import LetterIssuer
 from notary_hub.hub import Hub
 from notary_hub.hub_urls import context_url
@@ -175,3 +176,42 @@ def test_the_recorded_context_digest_is_checked_and_older_letters_pass_without_o
     response = verify(hub_client, signed, CONTENT)
     assert response.status_code == 200, response.json()
     assert "contextDigest" not in response.json()["checks"]
+
+
+def test_a_receipt_is_checked_on_its_own_chains_node_or_reported_unchecked(
+    hub_client: TestClient, hub_app: Hub
+) -> None:
+    """Issue 16: a second receipt claiming chain 31338. With no node of that chain it is
+    reported unchecked (the primary receipt proves the anchoring); handed a node that
+    answers another chain id for 31338, it is refused, whatever the caller's mapping says;
+    a letter whose only receipt no node serves fails."""
+    letter = deposit(hub_client)
+    unsigned = {k: v for k, v in letter.items() if k not in ("proof", "credentialStatus")}
+    claimed = copy.deepcopy(unsigned["evidence"][1])
+    claimed["chainId"] = claimed["anchorReceipt"]["chainId"] = 31338
+    unsigned["evidence"].append(claimed)
+    (signed,) = LetterIssuer(hub_app.credentials.issuer, service="deposits").issue([unsigned])
+
+    response = verify(hub_client, signed, CONTENT)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert [w["code"] for w in body["warnings"]] == ["UNCHECKED_ANCHOR"]
+    assert body["details"]["uncheckedAnchors"] == [31338]
+
+    parts = hub_app.credentials
+    lying = LetterVerifier(
+        parts.verifier, hub_app.chain, trust=parts.trust, extra_chains={31338: hub_app.chain}
+    )
+    result = lying.verify(signed)
+    assert not result.verified
+    assert [p.message for p in result.errors if p.check == "anchor"] == [
+        "chain 31338: the receipt is for chain 31338, the node serves 1337"
+    ]
+
+    alone = copy.deepcopy(unsigned)
+    alone["evidence"] = [alone["evidence"][0], claimed]
+    (signed,) = LetterIssuer(hub_app.credentials.issuer, service="deposits").issue([alone])
+    response = verify(hub_client, signed, CONTENT)
+    assert response.status_code == 422
+    assert failed_checks(response) == {"anchor"}
+    assert "no anchor receipt could be checked" in response.json()["errors"][0]["message"]
