@@ -23,12 +23,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from chain_adapter.anchoring import ranges
 from chain_adapter.anchoring.queue import AnchorQueue
-from chain_adapter.anchoring.ranges import ITEMS
+from chain_adapter.anchoring.sealing import seal_batch
 from chain_adapter.contract import BoundContract
 from chain_adapter.errors import (
     CallReverted,
@@ -36,8 +35,7 @@ from chain_adapter.errors import (
     TransactionRejected,
     TransactionReverted,
 )
-from chain_adapter.merkle import MerkleTree, hash_leaves
-from chain_adapter.models import AnchorBatch, AnchorLevel, BatchState
+from chain_adapter.models import AnchorBatch, BatchState
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import SignedTx, Transactor
 from hub_kernel.advisory_locks import PassGuard
@@ -46,18 +44,6 @@ from hub_kernel.worker import Worker
 log = logging.getLogger(__name__)
 
 ROOT_EXISTS = "root_exists"
-
-
-def _oldest_pending(session: Session, bound: int | None) -> tuple[str, int] | None:
-    """The kind of the oldest pending item at or below ``bound``, and its watermark."""
-    marks = ranges.watermarks(session)
-    oldest: tuple[int, str] | None = None
-    for kind in ranges.kinds(session):
-        query = select(func.min(ITEMS.c.id)).where(ranges.pending(kind, marks.get(kind, 0)))
-        first = session.scalar(query)
-        if first is not None and (bound is None or first <= bound):
-            oldest = min(oldest, (first, kind)) if oldest else (first, kind)
-    return None if oldest is None else (oldest[1], marks.get(oldest[1], 0))
 
 
 def kind_to_bytes32(kind: str) -> bytes:
@@ -112,35 +98,7 @@ class Batcher:
 
     def seal(self) -> int | None:
         """Seal up to ``max_items`` pending items of the oldest kind into a batch."""
-        bound = ranges.safe_bound(self._sessions)
-        with self._sessions() as session, session.begin():
-            ranges.hold_seal_lock(session)
-            oldest = _oldest_pending(session, bound)
-            if oldest is None:
-                return None
-            kind, watermark = oldest
-            claim = select(ITEMS.c.id, ITEMS.c.data).where(ranges.pending(kind, watermark))
-            if bound is not None:
-                claim = claim.where(ITEMS.c.id <= bound)
-            # Core, not ORM: no ORM rows to build for up to max_items items.
-            rows = session.execute(claim.order_by(ITEMS.c.id).limit(self._max_items)).all()
-            tree = MerkleTree.from_leaves(hash_leaves([data for _, data in rows]))
-            batch = AnchorBatch(
-                kind=kind,
-                state=BatchState.SEALED,
-                root=tree.root,
-                size=tree.size,
-                first_item_id=rows[0][0],
-                last_item_id=rows[-1][0],
-            )
-            session.add(batch)
-            session.flush()
-            session.add_all(
-                AnchorLevel(batch_id=batch.id, level=level, hashes=blob)
-                for level, blob in enumerate(tree.to_level_blobs())
-            )
-            log.info("sealed anchor batch", extra={"batch": batch.id, "size": tree.size})
-            return batch.id
+        return seal_batch(self._sessions, self._max_items)
 
     # -- anchoring a batch ---------------------------------------------------------------
 
