@@ -140,7 +140,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_anchor_items_kind")
         batch_op.create_index("ix_anchor_items_batch", ["batch_id", "id"], unique=False)
         batch_op.create_index("ix_anchor_items_pending", ["kind", "batch_id", "id"], unique=False)
-    with op.batch_alter_table("anchor_batches", schema=None) as batch_op:
-        batch_op.drop_index("ix_anchor_batches_range")
-        batch_op.drop_column("last_item_id")
-        batch_op.drop_column("first_item_id")
+    op.drop_index("ix_anchor_batches_range", table_name="anchor_batches")
+    # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35 too): batch mode would copy the table,
+    # and SQLite's foreign keys refuse to drop the table items and levels point at.
+    op.drop_column("anchor_batches", "last_item_id")
+    op.drop_column("anchor_batches", "first_item_id")
