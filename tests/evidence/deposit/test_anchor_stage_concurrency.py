@@ -92,7 +92,10 @@ def test_stage_workers_sealers_and_collector_at_once(
     with sessions() as session:
         rows = session.execute(select(Deposit.id, Deposit.state, Deposit.anchor_item_id)).all()
     assert {state for _, state, _ in rows} == {DepositState.ANCHORED}
-    items = {deposit_id: item for deposit_id, _, item in rows}
+    items: dict[str, int] = {}
+    for deposit_id, _, item in rows:
+        assert item is not None
+        items[deposit_id] = item
     assert len(set(items.values())) == DEPOSITS
     assert_exactly_once(sessions, queue, list(items.values()))
     receipts = queue.receipts(list(items.values()))
