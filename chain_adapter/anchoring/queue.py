@@ -213,7 +213,7 @@ class AnchorQueue:
                 return {}
             tree = self._tree(session, batch)
             ids = session.scalars(
-                select(_ITEMS.c.id).where(_ITEMS.c.batch_id == batch_id).order_by(_ITEMS.c.id)
+                select(_ITEMS.c.id).where(ranges.members(batch)).order_by(_ITEMS.c.id)
             ).all()
             data = dict(
                 session.execute(

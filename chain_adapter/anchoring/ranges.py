@@ -39,7 +39,10 @@ LOCKED`` beforehand). A waiting barrier queues later enqueuers behind it, so a
 cycle would need an enqueuer to wait for a row lock held by a transaction that
 is itself waiting to enqueue. The stages lock their rows with ``SKIP LOCKED``
 and the barrier and sealers lock no rows the enqueuers touch (the sealer only
-inserts batch and level rows), so there is no such wait (tests run it).
+inserts batch and level rows) and take no other lock an enqueuer holds (the
+batcher's pass guard and the sender lock are other keys, never taken by an
+enqueuer), so there is no such wait (tests run it). PostgreSQL's deadlock
+detector covers advisory locks too: a cycle would be an error and a retry, not a hang.
 """
 
 from __future__ import annotations
@@ -50,9 +53,11 @@ from sqlalchemy import ColumnElement, Select, Table, and_, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.models import AnchorBatch, AnchorItem
+from hub_kernel.advisory_locks import lock_key
 
-ENQUEUE_LOCK_ID = 0x4E48_0002  # "NH" 2: enqueuers share it, the sealing barrier excludes them
-SEAL_LOCK_ID = 0x4E48_0001  # "NH" 1: one sealer at a time per database
+# Transaction-scoped advisory locks, named as the hub's others (hub_kernel.advisory_locks).
+ENQUEUE_LOCK_ID = lock_key("anchor-enqueue")  # enqueuers share it, the sealing barrier excludes
+SEAL_LOCK_ID = lock_key("anchor-seal")  # one sealer at a time per database
 
 ITEMS = cast(Table, AnchorItem.__table__)
 BATCHES = cast(Table, AnchorBatch.__table__)

@@ -199,6 +199,10 @@ def test_concurrent_enqueuers_and_sealers_in_threads(
     assert batcher.run_once() == batches
     receipts = queue.receipts(ids)
     assert set(receipts) == set(ids)
+    few = ids[::40]  # one item of a batch of 17 at most: read without the whole batch
+    assert queue.receipts(few) == {item: receipts[item] for item in few}
+    for item in few[:5]:
+        assert queue.receipt(item) == receipts[item]
     roots_checked: set[bytes] = set()
     for receipt in receipts.values():
         assert verify_inclusion(
