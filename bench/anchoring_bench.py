@@ -103,7 +103,7 @@ def main() -> None:
     from sqlalchemy import func, select
 
     from chain_adapter import merkle as merkle_module
-    from chain_adapter.anchoring import batcher as batcher_module
+    from chain_adapter.anchoring import sealing as sealing_module
     from chain_adapter.anchoring.batcher import Batcher
     from chain_adapter.anchoring.queue import AnchorQueue
     from chain_adapter.anchoring.receipt import AnchorReceipt
@@ -164,9 +164,9 @@ def main() -> None:
     # Time the steps inside run_once without changing what it does.
     batcher.seal = clock.wrap("seal", batcher.seal)  # type: ignore[method-assign]
     batcher._anchor = clock.wrap("anchor tx", batcher._anchor)  # type: ignore[method-assign]
-    # Patched where the batcher looks it up: its module imported the name from merkle.
+    # Patched where the sealer looks it up: its module imported the name from merkle.
     hashed = clock.wrap("  of which hash leaves", merkle_module.hash_leaves)
-    batcher_module.hash_leaves = hashed  # type: ignore[attr-defined]
+    sealing_module.hash_leaves = hashed  # type: ignore[attr-defined]
     from_leaves = MerkleTree.from_leaves.__func__  # type: ignore[attr-defined]
     MerkleTree.from_leaves = classmethod(  # type: ignore[method-assign,assignment]
         clock.wrap("  of which build tree", from_leaves)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -32,7 +33,12 @@ class BatchState(enum.StrEnum):
 
 
 class AnchorItem(ChainBase):
-    """One accepted item; it belongs to no batch until a batch is sealed over it."""
+    """One accepted item, never updated once inserted.
+
+    Its batch is the batch of its kind whose id range covers it
+    (:mod:`chain_adapter.anchoring.batcher`); ``batch_id`` is set only on items
+    sealed before migration 0016, whose batches record no range.
+    """
 
     __tablename__ = "anchor_items"
 
@@ -45,9 +51,16 @@ class AnchorItem(ChainBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
-        # The batcher's scan: pending items of a kind, oldest first.
-        Index("ix_anchor_items_pending", "kind", "batch_id", "id"),
-        Index("ix_anchor_items_batch", "batch_id", "id"),
+        # Pending items of a kind, a batch's range, a leaf index: all ranges of (kind, id).
+        Index("ix_anchor_items_kind", "kind", "id"),
+        # Items of batches sealed before 0016 only: new rows leave it untouched.
+        Index(
+            "ix_anchor_items_batch",
+            "batch_id",
+            "id",
+            postgresql_where=text("batch_id IS NOT NULL"),
+            sqlite_where=text("batch_id IS NOT NULL"),
+        ),
     )
 
 
@@ -65,6 +78,11 @@ class AnchorBatch(ChainBase):
     )
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     size: Mapped[int] = mapped_column(Integer)
+    # The batch's items: those of its kind with ids in [first, last], ``size`` of them.
+    # A batch sealed before 0016 has no first (its items carry batch_id) and, as last,
+    # the highest id it holds, so the highest last of a kind is always its watermark.
+    first_item_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    last_item_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Recorded before broadcast so a restart re-sends the same bytes, never a second transaction.
     raw_transaction: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
@@ -79,7 +97,11 @@ class AnchorBatch(ChainBase):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
 
-    __table_args__ = (Index("ix_anchor_batches_state", "state"),)
+    __table_args__ = (
+        Index("ix_anchor_batches_state", "state"),
+        # A kind's watermark and an item's batch; ranges of a kind never share an end.
+        Index("ix_anchor_batches_range", "kind", "last_item_id", unique=True),
+    )
 
 
 class AnchorLevel(ChainBase):

@@ -2,8 +2,10 @@
 
 Exactly-once, across a kill at any instruction, rests on three rules:
 
-1. sealing is one database transaction that claims items (``UPDATE ... RETURNING``),
-   stores the tree and the batch: either all of it commits or none;
+1. sealing is one database transaction that claims items by id range (the batch row
+   records its kind and first and last ids; :mod:`chain_adapter.anchoring.ranges`
+   says why a range never skips an item nor overlaps another), stores the tree and
+   the batch: either all of it commits or none;
 2. the anchoring transaction is signed and *recorded* before it is broadcast, so
    after a restart the same bytes are re-sent (nodes answer "already known", or
    the receipt is found), never a second transaction for the same batch;
@@ -19,13 +21,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, select, text, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.queue import AnchorQueue
+from chain_adapter.anchoring.sealing import seal_batch
 from chain_adapter.contract import BoundContract
 from chain_adapter.errors import (
     CallReverted,
@@ -33,9 +35,8 @@ from chain_adapter.errors import (
     TransactionRejected,
     TransactionReverted,
 )
-from chain_adapter.merkle import MerkleTree, hash_leaves
 from chain_adapter.metrics import count_chain_error
-from chain_adapter.models import AnchorBatch, AnchorItem, AnchorLevel, BatchState
+from chain_adapter.models import AnchorBatch, BatchState
 from chain_adapter.protocol import Receipt
 from chain_adapter.transactor import SignedTx, Transactor
 from hub_kernel.advisory_locks import PassGuard
@@ -44,20 +45,6 @@ from hub_kernel.worker import Worker
 log = logging.getLogger(__name__)
 
 ROOT_EXISTS = "root_exists"
-
-
-SEAL_LOCK_ID = 0x4E48_0001  # "NH" 1: the advisory lock sealers take on PostgreSQL
-
-
-def _serialise_sealing(session: Session) -> None:
-    """One sealer at a time per database.
-
-    On PostgreSQL, READ COMMITTED lets two concurrent claims select the same
-    pending ids; a transaction-scoped advisory lock makes sealing sequential.
-    SQLite's ``BEGIN IMMEDIATE`` (see ``notary_hub.db``) already does.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SEAL_LOCK_ID})
 
 
 def kind_to_bytes32(kind: str) -> bytes:
@@ -111,50 +98,8 @@ class Batcher:
         return anchored
 
     def seal(self) -> int | None:
-        """Seal up to ``max_items`` queued items of the oldest kind into a batch."""
-        with self._sessions() as session, session.begin():
-            _serialise_sealing(session)
-            kind = session.scalar(
-                select(AnchorItem.kind)
-                .where(AnchorItem.batch_id.is_(None))
-                .order_by(AnchorItem.id)
-                .limit(1)
-            )
-            if kind is None:
-                return None
-            batch = AnchorBatch(kind=kind, state=BatchState.SEALED, root=b"\x00" * 32, size=0)
-            session.add(batch)
-            session.flush()
-            items = cast(Table, AnchorItem.__table__)
-            claim = (
-                select(items.c.id)
-                .where(items.c.kind == kind, items.c.batch_id.is_(None))
-                .order_by(items.c.id)
-                .limit(self._max_items)
-                .scalar_subquery()
-            )
-            # Claiming and reading in one statement: what the tree covers is
-            # exactly what was claimed, whatever commits concurrently. Core, not
-            # ORM: no ORM rows to build for up to max_items items.
-            rows = session.execute(
-                update(items)
-                .where(items.c.id.in_(claim), items.c.batch_id.is_(None))
-                .values(batch_id=batch.id)
-                .returning(items.c.id, items.c.data)
-            ).all()
-            if not rows:  # another sealer took them between our two statements
-                session.delete(batch)
-                return None
-            rows = sorted(rows, key=itemgetter(0))
-            tree = MerkleTree.from_leaves(hash_leaves([data for _, data in rows]))
-            batch.root = tree.root
-            batch.size = tree.size
-            session.add_all(
-                AnchorLevel(batch_id=batch.id, level=level, hashes=blob)
-                for level, blob in enumerate(tree.to_level_blobs())
-            )
-            log.info("sealed anchor batch", extra={"batch": batch.id, "size": tree.size})
-            return batch.id
+        """Seal up to ``max_items`` pending items of the oldest kind into a batch."""
+        return seal_batch(self._sessions, self._max_items)
 
     # -- anchoring a batch ---------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The durable anchoring queue: accept items, and hand out receipts once anchored.
 
 An item is accepted when its row commits; from then on the batcher owns it. A
-receipt is derived, never stored: the item's batch says where the root is, its
-rank by id inside the batch is its leaf index, and the batch's stored tree
+receipt is derived, never stored: the item's batch (the one of its kind whose id
+range covers it, :mod:`chain_adapter.anchoring.ranges`) says where the root is,
+its rank by id inside the batch is its leaf index, and the batch's stored tree
 levels give the audit path without rehashing.
 """
 
@@ -12,40 +13,35 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import LargeBinary, Select, String, Table, bindparam, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.anchoring import ranges
+from chain_adapter.anchoring.ranges import ITEMS as _ITEMS
 from chain_adapter.anchoring.receipt import MAX_LEAF_BYTES, AnchorReceipt
 from chain_adapter.errors import ChainError
 from chain_adapter.merkle import HASH_SIZE, MerkleTree
-from chain_adapter.models import AnchorBatch, AnchorItem, AnchorLevel, BatchState
+from chain_adapter.models import AnchorBatch, AnchorLevel, BatchState
 
 KIND_MAX_BYTES = 32
 # Reading a whole batch's receipts beats one query per item once the wanted items are
 # at least a quarter of it.
 _WHOLE_BATCH_FACTOR = 4
 
-_ITEMS = cast(Table, AnchorItem.__table__)
-# Core statements: the ORM's bulk paths cost more than the database does here.
-# On SQLite a multi-row INSERT ... RETURNING (rows in an unspecified order; see
-# _ids_in_order); on PostgreSQL one INSERT ... SELECT over an array, in the order
-# of the array, which is also the order the sequence hands out ids in.
+_BATCH_OF = ranges.batch_of_item().label("batch_id")
+# On SQLite a Core multi-row INSERT ... RETURNING (the ORM's bulk paths cost more than
+# the database does here; rows in an unspecified order: see _ids_in_order). On
+# PostgreSQL one INSERT ... SELECT over an array, in the order of the array, which is
+# also the order the sequence hands out ids in; psycopg's own statement, to send the
+# array in binary (%b): its text format escapes each element through a regular
+# expression, which cost most of an enqueue's CPU time.
 _INSERT = insert(_ITEMS).returning(_ITEMS.c.id, _ITEMS.c.data)
-_UNNESTED = (
-    func.unnest(bindparam("data", type_=ARRAY(LargeBinary)))
-    .table_valued("data", with_ordinality="n")
-    .render_derived()
-)
 _INSERT_UNNEST = (
-    insert(_ITEMS)
-    .from_select(
-        ["kind", "data"],
-        select(bindparam("kind", type_=String), _UNNESTED.c.data).order_by(_UNNESTED.c.n),
-    )
-    .returning(_ITEMS.c.id, _ITEMS.c.data)
+    "INSERT INTO anchor_items (kind, data) "
+    "SELECT %(kind)s, unnested.data FROM unnest(%(data)b::bytea[]) "
+    "WITH ORDINALITY AS unnested(data, n) ORDER BY unnested.n RETURNING id, data"
 )
 
 
@@ -107,29 +103,39 @@ class AnchorQueue:
         return ids
 
     def pending_count(self) -> int:
+        """Items of any kind above their kind's watermark."""
         with self._sessions() as session:
-            count = session.scalar(
-                select(func.count()).select_from(AnchorItem).where(AnchorItem.batch_id.is_(None))
+            marks = ranges.watermarks(session)
+            return sum(
+                int(
+                    session.scalar(
+                        select(func.count())
+                        .select_from(_ITEMS)
+                        .where(ranges.pending(kind, marks.get(kind, 0)))
+                    )
+                    or 0
+                )
+                for kind in ranges.kinds(session)
             )
-            return int(count or 0)
 
     def status(self, item_id: int) -> ItemStatus:
         with self._sessions() as session:
             row = session.execute(
-                select(AnchorItem.kind, AnchorItem.batch_id, AnchorBatch.state)
-                .outerjoin(AnchorBatch, AnchorBatch.id == AnchorItem.batch_id)
-                .where(AnchorItem.id == item_id)
+                select(_ITEMS.c.kind, _BATCH_OF).where(_ITEMS.c.id == item_id)
             ).one_or_none()
-        if row is None:
-            raise UnknownAnchorItem(f"no anchored item {item_id}")
-        kind, batch_id, state = row
+            if row is None:
+                raise UnknownAnchorItem(f"no anchored item {item_id}")
+            kind, batch_id = row
+            state = None
+            if batch_id is not None:
+                state = session.scalar(select(AnchorBatch.state).where(AnchorBatch.id == batch_id))
         return ItemStatus(item_id, kind, state.value if state else "queued", batch_id)
 
     def receipt(self, item_id: int) -> AnchorReceipt | None:
         """The item's receipt, or ``None`` while it is not yet anchored."""
         with self._sessions() as session:
             row = session.execute(
-                select(AnchorItem.data, AnchorItem.batch_id).where(AnchorItem.id == item_id)
+                select(_ITEMS.c.data, _BATCH_OF).where(_ITEMS.c.id == item_id)
             ).one_or_none()
             if row is None:
                 raise UnknownAnchorItem(f"no anchored item {item_id}")
@@ -139,11 +145,7 @@ class AnchorQueue:
             batch = session.get(AnchorBatch, batch_id)
             if batch is None or batch.state is not BatchState.ANCHORED:
                 return None
-            index = session.scalar(
-                select(func.count())
-                .select_from(AnchorItem)
-                .where(AnchorItem.batch_id == batch_id, AnchorItem.id < item_id)
-            )
+            index = session.scalar(ranges.leaf_index_query(batch, item_id))
             tree = self._tree(session, batch)
         return _receipt(batch, tree, int(index or 0), data)
 
@@ -158,10 +160,10 @@ class AnchorQueue:
         own rows without reading this one's tables), those anchored on chain, with their
         block's timestamp; at most ``limit``, oldest items first."""
         query = (
-            select(AnchorItem.id, AnchorBatch.block_timestamp)
-            .join(AnchorBatch, AnchorBatch.id == AnchorItem.batch_id)
-            .where(AnchorItem.id.in_(item_ids), AnchorBatch.state == BatchState.ANCHORED)
-            .order_by(AnchorItem.id)
+            select(_ITEMS.c.id, AnchorBatch.block_timestamp)
+            .join(AnchorBatch, AnchorBatch.id == ranges.batch_of_item())
+            .where(_ITEMS.c.id.in_(item_ids), AnchorBatch.state == BatchState.ANCHORED)
+            .order_by(_ITEMS.c.id)
             .limit(limit)
         )
         if session is not None:
@@ -179,9 +181,9 @@ class AnchorQueue:
         """
         with self._sessions() as session:
             rows = session.execute(
-                select(AnchorItem.id, AnchorBatch.id, AnchorBatch.size)
-                .join(AnchorBatch, AnchorBatch.id == AnchorItem.batch_id)
-                .where(AnchorItem.id.in_(item_ids), AnchorBatch.state == BatchState.ANCHORED)
+                select(_ITEMS.c.id, AnchorBatch.id, AnchorBatch.size)
+                .join(AnchorBatch, AnchorBatch.id == ranges.batch_of_item())
+                .where(_ITEMS.c.id.in_(item_ids), AnchorBatch.state == BatchState.ANCHORED)
             ).all()
         wanted: dict[int, set[int]] = {}
         sizes: dict[int, int] = {}
@@ -211,7 +213,7 @@ class AnchorQueue:
                 return {}
             tree = self._tree(session, batch)
             ids = session.scalars(
-                select(_ITEMS.c.id).where(_ITEMS.c.batch_id == batch_id).order_by(_ITEMS.c.id)
+                select(_ITEMS.c.id).where(ranges.members(batch)).order_by(_ITEMS.c.id)
             ).all()
             data = dict(
                 session.execute(
@@ -233,7 +235,7 @@ class AnchorQueue:
             tree = self._tree(session, batch)
             rows = session.execute(
                 select(_ITEMS.c.id, _ITEMS.c.data)
-                .where(_ITEMS.c.batch_id == batch_id)
+                .where(ranges.members(batch))
                 .order_by(_ITEMS.c.id)
             ).all()
         anchoring = _anchoring(batch, tree)
@@ -264,8 +266,10 @@ class AnchorQueue:
 
 
 def _insert(session: Session, items: Sequence[bytes], kind: str) -> list[int]:
+    ranges.hold_enqueue_lock(session)  # before the INSERT draws its ids
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(_INSERT_UNNEST, {"kind": kind, "data": list(items)}).all()
+        statement = session.connection().exec_driver_sql
+        rows = statement(_INSERT_UNNEST, {"kind": kind, "data": list(items)}).all()
     else:
         rows = session.execute(_INSERT, [{"kind": kind, "data": data} for data in items]).all()
     return _ids_in_order(items, rows)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chain_adapter.anchoring.batcher import Batcher
@@ -24,8 +24,9 @@ from chain_adapter.anchoring.verify import verify_receipt
 from chain_adapter.deploy import Deployment, deploy_all
 from chain_adapter.embedded import EmbeddedChain
 from chain_adapter.errors import InvalidReceipt
-from chain_adapter.models import AnchorBatch, AnchorItem, BatchState
+from chain_adapter.models import AnchorBatch, BatchState
 from chain_adapter.transactor import SignedTx, Transactor
+from tests.chain_adapter.anchoring_checks import assert_exactly_once
 
 
 @pytest.fixture
@@ -251,19 +252,14 @@ def test_every_item_in_exactly_one_batch(
     transactor: Transactor,
     deployment: Deployment,
 ) -> None:
-    queue.enqueue_many([os.urandom(32) for _ in range(50)], "deposit")
+    ids = queue.enqueue_many([os.urandom(32) for _ in range(50)], "deposit")
     batcher = make_batcher(sessions, queue, transactor, deployment, max_items=7)
     batcher.run_once()
     with sessions() as session:
         sizes = session.scalars(select(AnchorBatch.size).order_by(AnchorBatch.id)).all()
-        assert sum(sizes) == 50
-        assert (
-            session.scalar(
-                select(func.count()).select_from(AnchorItem).where(AnchorItem.batch_id.is_(None))
-            )
-            == 0
-        )
+        assert sizes == [7] * 7 + [1]
         assert set(session.scalars(select(AnchorBatch.state))) == {BatchState.ANCHORED}
+    assert assert_exactly_once(sessions, queue, ids) == 8
 
 
 def test_bad_items_are_refused(queue: AnchorQueue) -> None:
@@ -359,7 +355,7 @@ def test_concurrent_sealers_never_claim_the_same_item(
     deployment: Deployment,
 ) -> None:
     """Two batchers (two processes, say) sealing at once over one database."""
-    queue.enqueue_many([os.urandom(32) for _ in range(400)], "deposit")
+    ids = queue.enqueue_many([os.urandom(32) for _ in range(400)], "deposit")
     sealers = [make_batcher(sessions, queue, transactor, deployment, max_items=9) for _ in range(4)]
     barrier = threading.Barrier(len(sealers))
     errors: list[BaseException] = []
@@ -378,12 +374,4 @@ def test_concurrent_sealers_never_claim_the_same_item(
     for thread in threads:
         thread.join(60)
     assert errors == []
-    with sessions() as session:
-        sizes = session.scalars(select(AnchorBatch.size)).all()
-        assert sum(sizes) == 400
-        counted = session.execute(
-            select(AnchorItem.batch_id, func.count()).group_by(AnchorItem.batch_id)
-        ).all()
-        by_batch = dict(counted)
-        for batch in session.scalars(select(AnchorBatch)):
-            assert by_batch[batch.id] == batch.size
+    assert assert_exactly_once(sessions, queue, ids) == 45  # 44 of 9, one of 4

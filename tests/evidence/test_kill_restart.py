@@ -322,7 +322,8 @@ def check_tables(engine: Engine, accepted: list[Accepted], roots: dict[str, str]
                 "b.state AS batch_state, b.root "
                 "FROM evidence_deposits d "
                 "JOIN anchor_items i ON i.id = d.anchor_item_id "
-                "JOIN anchor_batches b ON b.id = i.batch_id"
+                "JOIN anchor_batches b ON b.kind = i.kind "
+                "AND i.id BETWEEN b.first_item_id AND b.last_item_id"
             )
         ).all()
         deposits = db.execute(text("SELECT COUNT(*) FROM evidence_deposits")).scalar_one()
@@ -336,7 +337,8 @@ def check_tables(engine: Engine, accepted: list[Accepted], roots: dict[str, str]
         leaves = db.execute(
             text(
                 "SELECT b.id, b.root, i.data FROM anchor_batches b "
-                "JOIN anchor_items i ON i.batch_id = b.id"
+                "JOIN anchor_items i ON i.kind = b.kind "
+                "AND i.id BETWEEN b.first_item_id AND b.last_item_id"
             )
         ).all()
 

@@ -107,8 +107,12 @@ def test_no_item_lost_or_anchored_twice_across_kills(hub_process: HubProcess) ->
     hub_process.stop()
 
     db = sqlite3.connect(hub_process.workdir / ".notary-hub" / "hub.sqlite3")
-    unbatched = db.execute("SELECT COUNT(*) FROM anchor_items WHERE batch_id IS NULL").fetchone()[0]
-    assert unbatched == 0
+    # Each item in exactly one batch: the one of its kind whose id range covers it.
+    covering = db.execute(
+        "SELECT (SELECT COUNT(*) FROM anchor_batches b WHERE b.kind = i.kind "
+        "AND i.id BETWEEN b.first_item_id AND b.last_item_id) FROM anchor_items i"
+    ).fetchall()
+    assert {row[0] for row in covering} == {1}
     batches = db.execute(
         "SELECT COUNT(*), COUNT(DISTINCT root), SUM(size) FROM anchor_batches"
     ).fetchone()
