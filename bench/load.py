@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-DEPOSITOR = "did:ethr:0x7a69:0x00000000000000000000000000000000000b3e5c"
+DEPOSITOR = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"  # any valid DID
 
 
 @dataclass
@@ -126,20 +126,21 @@ def prepare(url: str, token: str, mix: dict[str, int]) -> tuple[dict[str, Any] |
 
 
 def wait_certified(url: str, token: str, ids: list[str], timeout: float) -> float:
-    """Seconds until every deposit in ``ids`` is certified (polled through the API)."""
+    """Seconds until every deposit in ``ids`` is certified, asked through the API in the
+    order they were made: the pipeline takes the oldest first, so each deposit is asked
+    about until it is certified and then never again."""
     headers = {"authorization": f"Bearer {token}", "Depositor": DEPOSITOR}
     started = time.monotonic()
-    pending = list(ids)
+    next_id = 0
     with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-        while pending:
+        while next_id < len(ids):
             if time.monotonic() - started > timeout:
-                raise SystemExit(f"{len(pending)} deposits not certified after {timeout:.0f} s")
-            pending = [
-                deposit_id
-                for deposit_id in pending
-                if client.get(f"/evidence/deposits/{deposit_id}").json()["state"] != "certified"
-            ]
-            if pending:
+                left = len(ids) - next_id
+                raise SystemExit(f"{left} deposits not certified after {timeout:.0f} s")
+            state = client.get(f"/evidence/deposits/{ids[next_id]}").json()["state"]
+            if state == "certified":
+                next_id += 1
+            else:
                 time.sleep(0.5)
     return time.monotonic() - started
 
