@@ -33,15 +33,17 @@ from tests.fixtures.private_postgres import PrivatePostgres
 
 pytestmark = [pytest.mark.hardhat, pytest.mark.slow]
 
-DEPOSITS = 1_500
+DEPOSITS = 800
 
 
-def run_through(c: Cluster, fault: Callable[[], None], *, settle: float = 600) -> Feeder:
-    """Feed deposits, apply ``fault`` once a part is certified, and wait for them all."""
+def run_through(c: Cluster, *faults: Callable[[], None], settle: float = 600) -> Feeder:
+    """Feed deposits; apply each fault in turn once a further part is certified; wait for
+    them all."""
     feeder = Feeder(c, [os.urandom(32) for _ in range(DEPOSITS)]).start()
-    wait_until(lambda: certified_count(c) >= DEPOSITS // 5 or feeder.done(), timeout=600,
-               interval=0.3, message=lambda: c.tail("worker-a"))  # fmt: skip
-    fault()
+    for number, fault in enumerate(faults, start=1):
+        reached = _certified_at_least(c, feeder, DEPOSITS * number // (len(faults) + 2))
+        wait_until(reached, timeout=600, interval=0.3, message=lambda: c.tail("worker-a"))
+        fault()
     accepted = feeder.join()
     assert len(accepted) == DEPOSITS
     wait_until(
@@ -54,10 +56,19 @@ def run_through(c: Cluster, fault: Callable[[], None], *, settle: float = 600) -
     return feeder
 
 
-def test_postgresql_restarted_mid_stream(
+def _certified_at_least(c: Cluster, feeder: Feeder, share: int) -> Callable[[], bool]:
+    return lambda: certified_count(c) >= share or feeder.done()
+
+
+def test_postgresql_restarted_then_the_node_cut_off_mid_stream(
     own_hardhat: HardhatNode, private_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
-    c = start_cluster(own_hardhat, tmp_path, private_postgres.url)
+    """Two faults on one cluster (each start of the topology costs a minute): PostgreSQL
+    restarted, then the connection to the node cut through a proxy and restored."""
+    proxy = TcpProxy("127.0.0.1", own_hardhat.port)
+    c = start_cluster(
+        own_hardhat, tmp_path, private_postgres.url, NOTARY_HUB_CHAIN_RPC_URL=proxy.url
+    )
     try:
         c.serve(workers=2)
         c.worker("worker-a", "all")
@@ -68,13 +79,20 @@ def test_postgresql_restarted_mid_stream(
             time.sleep(2)
             private_postgres.start()
 
-        feeder = run_through(c, restart)
+        def cut() -> None:
+            proxy.cut()
+            time.sleep(5)
+            proxy.restore()
+
+        feeder = run_through(c, restart, cut)
         assert feeder.retries > 0, "the restart went unnoticed: no request failed"
-        # The hub's processes outlived it: none exited, and the hub is ready again.
+        assert proxy.refused > 0, "nobody tried the node while it was cut off"
+        # The hub's processes outlived both: none exited, and the hub is ready again.
         assert all(p.poll() is None for p in c.processes.values())
         wait_until(lambda: httpx.get(f"{c.url}/readyz").status_code == 200, timeout=60)
     finally:
         c.stop_all()
+        proxy.close()
 
 
 def test_chain_node_restarted_mid_stream(
@@ -98,30 +116,6 @@ def test_chain_node_restarted_mid_stream(
         assert int(anvil_node.rpc("eth_blockNumber"), 16) > head
     finally:
         c.stop_all()
-        drop_postgres_database(postgres_admin, name)
-
-
-def test_node_connection_cut_through_a_proxy_and_restored(
-    own_hardhat: HardhatNode, postgres_admin: str, tmp_path: Path
-) -> None:
-    proxy = TcpProxy("127.0.0.1", own_hardhat.port)
-    name, url = create_postgres_database(postgres_admin)
-    c = start_cluster(own_hardhat, tmp_path, url, NOTARY_HUB_CHAIN_RPC_URL=proxy.url)
-    try:
-        c.serve(workers=2)
-        c.worker("worker-a", "all")
-        c.worker("worker-b", "all")
-
-        def cut() -> None:
-            proxy.cut()
-            time.sleep(5)
-            proxy.restore()
-
-        run_through(c, cut)
-        assert proxy.refused > 0, "nobody tried the node while it was cut off"
-    finally:
-        c.stop_all()
-        proxy.close()
         drop_postgres_database(postgres_admin, name)
 
 
