@@ -91,30 +91,6 @@ def measure(
     return f"| {label} | {made} | {accepted:,.0f} | {p50:.0f} / {p99:.0f} | {certified:,.0f} |"
 
 
-def serve(c: Cluster, *args: str) -> None:
-    c.start("http", "serve", "--port", str(c.port), *args)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            import httpx
-
-            if httpx.get(f"{c.url}/readyz", timeout=2).status_code == 200:
-                return
-        except Exception:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(c.tail("http"))
-
-
-def stop(c: Cluster, name: str) -> None:
-    import os
-    import signal
-
-    process = c.processes.pop(name)
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(60)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
@@ -133,14 +109,14 @@ def main() -> None:
     try:
         c = start_cluster(node, workdir, url, **LOAD_ENV)
         print("serve (one process, pipeline inside)")
-        serve(c)
+        c.serve(1, timeout=180)  # one process, the pipeline inside
         singles = {"seconds": args.seconds, "concurrency": args.concurrency}
         rows.append(measure(c, "`serve`, one process", "deposit", args, **singles))
-        stop(c, "http")
+        c.stop("http")
         c.worker("worker", "all")
         for count in counts:
             print(f"serve --workers {count} --no-pipeline + 1 worker")
-            serve(c, "--workers", str(count), "--no-pipeline")
+            c.serve(count, "--no-pipeline", timeout=180)
             label = f"`serve --workers {count}` + 1 worker"
             rows.append(measure(c, label, "deposit", args, **singles))
             if args.batch and count == counts[-1]:
@@ -148,7 +124,7 @@ def main() -> None:
                 label = f"`serve --workers {count}` + 1 worker, batch"
                 # A few batches at a time for a few seconds: enough to fill the pipeline.
                 rows.append(measure(c, label, "batch", args, seconds=5, concurrency=4))
-            stop(c, "http")
+            c.stop("http")
         c.stop_all()
     finally:
         node.stop()

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.anchoring.adoption import adopt_existing, anchored_block
 from chain_adapter.anchoring.queue import AnchorQueue
 from chain_adapter.anchoring.sealing import seal_batch
 from chain_adapter.contract import BoundContract
@@ -176,22 +177,11 @@ class Batcher:
             raise
 
     def _anchored_block(self, root: bytes) -> int | None:
-        block_number = int(self._registry.call("lookup", root)[0])
-        return block_number or None
+        return anchored_block(self._registry, root)
 
     def _adopt_existing(self, root: bytes) -> Receipt:
         """The root is already on chain (sent before a crash, or by a twin batch): use that."""
-        block_number = self._anchored_block(root)
-        if block_number is None:
-            raise TransactionReverted("anchor registry refused a root it does not hold")
-        events = self._registry.events(
-            "RootAnchored", block_number, block_number, argument_filters={"root": root}
-        )
-        if not events:
-            raise TransactionReverted(f"no RootAnchored event for the root in block {block_number}")
-        receipt = self._transactor.chain.get_receipt(events[0].log.transaction_hash)
-        assert receipt is not None
-        return receipt
+        return adopt_existing(self._registry, self._transactor.chain, root)
 
     # -- bookkeeping -----------------------------------------------------------------------
 

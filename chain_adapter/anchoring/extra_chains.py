@@ -35,6 +35,7 @@ from sqlalchemy import Table, and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain_adapter.anchoring.adoption import adopt_existing, anchored_block
 from chain_adapter.anchoring.batcher import ROOT_EXISTS, kind_to_bytes32
 from chain_adapter.contract import BoundContract
 from chain_adapter.errors import (
@@ -250,7 +251,7 @@ class ExtraChainAnchorer:
             except TransactionRejected:
                 # Its nonce went to another transaction: never minable. Sign afresh
                 # only if the root is not on this chain already.
-                if _anchored_block(link.registry, root) is not None:
+                if anchored_block(link.registry, root) is not None:
                     return self._adopt_existing(link, root)
                 self._reset(batch_id)
                 return self._sign_and_send(link, batch_id)
@@ -259,7 +260,7 @@ class ExtraChainAnchorer:
         except TransactionReverted:
             # Mined without anchoring (reverted, or sent to a registry since reset): the
             # root is not on chain, so the next pass signs afresh.
-            if _anchored_block(link.registry, root) is None:
+            if anchored_block(link.registry, root) is None:
                 self._reset(batch_id)
             raise
 
@@ -270,7 +271,7 @@ class ExtraChainAnchorer:
         try:
             receipt = link.transactor.wait(tx_hash)
         except TransactionReverted:
-            if _anchored_block(link.registry, root) is not None:
+            if anchored_block(link.registry, root) is not None:
                 return self._adopt_existing(link, root)
             raise
         events = link.registry.decode_logs(receipt, "RootAnchored")
@@ -281,17 +282,7 @@ class ExtraChainAnchorer:
 
     def _adopt_existing(self, link: _Link, root: bytes) -> Receipt:
         """The root is on this chain already (sent before a crash): that anchoring stands."""
-        block_number = _anchored_block(link.registry, root)
-        if block_number is None:
-            raise TransactionReverted("the anchor registry refused a root it does not hold")
-        events = link.registry.events(
-            "RootAnchored", block_number, block_number, argument_filters={"root": root}
-        )
-        if not events:
-            raise TransactionReverted(f"no RootAnchored event for the root in block {block_number}")
-        receipt = link.chain.get_receipt(events[0].log.transaction_hash)
-        assert receipt is not None
-        return receipt
+        return adopt_existing(link.registry, link.chain, root)
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -350,8 +341,3 @@ class ExtraChainAnchorer:
         """Stop the worker and close the connection (the next pass opens it again)."""
         self._worker.stop(timeout)
         self._disconnect()
-
-
-def _anchored_block(registry: BoundContract, root: bytes) -> int | None:
-    block_number = int(registry.call("lookup", root)[0])
-    return block_number or None
